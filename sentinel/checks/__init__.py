@@ -1,0 +1,21 @@
+"""Check kinds. Each kind is one module exposing:
+
+- ``Params``: the pydantic model of its YAML mapping (extra keys forbidden);
+- ``default_name(params) -> str``: the check's name when the YAML gives none;
+- ``plan(spec, ctx) -> Plan``: the aggregates it needs from the dataset's single scan, and a ``finish``
+  function that turns their values (plus targeted follow-up queries, e.g. ids of violating rows) into a
+  CheckResult;
+- optionally ``needs_key(params) -> bool``.
+
+Registering a new kind is one line in ``KINDS``.
+"""
+
+from sentinel.checks import expect, expect_suite, freshness, not_empty, schema
+
+KINDS = {
+    "not_empty": not_empty,
+    "freshness": freshness,
+    "schema": schema,
+    "expect": expect,
+    "expect_suite": expect_suite,
+}

@@ -1,0 +1,96 @@
+"""What check kinds share: the resolved spec, the run context, the plan they return, and result helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from sentinel.results import CheckResult
+from sentinel.sources import ColumnInfo, SqlSource
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kind: str
+    severity: str
+    params: Any
+
+
+class CannotMeasure(Exception):
+    """The check could not be measured (missing column, wrong type, source error): status `error`."""
+
+    def __init__(self, cause: str, message: str):
+        super().__init__(message)
+        self.cause, self.message = cause, message
+
+
+@dataclass
+class Plan:
+    """Aggregates for the dataset's single scan (label -> expression) and how to finish from their values."""
+
+    finish: Callable[[dict[str, Any]], CheckResult]
+    aggregates: dict[str, sa.ColumnElement] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    dataset_name: str
+    key: str | None
+    source: SqlSource
+    table: sa.TableClause
+    columns: dict[str, ColumnInfo]
+    now: dt.datetime
+    evidence_limit: int
+    schema_snapshot: dict[str, str] | None = None
+    root: Path = field(default_factory=Path.cwd)  # the config folder, for files checks refer to
+    cache: dict[str, Any] = field(default_factory=dict)  # per-run memo, e.g. the GX batch
+
+    @property
+    def dialect(self) -> str:
+        return self.source.dialect
+
+    def col(self, name: str, *, numeric: bool = False, purpose: str = "") -> sa.ColumnClause:
+        """A column of the dataset's table, checked to exist (and to be numeric when asked)."""
+        info = self.columns.get(name)
+        if info is None:
+            known = ", ".join(self.columns) or "none"
+            raise CannotMeasure("missing_column", f"column {name!r} does not exist (columns: {known})")
+        if numeric and not info.numeric:
+            raise CannotMeasure(
+                "wrong_type", f"column {name!r} is {info.type}, not numeric{f'; {purpose} needs numbers' if purpose else ''}"
+            )
+        return self.table.c[name]
+
+    def key_col(self) -> sa.ColumnClause:
+        if not self.key:
+            raise CannotMeasure("no_key", "the dataset has no `key:` to name rows by")
+        return self.col(self.key)
+
+    def rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None, limit: int | None = None) -> list[dict]:
+        """Keys (and values) of rows matching `where`, ordered by key, capped at the evidence limit."""
+        key = self.key_col()
+        cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
+        stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(limit or self.evidence_limit)
+        return [dict(r._mapping) for r in self.source.execute(stmt)]
+
+
+def result(spec: Spec, ctx: Context, ok: bool, *, cause: str | None = None, **kw: Any) -> CheckResult:
+    status = "pass" if ok else ("warn" if spec.severity == "warn" else "fail")
+    return CheckResult(ctx.dataset_name, spec.name, spec.kind, status, spec.severity, cause=None if ok else cause, **kw)
+
+
+def error(spec: Spec, dataset: str, cause: str, message: str) -> CheckResult:
+    return CheckResult(
+        dataset, spec.name, spec.kind, "error", spec.severity, diagnosis={"cause": cause, "message": message}, cause=cause
+    )
+
+
+def capped(items: list, total: int) -> dict[str, Any]:
+    """A list plus its exact total; `omitted` says how many the evidence limit left out."""
+    return {"count": total, "items": items, "omitted": max(total - len(items), 0)}

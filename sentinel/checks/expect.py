@@ -1,0 +1,417 @@
+"""`expect`: any Great Expectations 1.x expectation by its GX name.
+
+The common expectations are compiled here into the dataset's single aggregate scan, plus targeted queries
+only when something is wrong (ids of violating rows, counts of unexpected values). They follow GX's
+semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
+averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
+Everything else, and anything with GX-only kwargs such as `row_condition`, runs through GX itself
+(`sentinel.checks.gx_engine`, imported only then). Evidence counts are always exact; listed rows and values
+are capped at `evidence_limit` (config.yaml, default 1000) and say how many were left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import model_validator
+
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
+from sentinel.checks.gx_catalog import COMMON, EXPECTATIONS
+from sentinel.yamlmodel import CheckParams
+
+
+class Params(CheckParams):
+    type: str
+    kwargs: dict[str, Any] = {}
+    engine: Literal["auto", "native", "gx"] = "auto"
+    meta: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> Params:
+        problem = validate_expectation(self.type, self.kwargs)
+        if problem:
+            raise ValueError(problem)
+        if self.engine == "native" and not is_native(self.type, self.kwargs):
+            raise ValueError(f"{self.type} with these kwargs has no native implementation; use engine: auto or gx")
+        return self
+
+
+def validate_expectation(type_: str, kwargs: dict[str, Any]) -> str | None:
+    """A config-time check of the name and kwarg names against GX's catalogue (no GX import)."""
+    if type_ not in EXPECTATIONS:
+        import difflib
+
+        close = difflib.get_close_matches(type_, EXPECTATIONS, n=1)
+        return f"unknown expectation {type_!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    allowed = EXPECTATIONS[type_] | COMMON
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        return f"{type_} has no kwarg {unknown[0]!r} (allowed: {', '.join(sorted(EXPECTATIONS[type_]))})"
+    if "column" in EXPECTATIONS[type_] and "column" not in kwargs:
+        return f"{type_} needs kwargs.column"
+    return None
+
+
+def default_name(params: Params) -> str:
+    return expectation_name(params.type, params.kwargs)
+
+
+def expectation_name(type_: str, kwargs: dict[str, Any]) -> str:
+    col = kwargs.get("column")
+    return f"{type_}({col})" if col else type_
+
+
+def needs_key(params: Params) -> bool:
+    return False  # without a key, evidence lists values instead of rows
+
+
+# --- native implementations --------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    success: bool
+    observed: Any
+    evidence: dict[str, Any]
+    message: str | None = None
+
+
+Native = Callable[[dict[str, Any], Context], tuple[dict[str, sa.ColumnElement], Callable[[dict], Outcome]]]
+NATIVE: dict[str, tuple[frozenset[str], Native]] = {}
+
+
+def native(type_: str, *kwargs: str):
+    def register(fn: Native) -> Native:
+        NATIVE[type_] = (frozenset(kwargs), fn)
+        return fn
+
+    return register
+
+
+def is_native(type_: str, kwargs: dict[str, Any]) -> bool:
+    if type_ not in NATIVE:
+        return False
+    keys, _ = NATIVE[type_]
+    if set(kwargs) - keys - COMMON:
+        return False
+    # GX compares datetimes and strings too; the native path handles numbers (and value sets of any type).
+    for bound in ("min_value", "max_value"):
+        v = kwargs.get(bound)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            return False
+    return True
+
+
+def _between(value: Any, kw: dict[str, Any]) -> bool:
+    if value is None:
+        return False
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    if lo is not None and not (value > lo if kw.get("strict_min") else value >= lo):
+        return False
+    if hi is not None and not (value < hi if kw.get("strict_max") else value <= hi):
+        return False
+    return True
+
+
+def _range_text(kw: dict[str, Any]) -> str:
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    left = "(" if kw.get("strict_min") else "["
+    right = ")" if kw.get("strict_max") else "]"
+    return f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+
+
+def _num(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    try:
+        f = float(v)
+        return int(f) if f.is_integer() and abs(f) < 2**53 and not isinstance(v, float) else f
+    except (TypeError, ValueError):
+        return v
+
+
+def _sort_key(x: Any) -> tuple[str, Any]:
+    return (type(x).__name__, x)
+
+
+def _pct(n: int, d: int) -> float:
+    return 100.0 * n / d if d else 0.0
+
+
+# table-level ---------------------------------------------------------------------------------------------
+
+
+@native("expect_table_row_count_to_be_between", "min_value", "max_value", "strict_min", "strict_max")
+def _row_count_between(kw, ctx):
+    return {"n": sa.func.count()}, lambda v: Outcome(_between(int(v["n"]), kw), int(v["n"]), {})
+
+
+@native("expect_table_row_count_to_equal", "value")
+def _row_count_equal(kw, ctx):
+    return {"n": sa.func.count()}, lambda v: Outcome(int(v["n"]) == kw["value"], int(v["n"]), {})
+
+
+@native("expect_table_columns_to_match_set", "column_set", "exact_match")
+def _columns_match_set(kw, ctx):
+    actual = list(ctx.columns)
+    wanted = set(kw.get("column_set") or [])
+    exact = kw.get("exact_match", True)
+    unexpected = sorted(set(actual) - wanted)
+    missing = sorted(wanted - set(actual))
+    ok = not missing and (not unexpected or exact is False)
+    return {}, lambda v: Outcome(ok, actual, {"mismatched": {"unexpected": unexpected, "missing": missing}} if not ok else {})
+
+
+@native("expect_column_to_exist", "column", "column_index")
+def _column_exists(kw, ctx):
+    actual = list(ctx.columns)
+    ok = kw["column"] in actual and (kw.get("column_index") is None or actual.index(kw["column"]) == kw["column_index"])
+    return {}, lambda v: Outcome(ok, actual, {})
+
+
+# column aggregates -----------------------------------------------------------------------------------------
+
+
+def _aggregate(fn: Callable[[sa.ColumnClause], sa.ColumnElement]) -> Native:
+    def compile_(kw, ctx):
+        col = ctx.col(kw["column"], numeric=True, purpose="this expectation")
+        return {"x": fn(col)}, lambda v: Outcome(_between(_num(v["x"]), kw), _num(v["x"]), {})
+
+    return compile_
+
+
+_AGG_KW = ("column", "min_value", "max_value", "strict_min", "strict_max")
+native("expect_column_min_to_be_between", *_AGG_KW)(_aggregate(sa.func.min))
+native("expect_column_max_to_be_between", *_AGG_KW)(_aggregate(sa.func.max))
+native("expect_column_sum_to_be_between", *_AGG_KW)(_aggregate(sa.func.sum))
+native("expect_column_mean_to_be_between", *_AGG_KW)(_aggregate(lambda c: sa.func.avg(sa.cast(c, sa.Float))))
+
+
+def _ordered_values(ctx: Context, col: sa.ColumnClause, offset: int, limit: int) -> list[Any]:
+    stmt = sa.select(col).select_from(ctx.table).where(col.is_not(None)).order_by(col).offset(offset).limit(limit)
+    return [_num(r[0]) for r in ctx.source.execute(stmt)]
+
+
+@native("expect_column_median_to_be_between", *_AGG_KW)
+def _median(kw, ctx):
+    col = ctx.col(kw["column"], numeric=True, purpose="median")
+    if ctx.dialect in ("postgresql", "duckdb"):
+        expr = sa.func.percentile_cont(0.5).within_group(col) if ctx.dialect == "postgresql" else sa.func.median(col)
+        return {"x": expr}, lambda v: Outcome(_between(_num(v["x"]), kw), _num(v["x"]), {})
+
+    def finish(v):  # no median aggregate here: GX's two-row ordered query
+        n = int(v["nonnull"])
+        if n == 0:
+            return Outcome(False, None, {})
+        vals = _ordered_values(ctx, col, max(n // 2 - 1, 0), 2)
+        m = (vals[0] + vals[1]) / 2.0 if n % 2 == 0 else (vals[0] if len(vals) == 1 else vals[1])
+        return Outcome(_between(m, kw), m, {})
+
+    return {"nonnull": sa.func.count(col)}, finish
+
+
+@native("expect_column_quantile_values_to_be_between", "column", "quantile_ranges", "allow_relative_error")
+def _quantiles(kw, ctx):
+    col = ctx.col(kw["column"], numeric=True, purpose="quantiles")
+    qr = kw.get("quantile_ranges") or {}
+    qs, ranges = list(qr.get("quantiles") or []), list(qr.get("value_ranges") or [])
+    if len(qs) != len(ranges) or not qs:
+        raise CannotMeasure("bad_kwargs", "quantile_ranges needs as many value_ranges as quantiles")
+
+    def outcome(values: list[Any]) -> Outcome:
+        values = [_num(x) for x in values]
+        ok = all(
+            x is not None and (lo is None or x >= lo) and (hi is None or x <= hi)
+            for x, (lo, hi) in zip(values, ranges, strict=True)
+        )
+        return Outcome(ok, {"quantiles": qs, "values": values}, {})
+
+    if ctx.dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        expr = sa.func.percentile_disc(postgresql.array([float(q) for q in qs])).within_group(col)
+        return {"x": expr}, lambda v: outcome(list(v["x"] or [None] * len(qs)))
+    if ctx.dialect == "duckdb":
+        expr = sa.func.quantile_disc(col, sa.literal_column("[" + ", ".join(repr(float(q)) for q in qs) + "]"))
+        return {"x": expr}, lambda v: outcome(list(v["x"] or [None] * len(qs)))
+    if ctx.dialect != "sqlite":
+        aggs = {f"q{i}": sa.func.percentile_disc(float(q)).within_group(col) for i, q in enumerate(qs)}
+        return aggs, lambda v: outcome([v[f"q{i}"] for i in range(len(qs))])
+
+    def finish(v):  # SQLite: one ordered probe per quantile, ranks as GX computes them
+        n = int(v["nonnull"])
+        if n == 0:
+            return outcome([None] * len(qs))
+        ranks = [max(math.ceil(Fraction(str(q)) * n), 1) for q in qs]
+        return outcome([(_ordered_values(ctx, col, r - 1, 1) or [None])[0] for r in ranks])
+
+    return {"nonnull": sa.func.count(col)}, finish
+
+
+# column maps -------------------------------------------------------------------------------------------------
+
+
+def _map(
+    kw: dict[str, Any],
+    ctx: Context,
+    col: sa.ColumnClause,
+    unexpected: sa.ColumnElement,
+    describe: str,
+    *,
+    count_nulls: bool = False,
+    categories: bool = False,
+) -> tuple[dict[str, sa.ColumnElement], Callable[[dict], Outcome]]:
+    """A row-level expectation: count unexpected rows in the scan; list them only when there are some."""
+    aggs = {
+        "total": sa.func.count(),
+        "nonnull": sa.func.count(col),
+        "bad": sa.func.sum(sa.case((unexpected, 1), else_=0)),
+    }
+
+    def finish(v):
+        total, nonnull, bad = int(v["total"]), int(v["nonnull"]), int(v["bad"] or 0)
+        considered = total if count_nulls else nonnull
+        mostly = kw.get("mostly", 1.0)
+        success = True if considered == 0 else (considered - bad) / considered >= mostly
+        observed = {"unexpected_count": bad, "unexpected_percent": _pct(bad, considered), "element_count": total}
+        evidence: dict[str, Any] = {}
+        if bad:
+            if ctx.key:
+                evidence["rows"] = capped(ctx.rows(unexpected, None if count_nulls else col), bad)
+            if categories or not ctx.key:
+                evidence["values"] = _value_counts(ctx, col, unexpected)
+        message = None
+        if not success:
+            message = f"{bad:,} of {considered:,} rows ({_pct(bad, considered):.3g}%) {describe}"
+        return Outcome(success, observed, evidence, message)
+
+    return aggs, finish
+
+
+def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -> dict[str, Any]:
+    """Each unexpected value with its exact row count, most frequent first (capped, with the total)."""
+    n = sa.func.count().label("count")
+    inner = sa.select(col.label("value"), n).select_from(ctx.table).where(where).group_by(col).subquery()
+    stmt = sa.select(inner.c.value, inner.c["count"], sa.func.count().over().label("distinct")).order_by(
+        inner.c["count"].desc(), inner.c.value
+    ).limit(ctx.evidence_limit)
+    rows = ctx.source.execute(stmt)
+    distinct = int(rows[0][2]) if rows else 0
+    return capped([{"value": _num(r[0]), "count": int(r[1])} for r in rows], distinct)
+
+
+@native("expect_column_values_to_not_be_null", "column", "mostly")
+def _not_null(kw, ctx):
+    col = ctx.col(kw["column"])
+    return _map(kw, ctx, col, col.is_(None), f"have no {kw['column']}", count_nulls=True)
+
+
+@native("expect_column_values_to_be_between", "column", "min_value", "max_value", "strict_min", "strict_max", "mostly")
+def _values_between(kw, ctx):
+    col = ctx.col(kw["column"], numeric=True, purpose="values_between")
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    conds = []
+    if lo is not None:
+        conds.append(col > lo if kw.get("strict_min") else col >= lo)
+    if hi is not None:
+        conds.append(col < hi if kw.get("strict_max") else col <= hi)
+    if not conds:
+        raise CannotMeasure("bad_kwargs", "values_between needs min_value or max_value")
+    unexpected = sa.and_(col.is_not(None), sa.not_(sa.and_(*conds)))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} outside {_range_text(kw)}")
+
+
+@native("expect_column_values_to_be_in_set", "column", "value_set", "mostly")
+def _in_set(kw, ctx):
+    col = ctx.col(kw["column"])
+    values = list(kw.get("value_set") or [])
+    unexpected = sa.and_(col.is_not(None), col.not_in(values))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} outside {values}", categories=True)
+
+
+@native("expect_column_values_to_not_be_in_set", "column", "value_set", "mostly")
+def _not_in_set(kw, ctx):
+    col = ctx.col(kw["column"])
+    values = list(kw.get("value_set") or [])
+    unexpected = sa.and_(col.is_not(None), col.in_(values))
+    return _map(kw, ctx, col, unexpected, f"have a forbidden {kw['column']}", categories=True)
+
+
+@native("expect_column_values_to_be_unique", "column", "mostly")
+def _unique(kw, ctx):
+    col = ctx.col(kw["column"])
+    dup_values = sa.select(col).select_from(ctx.table).where(col.is_not(None)).group_by(col).having(sa.func.count() > 1)
+    unexpected = col.in_(dup_values.scalar_subquery())
+    # The scan only learns whether duplicates exist (count vs count distinct); the exact GX count of rows
+    # holding a duplicated value is a follow-up query, run only then.
+    aggs = {"total": sa.func.count(), "nonnull": sa.func.count(col), "distinct": sa.func.count(sa.distinct(col))}
+
+    def finish(v):
+        total, nonnull = int(v["total"]), int(v["nonnull"])
+        bad = 0
+        if int(v["distinct"]) < nonnull:
+            bad = int(ctx.source.execute(sa.select(sa.func.count()).select_from(ctx.table).where(unexpected))[0][0])
+        success = True if nonnull == 0 else (nonnull - bad) / nonnull >= kw.get("mostly", 1.0)
+        observed = {"unexpected_count": bad, "unexpected_percent": _pct(bad, nonnull), "element_count": total}
+        evidence: dict[str, Any] = {}
+        if bad:
+            if ctx.key:
+                evidence["rows"] = capped(ctx.rows(unexpected, col), bad)
+            evidence["values"] = _value_counts(ctx, col, unexpected)
+        message = None if success else f"{bad:,} of {nonnull:,} rows share a {kw['column']} with another row"
+        return Outcome(success, observed, evidence, message)
+
+    return aggs, finish
+
+
+@native("expect_column_distinct_values_to_be_in_set", "column", "value_set")
+def _distinct_in_set(kw, ctx):
+    col = ctx.col(kw["column"])
+    allowed = list(kw.get("value_set") or [])
+
+    def finish(v):
+        observed = sorted((i["value"] for i in _value_counts(ctx, col, col.is_not(None))["items"]), key=_sort_key)
+        unexpected = _value_counts(ctx, col, sa.and_(col.is_not(None), col.not_in(allowed)))
+        ok = unexpected["count"] == 0
+        message = None if ok else f"{unexpected['count']} distinct value(s) of {kw['column']} outside {allowed}"
+        return Outcome(ok, observed, {} if ok else {"values": unexpected}, message)
+
+    return {}, finish
+
+
+# --- plan ----------------------------------------------------------------------------------------------------
+
+
+def plan(spec: Spec, ctx: Context) -> Plan:
+    return plan_expectation(spec, ctx, spec.params.type, spec.params.kwargs, spec.params.engine)
+
+
+def plan_expectation(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], engine: str = "auto") -> Plan:
+    expected = {"expectation": type_, "kwargs": kwargs}
+    if engine != "gx" and is_native(type_, kwargs):
+        aggs, finish = NATIVE[type_][1](kwargs, ctx)
+
+        def done(values: dict[str, Any]):
+            o = finish(values)
+            diagnosis = None if o.success else {"cause": "violation", "message": o.message or f"{type_} failed"}
+            metrics = {}
+            if isinstance(o.observed, int | float) and not isinstance(o.observed, bool):
+                metrics["observed"] = float(o.observed)
+            elif isinstance(o.observed, dict) and "unexpected_count" in o.observed:
+                metrics["unexpected_count"] = float(o.observed["unexpected_count"])
+            return result(spec, ctx, o.success, cause="violation", observed=o.observed, expected=expected,
+                          evidence=o.evidence, diagnosis=diagnosis, metrics=metrics)
+
+        return Plan(done, aggs)
+
+    def via_gx(_values: dict[str, Any]):
+        from sentinel.checks import gx_engine
+
+        return gx_engine.validate(spec, ctx, type_, kwargs, expected)
+
+    return Plan(via_gx)

@@ -1,0 +1,173 @@
+"""`sentinel` command line (DESIGN §8). Exit codes: 0 all pass, 1 failures found, 2 configuration error,
+3 could not measure. With --json, stdout carries exactly one JSON document and everything else goes to stderr.
+Heavy modules are imported inside commands so `sentinel run` on a small table starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Sentinel: data-quality checks that open incidents and ask for (or stage) fixes.")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="config.yaml to use")]
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG, EXIT_ERROR = 0, 1, 2, 3
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _load(config: Path):
+    from sentinel.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        err = _stderr()
+        for issue in exc.issues:
+            err.print(str(issue), markup=False, highlight=False)
+        err.print(f"{len(exc.issues)} configuration error(s)", style="bold red")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _store(cfg):
+    from sentinel.config import MissingEnv
+    from sentinel.store import Store
+
+    try:
+        return Store(cfg.state_url)
+    except MissingEnv as exc:
+        _stderr().print(f"state: {exc}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except Exception as exc:
+        _stderr().print(f"cannot open the state store: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def exit_code(statuses: list[str]) -> int:
+    if "fail" in statuses:
+        return EXIT_FAIL
+    if "error" in statuses:
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+@app.command()
+def run(
+    config: ConfigOpt = Path("config.yaml"),
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", "-d", help="only this dataset (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+) -> None:
+    """Run the checks of every dataset (or the named ones) once."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    cfg = _load(config)
+    names = [d.name for d in cfg.datasets]
+    for wanted in dataset or []:
+        if wanted not in names:
+            _stderr().print(f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})", markup=False)
+            raise typer.Exit(EXIT_CONFIG)
+    from sentinel.runner import run_many
+
+    store = _store(cfg)
+    try:
+        doc, reports = run_many(cfg, store, dataset or names, uuid.uuid4().hex)
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        from sentinel.report import print_run
+
+        print_run(reports)
+    raise typer.Exit(exit_code([r["status"] for r in doc["results"]]))
+
+
+@app.command()
+def validate(config: ConfigOpt = Path("config.yaml")) -> None:
+    """Check config.yaml, checks/ and correctors/; report every error at once (exit 2 if any)."""
+    cfg = _load(config)
+    n_checks = sum(len(d.checks) for d in cfg.datasets)
+    typer.echo(f"OK: {len(cfg.datasets)} dataset(s), {n_checks} check(s), {len(cfg.playbooks)} playbook(s)")
+
+
+@app.command("incidents")
+def list_incidents(
+    config: ConfigOpt = Path("config.yaml"),
+    all_: Annotated[bool, typer.Option("--all", help="include resolved incidents")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List open incidents (or all of them)."""
+    cfg = _load(config)
+    store = _store(cfg)
+    items = store.list_incidents(None if all_ else "open")
+    store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(items) + "\n")
+        return
+    from sentinel.report import print_incidents
+
+    print_incidents(items)
+
+
+@app.command()
+def show(incident_id: int, config: ConfigOpt = Path("config.yaml"),
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one incident with its evidence and history."""
+    cfg = _load(config)
+    store = _store(cfg)
+    item = store.get_incident(incident_id)
+    store.close()
+    if item is None:
+        _stderr().print(f"no incident {incident_id}")
+        raise typer.Exit(EXIT_CONFIG)
+    if as_json:
+        sys.stdout.write(json.dumps(item) + "\n")
+        return
+    from sentinel.report import print_incident
+
+    print_incident(item)
+
+
+@app.command()
+def resolve(incident_id: int, note: Annotated[str, typer.Option("--note", help="why it is resolved")],
+            config: ConfigOpt = Path("config.yaml")) -> None:
+    """Close an incident by hand. For schema drift this accepts the current columns as the new baseline."""
+    cfg = _load(config)
+    store = _store(cfg)
+    from sentinel.runner import resolve_incident
+
+    change = resolve_incident(store, incident_id, note)
+    store.close()
+    if change is None:
+        _stderr().print(f"incident {incident_id} is not open")
+        raise typer.Exit(EXIT_CONFIG)
+    typer.echo(f"resolved incident {incident_id} ({change.key})")
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = Path("config.yaml"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Build the demo warehouse under .sentinel/, run the checks on a healthy day, break it, run again."""
+    from sentinel.demo import run_demo
+
+    raise typer.Exit(run_demo(config, as_json))
+
+
+def main() -> Any:
+    return app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""`sentinel demo`: a realistic warehouse, a healthy day, then the breakages Sentinel exists to catch.
+
+It builds `.sentinel/warehouse.duckdb` next to the config (opportunities with owners, amounts and
+currencies; Pete's US forecast; a daily pipeline aggregate), runs the repo's own config once on the healthy
+data (so the schema baseline is accepted, as a real deployment's earlier runs would have), then applies
+what goes wrong in real life and runs again:
+
+- Pete overwrites the S&OP sheet and `us_forecast_dec_v1` loads empty;
+- the dbt job behind `pipeline_daily` stops refreshing (stale) and a model change drifts its schema;
+- a rep types a negative amount, and a deal arrives in a currency the pipeline does not handle.
+
+Safe to run again: it rebuilds the warehouse and the demo state store from scratch each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import sys
+from pathlib import Path
+
+OWNERS = ["alice", "bob", "carol", "dan", "erin", "frank"]
+ACCOUNTS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
+STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(url[len(prefix):]) if url.startswith(prefix) and ":memory:" not in url else None
+
+
+def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
+    """The healthy warehouse: every check of the demo config passes on it."""
+    import duckdb
+
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for p in (path, path.with_suffix(path.suffix + ".wal")):
+        p.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    naive_now = now.replace(tzinfo=None)
+    con.execute("""CREATE TABLE opportunities (id VARCHAR PRIMARY KEY, owner VARCHAR, account VARCHAR,
+                   amount DOUBLE, currency VARCHAR, stage VARCHAR, close_date DATE, updated_at TIMESTAMP)""")
+    rows = []
+    for i in range(5000):
+        amount = round(10 ** rng.gauss(4.6, 0.5), -2)
+        currency = rng.choices(["USD", "EUR", "GBP"], [0.8, 0.15, 0.05])[0]
+        updated = naive_now - dt.timedelta(minutes=rng.randint(5, 60 * 24 * 30))
+        close = (naive_now + dt.timedelta(days=rng.randint(-60, 120))).date()
+        rows.append((f"006{i:07d}", rng.choice(OWNERS), rng.choice(ACCOUNTS), amount, currency, rng.choice(STAGES),
+                     close, updated))
+    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    con.execute("""CREATE TABLE us_forecast_dec_v1 (id INTEGER PRIMARY KEY, region VARCHAR, product VARCHAR,
+                   units INTEGER, amount DOUBLE, loaded_at TIMESTAMP)""")
+    loaded = naive_now - dt.timedelta(minutes=40)
+    forecast = [(i + 2, rng.choice(["West", "Central", "East"]), f"SKU-{100 + i % 13}", rng.randint(50, 900),
+                 round(rng.uniform(5e3, 9e4), 2), loaded) for i in range(39)]
+    con.executemany("INSERT INTO us_forecast_dec_v1 VALUES (?, ?, ?, ?, ?, ?)", forecast)
+
+    con.execute("""CREATE TABLE pipeline_daily AS
+                   SELECT CAST(updated_at AS DATE) AS day, count(*) AS n_deals, sum(amount) AS total_amount,
+                          TIMESTAMP '%s' AS refreshed_at
+                   FROM opportunities GROUP BY 1 ORDER BY 1""" % (naive_now - dt.timedelta(minutes=20)))
+    con.close()
+
+
+def break_warehouse(path: Path, now: dt.datetime) -> None:
+    """What went wrong overnight."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    naive_now = now.replace(tzinfo=None)
+    con.execute("DELETE FROM us_forecast_dec_v1")  # Pete overwrote the sheet; the hourly load found nothing
+    stale = naive_now - dt.timedelta(days=3, hours=2)
+    # dbt model change: n_deals became text and a region column appeared; the job has not run since.
+    con.execute("""CREATE OR REPLACE TABLE pipeline_daily AS
+                   SELECT day, CAST(n_deals AS VARCHAR) AS n_deals, total_amount, 'US' AS region,
+                          TIMESTAMP '%s' AS refreshed_at FROM pipeline_daily""" % stale)
+    con.execute("UPDATE opportunities SET amount = -25000 WHERE id = '0060000042'")
+    con.execute("UPDATE opportunities SET currency = 'CHF' WHERE id IN ('0060001207', '0060003318')")
+    con.close()
+
+
+def run_demo(config_path: Path, as_json: bool = False) -> int:
+    from rich.console import Console
+
+    from sentinel.cli import exit_code
+    from sentinel.config import ConfigError, load_config
+    from sentinel.report import print_run
+    from sentinel.runner import run_many
+    from sentinel.store import Store
+
+    out = Console(stderr=as_json)
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            Console(stderr=True).print(str(issue), markup=False)
+        return 2
+    warehouse = cfg.root / ".sentinel" / "warehouse.duckdb"
+    state_file = _sqlite_path(cfg.state_url)
+    if state_file is not None and cfg.root / ".sentinel" in state_file.parents:
+        for p in state_file.parent.glob(state_file.name + "*"):
+            p.unlink()
+    now = dt.datetime.now(dt.UTC)
+    out.print(f"[bold]1. Building a healthy warehouse[/] at {warehouse}")
+    build_warehouse(warehouse, now)
+    store = Store(cfg.state_url)
+    try:
+        names = [d.name for d in cfg.datasets]
+        _, baseline = run_many(cfg, store, names, "demo-baseline")
+        passed = sum(r.status == "pass" for rep in baseline for r in rep.results)
+        total = sum(len(rep.results) for rep in baseline)
+        out.print(f"   baseline run: {passed}/{total} checks pass (schema snapshots accepted)")
+        out.print("[bold]2. Overnight:[/] Pete overwrites the forecast sheet, the pipeline job stalls after a "
+                  "model change, a rep types a negative amount, two deals arrive in CHF")
+        break_warehouse(warehouse, now)
+        out.print("[bold]3. Sentinel's next run[/]")
+        doc, reports = run_many(cfg, store, names, "demo")
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        print_run(reports, out)
+        out.print("\nNext: [bold]sentinel incidents[/], [bold]sentinel show ID[/] (run from this folder).")
+    return exit_code([r["status"] for r in doc["results"]])

@@ -1,0 +1,67 @@
+"""The shape of one check's outcome (DESIGN §5) and how it is serialised."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail", "error"]
+
+
+@dataclass
+class CheckResult:
+    dataset: str
+    check: str
+    kind: str
+    status: Status
+    severity: str
+    observed: Any = None
+    expected: Any = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    diagnosis: dict[str, Any] | None = None
+    cause: str | None = None  # cause class for incident fingerprints: empty, stale, drift, violation, ...
+    metrics: dict[str, float] = field(default_factory=dict)  # numbers kept in metric history
+    accept_schema: dict[str, str] | None = None  # a schema snapshot to store as accepted (first run)
+
+    def to_json(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "dataset": self.dataset,
+                "check": self.check,
+                "kind": self.kind,
+                "status": self.status,
+                "severity": self.severity,
+                "observed": self.observed,
+                "expected": self.expected,
+                "evidence": self.evidence,
+                "diagnosis": self.diagnosis,
+            }
+        )
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types only: numpy scalars, Decimals, datetimes and NaN never leak into documents."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**63 else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID | bytes):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    return str(value)

@@ -1,0 +1,223 @@
+"""One run = one dataset: open its source, describe the table, run every check's aggregates in a single
+scan, finish each check (targeted follow-up queries only where something is wrong), then persist the run,
+its results, metrics and incident changes in one transaction.
+
+A check that raises becomes an `error` result for that check alone; a source that cannot be reached makes
+every check `error` (never an empty-table failure and never a pass).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from sentinel import incidents as incident_log
+from sentinel.checks import KINDS
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
+from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
+from sentinel.results import CheckResult, jsonable
+from sentinel.sources import SourceError, open_source
+from sentinel.store import Store, hostname, metrics, results, runs, schema_snapshots
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    run_uid: str
+    dataset: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    results: list[CheckResult]
+    changes: list[incident_log.Change] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return overall_status(self.results)
+
+
+def overall_status(items: list[CheckResult]) -> str:
+    statuses = {r.status for r in items}
+    for s in ("fail", "error", "warn"):
+        if s in statuses:
+            return s
+    return "pass"
+
+
+def specs_of(ds: DatasetConfig) -> list[Spec]:
+    return [Spec(check_name(e), e.kind, check_severity(e), check_params(e)) for e in ds.checks]
+
+
+def _sql_key(expr: sa.ColumnElement, dialect: sa.Dialect) -> str:
+    try:
+        return str(expr.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:
+        return f"id:{id(expr)}"
+
+
+def measure(cfg: Config, ds: DatasetConfig, now: dt.datetime, accepted_schema: dict[str, str] | None) -> list[CheckResult]:
+    specs = specs_of(ds)
+    try:
+        source = open_source(ds.source, cfg)
+    except (SourceError, MissingEnv) as exc:
+        cause = getattr(exc, "cause", "config")
+        return [error(s, ds.name, cause, getattr(exc, "message", str(exc))) for s in specs]
+    try:
+        return _measure(cfg, ds, specs, source, now, accepted_schema)
+    finally:
+        source.close()
+
+
+def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
+    try:
+        columns = source.describe(ds.table)
+        base = source.table(ds.table)
+    except SourceError as exc:
+        return [error(s, ds.name, exc.cause, exc.message) for s in specs]
+    table = sa.table(base.name, *[sa.column(c) for c in columns], schema=base.schema)
+    ctx = Context(ds.name, ds.key, source, table, columns, now, cfg.main.evidence_limit, accepted_schema, cfg.root)
+
+    planned: list[tuple[Spec, Plan | CheckResult]] = []
+    for spec in specs:
+        try:
+            made = KINDS[spec.kind].plan(spec, ctx)
+        except CannotMeasure as exc:
+            planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
+            continue
+        except SourceError as exc:
+            planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
+            continue
+        except Exception as exc:  # a broken check must not take the others down
+            log.exception("check %s.%s failed to plan", ds.name, spec.name)
+            planned.append((spec, error(spec, ds.name, "check_crashed", f"{type(exc).__name__}: {exc}")))
+            continue
+        for p in made if isinstance(made, list) else [made]:
+            planned.append((spec, p))
+
+    # One scan for every aggregate of every check; identical expressions are computed once.
+    dialect = source.engine.dialect
+    labels: dict[str, str] = {}
+    exprs: dict[str, sa.ColumnElement] = {}
+    wiring: list[dict[str, str]] = []
+    for _, p in planned:
+        local: dict[str, str] = {}
+        if isinstance(p, Plan):
+            for name, expr in p.aggregates.items():
+                k = _sql_key(expr, dialect)
+                if k not in labels:
+                    labels[k] = f"a{len(labels)}"
+                    exprs[labels[k]] = expr
+                local[name] = labels[k]
+        wiring.append(local)
+    row: dict[str, Any] = {}
+    scan_error: SourceError | None = None
+    if exprs:
+        stmt = sa.select(*[e.label(lbl) for lbl, e in exprs.items()]).select_from(table)
+        try:
+            row = dict(source.execute(stmt)[0]._mapping)
+        except SourceError as exc:
+            scan_error = exc
+
+    out: list[CheckResult] = []
+    for (spec, p), local in zip(planned, wiring, strict=True):
+        if isinstance(p, CheckResult):
+            out.append(p)
+            continue
+        if scan_error is not None and local:
+            out.append(error(spec, ds.name, scan_error.cause, scan_error.message))
+            continue
+        try:
+            out.append(p.finish({name: row[lbl] for name, lbl in local.items()}))
+        except (CannotMeasure, SourceError) as exc:
+            out.append(error(spec, ds.name, exc.cause, exc.message))
+        except Exception as exc:
+            log.exception("check %s.%s crashed", ds.name, spec.name)
+            out.append(error(spec, ds.name, "check_crashed", f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def run_dataset(
+    cfg: Config, store: Store, ds: DatasetConfig, now: dt.datetime | None = None, run_uid: str | None = None
+) -> RunReport:
+    started = now or dt.datetime.now(dt.UTC)
+    accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
+    found = measure(cfg, ds, started, accepted)
+    finished = max(dt.datetime.now(dt.UTC), started)
+    report = RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
+    report.changes = store.transaction(lambda conn: persist(conn, report))
+    return report
+
+
+def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]:
+    run_id = conn.execute(
+        runs.insert().values(
+            run_uid=report.run_uid, dataset=report.dataset, started_at=report.started_at,
+            finished_at=report.finished_at, status=report.status, host=hostname(),
+        ).returning(runs.c.id)
+    ).scalar_one()
+    for r in report.results:
+        doc = r.to_json()
+        conn.execute(results.insert().values(
+            run_id=run_id, dataset=r.dataset, check_name=r.check, kind=r.kind, status=r.status, severity=r.severity,
+            observed=doc["observed"], expected=doc["expected"], evidence=doc["evidence"], diagnosis=doc["diagnosis"],
+        ))
+        if r.metrics:
+            conn.execute(metrics.insert(), [
+                {"run_id": run_id, "dataset": r.dataset, "check_name": r.check, "metric": k, "value": float(v),
+                 "measured_at": report.started_at}
+                for k, v in r.metrics.items()
+            ])
+        if r.accept_schema is not None:
+            conn.execute(schema_snapshots.insert().values(
+                dataset=r.dataset, columns=jsonable(r.accept_schema), accepted_at=report.started_at,
+                reason="first run",
+            ))
+    return incident_log.apply(conn, run_id, report.results, report.started_at)
+
+
+def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tuple[dict[str, Any], list[RunReport]]:
+    """Run the named datasets in order; return the `run --json` document and the reports."""
+    started = dt.datetime.now(dt.UTC)
+    reports = []
+    for name in names:
+        report = run_dataset(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}")
+        reports.append(report)
+    doc = {
+        "run_id": invocation,
+        "started_at": started.isoformat(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        "results": [r.to_json() for rep in reports for r in rep.results],
+        "incidents": [c.to_json() for rep in reports for c in rep.changes],
+    }
+    return doc, reports
+
+
+def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.Change | None:
+    """Close an incident by hand; a schema-drift incident's current columns become the accepted schema."""
+    now = dt.datetime.now(dt.UTC)
+
+    def work(conn: sa.Connection):
+        change = incident_log.resolve_manually(conn, incident_id, note, now)
+        if change is None:
+            return None
+        inc = store_incident(conn, incident_id)
+        last = inc.last_result or {}
+        if inc.kind == "schema" and isinstance(last.get("observed"), dict):
+            conn.execute(schema_snapshots.insert().values(
+                dataset=inc.dataset, columns=last["observed"], accepted_at=now,
+                reason=f"accepted with incident {incident_id}: {note}",
+            ))
+        return change
+
+    return store.transaction(work)
+
+
+def store_incident(conn: sa.Connection, incident_id: int) -> sa.Row:
+    from sentinel.store import incidents
+
+    return conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).one()

@@ -1,0 +1,165 @@
+"""The one interface checks use: aggregate SQL where the data lives, rows by key, column descriptions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: str
+    nullable: bool
+    numeric: bool
+    temporal: bool
+    text: bool
+
+
+class SourceError(Exception):
+    """Could not measure. `cause` is one of: unreachable, missing_table, permission, timeout, unsupported, other."""
+
+    def __init__(self, cause: str, message: str):
+        super().__init__(message)
+        self.cause = cause
+        self.message = message
+
+
+_PATTERNS = [
+    ("missing_table", r"no such table|does not exist|Table with name .* does not exist|NoSuchTable|not found: table"
+     r"|Catalog Error|No files found|NoSuchTableError|Table does not exist"),
+    ("permission", r"permission denied|access denied|not authorized|insufficient privilege|readonly database"),
+    ("timeout", r"timeout expired|timed out|canceling statement due to statement timeout"),
+    ("unreachable", r"could not connect|connection refused|Connection refused|could not translate host|"
+     r"unable to open database|server closed the connection|Could not set lock|No such file or directory|"
+     r"connection is bad|Name or service not known|IO Error"),
+]
+
+
+def classify(exc: BaseException) -> SourceError:
+    """Turn a driver exception into a SourceError with a cause class and a one-line message."""
+    if isinstance(exc, SourceError):
+        return exc
+    raw = str(getattr(exc, "orig", None) or exc)
+    first = raw.strip().splitlines()[0] if raw.strip() else type(exc).__name__
+    if isinstance(exc, sa_exc.NoSuchTableError):
+        return SourceError("missing_table", f"table {first} does not exist")
+    for cause, pattern in _PATTERNS:
+        if re.search(pattern, raw, re.IGNORECASE):
+            return SourceError(cause, first)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError | OSError):
+        return SourceError("unreachable", first)
+    return SourceError("other", f"{type(exc).__name__}: {first}")
+
+
+def _flags(t: Any) -> tuple[bool, bool, bool]:
+    numeric = isinstance(t, sa.Numeric | sa.Integer | sa.Float)
+    temporal = isinstance(t, sa.Date | sa.DateTime | sa.Time)
+    text = isinstance(t, sa.String | sa.Text | sa.Enum)
+    if not (numeric or temporal or text) and not isinstance(t, sa.types.NullType):  # unknown reflected types
+        return _flags_by_name(str(t))
+    return numeric, temporal, text
+
+
+def _flags_by_name(type_text: str) -> tuple[bool, bool, bool]:
+    name = type_text.upper()
+    if name.endswith("[]") or name.startswith(("STRUCT", "MAP", "LIST", "UNION")):
+        return False, False, False
+    numeric = bool(re.search(r"INT|NUM|DEC|REAL|DOUBLE|FLOAT", name)) and "INTERVAL" not in name
+    temporal = bool(re.search(r"DATE|TIME", name))
+    text = bool(re.search(r"CHAR|TEXT|STRING|CLOB", name))
+    return numeric, temporal, text
+
+
+class SqlSource:
+    """A SQLAlchemy engine plus how a dataset's `table:` maps onto a selectable in it."""
+
+    def __init__(self, name: str, engine: sa.Engine, resolve: Callable[[str], tuple[str | None, str]] | None = None):
+        self.name = name
+        self.engine = engine
+        self._resolve = resolve or _split_schema
+        self._conn: sa.Connection | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def connection(self) -> sa.Connection:
+        if self._conn is None:
+            try:
+                self._conn = self.engine.connect()
+            except Exception as exc:
+                raise classify(exc) from exc
+        return self._conn
+
+    def table(self, table: str) -> sa.TableClause:
+        schema, name = self._resolve(table)
+        return sa.table(name, schema=schema)
+
+    def describe(self, table: str) -> dict[str, ColumnInfo]:
+        """Columns in table order. Raises SourceError(missing_table) when it does not exist."""
+        schema, name = self._resolve(table)
+        conn = self.connection()
+        if self.dialect == "duckdb":
+            return self._describe_duckdb(conn, schema, name, table)
+        try:
+            cols = sa.inspect(conn).get_columns(name, schema=schema)
+        except Exception as exc:
+            self._reset()
+            raise classify(exc) from exc
+        if not cols:
+            raise SourceError("missing_table", f"table {table} does not exist or has no columns")
+        out: dict[str, ColumnInfo] = {}
+        for c in cols:
+            t = c["type"]
+            try:
+                type_text = t.compile(dialect=self.engine.dialect)
+            except Exception:
+                type_text = str(t) if not isinstance(t, sa.types.NullType) else "UNKNOWN"
+            out[c["name"]] = ColumnInfo(c["name"], type_text, bool(c.get("nullable", True)), *_flags(t))
+        return out
+
+    def _describe_duckdb(self, conn: sa.Connection, schema: str | None, name: str, table: str) -> dict[str, ColumnInfo]:
+        # duckdb_engine's inspector queries pg_catalog tables DuckDB 2 no longer has; DESCRIBE covers
+        # tables, views and registered Arrow data alike.
+        prep = self.engine.dialect.identifier_preparer
+        target = (prep.quote(schema) + "." if schema else "") + prep.quote(name)
+        try:
+            rows = conn.exec_driver_sql(f"DESCRIBE {target}").fetchall()
+        except Exception as exc:
+            self._reset()
+            raise classify(exc) from exc
+        return {r[0]: ColumnInfo(r[0], r[1], r[2] != "NO", *_flags_by_name(r[1])) for r in rows}
+
+    def execute(self, stmt: sa.Executable) -> list[sa.Row]:
+        try:
+            return list(self.connection().execute(stmt).fetchall())
+        except Exception as exc:
+            self._reset()
+            raise classify(exc) from exc
+
+    def _reset(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            except Exception:
+                self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+        self.engine.dispose()
+
+
+def _split_schema(table: str) -> tuple[str | None, str]:
+    schema, _, name = table.rpartition(".")
+    return (schema or None), name

@@ -1,0 +1,26 @@
+"""`type: sql`: any SQLAlchemy URL. File databases open read-only where the driver allows it, so a check
+never takes the write lock an ELT job needs."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sentinel.sources.base import SqlSource, classify
+
+
+def open(name, source_cfg, cfg) -> SqlSource:
+    url = sa.make_url(cfg.url(source_cfg.url, f"sources.{name}.url"))
+    kwargs: dict = {"pool_pre_ping": False}
+    timeout = int(source_cfg.connect_timeout.total_seconds())
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": timeout}
+    elif backend == "duckdb" and url.database not in (None, "", ":memory:"):
+        kwargs["connect_args"] = {"read_only": True}
+    elif backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": timeout}
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except Exception as exc:  # unknown dialect, missing driver
+        raise classify(exc) from exc
+    return SqlSource(name, engine)

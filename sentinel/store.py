@@ -1,0 +1,208 @@
+"""The state store: runs, results, metric history, incidents and their events, accepted schemas.
+
+Any SQLAlchemy URL: a SQLite file by default, PostgreSQL in production. The schema is versioned with
+Alembic and upgraded automatically on open (a cheap version probe first, so a normal run never imports
+Alembic). Every run is written in one transaction, retried on lock and unique-key conflicts, so two
+processes writing at once neither corrupt the store nor lose a write, and a crash leaves no half-written run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+
+HEAD = "0001"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_uid", sa.String), sa.Column("dataset", sa.String),
+    sa.Column("started_at", TS), sa.Column("finished_at", TS), sa.Column("status", sa.String),
+    sa.Column("host", sa.String),
+)
+results = sa.Table(
+    "results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_id", sa.Integer), sa.Column("dataset", sa.String),
+    sa.Column("check_name", sa.String), sa.Column("kind", sa.String), sa.Column("status", sa.String),
+    sa.Column("severity", sa.String), sa.Column("observed", sa.JSON), sa.Column("expected", sa.JSON),
+    sa.Column("evidence", sa.JSON), sa.Column("diagnosis", sa.JSON),
+)
+metrics = sa.Table(
+    "metrics", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_id", sa.Integer), sa.Column("dataset", sa.String),
+    sa.Column("check_name", sa.String), sa.Column("metric", sa.String), sa.Column("value", sa.Float),
+    sa.Column("measured_at", TS),
+)
+incidents = sa.Table(
+    "incidents", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("key", sa.String), sa.Column("fingerprint", sa.String),
+    sa.Column("open_fingerprint", sa.String), sa.Column("dataset", sa.String), sa.Column("check_name", sa.String),
+    sa.Column("kind", sa.String), sa.Column("cause", sa.String), sa.Column("severity", sa.String),
+    sa.Column("state", sa.String), sa.Column("opened_at", TS), sa.Column("updated_at", TS),
+    sa.Column("resolved_at", TS), sa.Column("occurrences", sa.Integer), sa.Column("last_run_id", sa.Integer),
+    sa.Column("summary", sa.Text), sa.Column("last_result", sa.JSON), sa.Column("previous_id", sa.Integer),
+    sa.Column("resolution", sa.Text),
+)
+incident_events = sa.Table(
+    "incident_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("incident_id", sa.Integer), sa.Column("at", TS),
+    sa.Column("event", sa.String), sa.Column("run_id", sa.Integer), sa.Column("detail", sa.JSON),
+)
+schema_snapshots = sa.Table(
+    "schema_snapshots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True), sa.Column("dataset", sa.String), sa.Column("columns", sa.JSON),
+    sa.Column("accepted_at", TS), sa.Column("reason", sa.String),
+)
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    pass
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything Sentinel stores is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # take transactions into our hands (pysqlite defers BEGIN)
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # writers queue on the database lock up front instead of failing mid-transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = sa.make_url(url)
+        if self.url.get_backend_name() == "sqlite":
+            self.engine = _sqlite_engine(self.url)
+        else:
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+        self.migrate()
+
+    # --- schema ----------------------------------------------------------------------------------------
+
+    def version(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except sa_exc.DBAPIError:
+            return None
+
+    def migrate(self) -> None:
+        """Upgrade to HEAD if needed; concurrent starters serialise on a lock and only one migrates."""
+        if self.version() == HEAD:
+            return
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(727001)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    # --- transactions ----------------------------------------------------------------------------------
+
+    def transaction(self, fn: Callable[[sa.Connection], T], attempts: int = 8) -> T:
+        """Run fn in one transaction; retry the whole of it on lock, serialisation and unique conflicts."""
+        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+        @retry(
+            retry=retry_if_exception_type((sa_exc.OperationalError, sa_exc.IntegrityError)),
+            stop=stop_after_attempt(attempts),
+            wait=wait_random_exponential(multiplier=0.05, max=2),
+            reraise=True,
+        )
+        def attempt() -> T:
+            with self.engine.begin() as conn:
+                return fn(conn)
+
+        return attempt()
+
+    # --- reads -----------------------------------------------------------------------------------------
+
+    def accepted_schema(self, dataset: str) -> dict[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(schema_snapshots.c.columns)
+                .where(schema_snapshots.c.dataset == dataset)
+                .order_by(schema_snapshots.c.id.desc())
+                .limit(1)
+            ).first()
+        return dict(row[0]) if row else None
+
+    def list_incidents(self, state: str | None = "open") -> list[dict[str, Any]]:
+        """state: 'open' (anything not closed), 'closed', or None for all."""
+        stmt = sa.select(incidents).order_by(incidents.c.id)
+        if state == "open":
+            stmt = stmt.where(incidents.c.open_fingerprint.is_not(None))
+        elif state == "closed":
+            stmt = stmt.where(incidents.c.open_fingerprint.is_(None))
+        with self.engine.connect() as conn:
+            return [_incident_dict(r) for r in conn.execute(stmt)]
+
+    def get_incident(self, incident_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
+            if row is None:
+                return None
+            out = _incident_dict(row)
+            events = conn.execute(
+                sa.select(incident_events).where(incident_events.c.incident_id == incident_id)
+                .order_by(incident_events.c.id)
+            )
+            out["events"] = [
+                {"at": utc(e.at).isoformat(), "event": e.event, "run_id": e.run_id, "detail": e.detail} for e in events
+            ]
+        return out
+
+    def count(self, table: sa.Table, *where: sa.ColumnElement) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _incident_dict(r: sa.Row) -> dict[str, Any]:
+    return {
+        "id": r.id, "key": r.key, "dataset": r.dataset, "check": r.check_name, "kind": r.kind, "cause": r.cause,
+        "severity": r.severity, "state": r.state, "opened_at": utc(r.opened_at).isoformat(),
+        "updated_at": utc(r.updated_at).isoformat(),
+        "resolved_at": utc(r.resolved_at).isoformat() if r.resolved_at else None,
+        "occurrences": r.occurrences, "summary": r.summary, "last_result": r.last_result,
+        "previous_id": r.previous_id, "resolution": r.resolution,
+    }
+
+
+def hostname() -> str:
+    return socket.gethostname()
