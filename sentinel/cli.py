@@ -33,10 +33,9 @@ def _load(config: Path):
     try:
         return load_config(config)
     except ConfigError as exc:
-        err = _stderr()
-        for issue in exc.issues:
-            err.print(str(issue), markup=False, highlight=False)
-        err.print(f"{len(exc.issues)} configuration error(s)", style="bold red")
+        for issue in exc.issues:  # one plain line each: editors and scripts parse file:line
+            sys.stderr.write(f"{issue}\n")
+        sys.stderr.write(f"{len(exc.issues)} configuration error(s)\n")
         raise typer.Exit(EXIT_CONFIG) from None
 
 

@@ -394,6 +394,10 @@ def _parse(path: Path, model: type[BaseModel], issues: list[ConfigIssue]) -> tup
         return None, doc
 
 
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
 def _expand_globs(root: Path, patterns: list[str]) -> list[Path]:
     files: list[Path] = []
     for pattern in patterns:
@@ -411,10 +415,14 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     issues: list[ConfigIssue] = []
     if not path.exists():
         raise ConfigError([ConfigIssue(_display(path), None, "", "config file not found")])
-    main, _ = _parse(path, MainConfig, issues)
-    if main is None:
-        raise ConfigError(issues)
+    main, doc = _parse(path, MainConfig, issues)
     root = path.resolve().parent
+    main_ok = main is not None
+    if main is None:  # keep going with the raw globs, so one `validate` reports every file's errors
+        raw = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        globs = {k: raw.get(k) if _is_str_list(raw.get(k)) else MainConfig.model_fields[k].default
+                 for k in ("checks", "correctors")}
+        main = MainConfig.model_construct(**globs)
     cfg = Config(path=path, root=root, main=main)
 
     for file in _expand_globs(root, main.checks):
@@ -433,7 +441,8 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             cfg.where[id(pb)] = Located(_display(file), doc.line_of(("playbooks", i)), f"playbooks[{i}]")
             cfg.playbooks.append(pb)
 
-    issues.extend(_cross_check(cfg))
+    if main_ok:
+        issues.extend(_cross_check(cfg))
     if issues:
         raise ConfigError(issues)
     return cfg
