@@ -171,7 +171,7 @@ def _columns_match_set(kw, ctx):
 def _column_exists(kw, ctx):
     actual = list(ctx.columns)
     ok = kw["column"] in actual and (kw.get("column_index") is None or actual.index(kw["column"]) == kw["column_index"])
-    return {}, lambda v: Outcome(ok, actual, {})
+    return {}, lambda v: Outcome(ok, None, {} if ok else {"columns": actual})  # GX reports no observed value
 
 
 # column aggregates -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ come from `unexpected_count` and row ids from GX's own unexpected-index query, r
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,7 +48,8 @@ def _batch(ctx: Context, columns: list[str]):
     if ctx.dialect in _GX_SQL_DIALECTS:
         url = ctx.source.engine.url.render_as_string(hide_password=False)
         ds = gx_ctx.data_sources.add_sql("sentinel", connection_string=url)
-        asset = ds.add_table_asset("t", table_name=ctx.table.name, schema_name=ctx.table.schema)
+        schema = {"schema_name": ctx.table.schema} if ctx.table.schema else {}
+        asset = ds.add_table_asset("t", table_name=ctx.table.name, **schema)
         batch = asset.add_batch_definition_whole_table("all").get_batch()
     else:
         import pandas as pd
@@ -74,6 +76,12 @@ def _expectation(type_: str, kwargs: dict[str, Any]):
 
 
 def validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expected: dict[str, Any]) -> CheckResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GX's deprecation chatter is not the user's concern
+        return _validate(spec, ctx, type_, kwargs, expected)
+
+
+def _validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expected: dict[str, Any]) -> CheckResult:
     try:
         batch = _batch(ctx, _columns_named(kwargs))
         expectation = _expectation(type_, kwargs)
@@ -81,7 +89,7 @@ def validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expec
         res = batch.validate(
             expectation,
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
-                           "return_unexpected_index_query": True, "partial_unexpected_count": 0},
+                           "return_unexpected_index_query": True},
         )
     except Exception as exc:  # GX raises for bad kwargs; report it as could-not-measure, not a failure
         return error(spec, ctx.dataset_name, "gx_error", f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -96,7 +104,7 @@ def validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expec
         return error(spec, ctx.dataset_name, "gx_error", str(msg).splitlines()[0] if msg else "GX raised an exception")
     r = jsonable(res.result or {})
     evidence: dict[str, Any] = {}
-    if "unexpected_count" in r:
+    if "unexpected_count" in r and "observed_value" not in r:
         bad = int(r.get("unexpected_count") or 0)
         observed = {"unexpected_count": bad, "unexpected_percent": r.get("unexpected_percent") or 0.0,
                     "element_count": r.get("element_count")}
@@ -104,6 +112,9 @@ def validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expec
             evidence["rows"] = capped(_index_rows(ctx, r), bad)
     else:
         observed = r.get("observed_value")
+        if r.get("unexpected_count"):
+            evidence["values"] = {"count": r["unexpected_count"], "items": r.get("unexpected_list") or r.get("partial_unexpected_list") or [],
+                                  "omitted": 0}
     if r.get("details"):
         evidence["details"] = r["details"]
     ok = bool(res.success)
@@ -116,9 +127,8 @@ def _index_rows(ctx: Context, r: dict[str, Any]) -> list[dict[str, Any]]:
     """Row keys from GX: its full index query when it gave one (SQL), else its index list (pandas, uncapped)."""
     query = r.get("unexpected_index_query")
     if isinstance(query, str) and query.strip().upper().startswith("SELECT"):
-        sub = sa.text(query.strip().rstrip(";")).columns().subquery()
-        stmt = sa.select(sub).limit(ctx.evidence_limit)
-        rows = [dict(row._mapping) for row in ctx.source.execute(stmt)]
+        stmt = sa.text(f"SELECT * FROM ({query.strip().rstrip(';')}) AS gx_unexpected LIMIT :n")
+        rows = [dict(row._mapping) for row in ctx.source.execute(stmt.bindparams(n=ctx.evidence_limit))]
     else:
         rows = list(r.get("unexpected_index_list") or [])[: ctx.evidence_limit]
     out = []

@@ -52,7 +52,7 @@ def classify(exc: BaseException) -> SourceError:
     for cause, pattern in _PATTERNS:
         if re.search(pattern, raw, re.IGNORECASE):
             return SourceError(cause, first)
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError | OSError):
+    if isinstance(exc, sa_exc.InterfaceError | ConnectionError | OSError):
         return SourceError("unreachable", first)
     return SourceError("other", f"{type(exc).__name__}: {first}")
 
