@@ -473,6 +473,13 @@ def _cross_check(cfg: Config) -> list[ConfigIssue]:
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:
                 add(ds, f".checks[{j}]", f"{entry.kind} lists rows by key: set `key:` on the dataset")
+            if entry.kind == "expect_suite":
+                from sentinel.checks.expect_suite import load_suite
+
+                try:
+                    load_suite(cfg.root / check_params(entry).path)
+                except ValueError as exc:
+                    add(ds, f".checks[{j}].expect_suite", str(exc))
     for name, owner in owners.items():
         if owner.backup is not None and owner.backup not in owners:
             out.append(ConfigIssue(_display(cfg.path), None, f"owners.{name}.backup", f"unknown owner {owner.backup!r}"))

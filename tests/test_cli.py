@@ -1,0 +1,124 @@
+"""The CLI contract (DESIGN §8): the run JSON document, exit codes, incident dedup over runs, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import by_check
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def warehouse(project, rows: int) -> None:
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute("CREATE OR REPLACE TABLE deals (id INTEGER, amount DOUBLE, updated_at TIMESTAMP)")
+    if rows:
+        con.execute(f"INSERT INTO deals SELECT range, range * 1.5, now()::TIMESTAMP FROM range({rows})")
+    con.close()
+
+
+@pytest.fixture
+def deals(project):
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write("checks/deals.yaml", """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - not_empty: {}
+              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}, severity: warn}
+        """)
+    return project
+
+
+def test_json_document_shape(deals):
+    warehouse(deals, 10)
+    code, doc = deals.run_json()
+    assert code == 0
+    assert set(doc) == {"run_id", "started_at", "finished_at", "results", "incidents"}
+    for r in doc["results"]:
+        assert set(r) == {"dataset", "check", "kind", "status", "severity", "observed", "expected", "evidence",
+                          "diagnosis"}
+    assert [r["kind"] for r in doc["results"]] == ["not_empty", "expect"]
+
+
+def test_exit_codes_and_incident_dedup(deals):
+    warehouse(deals, 0)
+    code, doc = deals.run_json()
+    assert code == 1
+    (opened,) = doc["incidents"]
+    assert opened["change"] == "opened" and opened["key"] == "deals/not_empty/empty"
+    for _ in range(2):
+        code, doc = deals.run_json()
+        assert code == 1 and [(i["id"], i["change"]) for i in doc["incidents"]] == [(opened["id"], "updated")]
+    listed = json.loads(deals.cli("incidents", "--json").stdout)
+    assert [(i["id"], i["occurrences"]) for i in listed] == [(opened["id"], 3)]
+    shown = deals.cli("show", str(opened["id"]), "--json")
+    assert json.loads(shown.stdout)["events"][0]["event"] == "opened"
+
+    warehouse(deals, 200)  # rows are back; amounts above 100 are only a warning
+    code, doc = deals.run_json()
+    res = by_check(doc)
+    assert res["not_empty"]["status"] == "pass"
+    assert res["expect_column_values_to_be_between(amount)"]["status"] == "warn"
+    assert code == 0  # warnings do not fail the run
+    changes = {(i["check"], i["change"]) for i in doc["incidents"]}
+    assert ("not_empty", "resolved") in changes
+    assert ("expect_column_values_to_be_between(amount)", "opened") in changes
+    assert json.loads(deals.cli("incidents", "--json").stdout)[0]["severity"] == "warn"
+
+
+def test_config_error_and_unknown_dataset_exit_2(deals):
+    assert deals.cli("run", "--dataset", "nope").exit_code == 2
+    deals.write("checks/deals.yaml", "datasets: [{name: deals}]\n")
+    res = deals.cli("run", "--json")
+    assert res.exit_code == 2 and res.stdout == ""
+
+
+def test_could_not_measure_exit_3(deals):
+    code, doc = deals.run_json()  # the warehouse file does not exist
+    assert code == 3 and {r["status"] for r in doc["results"]} == {"error"}
+
+
+def test_stdout_is_exactly_one_json_document_in_a_real_process(deals):
+    warehouse(deals, 0)
+    proc = subprocess.run([sys.executable, "-m", "sentinel", "run", "--json", "--config",
+                           str(deals.root / "config.yaml")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)  # raises if anything else reached stdout
+    assert doc["results"][0]["status"] == "fail"
+
+
+def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
+    for name in ("config.yaml", "checks", "correctors"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    env = {**os.environ, "COLUMNS": "200"}
+    for _ in range(2):  # safe to run again
+        proc = subprocess.run([sys.executable, "-m", "sentinel", "demo", "--json"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1, proc.stderr
+        doc = json.loads(proc.stdout)
+        failed = {(r["dataset"], r["check"]) for r in doc["results"] if r["status"] == "fail"}
+        assert failed == {
+            ("us_forecast_dec_v1", "not_empty"),
+            ("us_forecast_dec_v1", "freshness"),
+            ("pipeline_daily", "freshness"),
+            ("pipeline_daily", "schema"),
+            ("opportunities", "expect_column_values_to_be_between(amount)"),
+            ("opportunities", "expect_column_values_to_be_in_set(currency)"),
+        }
+        assert all(r["status"] == "pass" for r in doc["results"] if (r["dataset"], r["check"]) not in failed)
+        assert {i["change"] for i in doc["incidents"]} == {"opened"}
+    listed = subprocess.run([sys.executable, "-m", "sentinel", "incidents", "--json"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert len(json.loads(listed.stdout)) == 6
