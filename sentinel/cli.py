@@ -14,8 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Sentinel: data-quality checks that open incidents and ask for (or stage) fixes.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Sentinel: data-quality checks that open incidents and ask for (or stage) fixes.",
+)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="config.yaml to use")]
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG, EXIT_ERROR = 0, 1, 2, 3
@@ -119,8 +123,9 @@ def list_incidents(
 
 
 @app.command()
-def show(incident_id: int, config: ConfigOpt = Path("config.yaml"),
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def show(
+    incident_id: int, config: ConfigOpt = Path("config.yaml"), as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Show one incident with its evidence and history."""
     cfg = _load(config)
     store = _store(cfg)
@@ -138,8 +143,11 @@ def show(incident_id: int, config: ConfigOpt = Path("config.yaml"),
 
 
 @app.command()
-def resolve(incident_id: int, note: Annotated[str, typer.Option("--note", help="why it is resolved")],
-            config: ConfigOpt = Path("config.yaml")) -> None:
+def resolve(
+    incident_id: int,
+    note: Annotated[str, typer.Option("--note", help="why it is resolved")],
+    config: ConfigOpt = Path("config.yaml"),
+) -> None:
     """Close an incident by hand. For schema drift this accepts the current columns as the new baseline."""
     cfg = _load(config)
     store = _store(cfg)

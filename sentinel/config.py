@@ -31,9 +31,7 @@ from pydantic import (
 
 from sentinel import yamlfile
 from sentinel.timespec import Schedule, parse_schedule
-
 from sentinel.yamlmodel import Duration, Model, Severity
-
 
 # --- sources -------------------------------------------------------------------------------------------
 
@@ -159,7 +157,9 @@ def _check_union() -> Any:
     members = []
     for kind, module in KINDS.items():
         entry = create_model(
-            f"{kind}_entry", __base__=CheckEntryBase, kind=(Literal[kind], kind),
+            f"{kind}_entry",
+            __base__=CheckEntryBase,
+            kind=(Literal[kind], kind),
             **{f"p_{kind}": (Annotated[module.Params, Field(alias=kind)], ...)},
         )
         members.append(Annotated[entry, Tag(kind)])
@@ -420,8 +420,10 @@ def load_config(path: str | Path = "config.yaml") -> Config:
     main_ok = main is not None
     if main is None:  # keep going with the raw globs, so one `validate` reports every file's errors
         raw = doc.data if doc is not None and isinstance(doc.data, dict) else {}
-        globs = {k: raw.get(k) if _is_str_list(raw.get(k)) else MainConfig.model_fields[k].default
-                 for k in ("checks", "correctors")}
+        globs = {
+            k: raw.get(k) if _is_str_list(raw.get(k)) else MainConfig.model_fields[k].default
+            for k in ("checks", "correctors")
+        }
         main = MainConfig.model_construct(**globs)
     cfg = Config(path=path, root=root, main=main)
 
@@ -482,12 +484,16 @@ def _cross_check(cfg: Config) -> list[ConfigIssue]:
                     add(ds, f".checks[{j}].expect_suite", str(exc))
     for name, owner in owners.items():
         if owner.backup is not None and owner.backup not in owners:
-            out.append(ConfigIssue(_display(cfg.path), None, f"owners.{name}.backup", f"unknown owner {owner.backup!r}"))
+            out.append(
+                ConfigIssue(_display(cfg.path), None, f"owners.{name}.backup", f"unknown owner {owner.backup!r}")
+            )
     for pb in cfg.playbooks:
         if pb.when.dataset not in seen:
             add(pb, ".when.dataset", f"unknown dataset {pb.when.dataset!r}")
         elif pb.when.check is not None:
-            names = {check_name(c) for c in seen[pb.when.dataset].checks} | {c.kind for c in seen[pb.when.dataset].checks}
+            names = {check_name(c) for c in seen[pb.when.dataset].checks} | {
+                c.kind for c in seen[pb.when.dataset].checks
+            }
             if pb.when.check not in names:
                 add(pb, ".when.check", f"dataset {pb.when.dataset!r} has no check {pb.when.check!r}")
         if pb.target is not None and pb.target not in sources:

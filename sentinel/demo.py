@@ -27,7 +27,7 @@ STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won
 
 def _sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
-    return Path(url[len(prefix):]) if url.startswith(prefix) and ":memory:" not in url else None
+    return Path(url[len(prefix) :]) if url.startswith(prefix) and ":memory:" not in url else None
 
 
 def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
@@ -48,21 +48,43 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
         currency = rng.choices(["USD", "EUR", "GBP"], [0.8, 0.15, 0.05])[0]
         updated = naive_now - dt.timedelta(minutes=rng.randint(5, 60 * 24 * 30))
         close = (naive_now + dt.timedelta(days=rng.randint(-60, 120))).date()
-        rows.append((f"006{i:07d}", rng.choice(OWNERS), rng.choice(ACCOUNTS), amount, currency, rng.choice(STAGES),
-                     close, updated))
+        rows.append(
+            (
+                f"006{i:07d}",
+                rng.choice(OWNERS),
+                rng.choice(ACCOUNTS),
+                amount,
+                currency,
+                rng.choice(STAGES),
+                close,
+                updated,
+            )
+        )
     con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     con.execute("""CREATE TABLE us_forecast_dec_v1 (id INTEGER PRIMARY KEY, region VARCHAR, product VARCHAR,
                    units INTEGER, amount DOUBLE, loaded_at TIMESTAMP)""")
     loaded = naive_now - dt.timedelta(minutes=40)
-    forecast = [(i + 2, rng.choice(["West", "Central", "East"]), f"SKU-{100 + i % 13}", rng.randint(50, 900),
-                 round(rng.uniform(5e3, 9e4), 2), loaded) for i in range(39)]
+    forecast = [
+        (
+            i + 2,
+            rng.choice(["West", "Central", "East"]),
+            f"SKU-{100 + i % 13}",
+            rng.randint(50, 900),
+            round(rng.uniform(5e3, 9e4), 2),
+            loaded,
+        )
+        for i in range(39)
+    ]
     con.executemany("INSERT INTO us_forecast_dec_v1 VALUES (?, ?, ?, ?, ?, ?)", forecast)
 
-    con.execute("""CREATE TABLE pipeline_daily AS
-                   SELECT CAST(updated_at AS DATE) AS day, count(*) AS n_deals, sum(amount) AS total_amount,
-                          TIMESTAMP '%s' AS refreshed_at
-                   FROM opportunities GROUP BY 1 ORDER BY 1""" % (naive_now - dt.timedelta(minutes=20)))
+    con.execute(
+        """CREATE TABLE pipeline_daily AS
+           SELECT CAST(updated_at AS DATE) AS day, count(*) AS n_deals, sum(amount) AS total_amount,
+                  CAST(? AS TIMESTAMP) AS refreshed_at
+           FROM opportunities GROUP BY 1 ORDER BY 1""",
+        [naive_now - dt.timedelta(minutes=20)],
+    )
     con.close()
 
 
@@ -75,9 +97,12 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
     con.execute("DELETE FROM us_forecast_dec_v1")  # Pete overwrote the sheet; the hourly load found nothing
     stale = naive_now - dt.timedelta(days=3, hours=2)
     # dbt model change: n_deals became text and a region column appeared; the job has not run since.
-    con.execute("""CREATE OR REPLACE TABLE pipeline_daily AS
-                   SELECT day, CAST(n_deals AS VARCHAR) AS n_deals, total_amount, 'US' AS region,
-                          TIMESTAMP '%s' AS refreshed_at FROM pipeline_daily""" % stale)
+    con.execute(
+        """CREATE OR REPLACE TABLE pipeline_daily AS
+           SELECT day, CAST(n_deals AS VARCHAR) AS n_deals, total_amount, 'US' AS region,
+                  CAST(? AS TIMESTAMP) AS refreshed_at FROM pipeline_daily""",
+        [stale],
+    )
     con.execute("UPDATE opportunities SET amount = -25000 WHERE id = '0060000042'")
     con.execute("UPDATE opportunities SET currency = 'CHF' WHERE id IN ('0060001207', '0060003318')")
     con.close()
@@ -114,8 +139,10 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         passed = sum(r.status == "pass" for rep in baseline for r in rep.results)
         total = sum(len(rep.results) for rep in baseline)
         out.print(f"   baseline run: {passed}/{total} checks pass (schema snapshots accepted)")
-        out.print("[bold]2. Overnight:[/] Pete overwrites the forecast sheet, the pipeline job stalls after a "
-                  "model change, a rep types a negative amount, two deals arrive in CHF")
+        out.print(
+            "[bold]2. Overnight:[/] Pete overwrites the forecast sheet, the pipeline job stalls after a "
+            "model change, a rep types a negative amount, two deals arrive in CHF"
+        )
         break_warehouse(warehouse, now)
         out.print("[bold]3. Sentinel's next run[/]")
         doc, reports = run_many(cfg, store, names, "demo")

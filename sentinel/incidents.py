@@ -34,8 +34,14 @@ class Change:
     summary: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "key": self.key, "dataset": self.dataset, "check": self.check, "state": self.state,
-                "change": self.change}
+        return {
+            "id": self.id,
+            "key": self.key,
+            "dataset": self.dataset,
+            "check": self.check,
+            "state": self.state,
+            "change": self.change,
+        }
 
 
 def incident_key(dataset: str, check: str, cause: str) -> str:
@@ -53,8 +59,9 @@ def _summary(r: CheckResult) -> str:
 
 
 def _event(conn: sa.Connection, incident_id: int, now: dt.datetime, name: str, run_id: int | None, detail: Any) -> None:
-    conn.execute(incident_events.insert().values(incident_id=incident_id, at=now, event=name, run_id=run_id,
-                                                 detail=detail))
+    conn.execute(
+        incident_events.insert().values(incident_id=incident_id, at=now, event=name, run_id=run_id, detail=detail)
+    )
 
 
 def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.datetime) -> list[Change]:
@@ -65,7 +72,8 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
             continue
         open_rows = conn.execute(
             sa.select(incidents).where(
-                incidents.c.dataset == r.dataset, incidents.c.check_name == r.check,
+                incidents.c.dataset == r.dataset,
+                incidents.c.check_name == r.check,
                 incidents.c.open_fingerprint.is_not(None),
             )
         ).all()
@@ -82,24 +90,40 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
                 changes.append(_close(conn, inc, run_id, now, f"superseded: now {cause}", "resolved"))
         if current is not None:
             conn.execute(
-                incidents.update().where(incidents.c.id == current.id).values(
-                    occurrences=incidents.c.occurrences + 1, updated_at=now, last_run_id=run_id,
-                    last_result=snapshot, summary=_summary(r), severity=r.severity,
+                incidents.update()
+                .where(incidents.c.id == current.id)
+                .values(
+                    occurrences=incidents.c.occurrences + 1,
+                    updated_at=now,
+                    last_run_id=run_id,
+                    last_result=snapshot,
+                    summary=_summary(r),
+                    severity=r.severity,
                 )
             )
             _event(conn, current.id, now, "updated", run_id, {"summary": _summary(r)})
-            changes.append(Change(current.id, current.key, r.dataset, r.check, current.state, "updated", r.severity,
-                                  _summary(r)))
+            changes.append(
+                Change(current.id, current.key, r.dataset, r.check, current.state, "updated", r.severity, _summary(r))
+            )
             continue
         last = conn.execute(
             sa.select(incidents).where(incidents.c.fingerprint == fp).order_by(incidents.c.id.desc()).limit(1)
         ).first()
         if last is not None and last.resolved_at is not None and now - utc(last.resolved_at) <= REOPEN_WITHIN:
             conn.execute(
-                incidents.update().where(incidents.c.id == last.id).values(
-                    open_fingerprint=fp, state="open", resolved_at=None, resolution=None, updated_at=now,
-                    occurrences=incidents.c.occurrences + 1, last_run_id=run_id, last_result=snapshot,
-                    summary=_summary(r), severity=r.severity,
+                incidents.update()
+                .where(incidents.c.id == last.id)
+                .values(
+                    open_fingerprint=fp,
+                    state="open",
+                    resolved_at=None,
+                    resolution=None,
+                    updated_at=now,
+                    occurrences=incidents.c.occurrences + 1,
+                    last_run_id=run_id,
+                    last_result=snapshot,
+                    summary=_summary(r),
+                    severity=r.severity,
                 )
             )
             _event(conn, last.id, now, "reopened", run_id, {"summary": _summary(r)})
@@ -107,12 +131,26 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
             continue
         key = incident_key(r.dataset, r.check, cause)
         new_id = conn.execute(
-            incidents.insert().values(
-                key=key, fingerprint=fp, open_fingerprint=fp, dataset=r.dataset, check_name=r.check, kind=r.kind,
-                cause=cause, severity=r.severity, state="open", opened_at=now, updated_at=now, occurrences=1,
-                last_run_id=run_id, summary=_summary(r), last_result=snapshot,
+            incidents.insert()
+            .values(
+                key=key,
+                fingerprint=fp,
+                open_fingerprint=fp,
+                dataset=r.dataset,
+                check_name=r.check,
+                kind=r.kind,
+                cause=cause,
+                severity=r.severity,
+                state="open",
+                opened_at=now,
+                updated_at=now,
+                occurrences=1,
+                last_run_id=run_id,
+                summary=_summary(r),
+                last_result=snapshot,
                 previous_id=last.id if last is not None else None,
-            ).returning(incidents.c.id)
+            )
+            .returning(incidents.c.id)
         ).scalar_one()
         _event(conn, new_id, now, "opened", run_id, {"summary": _summary(r)})
         changes.append(Change(new_id, key, r.dataset, r.check, "open", "opened", r.severity, _summary(r)))
@@ -121,8 +159,14 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
 
 def _close(conn: sa.Connection, inc: sa.Row, run_id: int | None, now: dt.datetime, why: str, state: str) -> Change:
     conn.execute(
-        incidents.update().where(incidents.c.id == inc.id).values(
-            open_fingerprint=None, state=state, resolved_at=now, updated_at=now, resolution=why,
+        incidents.update()
+        .where(incidents.c.id == inc.id)
+        .values(
+            open_fingerprint=None,
+            state=state,
+            resolved_at=now,
+            updated_at=now,
+            resolution=why,
             last_run_id=run_id if run_id is not None else inc.last_run_id,
         )
     )

@@ -8,8 +8,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "open": "bold red",
-         "resolved": "green", "opened": "bold red", "updated": "yellow", "reopened": "bold red"}
+STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "error": "magenta",
+    "open": "bold red",
+    "resolved": "green",
+    "opened": "bold red",
+    "updated": "yellow",
+    "reopened": "bold red",
+}
 
 
 def _short(value: Any, width: int = 48) -> str:
@@ -31,8 +40,9 @@ def print_run(reports, console: Console | None = None) -> None:
     console.print(table)
     changes = [c for rep in reports for c in rep.changes]
     for c in changes:
-        console.print(f"incident #{c.id} [{STYLE.get(c.change, '')}]{c.change}[/]: {c.key}  {c.summary}",
-                      highlight=False)
+        console.print(
+            f"incident #{c.id} [{STYLE.get(c.change, '')}]{c.change}[/]: {c.key}  {c.summary}", highlight=False
+        )
     counts: dict[str, int] = {}
     for rep in reports:
         for r in rep.results:
@@ -49,8 +59,14 @@ def print_incidents(items: list[dict[str, Any]], console: Console | None = None)
     for col in ("id", "state", "key", "opened", "seen", "summary"):
         table.add_column(col, overflow="fold")
     for i in items:
-        table.add_row(str(i["id"]), f"[{STYLE.get(i['state'], '')}]{i['state']}[/]", i["key"], i["opened_at"][:16],
-                      str(i["occurrences"]), i["summary"] or "")
+        table.add_row(
+            str(i["id"]),
+            f"[{STYLE.get(i['state'], '')}]{i['state']}[/]",
+            i["key"],
+            i["opened_at"][:16],
+            str(i["occurrences"]),
+            i["summary"] or "",
+        )
     console.print(table)
 
 

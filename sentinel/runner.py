@@ -60,7 +60,9 @@ def _sql_key(expr: sa.ColumnElement, dialect: sa.Dialect) -> str:
         return f"id:{id(expr)}"
 
 
-def measure(cfg: Config, ds: DatasetConfig, now: dt.datetime, accepted_schema: dict[str, str] | None) -> list[CheckResult]:
+def measure(
+    cfg: Config, ds: DatasetConfig, now: dt.datetime, accepted_schema: dict[str, str] | None
+) -> list[CheckResult]:
     specs = specs_of(ds)
     try:
         source = open_source(ds.source, cfg)
@@ -155,28 +157,57 @@ def run_dataset(
 
 def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]:
     run_id = conn.execute(
-        runs.insert().values(
-            run_uid=report.run_uid, dataset=report.dataset, started_at=report.started_at,
-            finished_at=report.finished_at, status=report.status, host=hostname(),
-        ).returning(runs.c.id)
+        runs.insert()
+        .values(
+            run_uid=report.run_uid,
+            dataset=report.dataset,
+            started_at=report.started_at,
+            finished_at=report.finished_at,
+            status=report.status,
+            host=hostname(),
+        )
+        .returning(runs.c.id)
     ).scalar_one()
     for r in report.results:
         doc = r.to_json()
-        conn.execute(results.insert().values(
-            run_id=run_id, dataset=r.dataset, check_name=r.check, kind=r.kind, status=r.status, severity=r.severity,
-            observed=doc["observed"], expected=doc["expected"], evidence=doc["evidence"], diagnosis=doc["diagnosis"],
-        ))
+        conn.execute(
+            results.insert().values(
+                run_id=run_id,
+                dataset=r.dataset,
+                check_name=r.check,
+                kind=r.kind,
+                status=r.status,
+                severity=r.severity,
+                observed=doc["observed"],
+                expected=doc["expected"],
+                evidence=doc["evidence"],
+                diagnosis=doc["diagnosis"],
+            )
+        )
         if r.metrics:
-            conn.execute(metrics.insert(), [
-                {"run_id": run_id, "dataset": r.dataset, "check_name": r.check, "metric": k, "value": float(v),
-                 "measured_at": report.started_at}
-                for k, v in r.metrics.items()
-            ])
+            conn.execute(
+                metrics.insert(),
+                [
+                    {
+                        "run_id": run_id,
+                        "dataset": r.dataset,
+                        "check_name": r.check,
+                        "metric": k,
+                        "value": float(v),
+                        "measured_at": report.started_at,
+                    }
+                    for k, v in r.metrics.items()
+                ],
+            )
         if r.accept_schema is not None:
-            conn.execute(schema_snapshots.insert().values(
-                dataset=r.dataset, columns=jsonable(r.accept_schema), accepted_at=report.started_at,
-                reason="first run",
-            ))
+            conn.execute(
+                schema_snapshots.insert().values(
+                    dataset=r.dataset,
+                    columns=jsonable(r.accept_schema),
+                    accepted_at=report.started_at,
+                    reason="first run",
+                )
+            )
     return incident_log.apply(conn, run_id, report.results, report.started_at)
 
 
@@ -208,10 +239,14 @@ def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.
         inc = store_incident(conn, incident_id)
         last = inc.last_result or {}
         if inc.kind == "schema" and isinstance(last.get("observed"), dict):
-            conn.execute(schema_snapshots.insert().values(
-                dataset=inc.dataset, columns=last["observed"], accepted_at=now,
-                reason=f"accepted with incident {incident_id}: {note}",
-            ))
+            conn.execute(
+                schema_snapshots.insert().values(
+                    dataset=inc.dataset,
+                    columns=last["observed"],
+                    accepted_at=now,
+                    reason=f"accepted with incident {incident_id}: {note}",
+                )
+            )
         return change
 
     return store.transaction(work)

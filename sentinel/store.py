@@ -23,43 +23,83 @@ HEAD = "0001"  # latest migration id; tests/test_store.py keeps it equal to Alem
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
 runs = sa.Table(
-    "runs", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_uid", sa.String), sa.Column("dataset", sa.String),
-    sa.Column("started_at", TS), sa.Column("finished_at", TS), sa.Column("status", sa.String),
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_uid", sa.String),
+    sa.Column("dataset", sa.String),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    sa.Column("status", sa.String),
     sa.Column("host", sa.String),
 )
 results = sa.Table(
-    "results", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_id", sa.Integer), sa.Column("dataset", sa.String),
-    sa.Column("check_name", sa.String), sa.Column("kind", sa.String), sa.Column("status", sa.String),
-    sa.Column("severity", sa.String), sa.Column("observed", sa.JSON), sa.Column("expected", sa.JSON),
-    sa.Column("evidence", sa.JSON), sa.Column("diagnosis", sa.JSON),
+    "results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("dataset", sa.String),
+    sa.Column("check_name", sa.String),
+    sa.Column("kind", sa.String),
+    sa.Column("status", sa.String),
+    sa.Column("severity", sa.String),
+    sa.Column("observed", sa.JSON),
+    sa.Column("expected", sa.JSON),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("diagnosis", sa.JSON),
 )
 metrics = sa.Table(
-    "metrics", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("run_id", sa.Integer), sa.Column("dataset", sa.String),
-    sa.Column("check_name", sa.String), sa.Column("metric", sa.String), sa.Column("value", sa.Float),
+    "metrics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("dataset", sa.String),
+    sa.Column("check_name", sa.String),
+    sa.Column("metric", sa.String),
+    sa.Column("value", sa.Float),
     sa.Column("measured_at", TS),
 )
 incidents = sa.Table(
-    "incidents", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("key", sa.String), sa.Column("fingerprint", sa.String),
-    sa.Column("open_fingerprint", sa.String), sa.Column("dataset", sa.String), sa.Column("check_name", sa.String),
-    sa.Column("kind", sa.String), sa.Column("cause", sa.String), sa.Column("severity", sa.String),
-    sa.Column("state", sa.String), sa.Column("opened_at", TS), sa.Column("updated_at", TS),
-    sa.Column("resolved_at", TS), sa.Column("occurrences", sa.Integer), sa.Column("last_run_id", sa.Integer),
-    sa.Column("summary", sa.Text), sa.Column("last_result", sa.JSON), sa.Column("previous_id", sa.Integer),
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String),
+    sa.Column("fingerprint", sa.String),
+    sa.Column("open_fingerprint", sa.String),
+    sa.Column("dataset", sa.String),
+    sa.Column("check_name", sa.String),
+    sa.Column("kind", sa.String),
+    sa.Column("cause", sa.String),
+    sa.Column("severity", sa.String),
+    sa.Column("state", sa.String),
+    sa.Column("opened_at", TS),
+    sa.Column("updated_at", TS),
+    sa.Column("resolved_at", TS),
+    sa.Column("occurrences", sa.Integer),
+    sa.Column("last_run_id", sa.Integer),
+    sa.Column("summary", sa.Text),
+    sa.Column("last_result", sa.JSON),
+    sa.Column("previous_id", sa.Integer),
     sa.Column("resolution", sa.Text),
 )
 incident_events = sa.Table(
-    "incident_events", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("incident_id", sa.Integer), sa.Column("at", TS),
-    sa.Column("event", sa.String), sa.Column("run_id", sa.Integer), sa.Column("detail", sa.JSON),
+    "incident_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer),
+    sa.Column("at", TS),
+    sa.Column("event", sa.String),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("detail", sa.JSON),
 )
 schema_snapshots = sa.Table(
-    "schema_snapshots", metadata,
-    sa.Column("id", sa.Integer, primary_key=True), sa.Column("dataset", sa.String), sa.Column("columns", sa.JSON),
-    sa.Column("accepted_at", TS), sa.Column("reason", sa.String),
+    "schema_snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dataset", sa.String),
+    sa.Column("columns", sa.JSON),
+    sa.Column("accepted_at", TS),
+    sa.Column("reason", sa.String),
 )
 
 T = TypeVar("T")
@@ -177,7 +217,8 @@ class Store:
                 return None
             out = _incident_dict(row)
             events = conn.execute(
-                sa.select(incident_events).where(incident_events.c.incident_id == incident_id)
+                sa.select(incident_events)
+                .where(incident_events.c.incident_id == incident_id)
                 .order_by(incident_events.c.id)
             )
             out["events"] = [
@@ -195,12 +236,22 @@ class Store:
 
 def _incident_dict(r: sa.Row) -> dict[str, Any]:
     return {
-        "id": r.id, "key": r.key, "dataset": r.dataset, "check": r.check_name, "kind": r.kind, "cause": r.cause,
-        "severity": r.severity, "state": r.state, "opened_at": utc(r.opened_at).isoformat(),
+        "id": r.id,
+        "key": r.key,
+        "dataset": r.dataset,
+        "check": r.check_name,
+        "kind": r.kind,
+        "cause": r.cause,
+        "severity": r.severity,
+        "state": r.state,
+        "opened_at": utc(r.opened_at).isoformat(),
         "updated_at": utc(r.updated_at).isoformat(),
         "resolved_at": utc(r.resolved_at).isoformat() if r.resolved_at else None,
-        "occurrences": r.occurrences, "summary": r.summary, "last_result": r.last_result,
-        "previous_id": r.previous_id, "resolution": r.resolution,
+        "occurrences": r.occurrences,
+        "summary": r.summary,
+        "last_result": r.last_result,
+        "previous_id": r.previous_id,
+        "resolution": r.resolution,
     }
 
 

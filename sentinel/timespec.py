@@ -65,7 +65,9 @@ def _value(token: str, field: str, lo: int, hi: int) -> int:
     if field == "month" and t in _MONTHS:
         return _MONTHS.index(t) + 1
     if not t.isdigit():
-        raise ValueError(f"{field}: {token!r} is not a number" + (" or a name" if field in ("month", "day of week") else ""))
+        raise ValueError(
+            f"{field}: {token!r} is not a number" + (" or a name" if field in ("month", "day of week") else "")
+        )
     n = int(t)
     if not lo <= n <= hi:
         raise ValueError(f"{field}: {n} is outside {lo}-{hi}")
@@ -108,7 +110,7 @@ def parse_schedule(value: object) -> Schedule:
     fields = text.split()
     if len(fields) != 5:
         raise ValueError(f"cron needs 5 fields (minute hour day month weekday), got {len(fields)}: {text!r}")
-    for field_text, (name, lo, hi) in zip(fields[:4], _FIELDS[:4]):
+    for field_text, (name, lo, hi) in zip(fields[:4], _FIELDS[:4], strict=True):
         _expand(field_text, name, lo, hi)  # validates
     dow = fields[4]
     if dow != "*":

@@ -26,10 +26,14 @@ class Warehouse:
 
     def deals(self, rows: list[tuple], *, ts_type: str = "TIMESTAMP") -> None:
         self.execute("DROP TABLE IF EXISTS deals")
-        self.execute(f"CREATE TABLE deals (id INTEGER, owner VARCHAR(50), amount DOUBLE PRECISION, "
-                     f"currency VARCHAR(10), updated_at {ts_type})")
-        self.execute("INSERT INTO deals VALUES (:id, :owner, :amount, :currency, :updated_at)",
-                     [dict(zip(("id", "owner", "amount", "currency", "updated_at"), r, strict=True)) for r in rows])
+        self.execute(
+            f"CREATE TABLE deals (id INTEGER, owner VARCHAR(50), amount DOUBLE PRECISION, "
+            f"currency VARCHAR(10), updated_at {ts_type})"
+        )
+        self.execute(
+            "INSERT INTO deals VALUES (:id, :owner, :amount, :currency, :updated_at)",
+            [dict(zip(("id", "owner", "amount", "currency", "updated_at"), r, strict=True)) for r in rows],
+        )
 
 
 def make(kind: str, tmp_path, pg_schema=None) -> Warehouse:

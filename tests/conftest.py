@@ -69,8 +69,10 @@ class Project:
         return path
 
     def config(self, sources: str, extra: str = "", state: str = "sqlite:///state.db") -> Path:
-        return self.write("config.yaml", f"state: {state}\nsources:\n{textwrap.indent(textwrap.dedent(sources), '  ')}\n"
-                          + textwrap.dedent(extra))
+        return self.write(
+            "config.yaml",
+            f"state: {state}\nsources:\n{textwrap.indent(textwrap.dedent(sources), '  ')}\n" + textwrap.dedent(extra),
+        )
 
     def cli(self, *args: str):
         from sentinel.cli import app

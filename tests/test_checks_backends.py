@@ -14,7 +14,9 @@ NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 def rows(n=50, *, age=dt.timedelta(hours=1)):
     cur = ["USD", "EUR"]
-    return [(i, f"rep{i % 5}", 1000.0 + i * 10, cur[i % 2], NOW - age - dt.timedelta(minutes=i)) for i in range(1, n + 1)]
+    return [
+        (i, f"rep{i % 5}", 1000.0 + i * 10, cur[i % 2], NOW - age - dt.timedelta(minutes=i)) for i in range(1, n + 1)
+    ]
 
 
 @pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
@@ -72,8 +74,11 @@ def test_failures_are_named_with_exact_evidence(project, wh):
     assert res["freshness"]["status"] == "fail" and res["freshness"]["diagnosis"]["cause"] == "stale"
     between = res["expect_column_values_to_be_between(amount)"]
     assert between["observed"]["unexpected_count"] == 2
-    assert between["evidence"]["rows"] == {"count": 2, "omitted": 0,
-                                           "items": [{"key": 5, "value": 10_000_000.0}, {"key": 8, "value": -5.0}]}
+    assert between["evidence"]["rows"] == {
+        "count": 2,
+        "omitted": 0,
+        "items": [{"key": 5, "value": 10_000_000.0}, {"key": 8, "value": -5.0}],
+    }
     in_set = res["expect_column_values_to_be_in_set(currency)"]
     assert in_set["observed"]["unexpected_count"] == 3
     assert in_set["evidence"]["values"]["items"] == [{"value": "JPY", "count": 2}, {"value": "KRW", "count": 1}]
@@ -139,7 +144,9 @@ def test_missing_table_is_an_error_not_an_empty_table(project, wh):
 def test_text_column_given_to_numeric_check_and_null_column(project, wh):
     wh.deals([(i, None, None, "USD", NOW) for i in range(1, 6)])
     project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - name: deals
             source: wh
@@ -150,7 +157,8 @@ def test_text_column_given_to_numeric_check_and_null_column(project, wh):
               - expect: {type: expect_column_max_to_be_between, kwargs: {column: amount, max_value: 10}}
               - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: amount, mostly: 0.5}}
               - expect: {type: expect_column_values_to_be_between, kwargs: {column: missing_col, min_value: 0}}
-        """)
+        """,
+    )
     code, doc = project.run_json()
     res = by_check(doc)
     wrong = res["expect_column_values_to_be_between(currency)"]
@@ -182,10 +190,13 @@ def test_permission_denied(project, pg_schema):
     try:
         ro_url = url.replace("postgres@", f"{role}@")
         project.config(f'wh: {{type: sql, url: "{ro_url}"}}')
-        project.write("checks/deals.yaml", """
+        project.write(
+            "checks/deals.yaml",
+            """
             datasets:
               - {name: deals, source: wh, table: deals, checks: [{not_empty: {}}]}
-            """)
+            """,
+        )
         code, doc = project.run_json()
         assert code == 3
         (r,) = doc["results"]

@@ -27,7 +27,9 @@ def warehouse(project, rows: int) -> None:
 @pytest.fixture
 def deals(project):
     project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - name: deals
             source: wh
@@ -35,8 +37,10 @@ def deals(project):
             key: id
             checks:
               - not_empty: {}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}, severity: warn}
-        """)
+              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}}
+                severity: warn
+        """,
+    )
     return project
 
 
@@ -46,8 +50,17 @@ def test_json_document_shape(deals):
     assert code == 0
     assert set(doc) == {"run_id", "started_at", "finished_at", "results", "incidents"}
     for r in doc["results"]:
-        assert set(r) == {"dataset", "check", "kind", "status", "severity", "observed", "expected", "evidence",
-                          "diagnosis"}
+        assert set(r) == {
+            "dataset",
+            "check",
+            "kind",
+            "status",
+            "severity",
+            "observed",
+            "expected",
+            "evidence",
+            "diagnosis",
+        }
     assert [r["kind"] for r in doc["results"]] == ["not_empty", "expect"]
 
 
@@ -91,8 +104,12 @@ def test_could_not_measure_exit_3(deals):
 
 def test_stdout_is_exactly_one_json_document_in_a_real_process(deals):
     warehouse(deals, 0)
-    proc = subprocess.run([sys.executable, "-m", "sentinel", "run", "--json", "--config",
-                           str(deals.root / "config.yaml")], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sentinel", "run", "--json", "--config", str(deals.root / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)  # raises if anything else reached stdout
     assert doc["results"][0]["status"] == "fail"
@@ -104,8 +121,14 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
     env = {**os.environ, "COLUMNS": "200"}
     for _ in range(2):  # safe to run again
-        proc = subprocess.run([sys.executable, "-m", "sentinel", "demo", "--json"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sentinel", "demo", "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 1, proc.stderr
         doc = json.loads(proc.stdout)
         failed = {(r["dataset"], r["check"]) for r in doc["results"] if r["status"] == "fail"}
@@ -119,6 +142,11 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
         }
         assert all(r["status"] == "pass" for r in doc["results"] if (r["dataset"], r["check"]) not in failed)
         assert {i["change"] for i in doc["incidents"]} == {"opened"}
-    listed = subprocess.run([sys.executable, "-m", "sentinel", "incidents", "--json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [sys.executable, "-m", "sentinel", "incidents", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert len(json.loads(listed.stdout)) == 6

@@ -27,7 +27,9 @@ def test_loads_the_demo_config():
 
 def test_error_names_file_line_and_path(project):
     project.write("config.yaml", BASE)
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - name: deals
             source: warehouse
@@ -37,14 +39,17 @@ def test_error_names_file_line_and_path(project):
               - freshness: {column: updated_at, max_age: 26h}
               - not_empty:
                   min_rows: 0
-        """)
+        """,
+    )
     (only,) = errors(project)
     assert only.endswith("checks/deals.yaml:9: datasets[0].checks[2].not_empty.min_rows: must be > 0")
 
 
 def test_every_error_is_reported_at_once_with_unknown_keys(project):
     project.write("config.yaml", BASE + "notfy: {}\n")
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - name: a
             source: nowhere
@@ -57,7 +62,8 @@ def test_every_error_is_reported_at_once_with_unknown_keys(project):
             table: t
             schedule: "0 9 * * funday"
             checks: []
-        """)
+        """,
+    )
     found = errors(project)
     text = "\n".join(found)
     assert "config.yaml:3: notfy: unknown key 'notfy'" in text
@@ -67,13 +73,16 @@ def test_every_error_is_reported_at_once_with_unknown_keys(project):
     assert "checks/a.yaml:11: datasets[1].schedule: day of week" in text
     assert "datasets[1].checks: List should have at least 1 item" in text
     # the unknown source is a cross-file error, reported only once the files parse; fix the rest and it shows
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - name: a
             source: nowhere
             table: t
             checks: [{not_empty: {}}]
-        """)
+        """,
+    )
     project.write("config.yaml", BASE)
     (only,) = errors(project)
     assert only.endswith("checks/a.yaml:2: datasets[0].source: unknown source 'nowhere' (known: warehouse)")
@@ -88,28 +97,40 @@ def test_malformed_yaml_has_a_line(project):
 
 def test_duplicate_keys_and_names(project):
     project.write("config.yaml", BASE)
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - name: a
             source: warehouse
             table: t
             table: u
             checks: [{not_empty: {}}]
-        """)
+        """,
+    )
     assert "duplicate key 'table'" in errors(project)[0]
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - {name: a, source: warehouse, table: t, checks: [{not_empty: {}}, {not_empty: {min_rows: 2}}]}
-        """)
+        """,
+    )
     assert "two checks are both named 'not_empty'" in errors(project)[0]
-    project.write("checks/b.yaml", """
+    project.write(
+        "checks/b.yaml",
+        """
         datasets:
           - {name: a, source: warehouse, table: u, checks: [{not_empty: {}}]}
-        """)
-    project.write("checks/a.yaml", """
+        """,
+    )
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - {name: a, source: warehouse, table: t, checks: [{not_empty: {}}]}
-        """)
+        """,
+    )
     (only,) = errors(project)
     assert "checks/b.yaml:2: datasets[0].name: dataset 'a' is already declared at" in only
     assert only.endswith("checks/a.yaml:2")
@@ -117,7 +138,9 @@ def test_duplicate_keys_and_names(project):
 
 def test_expect_names_and_kwargs_are_checked_without_gx(project):
     project.write("config.yaml", BASE)
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - name: a
             source: warehouse
@@ -126,7 +149,8 @@ def test_expect_names_and_kwargs_are_checked_without_gx(project):
               - expect: {type: expect_column_values_to_be_betwen, kwargs: {column: x}}
               - expect: {type: expect_column_values_to_be_between, kwargs: {column: x, min_val: 0}}
               - expect: {type: expect_column_values_to_be_between, kwargs: {min_value: 0}}
-        """)
+        """,
+    )
     text = "\n".join(errors(project))
     assert "did you mean 'expect_column_values_to_be_between'" in text
     assert "has no kwarg 'min_val'" in text
@@ -135,21 +159,27 @@ def test_expect_names_and_kwargs_are_checked_without_gx(project):
 
 def test_numeric_weekday_is_translated_not_misread(project):
     project.write("config.yaml", BASE)
-    project.write("checks/a.yaml", """
+    project.write(
+        "checks/a.yaml",
+        """
         datasets:
           - {name: a, source: warehouse, table: t, schedule: "0 6 * * 0", checks: [{not_empty: {}}]}
-        """)
+        """,
+    )
     assert load_config(project.root / "config.yaml").dataset("a").schedule.cron == "0 6 * * sun"
 
 
 def test_env_is_resolved_only_at_use(project, monkeypatch):
-    project.write("config.yaml", """
+    project.write(
+        "config.yaml",
+        """
         sources:
           warehouse: {type: sql, url: "duckdb:///wh.duckdb"}
           crm:
             type: salesforce
             production: {domain: login, username: "${SF_USER_NOT_SET}"}
-        """)
+        """,
+    )
     cfg = load_config(project.root / "config.yaml")  # the unused secret is not an error
     assert cfg.main.sources["crm"].production.username == "${SF_USER_NOT_SET}"
     monkeypatch.setenv("WH_PATH", "data/wh.duckdb")

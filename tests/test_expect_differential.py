@@ -37,8 +37,13 @@ EXPECTATIONS = [
     ("expect_column_sum_to_be_between", {"column": "n", "min_value": 100}),
     ("expect_column_median_to_be_between", {"column": "x", "min_value": 5, "max_value": 15}),
     ("expect_column_median_to_be_between", {"column": "n", "min_value": 0, "max_value": 4}),
-    ("expect_column_quantile_values_to_be_between",
-     {"column": "x", "quantile_ranges": {"quantiles": [0.1, 0.5, 0.9], "value_ranges": [[-5, 5], [5, 15], [None, 30]]}}),
+    (
+        "expect_column_quantile_values_to_be_between",
+        {
+            "column": "x",
+            "quantile_ranges": {"quantiles": [0.1, 0.5, 0.9], "value_ranges": [[-5, 5], [5, 15], [None, 30]]},
+        },
+    ),
     ("expect_column_distinct_values_to_be_in_set", {"column": "cat", "value_set": ["a", "b", "c"]}),
     ("expect_column_distinct_values_to_be_in_set", {"column": "cat", "value_set": ["a", "b", "c", "z", "q"]}),
 ]

@@ -16,12 +16,14 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 def deals_table(amounts: list[float]) -> pa.Table:
     n = len(amounts)
-    return pa.table({
-        "id": list(range(1, n + 1)),
-        "amount": amounts,
-        "currency": ["USD"] * n,
-        "updated_at": [NOW - dt.timedelta(hours=i) for i in range(n)],
-    })
+    return pa.table(
+        {
+            "id": list(range(1, n + 1)),
+            "amount": amounts,
+            "currency": ["USD"] * n,
+            "updated_at": [NOW - dt.timedelta(hours=i) for i in range(n)],
+        }
+    )
 
 
 CHECKS = """
@@ -33,8 +35,12 @@ datasets:
     checks:
       - not_empty: {{}}
       - freshness: {{column: updated_at, max_age: 1d}}
-      - expect: {{type: expect_column_values_to_be_between, kwargs: {{column: amount, min_value: 0, max_value: 5000000}}}}
-      - expect: {{type: expect_column_value_lengths_to_be_between, kwargs: {{column: currency, min_value: 3, max_value: 3}}}}
+      - expect:
+          type: expect_column_values_to_be_between
+          kwargs: {{column: amount, min_value: 0, max_value: 5000000}}
+      - expect:
+          type: expect_column_value_lengths_to_be_between
+          kwargs: {{column: currency, min_value: 3, max_value: 3}}
 """
 
 
@@ -101,15 +107,26 @@ def test_expect_suite_file(project, tmp_path):
     con = duckdb.connect(str(project.root / "wh.duckdb"))
     con.execute("CREATE TABLE deals AS SELECT range AS id, range * 10.0 AS amount FROM range(1, 21)")
     con.close()
-    project.write("suites/deals.json", json.dumps({"name": "deals", "expectations": [
-        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
-        {"type": "expect_column_max_to_be_between", "kwargs": {"column": "amount", "max_value": 100}},
-    ]}))
+    project.write(
+        "suites/deals.json",
+        json.dumps(
+            {
+                "name": "deals",
+                "expectations": [
+                    {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+                    {"type": "expect_column_max_to_be_between", "kwargs": {"column": "amount", "max_value": 100}},
+                ],
+            }
+        ),
+    )
     project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - {name: deals, source: wh, table: deals, key: id, checks: [{expect_suite: suites/deals.json}]}
-        """)
+        """,
+    )
     code, doc = project.run_json()
     res = by_check(doc)
     assert res["deals:expect_table_row_count_to_be_between"]["status"] == "pass"

@@ -28,14 +28,25 @@ def test_head_constant_matches_alembic(tmp_path):
 
 
 def _result(status: str, cause: str = "empty") -> CheckResult:
-    return CheckResult("deals", "not_empty", "not_empty", status, "error", observed=0, cause=cause,
-                       diagnosis={"cause": cause, "message": "deals has 0 rows"} if status == "fail" else None)
+    return CheckResult(
+        "deals",
+        "not_empty",
+        "not_empty",
+        status,
+        "error",
+        observed=0,
+        cause=cause,
+        diagnosis={"cause": cause, "message": "deals has 0 rows"} if status == "fail" else None,
+    )
 
 
 def _apply(store: Store, result: CheckResult, now: dt.datetime) -> list[inc.Change]:
     def work(conn):
-        run_id = conn.execute(runs.insert().values(run_uid=str(now), dataset="deals", started_at=now,
-                                                   finished_at=now, status=result.status).returning(runs.c.id)).scalar()
+        run_id = conn.execute(
+            runs.insert()
+            .values(run_uid=str(now), dataset="deals", started_at=now, finished_at=now, status=result.status)
+            .returning(runs.c.id)
+        ).scalar()
         return inc.apply(conn, run_id, [result], now)
 
     return store.transaction(work)
@@ -61,8 +72,15 @@ def lifecycle(store: Store) -> None:
     assert detail["previous_id"] == c.id
     first = store.get_incident(c.id)
     assert first["occurrences"] == 5
-    assert [e["event"] for e in first["events"]] == ["opened", "updated", "updated", "updated", "resolved",
-                                                     "reopened", "resolved"]
+    assert [e["event"] for e in first["events"]] == [
+        "opened",
+        "updated",
+        "updated",
+        "updated",
+        "resolved",
+        "reopened",
+        "resolved",
+    ]
     assert [i["id"] for i in store.list_incidents("open")] == [new.id]
 
 
@@ -118,8 +136,19 @@ def test_two_processes_writing_postgres(pg_schema):
 
 def test_one_open_incident_per_fingerprint_is_enforced_by_the_database(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/s.db")
-    row = dict(key="k", fingerprint="f", open_fingerprint="f", dataset="d", check_name="c", kind="x", cause="c",
-               severity="error", state="open", opened_at=dt.datetime.now(dt.UTC), updated_at=dt.datetime.now(dt.UTC))
+    row = dict(
+        key="k",
+        fingerprint="f",
+        open_fingerprint="f",
+        dataset="d",
+        check_name="c",
+        kind="x",
+        cause="c",
+        severity="error",
+        state="open",
+        opened_at=dt.datetime.now(dt.UTC),
+        updated_at=dt.datetime.now(dt.UTC),
+    )
     with store.engine.begin() as conn:
         conn.execute(incidents.insert().values(**row))
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:

@@ -6,8 +6,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sentinel.timespec import format_duration, parse_duration, parse_schedule
 
 
-@pytest.mark.parametrize("text,seconds", [("90s", 90), ("15m", 900), ("26h", 93600), ("2d", 172800),
-                                          ("1w", 604800), ("1d12h", 129600), (30, 30)])
+@pytest.mark.parametrize(
+    "text,seconds",
+    [("90s", 90), ("15m", 900), ("26h", 93600), ("2d", 172800), ("1w", 604800), ("1d12h", 129600), (30, 30)],
+)
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 
@@ -27,15 +29,18 @@ def test_every():
     assert s.every == dt.timedelta(minutes=15) and s.cron is None and str(s) == "every 15m"
 
 
-@pytest.mark.parametrize("cron,expected", [
-    ("0 9 * * 0", "0 9 * * sun"),
-    ("0 9 * * 7", "0 9 * * sun"),
-    ("0 9 * * 1-5", "0 9 * * mon,tue,wed,thu,fri"),
-    ("0 9 * * mon-fri", "0 9 * * mon,tue,wed,thu,fri"),
-    ("0 9 * * */2", "0 9 * * sun,tue,thu,sat"),
-    ("*/30 * * * *", "*/30 * * * *"),
-    ("0 0 1 * 5,6", "0 0 1 * fri,sat"),
-])
+@pytest.mark.parametrize(
+    "cron,expected",
+    [
+        ("0 9 * * 0", "0 9 * * sun"),
+        ("0 9 * * 7", "0 9 * * sun"),
+        ("0 9 * * 1-5", "0 9 * * mon,tue,wed,thu,fri"),
+        ("0 9 * * mon-fri", "0 9 * * mon,tue,wed,thu,fri"),
+        ("0 9 * * */2", "0 9 * * sun,tue,thu,sat"),
+        ("*/30 * * * *", "*/30 * * * *"),
+        ("0 0 1 * 5,6", "0 0 1 * fri,sat"),
+    ],
+)
 def test_numeric_weekdays_are_translated_to_names(cron, expected):
     assert parse_schedule(cron).cron == expected
 
@@ -47,9 +52,17 @@ def test_translated_sunday_fires_on_sunday_in_apscheduler():
     assert fire.strftime("%A %H:%M") == "Sunday 09:00"
 
 
-@pytest.mark.parametrize("bad,needle", [("* * *", "5 fields"), ("61 * * * *", "minute"), ("0 25 * * *", "hour"),
-                                        ("0 0 * * funday", "day of week"), ("0 0 * * 5-1", "backwards"),
-                                        ("every soon", "duration")])
+@pytest.mark.parametrize(
+    "bad,needle",
+    [
+        ("* * *", "5 fields"),
+        ("61 * * * *", "minute"),
+        ("0 25 * * *", "hour"),
+        ("0 0 * * funday", "day of week"),
+        ("0 0 * * 5-1", "backwards"),
+        ("every soon", "duration"),
+    ],
+)
 def test_bad_schedules(bad, needle):
     with pytest.raises(ValueError, match=needle):
         parse_schedule(bad)

@@ -63,7 +63,8 @@ class Context:
             raise CannotMeasure("missing_column", f"column {name!r} does not exist (columns: {known})")
         if numeric and not info.numeric:
             raise CannotMeasure(
-                "wrong_type", f"column {name!r} is {info.type}, not numeric{f'; {purpose} needs numbers' if purpose else ''}"
+                "wrong_type",
+                f"column {name!r} is {info.type}, not numeric{f'; {purpose} needs numbers' if purpose else ''}",
             )
         return self.table.c[name]
 
@@ -87,7 +88,13 @@ def result(spec: Spec, ctx: Context, ok: bool, *, cause: str | None = None, **kw
 
 def error(spec: Spec, dataset: str, cause: str, message: str) -> CheckResult:
     return CheckResult(
-        dataset, spec.name, spec.kind, "error", spec.severity, diagnosis={"cause": cause, "message": message}, cause=cause
+        dataset,
+        spec.name,
+        spec.kind,
+        "error",
+        spec.severity,
+        diagnosis={"cause": cause, "message": message},
+        cause=cause,
     )
 
 

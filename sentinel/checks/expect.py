@@ -164,7 +164,9 @@ def _columns_match_set(kw, ctx):
     unexpected = sorted(set(actual) - wanted)
     missing = sorted(wanted - set(actual))
     ok = not missing and (not unexpected or exact is False)
-    return {}, lambda v: Outcome(ok, actual, {"mismatched": {"unexpected": unexpected, "missing": missing}} if not ok else {})
+    return {}, lambda v: Outcome(
+        ok, actual, {"mismatched": {"unexpected": unexpected, "missing": missing}} if not ok else {}
+    )
 
 
 @native("expect_column_to_exist", "column", "column_index")
@@ -297,9 +299,11 @@ def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -
     """Each unexpected value with its exact row count, most frequent first (capped, with the total)."""
     n = sa.func.count().label("count")
     inner = sa.select(col.label("value"), n).select_from(ctx.table).where(where).group_by(col).subquery()
-    stmt = sa.select(inner.c.value, inner.c["count"], sa.func.count().over().label("distinct")).order_by(
-        inner.c["count"].desc(), inner.c.value
-    ).limit(ctx.evidence_limit)
+    stmt = (
+        sa.select(inner.c.value, inner.c["count"], sa.func.count().over().label("distinct"))
+        .order_by(inner.c["count"].desc(), inner.c.value)
+        .limit(ctx.evidence_limit)
+    )
     rows = ctx.source.execute(stmt)
     distinct = int(rows[0][2]) if rows else 0
     return capped([{"value": _num(r[0]), "count": int(r[1])} for r in rows], distinct)
@@ -404,8 +408,17 @@ def plan_expectation(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any
                 metrics["observed"] = float(o.observed)
             elif isinstance(o.observed, dict) and "unexpected_count" in o.observed:
                 metrics["unexpected_count"] = float(o.observed["unexpected_count"])
-            return result(spec, ctx, o.success, cause="violation", observed=o.observed, expected=expected,
-                          evidence=o.evidence, diagnosis=diagnosis, metrics=metrics)
+            return result(
+                spec,
+                ctx,
+                o.success,
+                cause="violation",
+                observed=o.observed,
+                expected=expected,
+                evidence=o.evidence,
+                diagnosis=diagnosis,
+                metrics=metrics,
+            )
 
         return Plan(done, aggs)
 

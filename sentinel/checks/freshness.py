@@ -54,17 +54,36 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         latest = to_datetime(values["latest"], p.timezone)
         expected = {"max_age": format_duration(p.max_age)}
         if latest is None:
-            return result(spec, ctx, False, cause="no_data", observed=None, expected=expected,
-                          diagnosis={"cause": "no_data", "message": f"{p.column} has no values (empty table or all NULL)"})
+            return result(
+                spec,
+                ctx,
+                False,
+                cause="no_data",
+                observed=None,
+                expected=expected,
+                diagnosis={"cause": "no_data", "message": f"{p.column} has no values (empty table or all NULL)"},
+            )
         age = ctx.now - latest
         ok = age <= p.max_age
         observed = {"latest": latest.isoformat(), "age": format_duration(max(age, dt.timedelta(0)))}
-        diagnosis = None if ok else {
-            "cause": "stale",
-            "message": f"newest {p.column} is {latest:%Y-%m-%d %H:%M} UTC, {format_duration(age)} old "
-                       f"(allowed {format_duration(p.max_age)})",
-        }
-        return result(spec, ctx, ok, cause="stale", observed=observed, expected=expected, diagnosis=diagnosis,
-                      metrics={"age_seconds": age.total_seconds()})
+        diagnosis = (
+            None
+            if ok
+            else {
+                "cause": "stale",
+                "message": f"newest {p.column} is {latest:%Y-%m-%d %H:%M} UTC, {format_duration(age)} old "
+                f"(allowed {format_duration(p.max_age)})",
+            }
+        )
+        return result(
+            spec,
+            ctx,
+            ok,
+            cause="stale",
+            observed=observed,
+            expected=expected,
+            diagnosis=diagnosis,
+            metrics={"age_seconds": age.total_seconds()},
+        )
 
     return Plan(finish, {"latest": sa.func.max(col)})

@@ -17,7 +17,17 @@ import sqlalchemy as sa
 from sentinel.checks.common import Context, Spec, capped, error, result
 from sentinel.results import CheckResult, jsonable
 
-_GX_SQL_DIALECTS = {"postgresql", "sqlite", "mysql", "mssql", "snowflake", "bigquery", "redshift", "trino", "databricks"}
+_GX_SQL_DIALECTS = {
+    "postgresql",
+    "sqlite",
+    "mysql",
+    "mssql",
+    "snowflake",
+    "bigquery",
+    "redshift",
+    "trino",
+    "databricks",
+}
 
 
 def _context():
@@ -88,39 +98,52 @@ def _validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expe
         index_cols = [ctx.key] if ctx.key else []
         res = batch.validate(
             expectation,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
-                           "return_unexpected_index_query": True},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": index_cols,
+                "return_unexpected_index_query": True,
+            },
         )
     except Exception as exc:  # GX raises for bad kwargs; report it as could-not-measure, not a failure
         return error(spec, ctx.dataset_name, "gx_error", f"{type(exc).__name__}: {exc}".splitlines()[0])
     info = res.exception_info or {}
-    raised = info.get("raised_exception") if "raised_exception" in info else any(
-        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+    raised = (
+        info.get("raised_exception")
+        if "raised_exception" in info
+        else any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
     )
     if raised:
         msg = info.get("exception_message") or next(
-            (v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")), ""
+            (v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")),
+            "",
         )
         return error(spec, ctx.dataset_name, "gx_error", str(msg).splitlines()[0] if msg else "GX raised an exception")
     r = jsonable(res.result or {})
     evidence: dict[str, Any] = {}
     if "unexpected_count" in r and "observed_value" not in r:
         bad = int(r.get("unexpected_count") or 0)
-        observed = {"unexpected_count": bad, "unexpected_percent": r.get("unexpected_percent") or 0.0,
-                    "element_count": r.get("element_count")}
+        observed = {
+            "unexpected_count": bad,
+            "unexpected_percent": r.get("unexpected_percent") or 0.0,
+            "element_count": r.get("element_count"),
+        }
         if bad and ctx.key:
             evidence["rows"] = capped(_index_rows(ctx, r), bad)
     else:
         observed = r.get("observed_value")
         if r.get("unexpected_count"):
-            evidence["values"] = {"count": r["unexpected_count"], "items": r.get("unexpected_list") or r.get("partial_unexpected_list") or [],
-                                  "omitted": 0}
+            evidence["values"] = {
+                "count": r["unexpected_count"],
+                "items": r.get("unexpected_list") or r.get("partial_unexpected_list") or [],
+                "omitted": 0,
+            }
     if r.get("details"):
         evidence["details"] = r["details"]
     ok = bool(res.success)
     diagnosis = None if ok else {"cause": "violation", "message": f"{type_} failed (evaluated by Great Expectations)"}
-    return result(spec, ctx, ok, cause="violation", observed=observed, expected=expected, evidence=evidence,
-                  diagnosis=diagnosis)
+    return result(
+        spec, ctx, ok, cause="violation", observed=observed, expected=expected, evidence=evidence, diagnosis=diagnosis
+    )
 
 
 def _index_rows(ctx: Context, r: dict[str, Any]) -> list[dict[str, Any]]:

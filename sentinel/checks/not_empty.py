@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 import sqlalchemy as sa
+from pydantic import Field
 
 from sentinel.checks.common import Context, Plan, Spec, result
 from sentinel.yamlmodel import CheckParams
@@ -23,9 +22,24 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         n = int(values["rows"] or 0)
         ok = n >= spec.params.min_rows
         cause = "empty" if n == 0 else "too_few_rows"
-        diagnosis = None if ok else {"cause": cause, "message": f"{ctx.dataset_name} has {n} rows"
-                                     + ("" if n == 0 else f", fewer than {spec.params.min_rows}")}
-        return result(spec, ctx, ok, cause=cause, observed=n, expected={"min_rows": spec.params.min_rows},
-                      diagnosis=diagnosis, metrics={"row_count": n})
+        diagnosis = (
+            None
+            if ok
+            else {
+                "cause": cause,
+                "message": f"{ctx.dataset_name} has {n} rows"
+                + ("" if n == 0 else f", fewer than {spec.params.min_rows}"),
+            }
+        )
+        return result(
+            spec,
+            ctx,
+            ok,
+            cause=cause,
+            observed=n,
+            expected={"min_rows": spec.params.min_rows},
+            diagnosis=diagnosis,
+            metrics={"row_count": n},
+        )
 
     return Plan(finish, {"rows": sa.func.count()})

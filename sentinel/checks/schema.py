@@ -33,22 +33,29 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def finish(_values):
         if accepted is None:
-            return result(spec, ctx, True, observed=current, expected={"baseline": "first run: accepted"},
-                          accept_schema=current)
+            return result(
+                spec, ctx, True, observed=current, expected={"baseline": "first run: accepted"}, accept_schema=current
+            )
         added = [c for c in current if c not in accepted]
         removed = [c for c in accepted if c not in current]
         retyped = [
             {"column": c, "was": accepted[c], "now": current[c]}
             for c in current
-            if c in accepted and accepted[c] is not None and not p.ignore_types
+            if c in accepted
+            and accepted[c] is not None
+            and not p.ignore_types
             and accepted[c].upper() != current[c].upper()
         ]
         ok = not (added or removed or retyped)
         evidence = {} if ok else {"added": added, "removed": removed, "retyped": retyped}
         parts = [f"{len(v)} {k}" for k, v in (("added", added), ("removed", removed), ("retyped", retyped)) if v]
-        diagnosis = None if ok else {"cause": "drift", "message": "schema drift: " + ", ".join(parts)
-                                     + f" column(s) vs the {baseline}"}
-        return result(spec, ctx, ok, cause="drift", observed=current, expected=accepted, evidence=evidence,
-                      diagnosis=diagnosis)
+        diagnosis = (
+            None
+            if ok
+            else {"cause": "drift", "message": "schema drift: " + ", ".join(parts) + f" column(s) vs the {baseline}"}
+        )
+        return result(
+            spec, ctx, ok, cause="drift", observed=current, expected=accepted, evidence=evidence, diagnosis=diagnosis
+        )
 
     return Plan(finish)

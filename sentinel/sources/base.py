@@ -31,13 +31,19 @@ class SourceError(Exception):
 
 
 _PATTERNS = [
-    ("missing_table", r"no such table|does not exist|Table with name .* does not exist|NoSuchTable|not found: table"
-     r"|Catalog Error|No files found|NoSuchTableError|Table does not exist"),
+    (
+        "missing_table",
+        r"no such table|does not exist|Table with name .* does not exist|NoSuchTable|not found: table"
+        r"|Catalog Error|No files found|NoSuchTableError|Table does not exist",
+    ),
     ("permission", r"permission denied|access denied|not authorized|insufficient privilege|readonly database"),
     ("timeout", r"timeout expired|timed out|canceling statement due to statement timeout"),
-    ("unreachable", r"could not connect|connection refused|Connection refused|could not translate host|"
-     r"unable to open database|server closed the connection|Could not set lock|No such file or directory|"
-     r"connection is bad|Name or service not known|IO Error"),
+    (
+        "unreachable",
+        r"could not connect|connection refused|Connection refused|could not translate host|"
+        r"unable to open database|server closed the connection|Could not set lock|No such file or directory|"
+        r"connection is bad|Name or service not known|IO Error",
+    ),
 ]
 
 

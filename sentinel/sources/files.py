@@ -11,8 +11,14 @@ from sqlalchemy.pool import StaticPool
 
 from sentinel.sources.base import SourceError, SqlSource
 
-_READERS = {".parquet": "read_parquet", ".pq": "read_parquet", ".csv": "read_csv_auto", ".tsv": "read_csv_auto",
-            ".json": "read_json_auto", ".jsonl": "read_json_auto"}
+_READERS = {
+    ".parquet": "read_parquet",
+    ".pq": "read_parquet",
+    ".csv": "read_csv_auto",
+    ".tsv": "read_csv_auto",
+    ".json": "read_json_auto",
+    ".jsonl": "read_json_auto",
+}
 
 
 def _reader(path: str, fmt: str) -> str:
@@ -40,7 +46,8 @@ def open(name, source_cfg, cfg) -> SqlSource:
             literal = path.replace("'", "''")
             with engine.begin() as conn:
                 conn.exec_driver_sql(
-                    f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM {_reader(path, source_cfg.format)}(\'{literal}\')'
+                    f"CREATE OR REPLACE VIEW \"{view}\" AS "
+                    f"SELECT * FROM {_reader(path, source_cfg.format)}('{literal}')"
                 )
             views[table] = view
         return None, views[table]

@@ -15,7 +15,7 @@ def _location(value: str, cfg, where: str) -> str:
     if value.startswith(("sqlite", "duckdb", "postgresql")):
         return cfg.url(value, where)
     if value.startswith("file://") and not value.startswith("file:///"):
-        return "file://" + str((cfg.root / value[len("file://"):]).resolve())
+        return "file://" + str((cfg.root / value[len("file://") :]).resolve())
     return value
 
 

@@ -1,0 +1,230 @@
+"""Speed benchmark: whole `sentinel run` processes vs a hand-written raw-SQL script doing the same work.
+
+The canonical suite on deals(id, owner, amount, currency, close_date, updated_at):
+  row count > 0; freshness of updated_at; amount between 0 and 5,000,000 with every violating id;
+  currency in {USD} with the exact count of each unexpected value; mean(amount) between bounds;
+  0.5 and 0.99 quantiles between bounds.
+Both sides do one aggregate scan, then fetch the violating ids and the unexpected currency counts.
+
+    python bench/speed.py                      # 1M and 10M rows, DuckDB and PostgreSQL, 5 runs each
+    python bench/speed.py --rows 1000000 --backends duckdb --runs 3
+    python bench/speed.py --smoke              # tiny tables, one run: checks the harness works (CI)
+
+PostgreSQL: 127.0.0.1:5432, database `test` (override with SENTINEL_BENCH_PG); tables live in schema
+`bench_speed` and are reused between invocations when their row count matches.
+Prints medians, the ratio sentinel/raw, the cold run on a 10-row table and peak RSS of `sentinel run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+PG = os.environ.get("SENTINEL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+SCHEMA = "bench_speed"
+BAD_AMOUNTS = 500  # violating rows (amount < 0 or > 5,000,000): every id must come back
+Q50, Q99 = (1_000, 100_000), (10_000, 5_000_000)
+
+GENERATE_SELECT = """
+    SELECT i AS id,
+           'rep' || (i % 97) AS owner,
+           CASE WHEN i % {step} = 7 THEN (CASE WHEN i % 2 = 0 THEN -100.0 ELSE 9000000.0 END)
+                ELSE round(exp(7 + 2.5 * ((i * 7919) % 10007) / 10007.0)) END AS amount,
+           CASE WHEN i % 1000 = 3 THEN 'EUR' WHEN i % 5000 = 11 THEN 'JPY' ELSE 'USD' END AS currency,
+           DATE '2026-01-01' + CAST(i % 365 AS INTEGER) AS close_date,
+           {now} - (i % 86400) * INTERVAL '1 second' AS updated_at
+"""
+
+RAW_DUCKDB = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+agg = con.execute('''SELECT count(*), max(updated_at),
+    sum(CASE WHEN amount IS NOT NULL AND NOT (amount >= 0 AND amount <= 5000000) THEN 1 ELSE 0 END),
+    count(amount), sum(CASE WHEN currency IS NOT NULL AND currency NOT IN ('USD') THEN 1 ELSE 0 END),
+    count(currency), avg(amount), quantile_disc(amount, [0.5, 0.99]) FROM deals''').fetchone()
+ids = con.execute('''SELECT id, amount FROM deals WHERE amount IS NOT NULL AND NOT (amount >= 0 AND amount <= 5000000)
+    ORDER BY id LIMIT 100000''').fetchall() if agg[2] else []
+cur = con.execute('''SELECT currency, count(*) FROM deals WHERE currency IS NOT NULL AND currency NOT IN ('USD')
+    GROUP BY currency ORDER BY 2 DESC''').fetchall() if agg[4] else []
+assert agg[0] > 0 and len(ids) == agg[2], (agg, len(ids))
+print(agg[0], len(ids), cur)
+"""
+
+RAW_PG = """
+import sys, psycopg
+con = psycopg.connect(sys.argv[1])
+cur = con.cursor()
+cur.execute('''SELECT count(*), max(updated_at),
+    sum(CASE WHEN amount IS NOT NULL AND NOT (amount >= 0 AND amount <= 5000000) THEN 1 ELSE 0 END),
+    count(amount), sum(CASE WHEN currency IS NOT NULL AND currency NOT IN ('USD') THEN 1 ELSE 0 END),
+    count(currency), avg(amount), percentile_disc(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY amount)
+    FROM bench_speed.deals''')
+agg = cur.fetchone()
+ids = []
+if agg[2]:
+    cur.execute('''SELECT id, amount FROM bench_speed.deals WHERE amount IS NOT NULL
+        AND NOT (amount >= 0 AND amount <= 5000000) ORDER BY id LIMIT 100000''')
+    ids = cur.fetchall()
+counts = []
+if agg[4]:
+    cur.execute('''SELECT currency, count(*) FROM bench_speed.deals WHERE currency IS NOT NULL
+        AND currency NOT IN ('USD') GROUP BY currency ORDER BY 2 DESC''')
+    counts = cur.fetchall()
+assert agg[0] > 0 and len(ids) == agg[2], (agg, len(ids))
+print(agg[0], len(ids), counts)
+"""
+
+CHECKS = """
+datasets:
+  - name: deals
+    source: wh
+    table: {table}
+    key: id
+    checks:
+      - not_empty: {{}}
+      - freshness: {{column: updated_at, max_age: 2d}}
+      - expect:
+          type: expect_column_values_to_be_between
+          kwargs: {{column: amount, min_value: 0, max_value: 5000000}}
+      - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: currency, value_set: [USD]}}}}
+      - expect:
+          type: expect_column_mean_to_be_between
+          kwargs: {{column: amount, min_value: 100, max_value: 1000000}}
+      - expect:
+          type: expect_column_quantile_values_to_be_between
+          kwargs: {{column: amount, quantile_ranges: {{quantiles: [0.5, 0.99], value_ranges: [{q50}, {q99}]}}}}
+"""
+
+
+def sentinel_cmd() -> list[str]:
+    return [sys.executable, "-m", "sentinel"]
+
+
+def make_duckdb(path: Path, rows: int) -> None:
+    import duckdb
+
+    step = max(rows // BAD_AMOUNTS, 1)
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    select = GENERATE_SELECT.format(step=step, now="now()::TIMESTAMP")
+    con.execute(f"CREATE TABLE deals AS {select} FROM (SELECT range AS i FROM range(1, {rows + 1}))")
+    con.close()
+
+
+def make_postgres(rows: int) -> None:
+    import psycopg
+
+    step = max(rows // BAD_AMOUNTS, 1)
+    with psycopg.connect(PG, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        have = con.execute(
+            "SELECT reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'deals'",
+            (SCHEMA,),
+        ).fetchone()
+        if have and have[0] == rows and con.execute(f"SELECT count(*) FROM {SCHEMA}.deals").fetchone()[0] == rows:
+            con.execute(f"UPDATE {SCHEMA}.deals SET updated_at = updated_at WHERE false")
+            return
+        con.execute(f"DROP TABLE IF EXISTS {SCHEMA}.deals")
+        select = GENERATE_SELECT.format(step=step, now="localtimestamp")
+        con.execute(f"CREATE TABLE {SCHEMA}.deals AS {select} FROM generate_series(1, {rows}) AS i")
+        con.execute(f"ANALYZE {SCHEMA}.deals")
+
+
+def write_project(folder: Path, url: str, table: str) -> Path:
+    (folder / "checks").mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(
+        textwrap.dedent(f"""
+        state: sqlite:///state.db
+        evidence_limit: 100000
+        sources:
+          wh: {{type: sql, url: "{url}"}}
+        """)
+    )
+    (folder / "checks" / "deals.yaml").write_text(CHECKS.format(table=table, q50=list(Q50), q99=list(Q99)))
+    return folder / "config.yaml"
+
+
+def timed(cmd: list[str], ok_codes=(0, 1)) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in ok_codes:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def peak_rss_mib(cmd: list[str]) -> float:
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def compare(label: str, raw: list[str], sentinel: list[str], runs: int, rss: bool) -> dict:
+    timed(raw)  # warm the OS cache for both sides alike
+    timed(sentinel)
+    raw_t, sen_t = [], []
+    for _ in range(runs):  # interleaved, so drift in machine load hits both
+        raw_t.append(timed(raw))
+        sen_t.append(timed(sentinel))
+    row = {"case": label, "raw_s": statistics.median(raw_t), "sentinel_s": statistics.median(sen_t)}
+    row["ratio"] = row["sentinel_s"] / row["raw_s"]
+    row["rss_mib"] = peak_rss_mib(sentinel) if rss else None
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--backends", nargs="+", default=["duckdb", "postgresql"])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true", help="10k rows, 1 run: checks the harness, not the speed")
+    args = ap.parse_args()
+    if args.smoke:
+        args.rows, args.runs = [10_000], 1
+    rows_out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        tiny = tmp / "tiny"
+        tiny.mkdir()
+        make_duckdb(tiny / "wh.duckdb", 10)
+        cfg = write_project(tiny, f"duckdb:///{tiny / 'wh.duckdb'}", "deals")
+        cold = [timed([*sentinel_cmd(), "run", "--config", str(cfg)]) for _ in range(max(args.runs, 3))]
+        for n in args.rows:
+            for backend in args.backends:
+                folder = tmp / f"{backend}-{n}"
+                folder.mkdir()
+                if backend == "duckdb":
+                    db = folder / "wh.duckdb"
+                    make_duckdb(db, n)
+                    cfg = write_project(folder, f"duckdb:///{db}", "deals")
+                    raw = [sys.executable, "-c", RAW_DUCKDB, str(db)]
+                else:
+                    make_postgres(n)
+                    cfg = write_project(folder, PG.replace("postgresql://", "postgresql+psycopg://"), f"{SCHEMA}.deals")
+                    raw = [sys.executable, "-c", RAW_PG, PG]
+                sen = [*sentinel_cmd(), "run", "--config", str(cfg)]
+                rows_out.append(compare(f"{backend} {n:,} rows", raw, sen, args.runs, rss=True))
+    print(
+        f"cold `sentinel run`, 10-row DuckDB table: median {statistics.median(cold):.3f} s "
+        f"(target <= 0.6 s) over {len(cold)} runs"
+    )
+    print(f"{'case':<28}{'raw SQL s':>11}{'sentinel s':>12}{'ratio':>8}{'peak RSS MiB':>14}")
+    for r in rows_out:
+        rss = f"{r['rss_mib']:.0f}" if r["rss_mib"] is not None else "-"
+        print(f"{r['case']:<28}{r['raw_s']:>11.3f}{r['sentinel_s']:>12.3f}{r['ratio']:>8.2f}{rss:>14}")
+    print("targets: DuckDB 10M ratio <= 1.25, PostgreSQL 10M ratio <= 1.10, RSS on PostgreSQL <= 150 MiB")
+
+
+if __name__ == "__main__":
+    main()
