@@ -134,7 +134,7 @@ def make_postgres(rows: int) -> None:
             return
         con.execute(f"DROP TABLE IF EXISTS {SCHEMA}.deals")
         select = GENERATE_SELECT.format(step=step, now="localtimestamp")
-        con.execute(f"CREATE TABLE {SCHEMA}.deals AS {select} FROM generate_series(1, {rows}) AS i")
+        con.execute(f"CREATE TABLE {SCHEMA}.deals AS {select} FROM generate_series(1::bigint, {rows}::bigint) AS i")
         con.execute(f"ANALYZE {SCHEMA}.deals")
 
 

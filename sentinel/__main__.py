@@ -1,3 +1,6 @@
-from sentinel.cli import main
+import sys
 
+from sentinel.entry import main
+
+sys.argv[0] = "sentinel"
 main()

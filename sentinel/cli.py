@@ -10,7 +10,7 @@ import logging
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -170,11 +170,3 @@ def demo(
     from sentinel.demo import run_demo
 
     raise typer.Exit(run_demo(config, as_json))
-
-
-def main() -> Any:
-    return app()
-
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import (
 )
 
 from sentinel import yamlfile
+from sentinel.envsubst import MissingEnv, expand_env, resolve_url  # noqa: F401 - re-exported
 from sentinel.timespec import Schedule, parse_schedule
 from sentinel.yamlmodel import Duration, Model, Severity
 
@@ -260,36 +260,6 @@ def check_name(entry: Any) -> str:
     return KINDS[entry.kind].default_name(params)
 
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class MissingEnv(Exception):
-    pass
-
-
-def expand_env(value: str, where: str = "") -> str:
-    """Substitute ${VAR} from the environment, at use time only."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise MissingEnv(f"{where + ': ' if where else ''}environment variable {name} is not set")
-        return os.environ[name]
-
-    return _ENV.sub(sub, value)
-
-
-def resolve_url(url: str, root: Path, where: str = "") -> str:
-    """Expand ${ENV} and make file-database paths (sqlite, duckdb) relative to the config folder."""
-    url = expand_env(url, where)
-    m = re.match(r"^(sqlite|duckdb)(\+\w+)?:///(.*)$", url)
-    if m and m.group(3) and not m.group(3).startswith((":memory:", "/")):
-        rest = m.group(3)
-        path, sep, query = rest.partition("?")
-        url = f"{m.group(1)}{m.group(2) or ''}:///{(root / path).resolve()}{sep}{query}"
-    return url
-
-
 # --- errors --------------------------------------------------------------------------------------------
 
 
@@ -361,6 +331,7 @@ class Config:
     datasets: list[DatasetConfig] = field(default_factory=list)
     playbooks: list[Playbook] = field(default_factory=list)
     where: dict[int, Located] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)  # every checks/correctors file loaded
 
     def dataset(self, name: str) -> DatasetConfig:
         for d in self.datasets:
@@ -427,6 +398,7 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         main = MainConfig.model_construct(**globs)
     cfg = Config(path=path, root=root, main=main)
 
+    cfg.files = _expand_globs(root, [*main.checks, *main.correctors])
     for file in _expand_globs(root, main.checks):
         parsed, doc = _parse(file, ChecksFile, issues)
         if parsed is None:

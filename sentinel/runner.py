@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel import incidents as incident_log
+from sentinel import prefetch
 from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
@@ -61,7 +62,11 @@ def _sql_key(expr: sa.ColumnElement, dialect: sa.Dialect) -> str:
 
 
 def measure(
-    cfg: Config, ds: DatasetConfig, now: dt.datetime, accepted_schema: dict[str, str] | None
+    cfg: Config,
+    ds: DatasetConfig,
+    now: dt.datetime,
+    accepted_schema: dict[str, str] | None,
+    plans: dict[str, dict] | None = None,
 ) -> list[CheckResult]:
     specs = specs_of(ds)
     try:
@@ -73,6 +78,12 @@ def measure(
         return _measure(cfg, ds, specs, source, now, accepted_schema)
     finally:
         source.close()
+        if plans is not None and source.speculation_key and source.executed_sql:
+            plans[ds.name] = {
+                "source_url": source.speculation_key,
+                "dialect": source.dialect,
+                "sql": source.executed_sql,
+            }
 
 
 def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
@@ -144,11 +155,17 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
 
 
 def run_dataset(
-    cfg: Config, store: Store, ds: DatasetConfig, now: dt.datetime | None = None, run_uid: str | None = None
+    cfg: Config,
+    store: Store,
+    ds: DatasetConfig,
+    now: dt.datetime | None = None,
+    run_uid: str | None = None,
+    plans: dict[str, dict] | None = None,
 ) -> RunReport:
+    """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
-    found = measure(cfg, ds, started, accepted)
+    found = measure(cfg, ds, started, accepted, plans)
     finished = max(dt.datetime.now(dt.UTC), started)
     report = RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
     report.changes = store.transaction(lambda conn: persist(conn, report))
@@ -214,10 +231,14 @@ def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]
 def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tuple[dict[str, Any], list[RunReport]]:
     """Run the named datasets in order; return the `run --json` document and the reports."""
     started = dt.datetime.now(dt.UTC)
-    reports = []
-    for name in names:
-        report = run_dataset(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}")
-        reports.append(report)
+    reports, plans = [], {}
+    try:
+        for name in names:
+            report = run_dataset(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}", plans=plans)
+            reports.append(report)
+    finally:
+        prefetch.shutdown()
+    prefetch.record(cfg.path, cfg.root, [*cfg.main.checks, *cfg.main.correctors], cfg.files, plans)
     doc = {
         "run_id": invocation,
         "started_at": started.isoformat(),

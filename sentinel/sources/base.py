@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,21 @@ def _flags_by_name(type_text: str) -> tuple[bool, bool, bool]:
 class SqlSource:
     """A SQLAlchemy engine plus how a dataset's `table:` maps onto a selectable in it."""
 
-    def __init__(self, name: str, engine: sa.Engine, resolve: Callable[[str], tuple[str | None, str]] | None = None):
+    def __init__(
+        self,
+        name: str,
+        engine: sa.Engine,
+        resolve: Callable[[str], tuple[str | None, str]] | None = None,
+        speculation_key: str | None = None,
+    ):
         self.name = name
         self.engine = engine
         self._resolve = resolve or _split_schema
         self._conn: sa.Connection | None = None
+        # Set for sources the speculative scan can reproduce (prefetch.py): the unexpanded URL, and the
+        # literal SQL of every statement this run executed, recorded for the next process.
+        self.speculation_key = speculation_key
+        self.executed_sql: list[str] = []
 
     @property
     def dialect(self) -> str:
@@ -110,9 +121,9 @@ class SqlSource:
     def describe(self, table: str) -> dict[str, ColumnInfo]:
         """Columns in table order. Raises SourceError(missing_table) when it does not exist."""
         schema, name = self._resolve(table)
-        conn = self.connection()
         if self.dialect == "duckdb":
-            return self._describe_duckdb(conn, schema, name, table)
+            return self._describe_duckdb(schema, name)
+        conn = self.connection()
         try:
             cols = sa.inspect(conn).get_columns(name, schema=schema)
         except Exception as exc:
@@ -130,19 +141,34 @@ class SqlSource:
             out[c["name"]] = ColumnInfo(c["name"], type_text, bool(c.get("nullable", True)), *_flags(t))
         return out
 
-    def _describe_duckdb(self, conn: sa.Connection, schema: str | None, name: str, table: str) -> dict[str, ColumnInfo]:
+    def _describe_duckdb(self, schema: str | None, name: str) -> dict[str, ColumnInfo]:
         # duckdb_engine's inspector queries pg_catalog tables DuckDB 2 no longer has; DESCRIBE covers
         # tables, views and registered Arrow data alike.
         prep = self.engine.dialect.identifier_preparer
         target = (prep.quote(schema) + "." if schema else "") + prep.quote(name)
-        try:
-            rows = conn.exec_driver_sql(f"DESCRIBE {target}").fetchall()
-        except Exception as exc:
-            self._reset()
-            raise classify(exc) from exc
+        rows = self._run(f"DESCRIBE {target}", sa.text(f"DESCRIBE {target}"))
         return {r[0]: ColumnInfo(r[0], r[1], r[2] != "NO", *_flags_by_name(r[1])) for r in rows}
 
     def execute(self, stmt: sa.Executable) -> list[sa.Row]:
+        sql = None
+        if self.speculation_key is not None:
+            try:
+                sql = str(stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+            except Exception:  # not renderable as literal SQL: no speculation for this statement
+                sql = None
+        return self._run(sql, stmt)
+
+    def _run(self, sql: str | None, stmt: sa.Executable) -> list[sa.Row]:
+        if sql is not None and self.speculation_key is not None:
+            self.executed_sql.append(sql)
+            from sentinel import prefetch
+
+            hit = prefetch.take(self.speculation_key, sql) if prefetch.active() else None
+            if hit is not None:
+                names, rows = hit
+                return list(IteratorResult(SimpleResultMetaData(names), iter(rows)).all())
+            if self._conn is None:
+                prefetch.release(self.speculation_key)
         try:
             return list(self.connection().execute(stmt).fetchall())
         except Exception as exc:

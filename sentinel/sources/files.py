@@ -46,7 +46,7 @@ def open(name, source_cfg, cfg) -> SqlSource:
             literal = path.replace("'", "''")
             with engine.begin() as conn:
                 conn.exec_driver_sql(
-                    f"CREATE OR REPLACE VIEW \"{view}\" AS "
+                    f'CREATE OR REPLACE VIEW "{view}" AS '
                     f"SELECT * FROM {_reader(path, source_cfg.format)}('{literal}')"
                 )
             views[table] = view

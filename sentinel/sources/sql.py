@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from sentinel import prefetch
 from sentinel.sources.base import SqlSource, classify
 
 
@@ -19,8 +20,13 @@ def open(name, source_cfg, cfg) -> SqlSource:
         kwargs["connect_args"] = {"read_only": True}
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": timeout}
+    if backend == "duckdb":  # skip SQLAlchemy's entry-point scan of every installed distribution
+        from sqlalchemy.dialects import registry
+
+        registry.register("duckdb", "duckdb_engine", "Dialect")
     try:
         engine = sa.create_engine(url, **kwargs)
     except Exception as exc:  # unknown dialect, missing driver
         raise classify(exc) from exc
-    return SqlSource(name, engine)
+    speculate = source_cfg.url if backend in prefetch.DIALECTS else None
+    return SqlSource(name, engine, speculation_key=speculate)
