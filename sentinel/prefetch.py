@@ -58,7 +58,7 @@ class _Worker(threading.Thread):
             import duckdb
 
             path = self.url.split(":///", 1)[1].split("?", 1)[0]
-            return duckdb.connect(path, read_only=True)
+            return duckdb.connect(path, read_only=True, config={"enable_progress_bar": False})
         import psycopg
 
         libpq = "postgresql://" + self.url.split("://", 1)[1]

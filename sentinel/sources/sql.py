@@ -17,7 +17,8 @@ def open(name, source_cfg, cfg) -> SqlSource:
     if backend == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": timeout}
     elif backend == "duckdb" and url.database not in (None, "", ":memory:"):
-        kwargs["connect_args"] = {"read_only": True}
+        # no progress bar: DuckDB draws one on the terminal for long queries, which would corrupt --json
+        kwargs["connect_args"] = {"read_only": True, "config": {"enable_progress_bar": False}}
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": timeout}
     if backend == "duckdb":  # skip SQLAlchemy's entry-point scan of every installed distribution

@@ -1,0 +1,99 @@
+"""The speculative scan (sentinel/prefetch.py) in real processes: it hits on an unchanged config, never
+changes a result, never stores a secret, and steps aside when the config or the data changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+CHECKS = """
+datasets:
+  - name: deals
+    source: wh
+    table: deals
+    key: id
+    checks:
+      - not_empty: {}
+      - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0}}
+      - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD]}}
+"""
+
+
+def run(project, prefetch: bool = True, env: dict | None = None) -> tuple[dict, str]:
+    env = {**os.environ, **(env or {}), "SENTINEL_PREFETCH_DEBUG": "1"}
+    if not prefetch:
+        env["SENTINEL_NO_PREFETCH"] = "1"
+    proc = subprocess.run([sys.executable, "-m", "sentinel", "run", "--json", "--config",
+                           str(project.root / "config.yaml")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+def hits(stderr: str) -> int:
+    line = [x for x in stderr.splitlines() if x.startswith("prefetch:")][-1]
+    return int(line.split()[1])
+
+
+def results(doc: dict) -> list:
+    return [(r["check"], r["status"], r["observed"], r["evidence"]) for r in doc["results"]]
+
+
+def make_deals(path, bad: bool) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE OR REPLACE TABLE deals AS SELECT range AS id, range * 2.0 AS amount, 'USD' AS currency "
+                "FROM range(1, 1001)")
+    if bad:
+        con.execute("UPDATE deals SET amount = -1, currency = 'JPY' WHERE id IN (7, 70)")
+    con.close()
+
+
+@pytest.fixture
+def duck(project):
+    make_deals(project.root / "wh.duckdb", bad=True)
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write("checks/deals.yaml", CHECKS)
+    return project
+
+
+def test_second_run_hits_and_matches_the_plain_path(duck):
+    first, err = run(duck)
+    assert hits(err) == 0  # nothing recorded yet
+    second, err = run(duck)
+    assert hits(err) == 5  # describe, scan, ids of bad amounts, ids and counts of bad currencies
+    plain, _ = run(duck, prefetch=False)
+    assert results(second) == results(plain) == results(first)
+    rows = {r["check"]: r for r in second["results"]}["expect_column_values_to_be_between(amount)"]
+    assert rows["evidence"]["rows"]["items"] == [{"key": 7, "value": -1.0}, {"key": 70, "value": -1.0}]
+
+
+def test_changed_data_or_config_never_gives_stale_answers(duck):
+    run(duck)
+    make_deals(duck.root / "wh.duckdb", bad=False)  # fixed: the recorded follow-ups are not needed now
+    doc, err = run(duck)
+    assert {r["status"] for r in doc["results"]} == {"pass"}
+    assert hits(err) == 2  # describe and scan; the evidence queries were interrupted unused
+    duck.write("checks/deals.yaml", CHECKS.replace("min_value: 0", "min_value: 1"))
+    doc, err = run(duck)
+    assert hits(err) == 0  # the config changed: no speculation at all
+    assert {r["check"]: r["status"] for r in doc["results"]}["expect_column_values_to_be_between(amount)"] == "pass"
+
+
+def test_plans_never_hold_secrets(project, pg_schema):
+    url, schema, engine = pg_schema
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
+                             f"'USD'::text AS currency FROM generate_series(1, 100) g")
+    secret_url = url.replace("postgres@", "${SENTINEL_TEST_PGUSER}@")
+    project.config(f'wh: {{type: sql, url: "{secret_url}"}}')
+    project.write("checks/deals.yaml", CHECKS)
+    env = {"SENTINEL_TEST_PGUSER": "postgres"}
+    first, _ = run(project, env=env)
+    second, err = run(project, env=env)
+    assert hits(err) >= 1 and results(first) == results(second)
+    plans = (project.root / ".sentinel" / "scan-plans.json").read_text()
+    assert "${SENTINEL_TEST_PGUSER}" in plans and "postgres@" not in plans
