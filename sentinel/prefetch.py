@@ -58,7 +58,9 @@ class _Worker(threading.Thread):
             import duckdb
 
             path = self.url.split(":///", 1)[1].split("?", 1)[0]
-            return duckdb.connect(path, read_only=True, config={"enable_progress_bar": False})
+            conn = duckdb.connect(path, read_only=True)
+            conn.execute("SET enable_progress_bar = false")
+            return conn
         import psycopg
 
         libpq = "postgresql://" + self.url.split("://", 1)[1]
@@ -141,14 +143,24 @@ def _start(argv: list[str]) -> None:
     files = sorted({Path(m) for pat in record["patterns"] for m in glob.glob(str(root / pat), recursive=True)})
     if [str(f) for f in files] != record["files"] or digest(config.resolve(), files) != record["digest"]:
         return
-    groups: dict[str, list[str]] = {}
+    # One lane per source; on PostgreSQL a second lane (its own connection, so another server process and
+    # core) runs each dataset's evidence queries while the first runs the aggregate scans.
+    lanes: dict[tuple[str, str, int], list[str]] = {}
     for name, plan in record["datasets"].items():
         if not wanted or name in wanted:
-            groups.setdefault((plan["source_url"], plan["dialect"]), []).extend(plan["sql"])
-    for (template, dialect), sqls in list(groups.items())[:MAX_WORKERS]:
+            sqls = plan["sql"]
+            split = plan["dialect"] == "postgresql"
+            lanes.setdefault((plan["source_url"], plan["dialect"], 0), []).extend(sqls[:1] if split else sqls)
+            if split and len(sqls) > 1:
+                lanes.setdefault((plan["source_url"], plan["dialect"], 1), []).extend(sqls[1:])
+    seen: set[tuple[str, str]] = set()
+    for (template, dialect, _lane), sqls in list(lanes.items())[:MAX_WORKERS]:
         url = resolve_url(template, root)
         jobs = []
         for sql in dict.fromkeys(sqls):
+            if (template, sql) in seen:
+                continue
+            seen.add((template, sql))
             fut: Future = Future()
             fut.sql = sql  # type: ignore[attr-defined]
             jobs.append(((template, sql), fut))

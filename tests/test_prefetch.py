@@ -28,8 +28,13 @@ def run(project, prefetch: bool = True, env: dict | None = None) -> tuple[dict, 
     env = {**os.environ, **(env or {}), "SENTINEL_PREFETCH_DEBUG": "1"}
     if not prefetch:
         env["SENTINEL_NO_PREFETCH"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "sentinel", "run", "--json", "--config",
-                           str(project.root / "config.yaml")], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sentinel", "run", "--json", "--config", str(project.root / "config.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout), proc.stderr
 
@@ -45,8 +50,10 @@ def results(doc: dict) -> list:
 
 def make_deals(path, bad: bool) -> None:
     con = duckdb.connect(str(path))
-    con.execute("CREATE OR REPLACE TABLE deals AS SELECT range AS id, range * 2.0 AS amount, 'USD' AS currency "
-                "FROM range(1, 1001)")
+    con.execute(
+        "CREATE OR REPLACE TABLE deals AS SELECT range AS id, range * 2.0 AS amount, 'USD' AS currency "
+        "FROM range(1, 1001)"
+    )
     if bad:
         con.execute("UPDATE deals SET amount = -1, currency = 'JPY' WHERE id IN (7, 70)")
     con.close()
@@ -86,8 +93,10 @@ def test_changed_data_or_config_never_gives_stale_answers(duck):
 def test_plans_never_hold_secrets(project, pg_schema):
     url, schema, engine = pg_schema
     with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
-                             f"'USD'::text AS currency FROM generate_series(1, 100) g")
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
+            f"'USD'::text AS currency FROM generate_series(1, 100) g"
+        )
     secret_url = url.replace("postgres@", "${SENTINEL_TEST_PGUSER}@")
     project.config(f'wh: {{type: sql, url: "{secret_url}"}}')
     project.write("checks/deals.yaml", CHECKS)

@@ -192,6 +192,22 @@ class SqlSource:
         self.engine.dispose()
 
 
+def duckdb_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
+    """A DuckDB engine: the dialect registered directly (SQLAlchemy would otherwise scan every installed
+    distribution's entry points), and no progress bar (DuckDB draws one on the terminal during long queries,
+    which would corrupt `--json`)."""
+    from sqlalchemy.dialects import registry
+
+    registry.register("duckdb", "duckdb_engine", "Dialect")
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_progress_bar(dbapi_conn, _record):
+        dbapi_conn.execute("SET enable_progress_bar = false")
+
+    return engine
+
+
 def _split_schema(table: str) -> tuple[str | None, str]:
     schema, _, name = table.rpartition(".")
     return (schema or None), name

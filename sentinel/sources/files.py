@@ -6,10 +6,9 @@ import glob
 import re
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from sentinel.sources.base import SourceError, SqlSource
+from sentinel.sources.base import SourceError, SqlSource, duckdb_engine
 
 _READERS = {
     ".parquet": "read_parquet",
@@ -34,7 +33,7 @@ def _reader(path: str, fmt: str) -> str:
 
 def open(name, source_cfg, cfg) -> SqlSource:
     root = (cfg.root / source_cfg.root).resolve()
-    engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+    engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
     views: dict[str, str] = {}
 
     def resolve(table: str) -> tuple[None, str]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from sentinel.sources.base import SourceError, SqlSource, classify
+from sentinel.sources.base import SourceError, SqlSource, classify, duckdb_engine
 
 
 def _location(value: str, cfg, where: str) -> str:
@@ -31,7 +30,7 @@ def open(name, source_cfg, cfg) -> SqlSource:
         )
     except Exception as exc:
         raise classify(exc) from exc
-    engine = sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+    engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
     views: dict[str, str] = {}
 
     def resolve(table: str) -> tuple[None, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from sentinel import prefetch
-from sentinel.sources.base import SqlSource, classify
+from sentinel.sources.base import SqlSource, classify, duckdb_engine
 
 
 def open(name, source_cfg, cfg) -> SqlSource:
@@ -17,16 +17,11 @@ def open(name, source_cfg, cfg) -> SqlSource:
     if backend == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": timeout}
     elif backend == "duckdb" and url.database not in (None, "", ":memory:"):
-        # no progress bar: DuckDB draws one on the terminal for long queries, which would corrupt --json
-        kwargs["connect_args"] = {"read_only": True, "config": {"enable_progress_bar": False}}
+        kwargs["connect_args"] = {"read_only": True}
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": timeout}
-    if backend == "duckdb":  # skip SQLAlchemy's entry-point scan of every installed distribution
-        from sqlalchemy.dialects import registry
-
-        registry.register("duckdb", "duckdb_engine", "Dialect")
     try:
-        engine = sa.create_engine(url, **kwargs)
+        engine = duckdb_engine(url, **kwargs) if backend == "duckdb" else sa.create_engine(url, **kwargs)
     except Exception as exc:  # unknown dialect, missing driver
         raise classify(exc) from exc
     speculate = source_cfg.url if backend in prefetch.DIALECTS else None
