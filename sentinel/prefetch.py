@@ -47,9 +47,9 @@ def digest(config_path: Path, files: list[Path]) -> str:
 
 
 class _Worker(threading.Thread):
-    def __init__(self, template: str, url: str, dialect: str, jobs: list[tuple[tuple[str, str], Future]]):
+    def __init__(self, template: str, url: str, dialect: str, lane: int, jobs: list[tuple[tuple[str, str], Future]]):
         super().__init__(daemon=True, name="sentinel-prefetch")
-        self.template, self.url, self.dialect, self.jobs = template, url, dialect, jobs
+        self.template, self.url, self.dialect, self.lane, self.jobs = template, url, dialect, lane, jobs
         self.conn: Any = None
         self.stop = threading.Event()
 
@@ -64,7 +64,10 @@ class _Worker(threading.Thread):
         import psycopg
 
         libpq = "postgresql://" + self.url.split("://", 1)[1]
-        return psycopg.connect(libpq, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(libpq, autocommit=True, connect_timeout=10)
+        if self.lane:  # the evidence lane stays on one core, leaving the others to the scan it runs beside
+            conn.execute("SET max_parallel_workers_per_gather = 0")
+        return conn
 
     def run(self) -> None:
         try:
@@ -154,7 +157,7 @@ def _start(argv: list[str]) -> None:
             if split and len(sqls) > 1:
                 lanes.setdefault((plan["source_url"], plan["dialect"], 1), []).extend(sqls[1:])
     seen: set[tuple[str, str]] = set()
-    for (template, dialect, _lane), sqls in list(lanes.items())[:MAX_WORKERS]:
+    for (template, dialect, lane), sqls in list(lanes.items())[:MAX_WORKERS]:
         url = resolve_url(template, root)
         jobs = []
         for sql in dict.fromkeys(sqls):
@@ -167,7 +170,7 @@ def _start(argv: list[str]) -> None:
         with _lock:
             for key, fut in jobs:
                 _futures[key] = fut
-        worker = _Worker(template, url, dialect, jobs)
+        worker = _Worker(template, url, dialect, lane, jobs)
         _workers.append(worker)
         worker.start()
 
