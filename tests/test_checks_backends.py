@@ -206,3 +206,21 @@ def test_permission_denied(project, pg_schema):
             conn.exec_driver_sql(f'DROP TABLE "{schema}".deals')
             conn.exec_driver_sql(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{role}"')
             conn.exec_driver_sql(f'DROP ROLE "{role}"')
+
+
+def test_missing_key_column_keeps_the_verdict(project, wh):
+    wh.deals([(1, "a", -5.0, "USD", NOW), (2, "b", 10.0, "USD", NOW)])
+    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
+    project.write("checks/deals.yaml", """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: deal_id
+            checks:
+              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0}}
+        """)
+    code, doc = project.run_json()
+    (r,) = doc["results"]
+    assert code == 1 and r["status"] == "fail" and r["observed"]["unexpected_count"] == 1
+    assert r["evidence"]["rows"]["count"] == 1 and "deal_id" in r["evidence"]["rows"]["note"]

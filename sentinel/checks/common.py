@@ -73,12 +73,16 @@ class Context:
             raise CannotMeasure("no_key", "the dataset has no `key:` to name rows by")
         return self.col(self.key)
 
-    def rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None, limit: int | None = None) -> list[dict]:
-        """Keys (and values) of rows matching `where`, ordered by key, capped at the evidence limit."""
-        key = self.key_col()
+    def flagged_rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None, total: int) -> dict[str, Any]:
+        """Evidence for `total` flagged rows: their keys (and values) ordered by key, capped at the evidence
+        limit. A missing key column is noted in the evidence; it does not hide the verdict."""
+        try:
+            key = self.key_col()
+        except CannotMeasure as exc:
+            return {"count": total, "items": [], "omitted": total, "note": exc.message}
         cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
-        stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(limit or self.evidence_limit)
-        return [dict(r._mapping) for r in self.source.execute(stmt)]
+        stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
+        return capped([dict(r._mapping) for r in self.source.execute(stmt)], total)
 
 
 def result(spec: Spec, ctx: Context, ok: bool, *, cause: str | None = None, **kw: Any) -> CheckResult:

@@ -284,7 +284,7 @@ def _map(
         evidence: dict[str, Any] = {}
         if bad:
             if ctx.key:
-                evidence["rows"] = capped(ctx.rows(unexpected, None if count_nulls else col), bad)
+                evidence["rows"] = ctx.flagged_rows(unexpected, None if count_nulls else col, bad)
             if categories or not ctx.key:
                 evidence["values"] = _value_counts(ctx, col, unexpected)
         message = None
@@ -365,7 +365,7 @@ def _unique(kw, ctx):
         evidence: dict[str, Any] = {}
         if bad:
             if ctx.key:
-                evidence["rows"] = capped(ctx.rows(unexpected, col), bad)
+                evidence["rows"] = ctx.flagged_rows(unexpected, col, bad)
             evidence["values"] = _value_counts(ctx, col, unexpected)
         message = None if success else f"{bad:,} of {nonnull:,} rows share a {kw['column']} with another row"
         return Outcome(success, observed, evidence, message)

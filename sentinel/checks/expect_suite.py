@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import model_validator
 
@@ -19,7 +19,7 @@ from sentinel.yamlmodel import CheckParams
 
 class Params(CheckParams):
     path: str
-    engine: str = "auto"
+    engine: Literal["auto", "native", "gx"] = "auto"
 
     @model_validator(mode="before")
     @classmethod
