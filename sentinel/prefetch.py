@@ -31,6 +31,7 @@ DIALECTS = ("duckdb", "postgresql")
 MAX_WORKERS = 4
 
 _lock = threading.Lock()
+_main_ready = threading.Event()  # set once the runner asks for its first result: start-up is over
 _futures: dict[tuple[str, str], Future] = {}
 _workers: list[_Worker] = []
 
@@ -76,6 +77,8 @@ class _Worker(threading.Thread):
             for _, fut in self.jobs:
                 fut.set_exception(exc)
             return
+        if self.lane:  # wait until start-up is over: three busy processes on two cores would slow the scan
+            _main_ready.wait(timeout=30)
         for _, fut in self.jobs:
             if self.stop.is_set() or not fut.set_running_or_notify_cancel():
                 continue
@@ -199,6 +202,7 @@ def release(source_url: str) -> None:
 
 def take(source_url: str, sql: str) -> tuple[list[str], list[tuple]] | None:
     """The speculative result of exactly this statement on this source, or None (run it normally)."""
+    _main_ready.set()
     with _lock:
         fut = _futures.pop((source_url, sql), None)
     if fut is None:
@@ -219,6 +223,7 @@ def shutdown() -> None:
         for fut in _futures.values():
             fut.cancel()
         _futures.clear()
+    _main_ready.set()
     for w in _workers:
         w.interrupt()
     for w in _workers:

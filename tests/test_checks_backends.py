@@ -211,7 +211,9 @@ def test_permission_denied(project, pg_schema):
 def test_missing_key_column_keeps_the_verdict(project, wh):
     wh.deals([(1, "a", -5.0, "USD", NOW), (2, "b", 10.0, "USD", NOW)])
     project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - name: deals
             source: wh
@@ -219,7 +221,8 @@ def test_missing_key_column_keeps_the_verdict(project, wh):
             key: deal_id
             checks:
               - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0}}
-        """)
+        """,
+    )
     code, doc = project.run_json()
     (r,) = doc["results"]
     assert code == 1 and r["status"] == "fail" and r["observed"]["unexpected_count"] == 1
