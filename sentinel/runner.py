@@ -99,10 +99,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
     for spec in specs:
         try:
             made = KINDS[spec.kind].plan(spec, ctx)
-        except CannotMeasure as exc:
-            planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
-            continue
-        except SourceError as exc:
+        except (CannotMeasure, SourceError) as exc:
             planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
             continue
         except Exception as exc:  # a broken check must not take the others down
