@@ -9,6 +9,8 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -43,18 +45,23 @@ def _load(config: Path):
         raise typer.Exit(EXIT_CONFIG) from None
 
 
-def _store(cfg):
+@contextmanager
+def _store(cfg) -> Iterator:
     from sentinel.config import MissingEnv
     from sentinel.store import Store
 
     try:
-        return Store(cfg.state_url)
+        store = Store(cfg.state_url)
     except MissingEnv as exc:
         _stderr().print(f"state: {exc}", markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:
         _stderr().print(f"cannot open the state store: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
         raise typer.Exit(EXIT_ERROR) from None
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def exit_code(statuses: list[str]) -> int:
@@ -81,11 +88,8 @@ def run(
             raise typer.Exit(EXIT_CONFIG)
     from sentinel.runner import run_many
 
-    store = _store(cfg)
-    try:
+    with _store(cfg) as store:
         doc, reports = run_many(cfg, store, dataset or names, uuid.uuid4().hex)
-    finally:
-        store.close()
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:
@@ -111,9 +115,8 @@ def list_incidents(
 ) -> None:
     """List open incidents (or all of them)."""
     cfg = _load(config)
-    store = _store(cfg)
-    items = store.list_incidents(None if all_ else "open")
-    store.close()
+    with _store(cfg) as store:
+        items = store.list_incidents(None if all_ else "open")
     if as_json:
         sys.stdout.write(json.dumps(items) + "\n")
         return
@@ -128,9 +131,8 @@ def show(
 ) -> None:
     """Show one incident with its evidence and history."""
     cfg = _load(config)
-    store = _store(cfg)
-    item = store.get_incident(incident_id)
-    store.close()
+    with _store(cfg) as store:
+        item = store.get_incident(incident_id)
     if item is None:
         _stderr().print(f"no incident {incident_id}")
         raise typer.Exit(EXIT_CONFIG)
@@ -149,12 +151,10 @@ def resolve(
     config: ConfigOpt = Path("config.yaml"),
 ) -> None:
     """Close an incident by hand. For schema drift this accepts the current columns as the new baseline."""
-    cfg = _load(config)
-    store = _store(cfg)
     from sentinel.runner import resolve_incident
 
-    change = resolve_incident(store, incident_id, note)
-    store.close()
+    with _store(_load(config)) as store:
+        change = resolve_incident(store, incident_id, note)
     if change is None:
         _stderr().print(f"incident {incident_id} is not open")
         raise typer.Exit(EXIT_CONFIG)

@@ -43,6 +43,17 @@ class CheckResult:
         )
 
 
+class CannotMeasure(Exception):
+    """The check could not be measured (source down, table or column missing, wrong type): status `error`.
+
+    `cause` is a short class (unreachable, missing_table, permission, timeout, missing_column, wrong_type, ...)
+    kept in the result's diagnosis; sources raise the `SourceError` subclass."""
+
+    def __init__(self, cause: str, message: str):
+        super().__init__(message)
+        self.cause, self.message = cause, message
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types only: numpy scalars, Decimals, datetimes and NaN never leak into documents."""
     if value is None or isinstance(value, bool | str | int):

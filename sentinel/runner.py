@@ -22,7 +22,7 @@ from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
 from sentinel.results import CheckResult, jsonable
-from sentinel.sources import SourceError, open_source
+from sentinel.sources import open_source
 from sentinel.store import Store, hostname, metrics, results, runs, schema_snapshots
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def measure(
     specs = specs_of(ds)
     try:
         source = open_source(ds.source, cfg)
-    except (SourceError, MissingEnv) as exc:
+    except (CannotMeasure, MissingEnv) as exc:
         cause = getattr(exc, "cause", "config")
         return [error(s, ds.name, cause, getattr(exc, "message", str(exc))) for s in specs]
     try:
@@ -90,7 +90,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
     try:
         columns = source.describe(ds.table)
         base = source.table(ds.table)
-    except SourceError as exc:
+    except CannotMeasure as exc:
         return [error(s, ds.name, exc.cause, exc.message) for s in specs]
     table = sa.table(base.name, *[sa.column(c) for c in columns], schema=base.schema)
     ctx = Context(ds.name, ds.key, source, table, columns, now, cfg.main.evidence_limit, accepted_schema, cfg.root)
@@ -99,7 +99,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
     for spec in specs:
         try:
             made = KINDS[spec.kind].plan(spec, ctx)
-        except (CannotMeasure, SourceError) as exc:
+        except CannotMeasure as exc:
             planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
             continue
         except Exception as exc:  # a broken check must not take the others down
@@ -125,12 +125,12 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
                 local[name] = labels[k]
         wiring.append(local)
     row: dict[str, Any] = {}
-    scan_error: SourceError | None = None
+    scan_error: CannotMeasure | None = None
     if exprs:
         stmt = sa.select(*[e.label(lbl) for lbl, e in exprs.items()]).select_from(table)
         try:
             row = dict(source.execute(stmt)[0]._mapping)
-        except SourceError as exc:
+        except CannotMeasure as exc:
             scan_error = exc
 
     out: list[CheckResult] = []
@@ -143,7 +143,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
             continue
         try:
             out.append(p.finish({name: row[lbl] for name, lbl in local.items()}))
-        except (CannotMeasure, SourceError) as exc:
+        except CannotMeasure as exc:
             out.append(error(spec, ds.name, exc.cause, exc.message))
         except Exception as exc:
             log.exception("check %s.%s crashed", ds.name, spec.name)

@@ -10,8 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sentinel.results import CheckResult
+from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
+
+__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "result"]
 
 
 @dataclass(frozen=True)
@@ -20,14 +22,6 @@ class Spec:
     kind: str
     severity: str
     params: Any
-
-
-class CannotMeasure(Exception):
-    """The check could not be measured (missing column, wrong type, source error): status `error`."""
-
-    def __init__(self, cause: str, message: str):
-        super().__init__(message)
-        self.cause, self.message = cause, message
 
 
 @dataclass

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 
+from sentinel.results import CannotMeasure
+
 
 @dataclass(frozen=True)
 class ColumnInfo:
@@ -22,13 +24,8 @@ class ColumnInfo:
     text: bool
 
 
-class SourceError(Exception):
-    """Could not measure. `cause` is one of: unreachable, missing_table, permission, timeout, unsupported, other."""
-
-    def __init__(self, cause: str, message: str):
-        super().__init__(message)
-        self.cause = cause
-        self.message = message
+class SourceError(CannotMeasure):
+    """The source could not answer: unreachable, missing_table, permission, timeout, unsupported, other."""
 
 
 _PATTERNS = [
