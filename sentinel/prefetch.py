@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ PLANS = Path(".sentinel") / "scan-plans.json"
 VERSION = 1
 DIALECTS = ("duckdb", "postgresql")
 MAX_WORKERS = 4
+# A dataset whose statements took less than this last time is not worth a thread: on a small table the
+# speculative connection would only compete with the imports it is meant to hide behind.
+MIN_SECONDS = float(os.environ.get("SENTINEL_PREFETCH_MIN_SECONDS", "0.15"))
 
 _lock = threading.Lock()
 _main_ready = threading.Event()  # set once the runner asks for its first result: start-up is over
@@ -83,10 +87,12 @@ class _Worker(threading.Thread):
             if self.stop.is_set() or not fut.set_running_or_notify_cancel():
                 continue
             try:
+                began = time.perf_counter()
                 cur = self.conn.cursor()
                 cur.execute(fut.sql)
                 names = [d[0] for d in cur.description or []]
-                fut.set_result((names, cur.fetchall()))
+                rows = cur.fetchall()
+                fut.set_result((names, rows, time.perf_counter() - began))
             except Exception as exc:
                 fut.set_exception(exc)
 
@@ -153,7 +159,7 @@ def _start(argv: list[str]) -> None:
     # core) runs each dataset's evidence queries while the first runs the aggregate scans.
     lanes: dict[tuple[str, str, int], list[str]] = {}
     for name, plan in record["datasets"].items():
-        if not wanted or name in wanted:
+        if (not wanted or name in wanted) and plan.get("db_seconds", 0) >= MIN_SECONDS:
             sqls = plan["sql"]
             split = plan["dialect"] == "postgresql"
             lanes.setdefault((plan["source_url"], plan["dialect"], 0), []).extend(sqls[:1] if split else sqls)
@@ -200,8 +206,9 @@ def release(source_url: str) -> None:
         _workers.remove(w)
 
 
-def take(source_url: str, sql: str) -> tuple[list[str], list[tuple]] | None:
-    """The speculative result of exactly this statement on this source, or None (run it normally)."""
+def take(source_url: str, sql: str) -> tuple[list[str], list[tuple], float] | None:
+    """The speculative result of exactly this statement on this source (column names, rows, seconds it took
+    in the database), or None: run it normally."""
     _main_ready.set()
     with _lock:
         fut = _futures.pop((source_url, sql), None)

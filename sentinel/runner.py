@@ -83,6 +83,7 @@ def measure(
                 "source_url": source.speculation_key,
                 "dialect": source.dialect,
                 "sql": source.executed_sql,
+                "db_seconds": round(source.db_seconds, 4),
             }
 
 

@@ -25,7 +25,8 @@ datasets:
 
 
 def run(project, prefetch: bool = True, env: dict | None = None) -> tuple[dict, str]:
-    env = {**os.environ, **(env or {}), "SENTINEL_PREFETCH_DEBUG": "1"}
+    # the test tables are small: speculate whatever their statements took
+    env = {**os.environ, "SENTINEL_PREFETCH_MIN_SECONDS": "0", **(env or {}), "SENTINEL_PREFETCH_DEBUG": "1"}
     if not prefetch:
         env["SENTINEL_NO_PREFETCH"] = "1"
     proc = subprocess.run(
@@ -106,3 +107,11 @@ def test_plans_never_hold_secrets(project, pg_schema):
     assert hits(err) >= 1 and results(first) == results(second)
     plans = (project.root / ".sentinel" / "scan-plans.json").read_text()
     assert "${SENTINEL_TEST_PGUSER}" in plans and "postgres@" not in plans
+
+
+def test_small_tables_are_not_worth_a_thread(duck):
+    run(duck)
+    plans = json.loads((duck.root / ".sentinel" / "scan-plans.json").read_text())
+    assert 0 < plans["datasets"]["deals"]["db_seconds"] < 0.15
+    _, err = run(duck, env={"SENTINEL_PREFETCH_MIN_SECONDS": "0.15"})
+    assert hits(err) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,7 @@ class SqlSource:
         # literal SQL of every statement this run executed, recorded for the next process.
         self.speculation_key = speculation_key
         self.executed_sql: list[str] = []
+        self.db_seconds = 0.0  # time its statements took in the database, this run
 
     @property
     def dialect(self) -> str:
@@ -162,15 +164,19 @@ class SqlSource:
 
             hit = prefetch.take(self.speculation_key, sql) if prefetch.active() else None
             if hit is not None:
-                names, rows = hit
+                names, rows, seconds = hit
+                self.db_seconds += seconds
                 return list(IteratorResult(SimpleResultMetaData(names), iter(rows)).all())
             if self._conn is None:
                 prefetch.release(self.speculation_key)
+        began = time.perf_counter()
         try:
             return list(self.connection().execute(stmt).fetchall())
         except Exception as exc:
             self._reset()
             raise classify(exc) from exc
+        finally:
+            self.db_seconds += time.perf_counter() - began
 
     def _reset(self) -> None:
         if self._conn is not None:
