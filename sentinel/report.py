@@ -28,6 +28,22 @@ def _short(value: Any, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _observed(kind: str, value: Any) -> str:
+    """The observed value as a person reads it: counts, ages and column totals rather than raw JSON."""
+    if isinstance(value, dict):
+        if "unexpected_count" in value:
+            return f"{value['unexpected_count']:,} unexpected"
+        if "age" in value:
+            return f"{value['age']} old"
+        if kind == "schema":
+            return f"{len(value)} columns"
+        if "values" in value and "quantiles" in value:
+            return ", ".join(f"q{q:g}={v}" for q, v in zip(value["quantiles"], value["values"], strict=False))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return _short(value, 32)
+
+
 def print_run(reports, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title="Sentinel run", show_lines=False)
@@ -36,12 +52,14 @@ def print_run(reports, console: Console | None = None) -> None:
     for rep in reports:
         for r in rep.results:
             diag = (r.diagnosis or {}).get("message", "")
-            table.add_row(r.dataset, r.check, f"[{STYLE[r.status]}]{r.status}[/]", _short(r.observed), diag)
+            table.add_row(r.dataset, r.check, f"[{STYLE[r.status]}]{r.status}[/]", _observed(r.kind, r.observed), diag)
     console.print(table)
     changes = [c for rep in reports for c in rep.changes]
     for c in changes:
         console.print(
-            f"incident #{c.id} [{STYLE.get(c.change, '')}]{c.change}[/]: {c.key}  {c.summary}", highlight=False
+            f"incident #{c.id} [{STYLE.get(c.change, '')}]{c.change}[/]: {c.key}  {c.summary}",
+            highlight=False,
+            soft_wrap=True,
         )
     counts: dict[str, int] = {}
     for rep in reports:

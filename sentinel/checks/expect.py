@@ -290,9 +290,20 @@ def _map(
         message = None
         if not success:
             message = f"{bad:,} of {considered:,} rows ({_pct(bad, considered):.3g}%) {describe}"
+            message += _examples(evidence)
         return Outcome(success, observed, evidence, message)
 
     return aggs, finish
+
+
+def _examples(evidence: dict[str, Any], n: int = 3) -> str:
+    """A few flagged keys for the one-line message: '; e.g. 0060000042 (-25000.0)'."""
+    items = evidence.get("rows", {}).get("items", [])[:n]
+    if not items:
+        return ""
+    shown = ", ".join(f"{i['key']} ({i['value']})" if "value" in i else str(i["key"]) for i in items)
+    more = evidence["rows"]["count"] - len(items)
+    return f"; e.g. {shown}" + (f" and {more:,} more" if more > 0 else "")
 
 
 def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -> dict[str, Any]:

@@ -48,11 +48,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         ]
         ok = not (added or removed or retyped)
         evidence = {} if ok else {"added": added, "removed": removed, "retyped": retyped}
-        parts = [f"{len(v)} {k}" for k, v in (("added", added), ("removed", removed), ("retyped", retyped)) if v]
+        parts = [f"added {', '.join(added)}"] if added else []
+        parts += [f"removed {', '.join(removed)}"] if removed else []
+        changed = [f"{r['column']} {r['was']} -> {r['now']}" for r in retyped]
+        parts += [f"retyped {', '.join(changed)}"] if retyped else []
         diagnosis = (
-            None
-            if ok
-            else {"cause": "drift", "message": "schema drift: " + ", ".join(parts) + f" column(s) vs the {baseline}"}
+            None if ok else {"cause": "drift", "message": "schema drift: " + "; ".join(parts) + f" (vs the {baseline})"}
         )
         return result(
             spec, ctx, ok, cause="drift", observed=current, expected=accepted, evidence=evidence, diagnosis=diagnosis
