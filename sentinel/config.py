@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     Discriminator,
@@ -31,7 +29,7 @@ from pydantic import (
 from sentinel import yamlfile
 from sentinel.envsubst import MissingEnv, expand_env, resolve_url  # noqa: F401 - re-exported
 from sentinel.timespec import Schedule, parse_schedule
-from sentinel.yamlmodel import Duration, Model, Severity
+from sentinel.yamlmodel import Duration, Model, Severity, TimeZoneName
 
 # --- sources -------------------------------------------------------------------------------------------
 
@@ -99,20 +97,11 @@ SourceConfig = Annotated[
 # --- top level -----------------------------------------------------------------------------------------
 
 
-def _check_timezone(tz: str | None) -> str | None:
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-        except Exception as exc:
-            raise ValueError(f"unknown time zone {tz!r}") from exc
-    return tz
-
-
 class OwnerConfig(Model):
     name: str | None = None
     notify: list[str] = []
     backup: str | None = None
-    timezone: Annotated[str | None, AfterValidator(_check_timezone)] = None
+    timezone: TimeZoneName | None = None
 
 
 class NotifyConfig(Model):

@@ -67,6 +67,7 @@ def measure(
     now: dt.datetime,
     accepted_schema: dict[str, str] | None,
     plans: dict[str, dict] | None = None,
+    history: dict[str, Any] | None = None,
 ) -> list[CheckResult]:
     specs = specs_of(ds)
     try:
@@ -75,7 +76,7 @@ def measure(
         cause = getattr(exc, "cause", "config")
         return [error(s, ds.name, cause, getattr(exc, "message", str(exc))) for s in specs]
     try:
-        return _measure(cfg, ds, specs, source, now, accepted_schema)
+        return _measure(cfg, ds, specs, source, now, accepted_schema, history or {})
     finally:
         source.close()
         if plans is not None and source.speculation_key and source.executed_sql:
@@ -87,14 +88,16 @@ def measure(
             }
 
 
-def _measure(cfg, ds, specs, source, now, accepted_schema) -> list[CheckResult]:
+def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[CheckResult]:
     try:
         columns = source.describe(ds.table)
         base = source.table(ds.table)
     except CannotMeasure as exc:
         return [error(s, ds.name, exc.cause, exc.message) for s in specs]
     table = sa.table(base.name, *[sa.column(c) for c in columns], schema=base.schema)
-    ctx = Context(ds.name, ds.key, source, table, columns, now, cfg.main.evidence_limit, accepted_schema, cfg.root)
+    ctx = Context(
+        ds.name, ds.key, source, table, columns, now, cfg.main.evidence_limit, accepted_schema, history, cfg.root
+    )
 
     planned: list[tuple[Spec, Plan | CheckResult]] = []
     for spec in specs:
@@ -163,7 +166,8 @@ def run_dataset(
     """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
-    found = measure(cfg, ds, started, accepted, plans)
+    history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
+    found = measure(cfg, ds, started, accepted, plans, history)
     finished = max(dt.datetime.now(dt.UTC), started)
     report = RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
     report.changes = store.transaction(lambda conn: persist(conn, report))

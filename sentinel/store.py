@@ -200,6 +200,21 @@ class Store:
             ).first()
         return dict(row[0]) if row else None
 
+    def flagged_buckets(self, dataset: str, limit: int = 500) -> dict[str, set[str]]:
+        """Buckets earlier `volume` results flagged, per check: known incidents stay out of baselines."""
+        stmt = (
+            sa.select(results.c.check_name, results.c.evidence)
+            .where(results.c.dataset == dataset, results.c.kind == "volume", results.c.status.in_(("fail", "warn")))
+            .order_by(results.c.id.desc())
+            .limit(limit)
+        )
+        out: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for check, evidence in conn.execute(stmt):
+                for b in (evidence or {}).get("buckets", []):
+                    out.setdefault(f"flagged_buckets:{check}", set()).add(b["bucket"])
+        return out
+
     def list_incidents(self, state: str | None = "open") -> list[dict[str, Any]]:
         """state: 'open' (anything not closed), 'closed', or None for all."""
         stmt = sa.select(incidents).order_by(incidents.c.id)

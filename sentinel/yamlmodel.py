@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from sentinel.timespec import parse_duration
 
+
+def _check_timezone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except Exception as exc:
+        raise ValueError(f"unknown time zone {tz!r}") from exc
+    return tz
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Severity = Literal["warn", "error"]
 
 

@@ -10,7 +10,7 @@
 Registering a new kind is one line in ``KINDS``.
 """
 
-from sentinel.checks import expect, expect_suite, freshness, not_empty, schema
+from sentinel.checks import expect, expect_suite, freshness, not_empty, schema, volume
 
 KINDS = {
     "not_empty": not_empty,
@@ -18,4 +18,5 @@ KINDS = {
     "schema": schema,
     "expect": expect,
     "expect_suite": expect_suite,
+    "volume": volume,
 }

@@ -42,6 +42,7 @@ class Context:
     now: dt.datetime
     evidence_limit: int
     schema_snapshot: dict[str, str] | None = None
+    history: dict[str, Any] = field(default_factory=dict)  # what earlier runs learnt, e.g. flagged buckets
     root: Path = field(default_factory=Path.cwd)  # the config folder, for files checks refer to
     cache: dict[str, Any] = field(default_factory=dict)  # per-run memo, e.g. the GX batch
 

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
 from sentinel.timespec import format_duration
-from sentinel.yamlmodel import CheckParams, Duration
+from sentinel.yamlmodel import CheckParams, Duration, TimeZoneName
 
 
 class Params(CheckParams):
     column: str
     max_age: Duration
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
 
 
 def default_name(params: Params) -> str:

@@ -1,0 +1,284 @@
+"""`volume`: row counts per time bucket against a robust seasonal baseline learnt from the table itself.
+
+The database returns counts per UTC hour over the training and detection windows (one small GROUP BY;
+the dataset's single scan adds the table's first timestamp and total). Hours are folded into local buckets
+here (so days follow `timezone`, across daylight-saving changes), and every bucket of the calendar is
+filled: a day with no rows is a count of zero, not a missing GROUP BY row.
+
+Only complete buckets count. The detection period is the last N complete buckets before the run; the
+training period is the N before it and never includes it. Buckets before the table's first row are not
+zeros, they did not exist. Buckets an earlier run flagged (known incidents) are left out of the baseline,
+so a long outage does not become the new normal.
+
+For each detection bucket the baseline is the median and MAD of log1p(count) over training buckets of the
+same seasonal slot (same weekday, hour, ...; at least `MIN_POINTS` of them, else all training buckets),
+with a Poisson floor on the spread so small counts do not alarm on noise. A bucket is flagged when its
+robust z passes `sensitivity` in the watched direction *and* it differs from the expected count by at least
+`min_change` (on steady series the MAD is tiny and z alone flags noise). Zero rows always fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
+from sentinel.checks.freshness import to_datetime
+from sentinel.timespec import format_duration
+from sentinel.yamlmodel import CheckParams, Duration, TimeZoneName
+
+BUCKETS = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}
+DEFAULT_TRAINING = {"hour": dt.timedelta(days=14), "day": dt.timedelta(days=56), "week": dt.timedelta(weeks=26)}
+DEFAULT_DETECTION = {"hour": dt.timedelta(hours=6), "day": dt.timedelta(days=2), "week": dt.timedelta(weeks=1)}
+AUTO_SEASONALITY = {"hour": "hour_of_day", "day": "day_of_week", "week": "none"}
+MIN_POINTS = 4  # same-slot training buckets needed for a seasonal baseline
+MAX_BUCKETS = 5000  # training + detection, a guard against a config that would scan years hour by hour
+Seasonality = Literal["auto", "none", "day_of_week", "hour_of_day", "hour_of_week", "day_of_month"]
+
+
+class Params(CheckParams):
+    timestamp_column: str
+    bucket: Literal["hour", "day", "week"] = "day"
+    training_period: Duration | None = None
+    detection_period: Duration | None = None
+    seasonality: Seasonality = "auto"
+    direction: Literal["drop", "spike", "both"] = "both"
+    sensitivity: float = Field(3.5, gt=0)
+    min_change: float = Field(0.25, ge=0)
+    timezone: TimeZoneName = "UTC"
+
+
+def default_name(params: Params) -> str:
+    return "volume"
+
+
+@dataclass(frozen=True)
+class Window:
+    buckets: list[dt.datetime]  # local, aware bucket starts, oldest first; the last `n_detect` are detection
+    n_detect: int
+    end: dt.datetime  # exclusive, aware: start of the current (incomplete) bucket
+
+
+def bucket_start(t: dt.datetime, bucket: str, tz: ZoneInfo) -> dt.datetime:
+    local = t.astimezone(tz)
+    if bucket == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    day = local.date()
+    if bucket == "week":
+        day -= dt.timedelta(days=day.weekday())
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+
+
+def _step(start: dt.datetime, bucket: str, tz: ZoneInfo, k: int) -> dt.datetime:
+    """k buckets after (k < 0: before) `start`, by the local calendar for days and weeks."""
+    if bucket == "hour":  # hours are absolute: step in UTC so DST repeats/skips stay exact
+        return (start.astimezone(dt.UTC) + dt.timedelta(hours=k)).astimezone(tz)
+    days = k * (7 if bucket == "week" else 1)
+    return dt.datetime.combine(start.date() + dt.timedelta(days=days), dt.time(), tzinfo=tz)
+
+
+def window(now: dt.datetime, p: Params) -> Window:
+    tz = ZoneInfo(p.timezone)
+    size = BUCKETS[p.bucket]
+    n_detect = max(1, round((p.detection_period or DEFAULT_DETECTION[p.bucket]) / size))
+    n_train = max(1, round((p.training_period or DEFAULT_TRAINING[p.bucket]) / size))
+    if n_detect + n_train > MAX_BUCKETS:
+        raise CannotMeasure("bad_params", f"{n_detect + n_train} {p.bucket} buckets is more than {MAX_BUCKETS}")
+    end = bucket_start(now, p.bucket, tz)
+    first = _step(end, p.bucket, tz, -(n_detect + n_train))
+    return Window([_step(first, p.bucket, tz, i) for i in range(n_detect + n_train)], n_detect, end)
+
+
+def slot(start: dt.datetime, seasonality: str) -> int | tuple | None:
+    if seasonality == "day_of_week":
+        return start.weekday()
+    if seasonality == "hour_of_day":
+        return start.hour
+    if seasonality == "hour_of_week":
+        return (start.weekday(), start.hour)
+    if seasonality == "day_of_month":  # month-end is its own slot: the 28th-31st of short months align
+        last = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        return -1 if start.day == last.day else start.day
+    return None
+
+
+@dataclass
+class Baseline:
+    expected: float
+    low: float
+    high: float
+    median_log: float
+    spread_log: float
+    points: int
+    seasonal: bool
+
+
+def baseline(train: list[int], p: Params) -> Baseline:
+    logs = [math.log1p(c) for c in train]
+    m = statistics.median(logs)
+    mad = statistics.median(abs(v - m) for v in logs)
+    expected = math.expm1(m)
+    # 1.4826·MAD estimates sigma; a Poisson count of mean λ has log-sd ≈ 1/sqrt(λ), a floor for small counts.
+    s = max(1.4826 * mad, 1.0 / math.sqrt(max(expected, 1.0)))
+    k = p.sensitivity
+    low = min(math.expm1(m - k * s), expected * (1 - p.min_change))
+    high = max(math.expm1(m + k * s), expected * (1 + p.min_change))
+    return Baseline(expected, max(low, 0.0), high, m, s, len(train), False)
+
+
+def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str], first: dt.datetime | None):
+    """Flag detection buckets. Pure: tested directly on in-memory series as well as through each backend."""
+    season = AUTO_SEASONALITY[p.bucket] if p.seasonality == "auto" else p.seasonality
+    train_starts = win.buckets[: -win.n_detect]
+    usable = [
+        b
+        for b in train_starts
+        if (first is None or _step(b, p.bucket, b.tzinfo, 1) > first) and b.isoformat() not in known
+    ]
+    flagged, checked = [], []
+    for b in win.buckets[-win.n_detect :]:
+        x = counts.get(b, 0)
+        same = [counts.get(t, 0) for t in usable if slot(t, season) == slot(b, season)] if season != "none" else []
+        seasonal = len(same) >= MIN_POINTS
+        train = same if seasonal else [counts.get(t, 0) for t in usable]
+        item = {"bucket": b.isoformat(), "count": x}
+        if len(train) < MIN_POINTS:
+            item["note"] = f"only {len(train)} training bucket(s): zero rows is the only test"
+            if x == 0 and (first is not None and first < b):
+                flagged.append({**item, "score": None, "reason": "zero rows"})
+            checked.append(item)
+            continue
+        base = baseline(train, p)
+        base.seasonal = seasonal
+        z = (math.log1p(x) - base.median_log) / base.spread_log
+        item.update(
+            expected=round(base.expected, 2),
+            low=round(base.low, 2),
+            high=round(base.high, 2),
+            score=round(z, 2),
+            baseline={
+                "points": base.points,
+                "seasonality": season if seasonal else "none",
+                "median_log1p": round(base.median_log, 4),
+                "spread_log1p": round(base.spread_log, 4),
+            },
+        )
+        checked.append(item)
+        drop = x < base.low and p.direction in ("drop", "both")
+        spike = x > base.high and p.direction in ("spike", "both")
+        if x == 0 and base.expected >= 1:
+            flagged.append({**item, "reason": "zero rows"})
+        elif drop or spike:
+            flagged.append({**item, "reason": "drop" if drop else "spike"})
+    return flagged, checked
+
+
+def _hour_expr(ctx: Context, col: sa.ColumnClause, info_type: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """(hour-truncated timestamp, comparable timestamp) for this dialect and column type."""
+    aware = "TIME ZONE" in info_type.upper() or "TIMESTAMPTZ" in info_type.upper()
+    if ctx.dialect == "sqlite":
+        ts = sa.func.datetime(col)
+        return sa.func.strftime("%Y-%m-%d %H:00:00", col), ts
+    ts = sa.func.timezone("UTC", col) if aware else sa.cast(col, sa.DateTime())
+    return sa.func.date_trunc("hour", ts), ts
+
+
+def plan(spec: Spec, ctx: Context) -> Plan:
+    p: Params = spec.params
+    col = ctx.col(p.timestamp_column)
+    info = ctx.columns[p.timestamp_column]
+    if info.numeric:
+        raise CannotMeasure("wrong_type", f"column {p.timestamp_column!r} is {info.type}; volume needs timestamps")
+    aware = "TIME ZONE" in info.type.upper() or "TIMESTAMPTZ" in info.type.upper()
+    naive_tz = "UTC" if aware else p.timezone  # naive values are read in the check's time zone
+    win = window(ctx.now, p)
+
+    def finish(values):
+        total = int(values["rows"] or 0)
+        first = to_datetime(values["first"], naive_tz) if values["first"] is not None else None
+        expected = {
+            "bucket": p.bucket,
+            "detection": format_duration(win.end - win.buckets[-win.n_detect]),
+            "training": format_duration(win.buckets[-win.n_detect] - win.buckets[0]),
+            "sensitivity": p.sensitivity,
+            "min_change": p.min_change,
+            "direction": p.direction,
+        }
+        if total == 0:
+            return result(
+                spec,
+                ctx,
+                False,
+                cause="empty",
+                observed={"rows": 0},
+                expected=expected,
+                diagnosis={"cause": "empty", "message": f"{ctx.dataset_name} has no rows at all"},
+            )
+        counts = _counts(ctx, col, info.type, win, naive_tz, p)
+        known = ctx.history.get(f"flagged_buckets:{spec.name}", set())
+        flagged, checked = judge(counts, win, p, known, first)
+        ok = not flagged
+        detail = "; ".join(_describe(f, p) for f in flagged[:5]) + (
+            f"; and {len(flagged) - 5} more" if len(flagged) > 5 else ""
+        )
+        cause = (
+            "empty_bucket"
+            if any(f["reason"] == "zero rows" for f in flagged)
+            else (flagged[0]["reason"] if flagged else None)
+        )
+        diagnosis = (
+            None if ok else {"cause": f"volume_{cause}" if cause != "empty_bucket" else cause, "message": detail}
+        )
+        return result(
+            spec,
+            ctx,
+            ok,
+            cause=diagnosis["cause"] if diagnosis else None,
+            observed={"rows": total, "buckets": checked},
+            expected=expected,
+            evidence={"buckets": flagged} if flagged else {},
+            diagnosis=diagnosis,
+            metrics={"row_count": total},
+        )
+
+    return Plan(finish, {"rows": sa.func.count(), "first": sa.func.min(col)})
+
+
+def _describe(f: dict, p: Params) -> str:
+    b = dt.datetime.fromisoformat(f["bucket"])
+    label = b.strftime("%Y-%m-%d %H:00" if p.bucket == "hour" else "%Y-%m-%d (%a)")
+    if "expected" not in f:
+        return f"{label}: 0 rows"
+    return f"{label}: {f['count']:,} rows, expected {f['expected']:,.0f} ({f['low']:,.0f}-{f['high']:,.0f})"
+
+
+def _counts(ctx, col, type_text, win: Window, naive_tz: str, p: Params) -> dict[dt.datetime, int]:
+    tz = ZoneInfo(p.timezone)
+    hour, ts = _hour_expr(ctx, col, type_text)
+    lo, hi = win.buckets[0], win.end
+    # bounds in the column's own terms: naive values are local to `naive_tz`
+    lo_v = lo.astimezone(ZoneInfo(naive_tz)).replace(tzinfo=None)
+    hi_v = hi.astimezone(ZoneInfo(naive_tz)).replace(tzinfo=None)
+    if ctx.dialect == "sqlite":
+        lo_v, hi_v = lo_v.isoformat(sep=" "), hi_v.isoformat(sep=" ")
+    stmt = (
+        sa.select(hour.label("h"), sa.func.count().label("n"))
+        .select_from(ctx.table)
+        .where(ts >= lo_v, ts < hi_v)
+        .group_by(hour)
+    )
+    counts: dict[dt.datetime, int] = {}
+    for h, n in ctx.source.execute(stmt):
+        at = to_datetime(h, naive_tz)
+        if at is None:
+            continue
+        key = bucket_start(at, p.bucket, tz)
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
