@@ -10,7 +10,7 @@
 Registering a new kind is one line in ``KINDS``.
 """
 
-from sentinel.checks import expect, expect_suite, freshness, not_empty, schema, volume
+from sentinel.checks import expect, expect_suite, freshness, magnitude, not_empty, schema, volume
 
 KINDS = {
     "not_empty": not_empty,
@@ -19,4 +19,5 @@ KINDS = {
     "expect": expect,
     "expect_suite": expect_suite,
     "volume": volume,
+    "magnitude": magnitude,
 }

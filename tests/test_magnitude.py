@@ -1,0 +1,196 @@
+"""`magnitude`: x10^k rows named with k and a candidate, against peer-group and explained references, on an
+in-memory frame, DuckDB and PostgreSQL; clean data of many shapes raises nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from frames import run_check
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sentinel.checks.magnitude import digits, threshold
+
+
+def deals(n=3000, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    owner = rng.choice(["alice", "bob", "carol", "dan"], n)
+    level = pd.Series(owner).map({"alice": 4.0, "bob": 4.6, "carol": 5.2, "dan": 3.5}).to_numpy()
+    amount = np.round(10 ** (level + rng.normal(0, 0.15, n)), 2)
+    return pd.DataFrame({"id": np.arange(1, n + 1), "owner": owner, "amount": amount})
+
+
+def diamonds(n=4000, seed=2) -> pd.DataFrame:
+    """Price follows carat over two decades: a plain median cannot see x10, a fit on carat can."""
+    rng = np.random.default_rng(seed)
+    carat = 10 ** rng.uniform(-0.7, 0.7, n)
+    price = np.round(10 ** (3.6 + 1.7 * np.log10(carat) + rng.normal(0, 0.06, n)), 2)
+    return pd.DataFrame(
+        {"id": np.arange(1, n + 1), "carat": carat, "cut": rng.choice(["good", "ideal"], n), "price": price}
+    )
+
+
+def flagged(res) -> dict:
+    return {i["key"]: i for i in res.evidence.get("rows", {}).get("items", [])}
+
+
+def test_threshold_grows_with_rows_and_tails():
+    assert threshold(100, None, None, 3.5) == 3.5  # the sensitivity is the least threshold
+    assert threshold(1000, None, None, 3.5) == pytest.approx(4.06, abs=0.01)  # 0.05 honest rows beyond it
+    assert threshold(50_000, None, None, 3.5) > 4.85  # a fixed 3.5 would flag hundreds of honest rows here
+    normal = threshold(50_000, 1.64, 2.58, 3.5)
+    assert normal == pytest.approx(threshold(50_000, None, None, 3.5), rel=0.15)
+    assert threshold(50_000, 1.9, 3.7, 3.5) > 1.3 * normal  # a heavier tail widens it
+    # a few percent of wild rows inflate the 0.99 quantile: the widening stays bounded
+    assert threshold(50_000, 1.64, 80.0, 3.5) == pytest.approx(1.6 * threshold(50_000, None, None, 3.5), rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "ratio_log,spread,k",
+    [
+        (1.0, 0.02, 1),
+        (0.97, 0.02, 1),
+        (2.01, 0.05, 2),
+        (-1.02, 0.02, -1),
+        (1.3, 0.02, None),
+        (0.4, 0.1, None),
+        (1.1, 0.2, None),
+        (1.4, 0.15, 1),
+    ],
+)
+def test_digits_named_only_within_the_reference_noise(ratio_log, spread, k):
+    assert digits(ratio_log, spread) == k
+
+
+def test_peer_group_reference_names_extra_digits():
+    df = deals()
+    df.loc[41, "amount"] *= 10
+    df.loc[99, "amount"] *= 1000
+    df.loc[500, "amount"] /= 100
+    res = run_check(df, "magnitude", {"column": "amount", "group_by": ["owner"]})
+    hits = flagged(res)
+    assert res.status == "fail" and set(hits) == {42, 100, 501}
+    assert hits[42]["diagnosis"]["k"] == 1 and hits[100]["diagnosis"]["k"] == 3 and hits[501]["diagnosis"]["k"] == -2
+    assert hits[42]["diagnosis"]["candidate"] == pytest.approx(df.loc[41, "amount"] / 10, rel=1e-5)
+    assert hits[42]["baseline"]["group"] == {"owner": df.loc[41, "owner"]}
+    assert "1 extra digit" in res.diagnosis["message"] or "3 extra digits" in res.diagnosis["message"]
+
+
+def test_explained_by_sees_what_the_median_cannot():
+    df = diamonds()
+    rng = np.random.default_rng(5)
+    bad = rng.choice(len(df), 40, replace=False)
+    df.loc[bad, "price"] *= 10
+    truth = set((bad + 1).tolist())
+    plain = set(flagged(run_check(df, "magnitude", {"column": "price"})))
+    fitted_res = run_check(df, "magnitude", {"column": "price", "explained_by": ["carat"], "group_by": ["cut"]})
+    fitted = flagged(fitted_res)
+    assert len(plain & truth) < 0.5 * len(truth)  # the plain median misses most
+    assert set(fitted) == truth  # the fit finds every one, and nothing else
+    named = [i["diagnosis"]["k"] for i in fitted.values() if "diagnosis" in i]
+    assert len(named) >= 0.95 * len(truth) and set(named) == {1}
+
+
+def test_edge_cases_equal_values_group_of_one_zeros_nulls_negatives():
+    df = pd.DataFrame({"id": range(1, 61), "g": ["a"] * 59 + ["solo"], "v": [100.0] * 60})
+    df.loc[5, "v"] = 1000.0  # all others equal: MAD is 0
+    df.loc[6, "v"] = 0.0  # zeros are skipped, not log(0)
+    df.loc[7, "v"] = None
+    df.loc[8, "v"] = -100.0  # negatives use |x|: -100 is in line
+    df.loc[9, "v"] = -10000.0
+    df.loc[59, "v"] = 100.0  # the group of one borrows the table's reference
+    hits = flagged(run_check(df, "magnitude", {"column": "v", "group_by": ["g"]}))
+    assert set(hits) == {6, 10}
+    assert hits[10]["diagnosis"]["k"] == 2 and hits[10]["diagnosis"]["candidate"] == -100.0
+
+
+def test_text_column_is_an_error():
+    df = pd.DataFrame({"id": [1, 2], "v": ["a", "b"]})
+    with pytest.raises(Exception, match="not numeric"):
+        run_check(df, "magnitude", {"column": "v"})
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    sigma=st.floats(0.02, 0.6),
+    n=st.integers(30, 3000),
+    groups=st.integers(1, 6),
+    integers=st.booleans(),
+)
+def test_clean_data_raises_nothing(seed, sigma, n, groups, integers):
+    """Lognormal values of many spreads, sizes and group counts, optionally rounded to whole numbers."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, groups, n)
+    v = 10 ** (3 + g * 0.3 + rng.normal(0, sigma, n))
+    df = pd.DataFrame({"id": np.arange(n), "g": g, "v": np.round(v) if integers else v})
+    res = run_check(df, "magnitude", {"column": "v", "group_by": ["g"]})
+    assert res.status == "pass", res.evidence
+
+
+@pytest.mark.parametrize("df_t", [10, 5])
+def test_heavy_tails_stay_under_one_false_alarm_per_thousand_rows(df_t):
+    """Student-t noise on the log scale: some honest rows lie far out, so the target is a rate, not zero."""
+    rng = np.random.default_rng(df_t)
+    rows = flags = 0
+    for _ in range(40):
+        n = int(rng.integers(200, 3000))
+        df = pd.DataFrame({"id": np.arange(n), "v": 10 ** (3 + rng.standard_t(df_t, n) * rng.uniform(0.05, 0.4))})
+        flags += run_check(df, "magnitude", {"column": "v"}).evidence.get("rows", {}).get("count", 0)
+        rows += n
+    assert 1000 * flags / rows <= 1.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), k=st.sampled_from([1, 2, 3, -1, -2]), sigma=st.floats(0.02, 0.12))
+def test_injected_powers_of_ten_are_named_with_k(seed, k, sigma):
+    rng = np.random.default_rng(seed)
+    n = 800
+    df = pd.DataFrame({"id": np.arange(n), "v": 10 ** (4 + rng.normal(0, sigma, n))})
+    row = int(rng.integers(0, n))
+    df.loc[row, "v"] *= 10.0**k
+    hits = flagged(run_check(df, "magnitude", {"column": "v"}))
+    assert row in hits and hits[row]["diagnosis"]["k"] == k
+
+
+@pytest.fixture(params=["duckdb", "postgresql", "sqlite"])
+def wh(request, tmp_path):
+    from backends import make
+
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
+    return make(request.param, tmp_path, pg)
+
+
+def test_through_each_backend(project, wh):
+    from conftest import by_check
+
+    df = deals(1500)
+    typical = (np.log10(df.amount) - np.log10(df.amount).groupby(df.owner).transform("median")).abs().idxmin()
+    df.loc[typical, "amount"] = df.loc[typical, "amount"] * 10  # a typical deal typed with one zero too many
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute("CREATE TABLE deals (id INTEGER, owner VARCHAR(20), amount DOUBLE PRECISION)")
+    wh.execute("INSERT INTO deals VALUES (:id, :owner, :amount)", df.to_dict("records"))
+    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
+    project.write(
+        "checks/deals.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - magnitude: {column: amount, group_by: [owner]}
+        """,
+    )
+    code, doc = project.run_json()
+    res = by_check(doc)["magnitude(amount)"]
+    if wh.name == "sqlite":
+        assert code == 3 and res["diagnosis"]["cause"] == "unsupported"
+        return
+    assert code == 1 and res["status"] == "fail"
+    (item,) = res["evidence"]["rows"]["items"]
+    assert item["key"] == typical + 1 and item["diagnosis"]["k"] == 1
+    assert item["diagnosis"]["candidate"] == pytest.approx(df.loc[typical, "amount"] / 10, rel=1e-5)
+    assert res["diagnosis"]["k"] == 1 and "1 extra digit" in res["diagnosis"]["message"]
