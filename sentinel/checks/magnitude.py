@@ -132,7 +132,7 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str]:
     g_of = lambda t: [t.c[f"g{i}"] for i in range(len(groups))]  # noqa: E731
 
     if u is None:
-        pred_g, pred_all = None, None
+        pred_g = None
         resid = base
         e = base.c.y
         describe = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
