@@ -7,7 +7,8 @@ what goes wrong in real life and runs again:
 
 - Pete overwrites the S&OP sheet and `us_forecast_dec_v1` loads empty;
 - the dbt job behind `pipeline_daily` stops refreshing (stale) and a model change drifts its schema;
-- a rep types a negative amount, and a deal arrives in a currency the pipeline does not handle.
+- a rep types a negative amount, another types $10,000,000 for a $1,000,000 deal (a normal size for a
+  big deal, so no fixed range catches it; 100 Enterprise seats do), and two deals arrive in CHF.
 
 Safe to run again: it rebuilds the warehouse and the demo state store from scratch each time.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 OWNERS = ["alice", "bob", "carol", "dan", "erin", "frank"]
 ACCOUNTS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
+UNIT_PRICE = {"Basic": 500.0, "Pro": 2000.0, "Enterprise": 10000.0}  # per seat and year
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
 
 
@@ -41,10 +43,16 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
     con = duckdb.connect(str(path))
     naive_now = now.replace(tzinfo=None)
     con.execute("""CREATE TABLE opportunities (id VARCHAR PRIMARY KEY, owner VARCHAR, account VARCHAR,
-                   amount DOUBLE, currency VARCHAR, stage VARCHAR, close_date DATE, updated_at TIMESTAMP)""")
+                   product VARCHAR, seats INTEGER, amount DOUBLE, currency VARCHAR, stage VARCHAR,
+                   close_date DATE, updated_at TIMESTAMP)""")
     rows = []
     for i in range(5000):
-        amount = round(10 ** rng.gauss(4.6, 0.5), -2)
+        product = rng.choices(list(UNIT_PRICE), [0.5, 0.35, 0.15])[0]
+        seats = max(1, round(10 ** rng.gauss(1.3, 0.45)))
+        if i == 777:  # the deal a rep will fat-finger: 100 Enterprise seats, $1,000,000
+            product, seats = "Enterprise", 100
+        discount = 1.0 if i == 777 else 1 + rng.gauss(0, 0.04)
+        amount = round(seats * UNIT_PRICE[product] * discount, -2)
         currency = rng.choices(["USD", "EUR", "GBP"], [0.8, 0.15, 0.05])[0]
         updated = naive_now - dt.timedelta(minutes=rng.randint(5, 60 * 24 * 30))
         close = (naive_now + dt.timedelta(days=rng.randint(-60, 120))).date()
@@ -53,6 +61,8 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
                 f"006{i:07d}",
                 rng.choice(OWNERS),
                 rng.choice(ACCOUNTS),
+                product,
+                seats,
                 amount,
                 currency,
                 rng.choice(STAGES),
@@ -60,7 +70,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
                 updated,
             )
         )
-    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     con.execute("""CREATE TABLE us_forecast_dec_v1 (id INTEGER PRIMARY KEY, region VARCHAR, product VARCHAR,
                    units INTEGER, amount DOUBLE, loaded_at TIMESTAMP)""")
@@ -104,6 +114,7 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
         [stale],
     )
     con.execute("UPDATE opportunities SET amount = -25000 WHERE id = '0060000042'")
+    con.execute("UPDATE opportunities SET amount = 10000000 WHERE id = '0060000777'")  # $1,000,000 + one zero
     con.execute("UPDATE opportunities SET currency = 'CHF' WHERE id IN ('0060001207', '0060003318')")
     con.close()
 
@@ -141,7 +152,8 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         out.print(f"   baseline run: {passed}/{total} checks pass (schema snapshots accepted)")
         out.print(
             "[bold]2. Overnight:[/] Pete overwrites the forecast sheet, the pipeline job stalls after a "
-            "model change, a rep types a negative amount, two deals arrive in CHF"
+            "model change, a rep types a negative amount, another $10,000,000 for a $1,000,000 deal, "
+            "two deals arrive in CHF"
         )
         break_warehouse(warehouse, now)
         out.print("[bold]3. Sentinel's next run[/]")

@@ -33,6 +33,10 @@ def _observed(kind: str, value: Any) -> str:
     if isinstance(value, dict):
         if "unexpected_count" in value:
             return f"{value['unexpected_count']:,} unexpected"
+        if "flagged" in value:
+            return f"{value['flagged']:,} of {value['rows_scored']:,} flagged"
+        if kind == "volume" and "buckets" in value:
+            return ", ".join(f"{b['count']:,}" for b in value["buckets"][-3:]) + " rows/bucket"
         if "age" in value:
             return f"{value['age']} old"
         if kind == "schema":

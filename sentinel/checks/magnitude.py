@@ -322,8 +322,12 @@ def _round(v: float) -> float:
     return float(f"{v:.6g}")
 
 
+def _money(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.6g}"
+
+
 def _sentence(item: dict[str, Any], p: Params) -> str:
-    text = f"{item['key']}: {item['value']:,.6g} is {item['ratio']:.3g}x its reference {item['reference']:,.6g}"
+    text = f"{item['key']}: {_money(item['value'])} is {item['ratio']:.3g}x its reference {_money(item['reference'])}"
     d = item.get("diagnosis")
     if d:
         what = (
@@ -331,5 +335,5 @@ def _sentence(item: dict[str, Any], p: Params) -> str:
             if d["k"] > 0
             else f"{-d['k']} missing digit{'s' if abs(d['k']) > 1 else ''}"
         )
-        text += f" (likely {what}; candidate {d['candidate']:,.6g})"
+        text += f" (likely {what}; candidate {_money(d['candidate'])})"
     return text
