@@ -96,7 +96,17 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         return [error(s, ds.name, exc.cause, exc.message) for s in specs]
     table = sa.table(base.name, *[sa.column(c) for c in columns], schema=base.schema)
     ctx = Context(
-        ds.name, ds.key, source, table, columns, now, cfg.main.evidence_limit, accepted_schema, history, cfg.root
+        ds.name,
+        ds.key,
+        source,
+        table,
+        columns,
+        now,
+        cfg.main.evidence_limit,
+        schema_snapshot=accepted_schema,
+        history=history,
+        fx_rates=dict(cfg.main.fx_rates),
+        root=cfg.root,
     )
 
     planned: list[tuple[Spec, Plan | CheckResult]] = []
@@ -167,6 +177,10 @@ def run_dataset(
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
     history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
+    for e in ds.checks:
+        if e.kind == "subschema" and check_params(e).category_column:
+            name = check_name(e)
+            history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history)
     finished = max(dt.datetime.now(dt.UTC), started)
     report = RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)

@@ -215,6 +215,23 @@ class Store:
                     out.setdefault(f"flagged_buckets:{check}", set()).add(b["bucket"])
         return out
 
+    def last_shares(self, dataset: str, check: str) -> dict[str, float] | None:
+        """Category shares the latest run of a `subschema` check recorded (metrics `share:<value>`)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                sa.select(sa.func.max(metrics.c.run_id)).where(
+                    metrics.c.dataset == dataset, metrics.c.check_name == check, metrics.c.metric.like("share:%")
+                )
+            ).scalar()
+            if last is None:
+                return None
+            rows = conn.execute(
+                sa.select(metrics.c.metric, metrics.c.value).where(
+                    metrics.c.run_id == last, metrics.c.check_name == check, metrics.c.metric.like("share:%")
+                )
+            )
+            return {m.removeprefix("share:"): float(v) for m, v in rows}
+
     def list_incidents(self, state: str | None = "open") -> list[dict[str, Any]]:
         """state: 'open' (anything not closed), 'closed', or None for all."""
         stmt = sa.select(incidents).order_by(incidents.c.id)

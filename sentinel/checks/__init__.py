@@ -10,7 +10,7 @@
 Registering a new kind is one line in ``KINDS``.
 """
 
-from sentinel.checks import expect, expect_suite, freshness, magnitude, not_empty, schema, volume
+from sentinel.checks import expect, expect_suite, freshness, magnitude, not_empty, schema, subschema, volume
 
 KINDS = {
     "not_empty": not_empty,
@@ -20,4 +20,5 @@ KINDS = {
     "expect_suite": expect_suite,
     "volume": volume,
     "magnitude": magnitude,
+    "subschema": subschema,
 }

@@ -43,6 +43,7 @@ class Context:
     evidence_limit: int
     schema_snapshot: dict[str, str] | None = None
     history: dict[str, Any] = field(default_factory=dict)  # what earlier runs learnt, e.g. flagged buckets
+    fx_rates: dict[str, float] = field(default_factory=dict)  # config.yaml `fx_rates`, units per USD
     root: Path = field(default_factory=Path.cwd)  # the config folder, for files checks refer to
     cache: dict[str, Any] = field(default_factory=dict)  # per-run memo, e.g. the GX batch
 

@@ -1,0 +1,276 @@
+"""`subschema`: silent unit or currency shifts, with names and types unchanged.
+
+(a) `category_column`: values never seen before and re-weighted values, against the shares an earlier run
+    recorded (the first run learns them).
+(b) a second mode on the log scale: within each label of `category_column` (or the whole column), rows of
+    `value_column` that sit together far above or below the label's main mode. The main mode is the median
+    and MAD of y = log10|value|; the tails beyond max(3 robust sigmas, 0.5 decades) are counted on both
+    sides, and a side counts as a second mode when it holds at least `min_rows` (5) rows *more* than the
+    opposite side (an honest heavy tail is roughly symmetric on the log scale), at least three times as
+    many, and its rows cluster: their median lies 1.5 robust sigmas or more past the tail's start, where an
+    honest tail thins out. 0.5% of a 1,000-row label is enough, where whole-column drift tests dilute it away. The offset of that mode (the median of y - median over its rows) is matched
+    against 10^k and FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name
+    the candidate): "likely JPY amounts (offset 2.18, 1 USD = 150 JPY)".
+(c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows.
+
+Counts and medians are computed in the database; only the flagged rows are fetched.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
+from sentinel.yamlmodel import CheckParams
+
+# Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
+BUILTIN_FX = {
+    "EUR": 0.92,
+    "GBP": 0.79,
+    "JPY": 150.0,
+    "KRW": 1400.0,
+    "INR": 84.0,
+    "CNY": 7.2,
+    "CHF": 0.88,
+    "CAD": 1.37,
+    "AUD": 1.52,
+    "MXN": 18.0,
+    "BRL": 5.5,
+    "SEK": 10.5,
+}
+TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas and half a decade
+CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
+MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
+
+
+class Params(CheckParams):
+    value_column: str
+    category_column: str | None = None
+    reference_column: str | None = None
+    min_rows: int = Field(5, ge=1, description="rows a second mode needs beyond the opposite tail")
+    share_change: float = Field(0.05, gt=0, lt=1, description="a category's share moving this much is a shift")
+
+
+def default_name(params: Params) -> str:
+    return f"subschema({params.value_column})"
+
+
+def needs_key(params: Params) -> bool:
+    return True
+
+
+def candidates(fx_rates: dict[str, float]) -> list[tuple[float, str]]:
+    """(log10 factor, label) for every factor a silent unit change could bring."""
+    out = [(float(k), f"x10^{k}" if k > 0 else f"/10^{-k}") for k in (-3, -2, -1, 1, 2, 3)]
+    rates = {**BUILTIN_FX, **fx_rates}
+    for code, rate in rates.items():
+        if abs(math.log10(rate)) >= 0.3:  # currencies within 2x of USD are not separable from noise
+            out.append((math.log10(rate), code))
+            out.append((-math.log10(rate), f"USD labelled {code}"))
+    return out
+
+
+def name_offset(offset: float, fx_rates: dict[str, float], se: float = 0.0) -> dict[str, Any] | None:
+    """The candidate factor nearest the mode's offset, if within two standard errors of the estimate (at
+    least MATCH); the others within that tolerance are listed as alternatives: 20 rows spread over half a
+    decade cannot tell JPY (2.18) from x100 (2.0), and the owner should hear both."""
+    tol = max(MATCH, 2 * se)
+    near = sorted((c for c in candidates(fx_rates) if abs(c[0] - offset) <= tol), key=lambda c: abs(c[0] - offset))
+    if not near:
+        return None
+    best = near[0]
+    kind = "power of ten" if best[1].startswith(("x10", "/10")) else "currency"
+    return {
+        "factor": _sig(10 ** best[0]),
+        "label": best[1],
+        "kind": kind,
+        "offset": round(offset, 3),
+        "distance": round(abs(best[0] - offset), 3),
+        "tolerance": round(tol, 3),
+        "alternatives": [c[1] for c in near[1:]],
+    }
+
+
+def _sig(v: float) -> float:
+    return float(f"{v:.4g}")
+
+
+def _median(expr):
+    return sa.func.percentile_cont(0.5).within_group(expr)
+
+
+def plan(spec: Spec, ctx: Context) -> Plan:
+    p: Params = spec.params
+    if ctx.dialect not in ("postgresql", "duckdb"):
+        raise CannotMeasure("unsupported", f"subschema needs percentile_cont and log10; {ctx.dialect} has neither")
+    value = ctx.col(p.value_column, numeric=True, purpose="subschema")
+    key = ctx.key_col()
+    label = ctx.col(p.category_column) if p.category_column else sa.literal("(all)")
+    y = sa.func.log10(sa.func.abs(value))
+    where = [value.is_not(None), value != 0]
+    if p.reference_column:
+        ref = ctx.col(p.reference_column, numeric=True, purpose="reference_column")
+        y = sa.func.log10(sa.func.abs(value) / sa.func.abs(ref))
+        where += [ref.is_not(None), ref != 0]
+    base = (
+        sa.select(key.label("k"), value.label("x"), label.label("lab"), y.label("y"))
+        .select_from(ctx.table)
+        .where(*where)
+        .cte("ss_base")
+    )
+    med = (
+        sa.select(base.c.lab, _median(base.c.y).label("m"), sa.func.count().label("n"))
+        .group_by(base.c.lab)
+        .cte("ss_med")
+    )
+    dev = (
+        sa.select(base.c.lab, _median(sa.func.abs(base.c.y - med.c.m)).label("mad"))
+        .select_from(base.join(med, base.c.lab.is_not_distinct_from(med.c.lab)))
+        .group_by(base.c.lab)
+        .cte("ss_dev")
+    )
+    edge = sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
+    d = (base.c.y - med.c.m).label("d")
+    tails = (
+        sa.select(base.c.k, base.c.x, base.c.lab, d, med.c.n, edge.label("edge"), (1.4826 * dev.c.mad).label("spread"))
+        .select_from(
+            base.join(med, base.c.lab.is_not_distinct_from(med.c.lab)).join(
+                dev, base.c.lab.is_not_distinct_from(dev.c.lab)
+            )
+        )
+        .cte("ss_tails")
+    )
+    up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
+    summary = sa.select(
+        tails.c.lab,
+        sa.func.max(tails.c.n).label("n"),
+        sa.func.max(tails.c.spread).label("spread"),
+        sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
+        sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
+        _median(sa.case((up, tails.c.d - tails.c.edge))).label("up_beyond"),
+        _median(sa.case((down, -tails.c.d - tails.c.edge))).label("down_beyond"),
+    ).group_by(tails.c.lab)
+    cat_counts = None
+    if p.category_column:
+        cat_counts = sa.select(label.label("value"), sa.func.count().label("n")).select_from(ctx.table).group_by(label)
+
+    def finish(_values: dict[str, Any]):
+        fx = ctx.fx_rates
+        modes = []
+        for row in ctx.source.execute(summary):
+            n = int(row.n)
+            for side, count, other, beyond in (
+                ("above", row.up, row.down, row.up_beyond),
+                ("below", row.down, row.up, row.down_beyond),
+            ):
+                count, other = int(count or 0), int(other or 0)
+                # a second mode clusters well past the edge; an honest tail thins out just past it
+                clustered = beyond is not None and float(beyond) >= CLUSTER * float(row.spread)
+                if count - other >= p.min_rows and count >= 3 * max(other, 1) and clustered:
+                    modes.append(
+                        {
+                            "label": row.lab,
+                            "side": side,
+                            "count": count,
+                            "of": n,
+                            "opposite_tail": other,
+                            "spread": float(row.spread),
+                        }
+                    )
+        evidence: dict[str, Any] = {}
+        messages = []
+        for mode in modes:
+            # e: distance from the main mode, away from it. The opposite tail estimates how many of this
+            # tail's rows are honest; they are the ones nearest the main mode, so the mode's rows and its
+            # offset come from the rest.
+            sign = 1 if mode["side"] == "above" else -1
+            e = sign * tails.c.d
+            cond = sa.and_(
+                tails.c.lab.is_not_distinct_from(mode["label"]) if p.category_column else sa.true(), e > tails.c.edge
+            )
+            count, other = mode["count"], mode.pop("opposite_tail")
+            shifted = count - other
+            cut, mid = (
+                sa.select(
+                    sa.func.percentile_disc(other / count).within_group(e),
+                    sa.func.percentile_cont((other + shifted / 2) / count).within_group(e),
+                )
+                .where(cond)
+                .subquery()
+                .c
+            )
+            cut_v, mid_v = ctx.source.execute(sa.select(cut, mid))[0]
+            mode.update(count=shifted, honest_tail=other, offset=round(sign * float(mid_v), 3))
+            # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
+            mode["factor"] = name_offset(sign * float(mid_v), fx, 1.2533 * mode.pop("spread") / shifted**0.5)
+            if other:
+                cond = sa.and_(cond, e > float(cut_v))
+            stmt = sa.select(tails.c.k, tails.c.x, tails.c.d).where(cond).order_by(tails.c.k).limit(ctx.evidence_limit)
+            rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in ctx.source.execute(stmt)]
+            f = mode["factor"]
+            if f:
+                for r in rows:
+                    r["candidate"] = _sig(r["value"] / f["factor"])
+            mode["rows"] = capped(rows, mode["count"])
+            where_ = f"{p.category_column}={mode['label']}: " if p.category_column else ""
+            what = "no known factor matches"
+            if f:
+                what = f"likely {f['label']} (factor {f['factor']:g})"
+                if f["alternatives"]:
+                    what += f", or {' or '.join(f['alternatives'])}: too few rows to tell them apart"
+            messages.append(
+                f"{where_}{mode['count']:,} of {mode['of']:,} rows ({100 * mode['count'] / mode['of']:.2g}%) sit "
+                f"{abs(mode['offset']):.2f} decades {mode['side']} the rest: {what}"
+            )
+        if modes:
+            evidence["modes"] = modes
+        new_values, shifted = [], []
+        shares: dict[str, float] = {}
+        if cat_counts is not None:
+            counts = {str(r.value): int(r.n) for r in ctx.source.execute(cat_counts)}
+            total = sum(counts.values()) or 1
+            shares = {v: c / total for v, c in counts.items()}
+            before = ctx.history.get(f"category_shares:{spec.name}")
+            if before:
+                new_values = [{"value": v, "count": counts[v]} for v in sorted(counts) if v not in before]
+                for v in sorted(set(shares) | set(before)):
+                    delta = shares.get(v, 0.0) - before.get(v, 0.0)
+                    if abs(delta) >= p.share_change and v not in {x["value"] for x in new_values}:
+                        shifted.append(
+                            {"value": v, "share": round(shares.get(v, 0.0), 4), "was": round(before.get(v, 0.0), 4)}
+                        )
+            if new_values:
+                evidence["new_values"] = new_values
+                messages.append(
+                    "new "
+                    + p.category_column
+                    + " value(s): "
+                    + ", ".join(f"{x['value']} ({x['count']:,} rows)" for x in new_values[:5])
+                )
+            if shifted:
+                evidence["shifted"] = shifted
+                messages.append(
+                    "share shift: "
+                    + ", ".join(f"{x['value']} {100 * x['was']:.1f}% -> {100 * x['share']:.1f}%" for x in shifted[:5])
+                )
+        ok = not evidence
+        cause = "unit_shift" if modes else ("new_category" if new_values else "share_shift")
+        diagnosis = None if ok else {"cause": cause, "message": "; ".join(messages)}
+        metrics = {f"share:{v}": s for v, s in shares.items()}
+        return result(
+            spec,
+            ctx,
+            ok,
+            cause=cause,
+            observed={"modes": len(modes), "categories": len(shares) or None},
+            expected={"min_rows": p.min_rows, "share_change": p.share_change},
+            evidence=evidence,
+            diagnosis=diagnosis,
+            metrics=metrics,
+        )
+
+    return Plan(finish)

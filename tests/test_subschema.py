@@ -1,0 +1,155 @@
+"""`subschema`: JPY/KRW amounts or x100 units hidden under an unchanged label, named with their factor;
+new and re-weighted categories against the previous run; ratio drift against a reference column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from frames import run_check
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sentinel.checks.subschema import name_offset
+
+
+def amounts(n=4000, sigma=0.35, seed=3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "currency": ["USD"] * n,
+            "amount": np.round(10 ** (4.3 + rng.normal(0, sigma, n)), 2),
+        }
+    )
+
+
+def shift(df: pd.DataFrame, share: float, factor: float, seed=4) -> set[int]:
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(df), max(1, round(share * len(df))), replace=False)
+    df.loc[rows, "amount"] = df.loc[rows, "amount"] * factor
+    return set((rows + 1).tolist())
+
+
+@pytest.mark.parametrize(
+    "offset,label",
+    [(2.176, "JPY"), (2.0, "x10^2"), (3.146, "KRW"), (-2.176, "USD labelled JPY"), (2.6, None)],
+)
+def test_offsets_are_named(offset, label):
+    named = name_offset(offset, {})
+    assert (named["label"] if named else None) == label
+    assert named is None or named["alternatives"] == []
+
+
+def test_factors_closer_than_the_tolerance_are_both_named():
+    named = name_offset(1.0, {})  # SEK (10.5 per USD) is 0.02 decades from x10
+    assert named["label"] == "x10^1" and named["alternatives"] == ["SEK"]
+
+
+def test_a_noisy_offset_lists_the_alternatives():
+    named = name_offset(2.05, {}, se=0.07)
+    assert named["label"] == "x10^2" and "JPY" in named["alternatives"]
+
+
+@pytest.mark.parametrize("sigma", [0.08, 0.35])
+@pytest.mark.parametrize(
+    "share,factor,label",
+    [
+        (0.01, 150.0, "JPY"),
+        (0.005, 150.0, "JPY"),
+        (0.02, 1400.0, "KRW"),
+        (0.01, 100.0, "x10^2"),
+        (0.03, 0.001, "/10^3"),
+    ],
+)
+def test_a_small_share_of_shifted_rows_is_caught_and_named(share, factor, label, sigma):
+    df = amounts(sigma=sigma)
+    truth = shift(df, share, factor)
+    res = run_check(df, "subschema", {"value_column": "amount", "category_column": "currency"})
+    assert res.status == "fail" and res.diagnosis["cause"] == "unit_shift"
+    (mode,) = res.evidence["modes"]
+    named = mode["factor"]
+    assert mode["label"] == "USD"
+    if sigma < 0.1:  # a tight main mode names the factor (x100 and INR, 0.08 decades apart, may both show)
+        assert named["label"] == label
+    # a wide one (0.35 decades) cannot place 20-60 rows to a tenth of a decade: detection only
+    flagged = {r["key"] for r in mode["rows"]["items"]}
+    # on a wide main mode a few honest rows sit as far out as the shifted ones; a tight one separates them
+    extra = max(2, 0.1 * len(truth)) if sigma < 0.1 else max(3, 0.2 * len(truth))
+    assert len(flagged & truth) >= 0.9 * len(truth) and len(flagged - truth) <= extra
+    some = mode["rows"]["items"][0]
+    assert some["candidate"] == pytest.approx(some["value"] / mode["factor"]["factor"], rel=1e-3)
+
+
+def test_fx_rates_from_config_override_the_builtin_ones():
+    assert (name_offset(np.log10(118.0), {}) or {}).get("label") != "JPY"
+    assert name_offset(np.log10(118.0), {"JPY": 118.0})["label"] == "JPY"
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10**6), sigma=st.floats(0.05, 0.6), n=st.integers(50, 5000), heavy=st.booleans())
+def test_clean_data_raises_nothing(seed, sigma, n, heavy):
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_t(6, n) * sigma * 0.8 if heavy else rng.normal(0, sigma, n)
+    df = pd.DataFrame({"id": np.arange(n), "amount": 10 ** (3 + noise)})
+    res = run_check(df, "subschema", {"value_column": "amount"})
+    assert res.status == "pass", res.evidence
+
+
+def test_ratio_drift_against_a_reference_column():
+    df = amounts(2000)
+    rng = np.random.default_rng(9)
+    df["usd_value"] = df["amount"] * (1 + rng.normal(0, 0.01, len(df)))
+    truth = shift(df, 0.01, 150.0)  # local amounts in JPY, the USD reference unchanged
+    res = run_check(df, "subschema", {"value_column": "amount", "reference_column": "usd_value"})
+    (mode,) = res.evidence["modes"]
+    assert mode["factor"]["label"] == "JPY" and {r["key"] for r in mode["rows"]["items"]} == truth
+
+
+@pytest.fixture(params=["duckdb", "postgresql", "sqlite"])
+def wh(request, tmp_path):
+    from backends import make
+
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
+    return make(request.param, tmp_path, pg)
+
+
+def test_new_and_reweighted_categories_and_backends(project, wh):
+    from conftest import by_check
+
+    df = amounts(3000)
+    df["currency"] = np.where(np.arange(3000) % 5 == 0, "EUR", "USD")
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute("CREATE TABLE deals (id INTEGER, currency VARCHAR(5), amount DOUBLE PRECISION)")
+    wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount)", df.to_dict("records"))
+    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
+    project.write(
+        "checks/deals.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - subschema: {value_column: amount, category_column: currency}
+        """,
+    )
+    code, doc = project.run_json()
+    res = by_check(doc)["subschema(amount)"]
+    if wh.name == "sqlite":
+        assert code == 3 and res["diagnosis"]["cause"] == "unsupported"
+        return
+    assert code == 0, res  # the first run learns the shares
+    df.loc[:29, "currency"] = "CHF"  # 1% of deals arrive in a new currency
+    df.loc[2000:, "amount"] = df.loc[2000:, "amount"] * 1.0
+    df.loc[df.index[df.currency == "USD"][:40], "amount"] *= 150  # and JPY amounts hide under USD
+    wh.execute("DELETE FROM deals")
+    wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount)", df.to_dict("records"))
+    code, doc = project.run_json()
+    res = by_check(doc)["subschema(amount)"]
+    assert code == 1 and res["diagnosis"]["cause"] == "unit_shift"
+    assert res["evidence"]["new_values"] == [{"value": "CHF", "count": 30}]
+    (mode,) = res["evidence"]["modes"]
+    assert mode["label"] == "USD" and mode["factor"]["label"] == "JPY" and mode["count"] >= 38
+    assert "likely JPY" in res["diagnosis"]["message"] and "new currency value(s): CHF" in res["diagnosis"]["message"]
