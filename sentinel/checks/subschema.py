@@ -8,9 +8,11 @@
     sides, and a side counts as a second mode when it holds at least `min_rows` (5) rows *more* than the
     opposite side (an honest heavy tail is roughly symmetric on the log scale), at least three times as
     many, and its rows cluster: their median lies 1.5 robust sigmas or more past the tail's start, where an
-    honest tail thins out. 0.5% of a 1,000-row label is enough, where whole-column drift tests dilute it away. The offset of that mode (the median of y - median over its rows) is matched
-    against 10^k and FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name
-    the candidate): "likely JPY amounts (offset 2.18, 1 USD = 150 JPY)".
+    honest tail thins out. 0.5% of a 1,000-row label is enough, where whole-column drift tests dilute it
+    away. The offset of that mode (the median distance of its rows, leaving out as many rows nearest the
+    main mode as the opposite tail holds) is matched against 10^k and FX rates (`fx_rates:` in config.yaml,
+    else built-in approximations used only to name the candidate), within two standard errors; close
+    neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as alternatives.
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows.
 
 Counts and medians are computed in the database; only the flagged rows are fetched.
