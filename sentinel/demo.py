@@ -8,7 +8,8 @@ what goes wrong in real life and runs again:
 - Pete overwrites the S&OP sheet and `us_forecast_dec_v1` loads empty;
 - the dbt job behind `pipeline_daily` stops refreshing (stale) and a model change drifts its schema;
 - a rep types a negative amount, another types $10,000,000 for a $1,000,000 deal (a normal size for a
-  big deal, so no fixed range catches it; 100 Enterprise seats do), and two deals arrive in CHF.
+  big deal, so no fixed range catches it; 100 Enterprise seats do), two deals arrive in CHF, and 25 deals
+  arrive in yen under the USD label (0.5% of rows; `subschema` names JPY from their ratio to list price).
 
 Safe to run again: it rebuilds the warehouse and the demo state store from scratch each time.
 """
@@ -43,7 +44,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
     con = duckdb.connect(str(path))
     naive_now = now.replace(tzinfo=None)
     con.execute("""CREATE TABLE opportunities (id VARCHAR PRIMARY KEY, owner VARCHAR, account VARCHAR,
-                   product VARCHAR, seats INTEGER, amount DOUBLE, currency VARCHAR, stage VARCHAR,
+                   product VARCHAR, seats INTEGER, list_price DOUBLE, amount DOUBLE, currency VARCHAR, stage VARCHAR,
                    close_date DATE, updated_at TIMESTAMP)""")
     rows = []
     for i in range(5000):
@@ -63,6 +64,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
                 rng.choice(ACCOUNTS),
                 product,
                 seats,
+                seats * UNIT_PRICE[product],
                 amount,
                 currency,
                 rng.choice(STAGES),
@@ -70,7 +72,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
                 updated,
             )
         )
-    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     con.execute("""CREATE TABLE us_forecast_dec_v1 (id INTEGER PRIMARY KEY, region VARCHAR, product VARCHAR,
                    units INTEGER, amount DOUBLE, loaded_at TIMESTAMP)""")
@@ -115,6 +117,10 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
     )
     con.execute("UPDATE opportunities SET amount = -25000 WHERE id = '0060000042'")
     con.execute("UPDATE opportunities SET amount = 10000000 WHERE id = '0060000777'")  # $1,000,000 + one zero
+    # the Tokyo office's sync starts writing yen into the USD column: labels and types unchanged
+    con.execute("""UPDATE opportunities SET amount = round(amount * 150) WHERE currency = 'USD' AND owner = 'erin'
+                   AND id IN (SELECT id FROM opportunities WHERE currency = 'USD' AND owner = 'erin'
+                              ORDER BY id LIMIT 25)""")
     con.execute("UPDATE opportunities SET currency = 'CHF' WHERE id IN ('0060001207', '0060003318')")
     con.close()
 
@@ -153,7 +159,7 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         out.print(
             "[bold]2. Overnight:[/] Pete overwrites the forecast sheet, the pipeline job stalls after a "
             "model change, a rep types a negative amount, another $10,000,000 for a $1,000,000 deal, "
-            "two deals arrive in CHF"
+            "two deals arrive in CHF and 25 in yen labelled USD"
         )
         break_warehouse(warehouse, now)
         out.print("[bold]3. Sentinel's next run[/]")

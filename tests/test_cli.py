@@ -140,10 +140,15 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
             ("opportunities", "expect_column_values_to_be_between(amount)"),
             ("opportunities", "expect_column_values_to_be_in_set(currency)"),
             ("opportunities", "magnitude(amount)"),
+            ("opportunities", "subschema(amount)"),
         }
         mag = {r["check"]: r for r in doc["results"]}["magnitude(amount)"]
         (deal,) = [i for i in mag["evidence"]["rows"]["items"] if i["key"] == "0060000777"]
         assert deal["diagnosis"]["k"] == 1 and deal["diagnosis"]["candidate"] == pytest.approx(1_000_000, rel=0.02)
+        sub = {r["check"]: r for r in doc["results"]}["subschema(amount)"]
+        (mode,) = sub["evidence"]["modes"]
+        assert (mode["label"], mode["count"], mode["factor"]["label"]) == ("USD", 25, "JPY")
+        assert sub["evidence"]["new_values"] == [{"value": "CHF", "count": 2}]
         assert all(r["status"] == "pass" for r in doc["results"] if (r["dataset"], r["check"]) not in failed)
         assert {i["change"] for i in doc["incidents"]} == {"opened"}
     listed = subprocess.run(
@@ -153,4 +158,4 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
         text=True,
         timeout=60,
     )
-    assert len(json.loads(listed.stdout)) == 7
+    assert len(json.loads(listed.stdout)) == 8

@@ -45,6 +45,7 @@ BUILTIN_FX = {
     "SEK": 10.5,
 }
 TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas and half a decade
+WINDOW_MIN = 0.25  # decades: the least half-width of a second mode's window around its centre
 CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
 MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
 
@@ -206,11 +207,15 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 .c
             )
             cut_v, mid_v = ctx.source.execute(sa.select(cut, mid))[0]
-            mode.update(count=shifted, honest_tail=other, offset=round(sign * float(mid_v), 3))
+            spread = mode.pop("spread")
+            mode.update(honest_tail=other, offset=round(sign * float(mid_v), 3))
             # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
-            mode["factor"] = name_offset(sign * float(mid_v), fx, 1.2533 * mode.pop("spread") / shifted**0.5)
+            mode["factor"] = name_offset(sign * float(mid_v), fx, 1.2533 * spread / shifted**0.5)
             if other:
                 cond = sa.and_(cond, e > float(cut_v))
+            # the mode's rows: within its own spread of its centre (a lone x10 row further in is not a yen row)
+            cond = sa.and_(cond, sa.func.abs(e - float(mid_v)) <= max(TAIL_SIGMAS * spread, WINDOW_MIN))
+            mode["count"] = int(ctx.source.execute(sa.select(sa.func.count()).select_from(tails).where(cond))[0][0])
             stmt = sa.select(tails.c.k, tails.c.x, tails.c.d).where(cond).order_by(tails.c.k).limit(ctx.evidence_limit)
             rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in ctx.source.execute(stmt)]
             f = mode["factor"]
