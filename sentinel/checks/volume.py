@@ -11,7 +11,7 @@ zeros, they did not exist. Buckets an earlier run flagged (known incidents) are 
 so a long outage does not become the new normal.
 
 For each detection bucket the baseline is the median and MAD of log1p(count) over training buckets of the
-same seasonal slot (same weekday, hour, ...; at least `MIN_POINTS` of them, else all training buckets),
+same seasonal slot (same weekday, hour, ...; with fewer than `MIN_POINTS` of them only zero rows is tested),
 with a Poisson floor on the spread so small counts do not alarm on noise. A bucket is flagged when its
 robust z passes `sensitivity` in the watched direction *and* it differs from the expected count by at least
 `min_change` (on steady series the MAD is tiny and z alone flags noise). Zero rows always fail.
@@ -103,9 +103,15 @@ def slot(start: dt.datetime, seasonality: str) -> int | tuple | None:
         return start.hour
     if seasonality == "hour_of_week":
         return (start.weekday(), start.hour)
-    if seasonality == "day_of_month":  # month-end is its own slot: the 28th-31st of short months align
+    if seasonality == "day_of_month":
+        # The month's last day is its own slot (month-end loads, billing runs: the 30th of a 30-day month
+        # aligns with the 31st of a longer one), split by weekday and weekend; every other day keeps its
+        # weekday's pattern, which a plain day-of-month slot would mix (the 14th is a Saturday one month, a
+        # Monday the next).
         last = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-        return -1 if start.day == last.day else start.day
+        if start.day == last.day:
+            return ("month_end", start.weekday() >= 5)
+        return start.weekday()
     return None
 
 
@@ -117,7 +123,6 @@ class Baseline:
     median_log: float
     spread_log: float
     points: int
-    seasonal: bool
 
 
 def baseline(train: list[int], p: Params) -> Baseline:
@@ -130,7 +135,7 @@ def baseline(train: list[int], p: Params) -> Baseline:
     k = p.sensitivity
     low = min(math.expm1(m - k * s), expected * (1 - p.min_change))
     high = max(math.expm1(m + k * s), expected * (1 + p.min_change))
-    return Baseline(expected, max(low, 0.0), high, m, s, len(train), False)
+    return Baseline(expected, max(low, 0.0), high, m, s, len(train))
 
 
 def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str], first: dt.datetime | None):
@@ -145,18 +150,19 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
     flagged, checked = [], []
     for b in win.buckets[-win.n_detect :]:
         x = counts.get(b, 0)
-        same = [counts.get(t, 0) for t in usable if slot(t, season) == slot(b, season)] if season != "none" else []
-        seasonal = len(same) >= MIN_POINTS
-        train = same if seasonal else [counts.get(t, 0) for t in usable]
+        # With seasonality, a bucket is only judged against buckets of its own slot: a month-end is not
+        # measured against ordinary days, nor a Sunday against weekdays. Too few of them: zero rows only.
+        seasonal = season != "none"
+        train = [counts.get(t, 0) for t in usable if not seasonal or slot(t, season) == slot(b, season)]
         item = {"bucket": b.isoformat(), "count": x}
         if len(train) < MIN_POINTS:
-            item["note"] = f"only {len(train)} training bucket(s): zero rows is the only test"
-            if x == 0 and (first is not None and first < b):
+            kind = "same-slot " if seasonal else ""
+            item["note"] = f"only {len(train)} {kind}training bucket(s): zero rows is the only test"
+            if x == 0 and (first is None or first < b):
                 flagged.append({**item, "score": None, "reason": "zero rows"})
             checked.append(item)
             continue
         base = baseline(train, p)
-        base.seasonal = seasonal
         z = (math.log1p(x) - base.median_log) / base.spread_log
         item.update(
             expected=round(base.expected, 2),
@@ -165,7 +171,7 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
             score=round(z, 2),
             baseline={
                 "points": base.points,
-                "seasonality": season if seasonal else "none",
+                "seasonality": season,
                 "median_log1p": round(base.median_log, 4),
                 "spread_log1p": round(base.spread_log, 4),
             },

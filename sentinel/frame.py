@@ -1,0 +1,48 @@
+"""Run one check on an in-memory pandas DataFrame: DuckDB queries the frame in place, no copy or file.
+
+Useful in notebooks and in the accuracy benchmark; the checks run exactly the SQL they run on a warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from sentinel.checks import KINDS
+from sentinel.checks.common import Context, Spec
+from sentinel.results import CheckResult
+from sentinel.sources.base import SqlSource, duckdb_engine
+
+
+def check_frame(
+    frame: Any,
+    kind: str,
+    params: dict[str, Any],
+    key: str = "id",
+    now: dt.datetime | None = None,
+    fx_rates: dict[str, float] | None = None,
+) -> CheckResult:
+    """The result of check `kind` with `params` (as in YAML) on `frame`; CannotMeasure if it cannot run."""
+    engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
+    source = SqlSource("frame", engine)
+    try:
+        with engine.connect() as conn:
+            conn.connection.driver_connection.register("frame", frame)
+        columns = source.describe("frame")
+        table = sa.table("frame", *[sa.column(c) for c in columns])
+        ctx = Context(
+            "frame", key, source, table, columns, now or dt.datetime.now(dt.UTC), 1000, fx_rates=dict(fx_rates or {})
+        )
+        module = KINDS[kind]
+        spec = Spec(kind, kind, "error", module.Params(**params))
+        plan = module.plan(spec, ctx)
+        values = {}
+        if plan.aggregates:
+            stmt = sa.select(*[e.label(n) for n, e in plan.aggregates.items()]).select_from(table)
+            values = dict(source.execute(stmt)[0]._mapping)
+        return plan.finish(values)
+    finally:
+        source.close()
