@@ -53,6 +53,15 @@ def pg_schema():
         engine.dispose()
 
 
+@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
+def wh(request, tmp_path):
+    """A test warehouse on each SQL backend Sentinel is tested on (see backends.py)."""
+    from backends import make
+
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
+    return make(request.param, tmp_path, pg)
+
+
 class Project:
     """A folder with config.yaml and checks/*.yaml, driven through the real CLI."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from backends import make
 from conftest import by_check
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -17,12 +16,6 @@ def rows(n=50, *, age=dt.timedelta(hours=1)):
     return [
         (i, f"rep{i % 5}", 1000.0 + i * 10, cur[i % 2], NOW - age - dt.timedelta(minutes=i)) for i in range(1, n + 1)
     ]
-
-
-@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
-def wh(request, tmp_path):
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
-    return make(request.param, tmp_path, pg)
 
 
 CHECKS = """

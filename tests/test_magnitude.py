@@ -154,14 +154,6 @@ def test_injected_powers_of_ten_are_named_with_k(seed, k, sigma):
     assert row in hits and hits[row]["diagnosis"]["k"] == k
 
 
-@pytest.fixture(params=["duckdb", "postgresql", "sqlite"])
-def wh(request, tmp_path):
-    from backends import make
-
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
-    return make(request.param, tmp_path, pg)
-
-
 def test_through_each_backend(project, wh):
     from conftest import by_check
 

@@ -106,14 +106,6 @@ def test_ratio_drift_against_a_reference_column():
     assert mode["factor"]["label"] == "JPY" and {r["key"] for r in mode["rows"]["items"]} == truth
 
 
-@pytest.fixture(params=["duckdb", "postgresql", "sqlite"])
-def wh(request, tmp_path):
-    from backends import make
-
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
-    return make(request.param, tmp_path, pg)
-
-
 def test_new_and_reweighted_categories_and_backends(project, wh):
     from conftest import by_check
 

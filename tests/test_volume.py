@@ -8,7 +8,6 @@ import random
 from zoneinfo import ZoneInfo
 
 import pytest
-from backends import make
 from conftest import by_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -139,12 +138,6 @@ def test_clean_series_of_many_shapes_raise_nothing(level, noise, weekend, seed, 
 
 
 # --- through the backends ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
-def wh(request, tmp_path):
-    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
-    return make(request.param, tmp_path, pg)
 
 
 def load_events(wh, days: int, missing_day: int | None = None, per_day: int = 48):
