@@ -178,6 +178,9 @@ def run_dataset(
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
     history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
     for e in ds.checks:
+        if e.kind == "magnitude":
+            name = check_name(e)
+            history[f"metric_history:{name}"] = store.metric_history(ds.name, name, ("sum", "mean"))
         if e.kind == "subschema" and check_params(e).category_column:
             name = check_name(e)
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)

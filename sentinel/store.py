@@ -215,6 +215,20 @@ class Store:
                     out.setdefault(f"flagged_buckets:{check}", set()).add(b["bucket"])
         return out
 
+    def metric_history(self, dataset: str, check: str, names: tuple[str, ...], limit: int = 60) -> dict[str, list]:
+        """The latest `limit` values of each metric of one check, oldest first."""
+        out: dict[str, list] = {}
+        with self.engine.connect() as conn:
+            for name in names:
+                rows = conn.execute(
+                    sa.select(metrics.c.value)
+                    .where(metrics.c.dataset == dataset, metrics.c.check_name == check, metrics.c.metric == name)
+                    .order_by(metrics.c.id.desc())
+                    .limit(limit)
+                ).scalars()
+                out[name] = list(reversed(list(rows)))
+        return out
+
     def last_shares(self, dataset: str, check: str) -> dict[str, float] | None:
         """Category shares the latest run of a `subschema` check recorded (metrics `share:<value>`)."""
         with self.engine.connect() as conn:

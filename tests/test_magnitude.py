@@ -186,3 +186,40 @@ def test_through_each_backend(project, wh):
     assert item["key"] == typical + 1 and item["diagnosis"]["k"] == 1
     assert item["diagnosis"]["candidate"] == pytest.approx(df.loc[typical, "amount"] / 10, rel=1e-5)
     assert res["diagnosis"]["k"] == 1 and "1 extra digit" in res["diagnosis"]["message"]
+
+
+def test_aggregate_sum_and_mean_against_history(project):
+    """Every amount x1000 at once: no row stands out from its peers, but the sum and mean do."""
+    import duckdb
+    from conftest import by_check
+
+    df = deals(800)
+
+    def load(scale: float, seed: int):
+        noisy = df.assign(amount=df.amount * scale * (1 + np.random.default_rng(seed).normal(0, 0.02, len(df))))
+        con = duckdb.connect(str(project.root / "wh.duckdb"))
+        con.execute("CREATE OR REPLACE TABLE deals AS SELECT * FROM noisy")
+        con.close()
+
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write("checks/deals.yaml", """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - magnitude: {column: amount, group_by: [owner]}
+        """)
+    for day in range(5):  # history builds up; nothing to judge against before 5 runs
+        load(1.0, day)
+        assert project.run_json()[0] == 0
+    load(1000.0, 99)
+    for _ in range(2):  # a flagged day is not learnt: it stays flagged
+        code, doc = project.run_json()
+        res = by_check(doc)["magnitude(amount)"]
+        assert code == 1 and "rows" not in res["evidence"]
+        assert {a["metric"] for a in res["evidence"]["aggregates"]} == {"sum", "mean"}
+        assert all(a["ratio"] == pytest.approx(1000, rel=0.05) for a in res["evidence"]["aggregates"])
+    load(1.0, 100)
+    assert project.run_json()[0] == 0

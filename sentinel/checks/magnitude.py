@@ -20,12 +20,16 @@ much heavier the data's own tail is (its 0.99 quantile of |z| against the normal
 
 When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
 the diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate, with its provenance.
-`history_by` (the same key's previous value) arrives with stored per-key snapshots.
+Aggregate magnitude: the column's sum and mean are kept as metric history each run and, once 5 runs exist,
+judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
+aggregates are not kept, so a bad day never becomes the baseline. `history_by` (the same key's previous
+value) arrives with stored per-key snapshots.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from statistics import NormalDist
 from typing import Any
 
@@ -37,6 +41,8 @@ from sentinel.yamlmodel import CheckParams
 
 MIN_GROUP = 20
 FLOOR = 0.01  # log10 units: a 2.3% spread at least
+MIN_HISTORY = 5  # earlier runs needed before sum and mean are judged
+AGGREGATE_CHANGE = 0.25  # and they must also move this much: steady series have a tiny MAD
 TRIM = 4.0  # robust sigmas beyond which a row does not take part in the refit
 EXPECTED_FALSE = 0.05  # honest rows beyond the threshold, per check, under a normal tail
 NORMAL_Q90, NORMAL_Q99 = 1.6449, 2.5758  # quantiles of |z| under a normal tail
@@ -233,11 +239,45 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str]:
     return out, describe
 
 
+def aggregate_drift(values: dict[str, float | None], history: dict[str, list[float]], p: Params) -> list[dict]:
+    """Sum and mean of the column against earlier runs (robust z on log10|x|), once MIN_HISTORY runs exist.
+
+    Runs whose aggregates were flagged are not in `history` (the store leaves them out), so a bad day does
+    not become the baseline."""
+    flagged = []
+    for metric, value in values.items():
+        past = [v for v in history.get(metric, []) if v]
+        if value is None or value == 0 or len(past) < MIN_HISTORY:
+            continue
+        logs = [math.log10(abs(v)) for v in past]
+        m = statistics.median(logs)
+        s = max(1.4826 * statistics.median(abs(v - m) for v in logs), FLOOR)
+        z = (math.log10(abs(value)) - m) / s
+        t = p.sensitivity * small_sample_factor(len(past))
+        change = abs(abs(value) / 10**m - 1)
+        if abs(z) > t and change >= AGGREGATE_CHANGE:
+            flagged.append(
+                {
+                    "metric": metric,
+                    "value": _round(value),
+                    "expected": _round(math.copysign(10**m, value)),
+                    "score": round(z, 2),
+                    "threshold": round(t, 2),
+                    "history_runs": len(past),
+                    "ratio": _round(abs(value) / 10**m),
+                }
+            )
+    return flagged
+
+
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
     table, describe = scored(ctx, p)
+    x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
-    def finish(_values: dict[str, Any]):
+    def finish(values: dict[str, Any]):
+        aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
+        drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         q90, q99 = (sa.func.percentile_cont(q).within_group(sa.func.abs(table.c.z)) for q in (0.9, 0.99))
         n, tail90, tail99 = ctx.source.execute(sa.select(sa.func.count(), q90, q99).select_from(table))[0]
         n = int(n or 0)
@@ -259,14 +299,21 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             "rows_scored": n,
             "tail_abs_z": {"q90": _float(tail90), "q99": _float(tail99)},
         }
-        ok = total == 0
+        ok = total == 0 and not drift
         diagnosis = None
         if not ok:
-            diagnosis = {
-                "cause": "magnitude",
-                "message": f"{total:,} of {n:,} rows off their reference by orders of "
-                f"magnitude; " + "; ".join(_sentence(i, p) for i in items[:3]),
-            }
+            parts = []
+            if total:
+                parts.append(
+                    f"{total:,} of {n:,} rows off their reference by orders of magnitude; "
+                    + "; ".join(_sentence(i, p) for i in items[:3])
+                )
+            parts += [
+                f"{d['metric']} of {p.column} is {_money(d['value'])}, {d['ratio']:.3g}x its usual "
+                f"{_money(d['expected'])} over {d['history_runs']} runs"
+                for d in drift
+            ]
+            diagnosis = {"cause": "magnitude", "message": "; ".join(parts)}
             ks = {i["diagnosis"]["k"] for i in items if i.get("diagnosis")}
             if len(ks) == 1:
                 diagnosis["k"] = ks.pop()
@@ -275,14 +322,18 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             ctx,
             ok,
             cause="magnitude",
-            observed={"rows_scored": n, "flagged": total},
+            observed={"rows_scored": n, "flagged": total, **aggregates},
             expected=expected,
-            evidence={"rows": {"count": total, "items": items, "omitted": max(total - len(items), 0)}} if total else {},
+            evidence={
+                **({"rows": {"count": total, "items": items, "omitted": max(total - len(items), 0)}} if total else {}),
+                **({"aggregates": drift} if drift else {}),
+            },
             diagnosis=diagnosis,
-            metrics={"flagged": float(total)},
+            # a flagged aggregate is not kept as history: tomorrow's baseline must not learn today's fault
+            metrics={"flagged": float(total), **({} if drift else {k: v for k, v in aggregates.items() if v})},
         )
 
-    return Plan(finish)
+    return Plan(finish, {"sum": sa.func.sum(x), "mean": sa.func.avg(sa.cast(x, sa.Float))})
 
 
 def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:
