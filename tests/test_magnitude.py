@@ -198,11 +198,14 @@ def test_aggregate_sum_and_mean_against_history(project):
     def load(scale: float, seed: int):
         noisy = df.assign(amount=df.amount * scale * (1 + np.random.default_rng(seed).normal(0, 0.02, len(df))))
         con = duckdb.connect(str(project.root / "wh.duckdb"))
+        con.register("noisy", noisy)
         con.execute("CREATE OR REPLACE TABLE deals AS SELECT * FROM noisy")
         con.close()
 
     project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write("checks/deals.yaml", """
+    project.write(
+        "checks/deals.yaml",
+        """
         datasets:
           - name: deals
             source: wh
@@ -210,7 +213,8 @@ def test_aggregate_sum_and_mean_against_history(project):
             key: id
             checks:
               - magnitude: {column: amount, group_by: [owner]}
-        """)
+        """,
+    )
     for day in range(5):  # history builds up; nothing to judge against before 5 runs
         load(1.0, day)
         assert project.run_json()[0] == 0
