@@ -70,6 +70,8 @@ class _Worker(threading.Thread):
 
         libpq = "postgresql://" + self.url.split("://", 1)[1]
         conn = psycopg.connect(libpq, autocommit=True, connect_timeout=10)
+        # the plan file is state on disk, not reviewed config: whatever it says, this session only reads
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         if self.lane:  # the evidence lane stays on one core, leaving the others to the scan it runs beside
             conn.execute("SET max_parallel_workers_per_gather = 0")
         return conn
@@ -110,6 +112,13 @@ class _Worker(threading.Thread):
                 self.conn.interrupt() if self.dialect == "duckdb" else self.conn.cancel()
         except Exception:
             pass
+
+
+def _read_only(sql: str) -> bool:
+    """Only single reading statements are replayed (DuckDB opens the file read-only, PostgreSQL sessions are
+    set read-only too; this is the first of the two locks)."""
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in ("SELECT", "WITH", "DESCRIBE") and ";" not in sql.rstrip().rstrip(";")
 
 
 def _argv_options(argv: list[str]) -> tuple[Path, list[str]] | None:
@@ -170,7 +179,7 @@ def _start(argv: list[str]) -> None:
         url = resolve_url(template, root)
         jobs = []
         for sql in dict.fromkeys(sqls):
-            if (template, sql) in seen:
+            if (template, sql) in seen or not _read_only(sql):
                 continue
             seen.add((template, sql))
             fut: Future = Future()

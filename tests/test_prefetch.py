@@ -115,3 +115,41 @@ def test_small_tables_are_not_worth_a_thread(duck):
     assert 0 < plans["datasets"]["deals"]["db_seconds"] < 0.15
     _, err = run(duck, env={"SENTINEL_PREFETCH_MIN_SECONDS": "0.15"})
     assert hits(err) == 0
+
+
+def test_a_tampered_plan_file_cannot_write(project, pg_schema):
+    """The plan file is state on disk: a statement that writes is neither replayed nor able to run."""
+    url, schema, engine = pg_schema
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
+            f"'USD'::text AS currency FROM generate_series(1, 100) g"
+        )
+    project.config(f'wh: {{type: sql, url: "{url}"}}')
+    project.write("checks/deals.yaml", CHECKS)
+    run(project)
+    plans_path = project.root / ".sentinel" / "scan-plans.json"
+    plans = json.loads(plans_path.read_text())
+    plans["datasets"]["deals"]["sql"] = [
+        f'DELETE FROM "{schema}".deals',
+        f'DROP TABLE "{schema}".deals',
+        f'SELECT 1; DELETE FROM "{schema}".deals',
+    ]
+    plans_path.write_text(json.dumps(plans))
+    run(project)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(f'SELECT count(*) FROM "{schema}".deals').scalar() == 100
+
+
+def test_speculative_postgres_sessions_are_read_only(pg_schema):
+    from sentinel.prefetch import _read_only, _Worker
+
+    url, schema, _engine = pg_schema
+    assert _read_only("SELECT 1") and _read_only("WITH a AS (SELECT 1) SELECT * FROM a") and _read_only("DESCRIBE t")
+    assert not _read_only("DELETE FROM t") and not _read_only("SELECT 1; DROP TABLE t")
+    conn = _Worker(url, url, "postgresql", 0, [])._connect()
+    try:
+        with pytest.raises(Exception, match="read-only"):
+            conn.execute(f'CREATE TABLE "{schema}".x (a int)')
+    finally:
+        conn.close()
