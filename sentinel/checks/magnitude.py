@@ -80,22 +80,25 @@ def needs_key(params: Params) -> bool:
     return True
 
 
-def threshold(n: int, q90: float | None, q99: float | None, sensitivity: float) -> float:
+def threshold(n: int, q90: Any, q99: Any, sensitivity: float, greatest: Any = max, least: Any = min) -> Any:
     """|z| beyond which a row is flagged, so that about EXPECTED_FALSE honest rows of n lie beyond it.
 
     Two estimates of that level: a normal tail (scaled if the body of |z| is wider than normal), and the
     data's own tail: its 0.90 and 0.99 quantiles of |z|, taken as a line in normal scores and extended to the
     level wanted (exact on normal data; a heavier tail has a steeper line). The latter is capped at TAIL_CAP
     times the former, so a few percent of wild rows cannot raise the bar over themselves. Measured with
-    bench-style simulations: normal data 0.004 false rows per 1,000, Student t5 0.45, recall of x10 0.98."""
+    bench-style simulations: normal data 0.004 false rows per 1,000, Student t5 0.45, recall of x10 0.98.
+
+    The quantiles may be numbers, or SQL expressions with `greatest`/`least` given as sa.func.greatest/least:
+    the check computes the threshold in the same statement that lists the flagged rows."""
     if n <= 0:
         return sensitivity
     score = NormalDist().inv_cdf(1 - EXPECTED_FALSE / (2 * n))
-    normal = score * max(1.0, (q90 or 0.0) / NORMAL_Q90)
-    own = normal
-    if q90 is not None and q99 is not None:
-        own = q90 + (q99 - q90) / (NORMAL_Q99 - NORMAL_Q90) * (score - NORMAL_Q90)
-    return max(sensitivity, normal, min(own, TAIL_CAP * normal))
+    if q90 is None or q99 is None:
+        return max(sensitivity, score)
+    normal = score * greatest(1.0, q90 / NORMAL_Q90)
+    own = q90 + (q99 - q90) / (NORMAL_Q99 - NORMAL_Q90) * (score - NORMAL_Q90)
+    return greatest(sensitivity, normal, least(own, TAIL_CAP * normal))
 
 
 def small_sample_factor(n: float) -> float:
@@ -120,8 +123,9 @@ def _same(a: list[sa.ColumnElement], b: list[sa.ColumnElement]) -> sa.ColumnElem
     return sa.and_(sa.true(), *[x.is_not_distinct_from(y) for x, y in zip(a, b, strict=True)])
 
 
-def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str]:
-    """A CTE of every scored row: k (key), x, ref (log10 reference), s (spread), z; plus a description."""
+def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str, sa.ColumnElement]:
+    """A CTE of every scored row: k (key), x, ref (log10 reference), s (spread), z; a description; and the
+    condition that selects the rows it scores (for counting them in the dataset's scan)."""
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -135,6 +139,7 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str]:
         cols.append(sa.func.log10(sa.func.abs(u)).label("v"))
         where += [u.is_not(None), u != 0]
     base = sa.select(*cols).select_from(ctx.table).where(*where).cte("base")
+    scorable = sa.and_(*where)
     g_of = lambda t: [t.c[f"g{i}"] for i in range(len(groups))]  # noqa: E731
 
     if u is None:
@@ -236,7 +241,7 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str]:
         .select_from(joined)
         .cte("scored")
     )
-    return out, describe
+    return out, describe, scorable
 
 
 def aggregate_drift(values: dict[str, float | None], history: dict[str, list[float]], p: Params) -> list[dict]:
@@ -272,25 +277,40 @@ def aggregate_drift(values: dict[str, float | None], history: dict[str, list[flo
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    table, describe = scored(ctx, p)
+    table, describe, scorable = scored(ctx, p)
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
     def finish(values: dict[str, Any]):
         aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
-        q90, q99 = (sa.func.percentile_cont(q).within_group(sa.func.abs(table.c.z)) for q in (0.9, 0.99))
-        n, tail90, tail99 = ctx.source.execute(sa.select(sa.func.count(), q90, q99).select_from(table))[0]
-        n = int(n or 0)
-        t = threshold(n, _float(tail90), _float(tail99), p.sensitivity)
+        n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
+        # One statement: the tail quantiles of |z|, the threshold from them, and the rows beyond it (the chain
+        # of medians and MADs behind `scored` runs once). The LEFT JOIN keeps the quantiles when none is.
+        quantiles = [
+            sa.func.percentile_cont(q).within_group(sa.func.abs(table.c.z)).label(f"q{q}") for q in (0.9, 0.99)
+        ]
+        tail = sa.select(*quantiles).cte("tail")
+        t = threshold(n, tail.c["q0.9"], tail.c["q0.99"], p.sensitivity, sa.func.greatest, sa.func.least)
         # per row: the threshold widened for the rows behind its reference's spread (small_sample_factor, in SQL)
         hit = sa.func.abs(table.c.z) > t * (1 + 2 * MAD_SE / sa.func.sqrt(sa.cast(table.c.ref_n, sa.Float)))
-        stmt = (
+        order = [sa.func.abs(table.c.z).desc(), table.c.k]
+        flagged = (
             sa.select(table, sa.func.count().over().label("total"))
+            .select_from(table.join(tail, sa.true()))
             .where(hit)
-            .order_by(sa.func.abs(table.c.z).desc(), table.c.k)
+            .order_by(*order)
             .limit(ctx.evidence_limit)
+            .subquery("flagged")
         )
-        rows = [dict(r._mapping) for r in ctx.source.execute(stmt)]
+        stmt = (
+            sa.select(tail, flagged)
+            .select_from(tail.outerjoin(flagged, sa.true()))
+            .order_by(sa.func.abs(flagged.c.z).desc().nulls_last(), flagged.c.k)
+        )
+        found = [dict(r._mapping) for r in ctx.source.execute(stmt)]
+        tail90, tail99 = _float(found[0]["q0.9"]), _float(found[0]["q0.99"])
+        t = threshold(n, tail90, tail99, p.sensitivity)
+        rows = [r for r in found if r["k"] is not None]
         total = int(rows[0]["total"]) if rows else 0
         items = [_item(r, p, describe, t) for r in rows]
         expected = {
@@ -333,7 +353,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             metrics={"flagged": float(total), **({} if drift else {k: v for k, v in aggregates.items() if v})},
         )
 
-    return Plan(finish, {"sum": sa.func.sum(x), "mean": sa.func.avg(sa.cast(x, sa.Float))})
+    return Plan(
+        finish,
+        {
+            "sum": sa.func.sum(x),
+            "mean": sa.func.avg(sa.cast(x, sa.Float)),
+            "n": sa.func.sum(sa.case((scorable, 1), else_=0)),
+        },
+    )
 
 
 def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:
