@@ -119,8 +119,17 @@ def _median(expr: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.percentile_cont(0.5).within_group(expr)
 
 
+NULL_GROUP = "(null)"
+
+
+def group_key(col: sa.ColumnElement) -> sa.ColumnElement:
+    """A group's join key: text, never NULL. `IS NOT DISTINCT FROM` would keep NULL groups too, but
+    PostgreSQL cannot hash-join on it, and a nested loop over 10M rows never ends."""
+    return sa.func.coalesce(sa.cast(col, sa.String), NULL_GROUP)
+
+
 def _same(a: list[sa.ColumnElement], b: list[sa.ColumnElement]) -> sa.ColumnElement:
-    return sa.and_(sa.true(), *[x.is_not_distinct_from(y) for x, y in zip(a, b, strict=True)])
+    return sa.and_(sa.true(), *[x == y for x, y in zip(a, b, strict=True)])
 
 
 def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str, sa.ColumnElement]:
@@ -133,7 +142,7 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str, sa.ColumnElement]:
     groups = [ctx.col(g) for g in p.group_by]
     u = ctx.col(p.explained_by[0], numeric=True, purpose="explained_by") if p.explained_by else None
     cols = [key.label("k"), x.label("x"), sa.func.log10(sa.func.abs(x)).label("y")]
-    cols += [g.label(f"g{i}") for i, g in enumerate(groups)]
+    cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0]
     if u is not None:
         cols.append(sa.func.log10(sa.func.abs(u)).label("v"))

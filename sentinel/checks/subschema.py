@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
+from sentinel.checks.magnitude import group_key
 from sentinel.yamlmodel import CheckParams
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
@@ -112,7 +113,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         raise CannotMeasure("unsupported", f"subschema needs percentile_cont and log10; {ctx.dialect} has neither")
     value = ctx.col(p.value_column, numeric=True, purpose="subschema")
     key = ctx.key_col()
-    label = ctx.col(p.category_column) if p.category_column else sa.literal("(all)")
+    label = group_key(ctx.col(p.category_column)) if p.category_column else sa.literal("(all)")
     y = sa.func.log10(sa.func.abs(value))
     where = [value.is_not(None), value != 0]
     if p.reference_column:
@@ -132,7 +133,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     )
     dev = (
         sa.select(base.c.lab, _median(sa.func.abs(base.c.y - med.c.m)).label("mad"))
-        .select_from(base.join(med, base.c.lab.is_not_distinct_from(med.c.lab)))
+        .select_from(base.join(med, base.c.lab == med.c.lab))
         .group_by(base.c.lab)
         .cte("ss_dev")
     )
@@ -140,11 +141,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     d = (base.c.y - med.c.m).label("d")
     tails = (
         sa.select(base.c.k, base.c.x, base.c.lab, d, med.c.n, edge.label("edge"), (1.4826 * dev.c.mad).label("spread"))
-        .select_from(
-            base.join(med, base.c.lab.is_not_distinct_from(med.c.lab)).join(
-                dev, base.c.lab.is_not_distinct_from(dev.c.lab)
-            )
-        )
+        .select_from(base.join(med, base.c.lab == med.c.lab).join(dev, base.c.lab == dev.c.lab))
         .cte("ss_tails")
     )
     up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
@@ -192,9 +189,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # offset come from the rest.
             sign = 1 if mode["side"] == "above" else -1
             e = sign * tails.c.d
-            cond = sa.and_(
-                tails.c.lab.is_not_distinct_from(mode["label"]) if p.category_column else sa.true(), e > tails.c.edge
-            )
+            cond = sa.and_(tails.c.lab == mode["label"] if p.category_column else sa.true(), e > tails.c.edge)
             count, other = mode["count"], mode.pop("opposite_tail")
             shifted = count - other
             cut, mid = (
