@@ -210,9 +210,17 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 cond = sa.and_(cond, e > float(cut_v))
             # the mode's rows: within its own spread of its centre (a lone x10 row further in is not a yen row)
             cond = sa.and_(cond, sa.func.abs(e - float(mid_v)) <= max(TAIL_SIGMAS * spread, WINDOW_MIN))
-            mode["count"] = int(ctx.source.execute(sa.select(sa.func.count()).select_from(tails).where(cond))[0][0])
-            stmt = sa.select(tails.c.k, tails.c.x, tails.c.d).where(cond).order_by(tails.c.k).limit(ctx.evidence_limit)
-            rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in ctx.source.execute(stmt)]
+            stmt = (
+                sa.select(tails.c.k, tails.c.x, tails.c.d, sa.func.count().over().label("total"))
+                .where(cond)
+                .order_by(tails.c.k)
+                .limit(ctx.evidence_limit)
+            )
+            found = ctx.source.execute(stmt)
+            mode["count"] = int(found[0].total) if found else 0
+            if not found:  # nothing near the estimated centre: not a mode after all
+                continue
+            rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in found]
             f = mode["factor"]
             if f:
                 for r in rows:
@@ -228,6 +236,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 f"{where_}{mode['count']:,} of {mode['of']:,} rows ({100 * mode['count'] / mode['of']:.2g}%) sit "
                 f"{abs(mode['offset']):.2f} decades {mode['side']} the rest: {what}"
             )
+        modes = [m for m in modes if m["count"]]
         if modes:
             evidence["modes"] = modes
         new_values, shifted = [], []
