@@ -66,10 +66,6 @@ def expectation_name(type_: str, kwargs: dict[str, Any]) -> str:
     return f"{type_}({col})" if col else type_
 
 
-def needs_key(params: Params) -> bool:
-    return False  # without a key, evidence lists values instead of rows
-
-
 # --- native implementations --------------------------------------------------------------------------
 
 
