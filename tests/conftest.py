@@ -83,6 +83,16 @@ class Project:
             f"state: {state}\nsources:\n{textwrap.indent(textwrap.dedent(sources), '  ')}\n" + textwrap.dedent(extra),
         )
 
+    def dataset(self, wh, checks: str, table: str = "deals", key: str = "id") -> None:
+        """config.yaml with warehouse `wh` as source `wh`, and one dataset on `table` with these checks
+        (YAML list items, e.g. "- not_empty: {}")."""
+        self.config(f'wh: {{type: sql, url: "{wh.url}"}}')
+        items = textwrap.indent(textwrap.dedent(checks).strip("\n"), "      ")
+        self.write(
+            f"checks/{table}.yaml",
+            f"datasets:\n  - name: {table}\n    source: wh\n    table: {table}\n    key: {key}\n    checks:\n{items}\n",
+        )
+
     def cli(self, *args: str):
         from sentinel.cli import app
 

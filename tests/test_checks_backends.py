@@ -136,20 +136,13 @@ def test_missing_table_is_an_error_not_an_empty_table(project, wh):
 
 def test_text_column_given_to_numeric_check_and_null_column(project, wh):
     wh.deals([(i, None, None, "USD", NOW) for i in range(1, 6)])
-    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write(
-        "checks/deals.yaml",
+    project.dataset(
+        wh,
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: currency, min_value: 0}}
-              - expect: {type: expect_column_max_to_be_between, kwargs: {column: amount, max_value: 10}}
-              - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: amount, mostly: 0.5}}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: missing_col, min_value: 0}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: currency, min_value: 0}}
+        - expect: {type: expect_column_max_to_be_between, kwargs: {column: amount, max_value: 10}}
+        - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: amount, mostly: 0.5}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: missing_col, min_value: 0}}
         """,
     )
     code, doc = project.run_json()
@@ -203,18 +196,12 @@ def test_permission_denied(project, pg_schema):
 
 def test_missing_key_column_keeps_the_verdict(project, wh):
     wh.deals([(1, "a", -5.0, "USD", NOW), (2, "b", 10.0, "USD", NOW)])
-    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write(
-        "checks/deals.yaml",
+    project.dataset(
+        wh,
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: deal_id
-            checks:
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0}}
         """,
+        key="deal_id",
     )
     code, doc = project.run_json()
     (r,) = doc["results"]

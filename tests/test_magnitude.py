@@ -163,17 +163,10 @@ def test_through_each_backend(project, wh):
     wh.execute("DROP TABLE IF EXISTS deals")
     wh.execute("CREATE TABLE deals (id INTEGER, owner VARCHAR(20), amount DOUBLE PRECISION)")
     wh.execute("INSERT INTO deals VALUES (:id, :owner, :amount)", df.to_dict("records"))
-    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write(
-        "checks/deals.yaml",
+    project.dataset(
+        wh,
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - magnitude: {column: amount, group_by: [owner]}
+        - magnitude: {column: amount, group_by: [owner]}
         """,
     )
     code, doc = project.run_json()

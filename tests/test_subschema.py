@@ -114,17 +114,10 @@ def test_new_and_reweighted_categories_and_backends(project, wh):
     wh.execute("DROP TABLE IF EXISTS deals")
     wh.execute("CREATE TABLE deals (id INTEGER, currency VARCHAR(5), amount DOUBLE PRECISION)")
     wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount)", df.to_dict("records"))
-    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write(
-        "checks/deals.yaml",
+    project.dataset(
+        wh,
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - subschema: {value_column: amount, category_column: currency}
+        - subschema: {value_column: amount, category_column: currency}
         """,
     )
     code, doc = project.run_json()

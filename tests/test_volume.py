@@ -161,18 +161,12 @@ def load_events(wh, days: int, missing_day: int | None = None, per_day: int = 48
 
 
 def configure(project, wh):
-    project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
-    project.write(
-        "checks/events.yaml",
+    project.dataset(
+        wh,
         """
-        datasets:
-          - name: events
-            source: wh
-            table: events
-            key: id
-            checks:
-              - volume: {timestamp_column: created_at, bucket: day, seasonality: none}
+        - volume: {timestamp_column: created_at, bucket: day, seasonality: none}
         """,
+        table="events",
     )
 
 
