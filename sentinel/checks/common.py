@@ -51,8 +51,9 @@ class Context:
     def dialect(self) -> str:
         return self.source.dialect
 
-    def col(self, name: str, *, numeric: bool = False, purpose: str = "") -> sa.ColumnClause:
-        """A column of the dataset's table, checked to exist (and to be numeric when asked)."""
+    def col(self, name: str, *, numeric: bool = False, timestamps: bool = False, purpose: str = "") -> sa.ColumnClause:
+        """A column of the dataset's table, checked to exist (and to be numeric, or not numeric for timestamps
+        that may be stored as text, when asked)."""
         info = self.columns.get(name)
         if info is None:
             known = ", ".join(self.columns) or "none"
@@ -61,6 +62,10 @@ class Context:
             raise CannotMeasure(
                 "wrong_type",
                 f"column {name!r} is {info.type}, not numeric{f'; {purpose} needs numbers' if purpose else ''}",
+            )
+        if timestamps and info.numeric:
+            raise CannotMeasure(
+                "wrong_type", f"column {name!r} is {info.type}; {purpose or 'this check'} needs timestamps"
             )
         return self.table.c[name]
 

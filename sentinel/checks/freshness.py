@@ -45,10 +45,7 @@ def to_datetime(value, tz: str) -> dt.datetime | None:
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p = spec.params
-    info = ctx.columns.get(p.column)
-    col = ctx.col(p.column)
-    if info.numeric:
-        raise CannotMeasure("wrong_type", f"column {p.column!r} is {info.type}; freshness needs timestamps")
+    col = ctx.col(p.column, timestamps=True, purpose="freshness")
 
     def finish(values):
         latest = to_datetime(values["latest"], p.timezone)

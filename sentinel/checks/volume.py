@@ -186,9 +186,8 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
     return flagged, checked
 
 
-def _hour_expr(ctx: Context, col: sa.ColumnClause, info_type: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+def _hour_expr(ctx: Context, col: sa.ColumnClause, aware: bool) -> tuple[sa.ColumnElement, sa.ColumnElement]:
     """(hour-truncated timestamp, comparable timestamp) for this dialect and column type."""
-    aware = "TIME ZONE" in info_type.upper() or "TIMESTAMPTZ" in info_type.upper()
     if ctx.dialect == "sqlite":
         ts = sa.func.datetime(col)
         return sa.func.strftime("%Y-%m-%d %H:00:00", col), ts
@@ -198,11 +197,8 @@ def _hour_expr(ctx: Context, col: sa.ColumnClause, info_type: str) -> tuple[sa.C
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    col = ctx.col(p.timestamp_column)
-    info = ctx.columns[p.timestamp_column]
-    if info.numeric:
-        raise CannotMeasure("wrong_type", f"column {p.timestamp_column!r} is {info.type}; volume needs timestamps")
-    aware = "TIME ZONE" in info.type.upper() or "TIMESTAMPTZ" in info.type.upper()
+    col = ctx.col(p.timestamp_column, timestamps=True, purpose="volume")
+    aware = ctx.columns[p.timestamp_column].tz_aware
     naive_tz = "UTC" if aware else p.timezone  # naive values are read in the check's time zone
     win = window(ctx.now, p)
 
@@ -227,7 +223,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 expected=expected,
                 diagnosis={"cause": "empty", "message": f"{ctx.dataset_name} has no rows at all"},
             )
-        counts = _counts(ctx, col, info.type, win, naive_tz, p)
+        counts = _counts(ctx, col, aware, win, naive_tz, p)
         known = ctx.history.get(f"flagged_buckets:{spec.name}", set())
         flagged, checked = judge(counts, win, p, known, first)
         ok = not flagged
@@ -265,9 +261,9 @@ def _describe(f: dict, p: Params) -> str:
     return f"{label}: {f['count']:,} rows, expected {f['expected']:,.0f} ({f['low']:,.0f}-{f['high']:,.0f})"
 
 
-def _counts(ctx, col, type_text, win: Window, naive_tz: str, p: Params) -> dict[dt.datetime, int]:
+def _counts(ctx, col, aware: bool, win: Window, naive_tz: str, p: Params) -> dict[dt.datetime, int]:
     tz = ZoneInfo(p.timezone)
-    hour, ts = _hour_expr(ctx, col, type_text)
+    hour, ts = _hour_expr(ctx, col, aware)
     lo, hi = win.buckets[0], win.end
     # bounds in the column's own terms: naive values are local to `naive_tz`
     lo_v = lo.astimezone(ZoneInfo(naive_tz)).replace(tzinfo=None)

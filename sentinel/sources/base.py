@@ -24,6 +24,11 @@ class ColumnInfo:
     temporal: bool
     text: bool
 
+    @property
+    def tz_aware(self) -> bool:
+        """TIMESTAMP WITH TIME ZONE / TIMESTAMPTZ: values carry their offset; naive ones need a zone."""
+        return "TIME ZONE" in self.type.upper() or "TIMESTAMPTZ" in self.type.upper()
+
 
 class SourceError(CannotMeasure):
     """The source could not answer: unreachable, missing_table, permission, timeout, unsupported, other."""
