@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 
 from sentinel.checks import KINDS
 from sentinel.checks.common import Context, Spec
+from sentinel.checks.history import MemorySnapshots
 from sentinel.results import CheckResult
 from sentinel.sources.base import SqlSource, duckdb_engine
 
@@ -24,8 +25,11 @@ def check_frame(
     key: str = "id",
     now: dt.datetime | None = None,
     fx_rates: dict[str, float] | None = None,
+    snapshots: MemorySnapshots | None = None,
 ) -> CheckResult:
-    """The result of check `kind` with `params` (as in YAML) on `frame`; CannotMeasure if it cannot run."""
+    """The result of check `kind` with `params` (as in YAML) on `frame`; CannotMeasure if it cannot run.
+
+    `snapshots` carries `history_by` values from one call to the next, as the state store does between runs."""
     engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
     source = SqlSource("frame", engine)
     try:
@@ -36,6 +40,8 @@ def check_frame(
         ctx = Context(
             "frame", key, source, table, columns, now or dt.datetime.now(dt.UTC), 1000, fx_rates=dict(fx_rates or {})
         )
+        if snapshots is not None:
+            ctx.history[f"snapshots:{kind}"] = snapshots
         module = KINDS[kind]
         spec = Spec(kind, kind, "error", module.Params(**params))
         plan = module.plan(spec, ctx)
@@ -43,6 +49,9 @@ def check_frame(
         if plan.aggregates:
             stmt = sa.select(*[e.label(n) for n, e in plan.aggregates.items()]).select_from(table)
             values = dict(source.execute(stmt)[0]._mapping)
-        return plan.finish(values)
+        res = plan.finish(values)
+        if snapshots is not None and res.snapshot is not None:
+            snapshots.apply(res.snapshot)
+        return res
     finally:
         source.close()

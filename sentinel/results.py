@@ -13,6 +13,17 @@ Status = Literal["pass", "warn", "fail", "error"]
 
 
 @dataclass
+class SnapshotUpdate:
+    """What a `history_by` reference keeps from this run: whole hash buckets of (key, value), replaced in the
+    run's own transaction. A digest of None means "fetch this bucket again next run"; "" means "now empty"."""
+
+    buckets: int  # how many buckets keys are hashed into
+    digests: dict[int, str | None]  # the buckets replaced, with their new digests
+    values: list[tuple[str, int, float]]  # (key, bucket, value) of the replaced buckets
+    reset: bool = False  # the bucket count changed: the whole old snapshot goes first
+
+
+@dataclass
 class CheckResult:
     dataset: str
     check: str
@@ -26,6 +37,7 @@ class CheckResult:
     cause: str | None = None  # cause class for incident fingerprints: empty, stale, drift, violation, ...
     metrics: dict[str, float] = field(default_factory=dict)  # numbers kept in metric history
     accept_schema: dict[str, str] | None = None  # a schema snapshot to store as accepted (first run)
+    snapshot: SnapshotUpdate | None = None  # per-key values `history_by` keeps, written with the run
 
     def to_json(self) -> dict[str, Any]:
         return jsonable(

@@ -23,7 +23,16 @@ from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
-from sentinel.store import Store, hostname, metrics, results, runs, schema_snapshots
+from sentinel.store import (
+    Store,
+    hostname,
+    metrics,
+    results,
+    runs,
+    schema_snapshots,
+    value_snapshots,
+    write_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +190,8 @@ def run_dataset(
         if e.kind == "magnitude":
             name = check_name(e)
             history[f"metric_history:{name}"] = store.metric_history(ds.name, name, ("sum", "mean"))
+            if check_params(e).history_by:
+                history[f"snapshots:{name}"] = store.snapshots(ds.name, name)
         if e.kind == "subschema" and check_params(e).category_column:
             name = check_name(e)
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
@@ -235,6 +246,8 @@ def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]
                     for k, v in r.metrics.items()
                 ],
             )
+        if r.snapshot is not None:
+            write_snapshot(conn, r.dataset, r.check, r.snapshot, report.started_at)
         if r.accept_schema is not None:
             conn.execute(
                 schema_snapshots.insert().values(
@@ -269,7 +282,8 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
 
 
 def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.Change | None:
-    """Close an incident by hand; a schema-drift incident's current columns become the accepted schema."""
+    """Close an incident by hand; a schema-drift incident's current columns become the accepted schema, and a
+    magnitude incident's flagged values the accepted `history_by` values."""
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: sa.Connection):
@@ -287,6 +301,18 @@ def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.
                     reason=f"accepted with incident {incident_id}: {note}",
                 )
             )
+        if inc.kind == "magnitude":
+            # the flagged values are accepted: their keys leave the `history_by` snapshot, so the next run
+            # takes their current values as the new reference instead of flagging them against the old ones
+            keys = [str(i["key"]) for i in (last.get("evidence") or {}).get("rows", {}).get("items", [])]
+            for i in range(0, len(keys), 500):
+                conn.execute(
+                    value_snapshots.delete().where(
+                        value_snapshots.c.dataset == inc.dataset,
+                        value_snapshots.c.check_name == inc.check_name,
+                        value_snapshots.c.key.in_(keys[i : i + 500]),
+                    )
+                )
         return change
 
     return store.transaction(work)

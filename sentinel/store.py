@@ -1,4 +1,5 @@
-"""The state store: runs, results, metric history, incidents and their events, accepted schemas.
+"""The state store: runs, results, metric history, incidents and their events, accepted schemas, and the
+per-key value snapshots of `magnitude`'s `history_by`.
 
 Any SQLAlchemy URL: a SQLite file by default, PostgreSQL in production. The schema is versioned with
 Alembic and upgraded automatically on open (a cheap version probe first, so a normal run never imports
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
-HEAD = "0001"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+from sentinel.results import SnapshotUpdate
+
+HEAD = "0002"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -100,6 +104,25 @@ schema_snapshots = sa.Table(
     sa.Column("columns", sa.JSON),
     sa.Column("accepted_at", TS),
     sa.Column("reason", sa.String),
+)
+value_snapshots = sa.Table(
+    "value_snapshots",
+    metadata,
+    sa.Column("dataset", sa.String, primary_key=True),
+    sa.Column("check_name", sa.String, primary_key=True),
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("bucket", sa.Integer),
+    sa.Column("value", sa.Float),
+    sa.Column("taken_at", TS),
+)
+snapshot_buckets = sa.Table(
+    "snapshot_buckets",
+    metadata,
+    sa.Column("dataset", sa.String, primary_key=True),
+    sa.Column("check_name", sa.String, primary_key=True),
+    sa.Column("bucket", sa.Integer, primary_key=True),
+    sa.Column("buckets", sa.Integer),
+    sa.Column("digest", sa.String),
 )
 
 T = TypeVar("T")
@@ -246,6 +269,32 @@ class Store:
             )
             return {m.removeprefix("share:"): float(v) for m, v in rows}
 
+    def snapshots(self, dataset: str, check: str) -> SnapshotReader:
+        return SnapshotReader(self, dataset, check)
+
+    def snapshot_digests(self, dataset: str, check: str) -> tuple[int | None, dict[int, str | None]]:
+        """How many hash buckets a `history_by` snapshot uses, and each bucket's digest as of its last run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(snapshot_buckets.c.bucket, snapshot_buckets.c.buckets, snapshot_buckets.c.digest).where(
+                    snapshot_buckets.c.dataset == dataset, snapshot_buckets.c.check_name == check
+                )
+            ).all()
+        return (rows[0].buckets if rows else None), {r.bucket: r.digest for r in rows}
+
+    def snapshot_values(self, dataset: str, check: str, buckets: list[int]) -> dict[str, float]:
+        """The last accepted value of every key in the given buckets."""
+        out: dict[str, float] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(buckets), 500):
+                stmt = sa.select(value_snapshots.c.key, value_snapshots.c.value).where(
+                    value_snapshots.c.dataset == dataset,
+                    value_snapshots.c.check_name == check,
+                    value_snapshots.c.bucket.in_(buckets[i : i + 500]),
+                )
+                out.update((k, v) for k, v in conn.execute(stmt))
+        return out
+
     def list_incidents(self, state: str | None = "open") -> list[dict[str, Any]]:
         """state: 'open' (anything not closed), 'closed', or None for all."""
         stmt = sa.select(incidents).order_by(incidents.c.id)
@@ -278,6 +327,53 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class SnapshotReader:
+    """One check's `history_by` snapshot, read lazily: only the buckets that changed are ever loaded."""
+
+    store: Store
+    dataset: str
+    check: str
+
+    def digests(self) -> tuple[int | None, dict[int, str | None]]:
+        return self.store.snapshot_digests(self.dataset, self.check)
+
+    def values(self, buckets: list[int]) -> dict[str, float]:
+        return self.store.snapshot_values(self.dataset, self.check, buckets)
+
+
+def write_snapshot(conn: sa.Connection, dataset: str, check: str, update: SnapshotUpdate, at: dt.datetime) -> None:
+    """Replace the updated buckets of one check's snapshot (inside the run's transaction)."""
+    mine = sa.and_(value_snapshots.c.dataset == dataset, value_snapshots.c.check_name == check)
+    theirs = sa.and_(snapshot_buckets.c.dataset == dataset, snapshot_buckets.c.check_name == check)
+    replaced = sorted(update.digests)
+    if update.reset:
+        conn.execute(value_snapshots.delete().where(mine))
+        conn.execute(snapshot_buckets.delete().where(theirs))
+    else:
+        for i in range(0, len(replaced), 500):
+            part = replaced[i : i + 500]
+            conn.execute(value_snapshots.delete().where(mine, value_snapshots.c.bucket.in_(part)))
+            conn.execute(snapshot_buckets.delete().where(theirs, snapshot_buckets.c.bucket.in_(part)))
+    for i in range(0, len(update.values), 5000):
+        conn.execute(
+            value_snapshots.insert(),
+            [
+                {"dataset": dataset, "check_name": check, "key": k, "bucket": b, "value": v, "taken_at": at}
+                for k, b, v in update.values[i : i + 5000]
+            ],
+        )
+    kept = [(b, d) for b, d in update.digests.items() if d != ""]
+    if kept:
+        conn.execute(
+            snapshot_buckets.insert(),
+            [
+                {"dataset": dataset, "check_name": check, "bucket": b, "buckets": update.buckets, "digest": d}
+                for b, d in kept
+            ],
+        )
 
 
 def _incident_dict(r: sa.Row) -> dict[str, Any]:

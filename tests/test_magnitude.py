@@ -111,7 +111,7 @@ def test_text_column_is_an_error():
         run_check(df, "magnitude", {"column": "v"})
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 10**6),
     sigma=st.floats(0.02, 0.6),
@@ -120,13 +120,28 @@ def test_text_column_is_an_error():
     integers=st.booleans(),
 )
 def test_clean_data_raises_nothing(seed, sigma, n, groups, integers):
-    """Lognormal values of many spreads, sizes and group counts, optionally rounded to whole numbers."""
+    """Lognormal values of many spreads, sizes and group counts, optionally rounded to whole numbers.
+
+    The threshold is set so that about 0.05 honest rows per check lie beyond it, not zero: seed 150665
+    (n=1587, sigma=0.5) holds an honest 4.8-sigma row, flagged. So: at most that one row, never a pattern;
+    and the examples are derandomized, so a run is reproducible (`test_clean_rate` below measures the rate)."""
     rng = np.random.default_rng(seed)
     g = rng.integers(0, groups, n)
     v = 10 ** (3 + g * 0.3 + rng.normal(0, sigma, n))
     df = pd.DataFrame({"id": np.arange(n), "g": g, "v": np.round(v) if integers else v})
     res = run_check(df, "magnitude", {"column": "v", "group_by": ["g"]})
-    assert res.status == "pass", res.evidence
+    assert res.observed["flagged"] <= 1, res.evidence
+
+
+def test_clean_rate():
+    """Over 60 clean normal tables of 2,000 rows, the honest rows flagged stay within the designed 0.05 per check:
+    at most 3 in all (0 measured), where a fixed |z| > 3.5 would flag about 56."""
+    flagged = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame({"id": np.arange(2000), "v": 10 ** (3 + rng.normal(0, 0.3, 2000))})
+        flagged += run_check(df, "magnitude", {"column": "v"}).observed["flagged"]
+    assert flagged <= 3
 
 
 @pytest.mark.parametrize("df_t", [10, 5])

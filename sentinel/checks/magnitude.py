@@ -13,30 +13,38 @@ Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference (a gr
 itself). The spread is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of
 identical values still flags a value ten times larger.
 
-Everything is computed in the database as one chain of CTEs: a first query returns the row count and the
-0.99 quantile of |z|, a second returns only the flagged rows. The threshold scales with the row count so
-that the expected number of honest rows beyond it stays below 0.05 under a normal tail, widened by how
-much heavier the data's own tail is (its 0.99 quantile of |z| against the normal 2.576).
+Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
+sample of at most `sqlstats.SAMPLE` rows per group, in one statement that returns one row per group; then
+one scan scores every row against them, passed back as literals, and returns only the flagged rows. On
+10M rows that is two statements and no full-table sort. The threshold scales with the row count so that
+the expected number of honest rows beyond it stays below 0.05 under a normal tail, widened by how much
+heavier the data's own tail is (the sample's 0.90 and 0.99 quantiles of |z|).
 
 When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
 the diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate, with its provenance.
 Aggregate magnitude: the column's sum and mean are kept as metric history each run and, once 5 runs exist,
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
-aggregates are not kept, so a bad day never becomes the baseline. `history_by` (the same key's previous
-value) arrives with stored per-key snapshots.
+aggregates are not kept, so a bad day never becomes the baseline.
+
+`history_by: <key column>` puts the same key's previous value first (sentinel/checks/history.py): a row that
+jumped by about 10^k since the last run is flagged with that value as its reference, even where its new
+value is ordinary among its peers.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator
 
+from sentinel.checks import history
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
+from sentinel.checks.sqlstats import group_key, median, same, sampled
 from sentinel.yamlmodel import CheckParams
 
 MIN_GROUP = 20
@@ -64,13 +72,6 @@ class Params(CheckParams):
             raise ValueError("one explanatory column is supported so far")
         return cols
 
-    @field_validator("history_by")
-    @classmethod
-    def _later(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError("history_by needs stored per-key snapshots, not available yet; use group_by/explained_by")
-        return value
-
 
 def default_name(params: Params) -> str:
     return f"magnitude({params.column})"
@@ -80,25 +81,22 @@ def needs_key(params: Params) -> bool:
     return True
 
 
-def threshold(n: int, q90: Any, q99: Any, sensitivity: float, greatest: Any = max, least: Any = min) -> Any:
+def threshold(n: int, q90: float | None, q99: float | None, sensitivity: float) -> float:
     """|z| beyond which a row is flagged, so that about EXPECTED_FALSE honest rows of n lie beyond it.
 
     Two estimates of that level: a normal tail (scaled if the body of |z| is wider than normal), and the
     data's own tail: its 0.90 and 0.99 quantiles of |z|, taken as a line in normal scores and extended to the
     level wanted (exact on normal data; a heavier tail has a steeper line). The latter is capped at TAIL_CAP
     times the former, so a few percent of wild rows cannot raise the bar over themselves. Measured with
-    bench-style simulations: normal data 0.004 false rows per 1,000, Student t5 0.45, recall of x10 0.98.
-
-    The quantiles may be numbers, or SQL expressions with `greatest`/`least` given as sa.func.greatest/least:
-    the check computes the threshold in the same statement that lists the flagged rows."""
+    bench-style simulations: normal data 0.004 false rows per 1,000, Student t5 0.45, recall of x10 0.98."""
     if n <= 0:
         return sensitivity
     score = NormalDist().inv_cdf(1 - EXPECTED_FALSE / (2 * n))
     if q90 is None or q99 is None:
         return max(sensitivity, score)
-    normal = score * greatest(1.0, q90 / NORMAL_Q90)
+    normal = score * max(1.0, q90 / NORMAL_Q90)
     own = q90 + (q99 - q90) / (NORMAL_Q99 - NORMAL_Q90) * (score - NORMAL_Q90)
-    return greatest(sensitivity, normal, least(own, TAIL_CAP * normal))
+    return max(sensitivity, normal, min(own, TAIL_CAP * normal))
 
 
 def small_sample_factor(n: float) -> float:
@@ -115,26 +113,20 @@ def digits(ratio_log: float, spread: float) -> int | None:
     return k
 
 
-def _median(expr: sa.ColumnElement) -> sa.ColumnElement:
-    return sa.func.percentile_cont(0.5).within_group(expr)
+@dataclass(frozen=True)
+class Scoring:
+    """How `magnitude` scores a table: `stats` estimates every group's reference from the sample (one row per
+    group, the overall reference and the sample's tail of |z| repeated on each); `rows` are the scored rows."""
+
+    stats: sa.Select
+    rows: sa.Subquery
+    groups: int
+    fitted: bool
+    describe: str
+    scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
 
 
-NULL_GROUP = "(null)"
-
-
-def group_key(col: sa.ColumnElement) -> sa.ColumnElement:
-    """A group's join key: text, never NULL. `IS NOT DISTINCT FROM` would keep NULL groups too, but
-    PostgreSQL cannot hash-join on it, and a nested loop over 10M rows never ends."""
-    return sa.func.coalesce(sa.cast(col, sa.String), NULL_GROUP)
-
-
-def _same(a: list[sa.ColumnElement], b: list[sa.ColumnElement]) -> sa.ColumnElement:
-    return sa.and_(sa.true(), *[x == y for x, y in zip(a, b, strict=True)])
-
-
-def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str, sa.ColumnElement]:
-    """A CTE of every scored row: k (key), x, ref (log10 reference), s (spread), z; a description; and the
-    condition that selects the rows it scores (for counting them in the dataset's scan)."""
+def scoring(ctx: Context, p: Params) -> Scoring:
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -147,110 +139,159 @@ def scored(ctx: Context, p: Params) -> tuple[sa.CTE, str, sa.ColumnElement]:
     if u is not None:
         cols.append(sa.func.log10(sa.func.abs(u)).label("v"))
         where += [u.is_not(None), u != 0]
-    base = sa.select(*cols).select_from(ctx.table).where(*where).cte("base")
-    scorable = sa.and_(*where)
+    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
     g_of = lambda t: [t.c[f"g{i}"] for i in range(len(groups))]  # noqa: E731
 
+    fit2 = None
     if u is None:
-        pred_g = None
-        resid = base
-        e = base.c.y
+        resid, e = sample, sample.c.y
         describe = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
     else:
         # least squares per group and overall, then a refit without the rows beyond TRIM robust sigmas
-        fit1 = (
-            sa.select(
-                *g_of(base),
-                sa.func.regr_slope(base.c.y, base.c.v).label("b"),
-                sa.func.regr_intercept(base.c.y, base.c.v).label("a"),
-                sa.func.count().label("n"),
+        def fit(t: sa.CTE, name: str) -> tuple[sa.CTE, sa.CTE]:
+            slope, intercept = sa.func.regr_slope(t.c.y, t.c.v), sa.func.regr_intercept(t.c.y, t.c.v)
+            per_group = (
+                sa.select(*g_of(t), slope.label("b"), intercept.label("a"), sa.func.count().label("n"))
+                .group_by(*g_of(t))
+                .cte(f"{name}_groups")
             )
-            .group_by(*g_of(base))
-            .cte("fit1")
-        )
-        all1 = sa.select(
-            sa.func.regr_slope(base.c.y, base.c.v).label("b"), sa.func.regr_intercept(base.c.y, base.c.v).label("a")
-        ).cte("all1")
+            return per_group, sa.select(slope.label("b0"), intercept.label("a0")).cte(f"{name}_all")
 
-        def predict(fit, overall, t):
-            use = sa.and_(fit.c.n >= MIN_GROUP, fit.c.b.is_not(None))
-            return sa.case((use, fit.c.a + fit.c.b * t.c.v), else_=overall.c.a + overall.c.b * t.c.v)
+        def residuals(fits: tuple[sa.CTE, sa.CTE], name: str) -> sa.CTE:
+            per_group, overall = fits
+            use = sa.and_(per_group.c.n >= MIN_GROUP, per_group.c.b.is_not(None))
+            pred = sa.case(
+                (use, per_group.c.a + per_group.c.b * sample.c.v), else_=overall.c.a0 + overall.c.b0 * sample.c.v
+            )
+            return (
+                sa.select(sample, (sample.c.y - pred).label("e"))
+                .select_from(sample.outerjoin(per_group, same(g_of(sample), g_of(per_group))).join(overall, sa.true()))
+                .cte(name)
+            )
 
-        r1 = (
-            sa.select(base, (base.c.y - predict(fit1, all1, base)).label("e1"))
-            .select_from(base.join(fit1, _same(g_of(base), g_of(fit1))).join(all1, sa.true()))
-            .cte("r1")
-        )
-        s1 = sa.select(*g_of(r1), _median(sa.func.abs(r1.c.e1)).label("mad")).group_by(*g_of(r1)).cte("s1")
+        r1 = residuals(fit(sample, "fit1"), "r1")
+        s1 = sa.select(*g_of(r1), median(sa.func.abs(r1.c.e)).label("mad")).group_by(*g_of(r1)).cte("s1")
         keep = (
             sa.select(r1)
-            .select_from(r1.join(s1, _same(g_of(r1), g_of(s1))))
-            .where(sa.func.abs(r1.c.e1) <= TRIM * sa.func.greatest(1.4826 * s1.c.mad, FLOOR))
+            .select_from(r1.join(s1, same(g_of(r1), g_of(s1))))
+            .where(sa.func.abs(r1.c.e) <= TRIM * sa.func.greatest(1.4826 * s1.c.mad, FLOOR))
             .cte("keep")
         )
-        fit2 = (
-            sa.select(
-                *g_of(keep),
-                sa.func.regr_slope(keep.c.y, keep.c.v).label("b"),
-                sa.func.regr_intercept(keep.c.y, keep.c.v).label("a"),
-                sa.func.count().label("n"),
-            )
-            .group_by(*g_of(keep))
-            .cte("fit2")
-        )
-        all2 = sa.select(
-            sa.func.regr_slope(keep.c.y, keep.c.v).label("b"), sa.func.regr_intercept(keep.c.y, keep.c.v).label("a")
-        ).cte("all2")
-        pred = predict(fit2, all2, base)
-        resid = (
-            sa.select(base, pred.label("p"), (base.c.y - pred).label("e"))
-            .select_from(base.outerjoin(fit2, _same(g_of(base), g_of(fit2))).join(all2, sa.true()))
-            .cte("resid")
-        )
+        fit2 = fit(keep, "fit2")
+        resid = residuals(fit2, "resid")
         e = resid.c.e
-        pred_g = resid.c.p
         describe = f"fit on log {p.explained_by[0]}" + (f" within {', '.join(p.group_by)}" if groups else "")
 
     # robust centre and spread of e, per group and overall; small groups borrow the overall ones
-    med = sa.select(*g_of(resid), _median(e).label("m"), sa.func.count().label("n")).group_by(*g_of(resid)).cte("med")
-    glob = sa.select(_median(e).label("m0"), sa.func.count().label("n0")).cte("overall")
+    med = (
+        sa.select(
+            *g_of(resid),
+            median(e).label("m"),
+            sa.func.count().label("n"),
+            sa.func.max(resid.c.group_rows).label("group_rows"),
+        )
+        .group_by(*g_of(resid))
+        .cte("med")
+    )
+    glob = sa.select(median(e).label("m0"), sa.func.count().label("n0")).cte("overall")
     dev = (
-        sa.select(*g_of(resid), _median(sa.func.abs(e - med.c.m)).label("mad"))
-        .select_from(resid.join(med, _same(g_of(resid), g_of(med))))
+        sa.select(*g_of(resid), median(sa.func.abs(e - med.c.m)).label("mad"))
+        .select_from(resid.join(med, same(g_of(resid), g_of(med))))
         .group_by(*g_of(resid))
         .cte("dev")
     )
     gdev = (
-        sa.select(_median(sa.func.abs(e - glob.c.m0)).label("mad0"))
+        sa.select(median(sa.func.abs(e - glob.c.m0)).label("mad0"))
         .select_from(resid.join(glob, sa.true()))
         .cte("overall_dev")
     )
+    # the sample's own |z|: its 0.90 and 0.99 quantiles say how heavy the honest tail is
     own = med.c.n >= MIN_GROUP
     centre = sa.case((own, med.c.m), else_=glob.c.m0)
     spread = sa.func.greatest(sa.case((own, 1.4826 * dev.c.mad), else_=1.4826 * gdev.c.mad0), FLOOR)
-    ref = centre if pred_g is None else pred_g + centre
+    z = sa.func.abs((e - centre) / spread)
     joined = (
-        resid.join(med, _same(g_of(resid), g_of(med)))
-        .join(dev, _same(g_of(resid), g_of(dev)))
+        resid.join(med, same(g_of(resid), g_of(med)))
+        .join(dev, same(g_of(resid), g_of(dev)))
         .join(glob, sa.true())
         .join(gdev, sa.true())
     )
-    out = (
-        sa.select(
-            resid.c.k,
-            resid.c.x,
-            resid.c.y,
-            ref.label("ref"),
-            spread.label("s"),
-            ((e - centre) / spread).label("z"),
-            sa.case((own, med.c.n), else_=0).label("group_n"),
-            sa.case((own, med.c.n), else_=glob.c.n0).label("ref_n"),
-            *g_of(resid),
-        )
-        .select_from(joined)
-        .cte("scored")
+    tail = sa.select(
+        *[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)]
+    ).select_from(joined)
+    tail = tail.cte("tail")
+    per_group = med.join(dev, same(g_of(med), g_of(dev)))
+    extra: list[sa.ColumnElement] = []
+    if fit2 is not None:
+        per_group = per_group.outerjoin(fit2[0], same(g_of(med), g_of(fit2[0]))).join(fit2[1], sa.true())
+        extra = [fit2[0].c.a, fit2[0].c.b, fit2[0].c.n.label("fit_n"), fit2[1].c.a0, fit2[1].c.b0]
+    stats = sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, *extra, glob, gdev, tail).select_from(
+        per_group.join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
     )
-    return out, describe, scorable
+    rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
+    return Scoring(stats, rows, len(groups), fit2 is not None, describe, sa.and_(*where))
+
+
+def references(sc: Scoring, stats: list[dict[str, Any]], n: int, sensitivity: float) -> tuple[list[tuple], float]:
+    """Each group's reference as literals: (groups..., c, b, s, threshold, group_n, ref_n), where a row's
+    log10 reference is c + b·log10|explained_by| (b = 0 without a fit); and the threshold before widening."""
+    first = stats[0]
+    t = threshold(n, _float(first["q90"]), _float(first["q99"]), sensitivity)
+    out = []
+    for r in stats:
+        own = r["n"] >= MIN_GROUP
+        centre = r["m"] if own else first["m0"]
+        if centre is None:
+            raise CannotMeasure("degenerate", "the explanatory column has one value: it cannot explain the other")
+        mad = r["mad"] if own else first["mad0"]
+        a, b = 0.0, 0.0
+        if sc.fitted:
+            use = r["fit_n"] is not None and r["fit_n"] >= MIN_GROUP and r["b"] is not None
+            a, b = (r["a"], r["b"]) if use else (first["a0"], first["b0"])
+        ref_n = r["n"] if own else first["n0"]
+        spread = max(1.4826 * float(mad), FLOOR)
+        groups = tuple(r[f"g{i}"] for i in range(sc.groups))
+        thr = t * small_sample_factor(ref_n)
+        out.append((*groups, float(a) + float(centre), float(b), spread, thr, r["group_rows"] if own else 0, ref_n))
+    return out, t
+
+
+def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
+    """The rows beyond their group's threshold, worst first, with the total count on each."""
+    gs = [sa.column(f"g{i}", sa.String) for i in range(sc.groups)]
+    names = ("c", "b", "s", "thr")
+    known = sa.values(
+        *gs,
+        *[sa.column(c, sa.Float) for c in names],
+        sa.column("group_n", sa.Integer),
+        sa.column("ref_n", sa.Integer),
+        name="mag_refs",
+    ).data(refs)
+    rows = sc.rows
+    ref = known.c.c + (known.c.b * rows.c.v if sc.fitted else 0.0)
+    on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
+    scored = (
+        sa.select(
+            rows.c.k,
+            rows.c.x,
+            rows.c.y,
+            ref.label("ref"),
+            known.c.s,
+            ((rows.c.y - ref) / known.c.s).label("z"),
+            known.c.thr,
+            known.c.group_n,
+            known.c.ref_n,
+            *[rows.c[f"g{i}"] for i in range(sc.groups)],
+        )
+        .select_from(rows.join(known, on))
+        .subquery("scored")
+    )
+    return (
+        sa.select(scored, sa.func.count().over().label("total"))
+        .where(sa.func.abs(scored.c.z) > scored.c.thr)
+        .order_by(sa.func.abs(scored.c.z).desc(), scored.c.k)
+        .limit(limit)
+    )
 
 
 def aggregate_drift(values: dict[str, float | None], history: dict[str, list[float]], p: Params) -> list[dict]:
@@ -286,40 +327,22 @@ def aggregate_drift(values: dict[str, float | None], history: dict[str, list[flo
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    table, describe, scorable = scored(ctx, p)
+    sc = scoring(ctx, p)
+    describe = sc.describe
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
     def finish(values: dict[str, Any]):
         aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
-        # One statement: the tail quantiles of |z|, the threshold from them, and the rows beyond it (the chain
-        # of medians and MADs behind `scored` runs once). The LEFT JOIN keeps the quantiles when none is.
-        quantiles = [
-            sa.func.percentile_cont(q).within_group(sa.func.abs(table.c.z)).label(f"q{q}") for q in (0.9, 0.99)
-        ]
-        tail = sa.select(*quantiles).cte("tail")
-        t = threshold(n, tail.c["q0.9"], tail.c["q0.99"], p.sensitivity, sa.func.greatest, sa.func.least)
-        # per row: the threshold widened for the rows behind its reference's spread (small_sample_factor, in SQL)
-        hit = sa.func.abs(table.c.z) > t * (1 + 2 * MAD_SE / sa.func.sqrt(sa.cast(table.c.ref_n, sa.Float)))
-        order = [sa.func.abs(table.c.z).desc(), table.c.k]
-        flagged = (
-            sa.select(table, sa.func.count().over().label("total"))
-            .select_from(table.join(tail, sa.true()))
-            .where(hit)
-            .order_by(*order)
-            .limit(ctx.evidence_limit)
-            .subquery("flagged")
-        )
-        stmt = (
-            sa.select(tail, flagged)
-            .select_from(tail.outerjoin(flagged, sa.true()))
-            .order_by(sa.func.abs(flagged.c.z).desc().nulls_last(), flagged.c.k)
-        )
-        found = [dict(r._mapping) for r in ctx.source.execute(stmt)]
-        tail90, tail99 = _float(found[0]["q0.9"]), _float(found[0]["q0.99"])
-        t = threshold(n, tail90, tail99, p.sensitivity)
-        rows = [r for r in found if r["k"] is not None]
+        # Two statements: the references from the sample (small: one row per group), then one scan of every
+        # row against them as literals, returning only the rows beyond their threshold.
+        stats = [dict(r._mapping) for r in ctx.source.execute(sc.stats)] if n else []
+        t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
+        if stats:
+            refs, t = references(sc, stats, n, p.sensitivity)
+            tail90, tail99 = _float(stats[0]["q90"]), _float(stats[0]["q99"])
+            rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit))]
         total = int(rows[0]["total"]) if rows else 0
         items = [_item(r, p, describe, t) for r in rows]
         expected = {
@@ -328,6 +351,15 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             "rows_scored": n,
             "tail_abs_z": {"q90": _float(tail90), "q99": _float(tail99)},
         }
+        snapshot = None
+        if p.history_by:
+            # the same key's previous value comes first: its items replace the peers' for the same key
+            found = _history(ctx, spec, p, n, sc, {str(i["key"]) for i in items})
+            expected["history"] = found["summary"]
+            snapshot = found["update"]
+            by_key = {str(i["key"]): i for i in found["items"]}
+            total += sum(1 for k in by_key if k not in {str(i["key"]) for i in items})
+            items = [*found["items"], *[i for i in items if str(i["key"]) not in by_key]]
         ok = total == 0 and not drift
         diagnosis = None
         if not ok:
@@ -360,6 +392,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             diagnosis=diagnosis,
             # a flagged aggregate is not kept as history: tomorrow's baseline must not learn today's fault
             metrics={"flagged": float(total), **({} if drift else {k: v for k, v in aggregates.items() if v})},
+            snapshot=snapshot,
         )
 
     return Plan(
@@ -367,9 +400,30 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         {
             "sum": sa.func.sum(x),
             "mean": sa.func.avg(sa.cast(x, sa.Float)),
-            "n": sa.func.sum(sa.case((scorable, 1), else_=0)),
+            "n": sa.func.sum(sa.case((sc.scorable, 1), else_=0)),
         },
     )
+
+
+def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_keys: set[str]) -> dict[str, Any]:
+    snapshots = ctx.history.get(f"snapshots:{spec.name}")
+    if snapshots is None:
+        return {"items": [], "update": None, "summary": {"note": "no state store: history_by was not compared"}}
+    cmp = history.compare(
+        ctx,
+        snapshots,
+        p.column,
+        p.history_by,
+        n,
+        [sc.scorable],
+        p.sensitivity,
+        flagged_keys,
+        lambda m, sensitivity: threshold(m, None, None, sensitivity),
+    )
+    summary: dict[str, Any] = {"keys_with_snapshot": cmp.compared, "changed_keys": cmp.changed}
+    if cmp.note:
+        summary["note"] = cmp.note
+    return {"items": cmp.items, "update": cmp.update, "summary": summary}
 
 
 def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:

@@ -15,7 +15,8 @@
     neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as alternatives.
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows.
 
-Counts and medians are computed in the database; only the flagged rows are fetched.
+Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
+(median, MAD) comes from a sample of at most `sqlstats.SAMPLE` of its rows; its tails are counted over all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
-from sentinel.checks.magnitude import group_key
+from sentinel.checks.sqlstats import group_key, median, sampled
 from sentinel.yamlmodel import CheckParams
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
@@ -103,57 +104,58 @@ def _sig(v: float) -> float:
     return float(f"{v:.4g}")
 
 
-def _median(expr):
-    return sa.func.percentile_cont(0.5).within_group(expr)
-
-
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"subschema needs percentile_cont and log10; {ctx.dialect} has neither")
     value = ctx.col(p.value_column, numeric=True, purpose="subschema")
     key = ctx.key_col()
-    label = group_key(ctx.col(p.category_column)) if p.category_column else sa.literal("(all)")
+    groups = [ctx.col(p.category_column)] if p.category_column else []
+    label = group_key(groups[0]) if groups else sa.literal("(all)")
     y = sa.func.log10(sa.func.abs(value))
     where = [value.is_not(None), value != 0]
     if p.reference_column:
         ref = ctx.col(p.reference_column, numeric=True, purpose="reference_column")
         y = sa.func.log10(sa.func.abs(value) / sa.func.abs(ref))
         where += [ref.is_not(None), ref != 0]
-    base = (
-        sa.select(key.label("k"), value.label("x"), label.label("lab"), y.label("y"))
-        .select_from(ctx.table)
-        .where(*where)
-        .cte("ss_base")
-    )
+    cols = [key.label("k"), value.label("x"), label.label("g0"), y.label("y")]
+    # each label's main mode from a sample of its rows, once; its tails counted over every row
+    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
     med = (
-        sa.select(base.c.lab, _median(base.c.y).label("m"), sa.func.count().label("n"))
-        .group_by(base.c.lab)
+        sa.select(sample.c.g0, median(sample.c.y).label("m"), sa.func.max(sample.c.group_rows).label("n"))
+        .group_by(sample.c.g0)
         .cte("ss_med")
     )
-    dev = (
-        sa.select(base.c.lab, _median(sa.func.abs(base.c.y - med.c.m)).label("mad"))
-        .select_from(base.join(med, base.c.lab == med.c.lab))
-        .group_by(base.c.lab)
-        .cte("ss_dev")
+    mode_stats = (
+        sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(sample.c.y - med.c.m)).label("mad"))
+        .select_from(sample.join(med, sample.c.g0 == med.c.g0))
+        .group_by(med.c.g0, med.c.m, med.c.n)
     )
-    edge = sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
-    d = (base.c.y - med.c.m).label("d")
-    tails = (
-        sa.select(base.c.k, base.c.x, base.c.lab, d, med.c.n, edge.label("edge"), (1.4826 * dev.c.mad).label("spread"))
-        .select_from(base.join(med, base.c.lab == med.c.lab).join(dev, base.c.lab == dev.c.lab))
-        .cte("ss_tails")
-    )
-    up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
-    summary = sa.select(
-        tails.c.lab,
-        sa.func.max(tails.c.n).label("n"),
-        sa.func.max(tails.c.spread).label("spread"),
-        sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
-        sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
-        _median(sa.case((up, tails.c.d - tails.c.edge))).label("up_beyond"),
-        _median(sa.case((down, -tails.c.d - tails.c.edge))).label("down_beyond"),
-    ).group_by(tails.c.lab)
+
+    def tails_of(stats: list[sa.Row]) -> sa.CTE:
+        """Every scored row with its distance d from its label's main mode, given the modes as literals."""
+        known = sa.values(
+            sa.column("g0", sa.String),
+            sa.column("m", sa.Float),
+            sa.column("n", sa.Integer),
+            sa.column("mad", sa.Float),
+            name="ss_stats",
+        ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
+        base = sa.select(*cols).select_from(ctx.table).where(*where).subquery("ss_rows")
+        return (
+            sa.select(
+                base.c.k,
+                base.c.x,
+                base.c.g0.label("lab"),
+                (base.c.y - known.c.m).label("d"),
+                known.c.n,
+                sa.func.greatest(TAIL_SIGMAS * 1.4826 * known.c.mad, TAIL_MIN).label("edge"),
+                (1.4826 * known.c.mad).label("spread"),
+            )
+            .select_from(base.join(known, base.c.g0 == known.c.g0))
+            .cte("ss_tails")
+        )
+
     cat_counts = None
     if p.category_column:
         cat_counts = sa.select(label.label("value"), sa.func.count().label("n")).select_from(ctx.table).group_by(label)
@@ -161,7 +163,23 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     def finish(_values: dict[str, Any]):
         fx = ctx.fx_rates
         modes = []
-        for row in ctx.source.execute(summary):
+        stats = ctx.source.execute(mode_stats)
+        tails = tails_of(stats) if stats else None
+        summary = []
+        if tails is not None:
+            up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
+            summary = ctx.source.execute(
+                sa.select(
+                    tails.c.lab,
+                    sa.func.max(tails.c.n).label("n"),
+                    sa.func.max(tails.c.spread).label("spread"),
+                    sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
+                    sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
+                    median(sa.case((up, tails.c.d - tails.c.edge))).label("up_beyond"),
+                    median(sa.case((down, -tails.c.d - tails.c.edge))).label("down_beyond"),
+                ).group_by(tails.c.lab)
+            )
+        for row in summary:
             n = int(row.n)
             for side, count, other, beyond in (
                 ("above", row.up, row.down, row.up_beyond),
