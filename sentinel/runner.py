@@ -283,7 +283,8 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
 
 def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.Change | None:
     """Close an incident by hand; a schema-drift incident's current columns become the accepted schema, and a
-    magnitude incident's flagged values the accepted `history_by` values."""
+    magnitude incident's flagged values the accepted `history_by` values, and a subschema incident's category
+    shares the accepted reference."""
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: sa.Connection):
@@ -301,6 +302,30 @@ def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.
                     reason=f"accepted with incident {incident_id}: {note}",
                 )
             )
+        if inc.kind == "subschema" and inc.last_run_id is not None:
+            # the category shares of the flagged run become the accepted reference
+            candidates = conn.execute(
+                sa.select(metrics).where(
+                    metrics.c.run_id == inc.last_run_id,
+                    metrics.c.check_name == inc.check_name,
+                    metrics.c.metric.like("candidate_share:%"),
+                )
+            ).all()
+            if candidates:
+                conn.execute(
+                    metrics.insert(),
+                    [
+                        {
+                            "run_id": c.run_id,
+                            "dataset": c.dataset,
+                            "check_name": c.check_name,
+                            "metric": "share:" + c.metric.removeprefix("candidate_share:"),
+                            "value": c.value,
+                            "measured_at": now,
+                        }
+                        for c in candidates
+                    ],
+                )
         if inc.kind == "magnitude":
             # the flagged values are accepted: their keys leave the `history_by` snapshot, so the next run
             # takes their current values as the new reference instead of flagging them against the old ones

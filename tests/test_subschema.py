@@ -138,3 +138,77 @@ def test_new_and_reweighted_categories_and_backends(project, wh):
     (mode,) = res["evidence"]["modes"]
     assert mode["label"] == "USD" and mode["factor"]["label"] == "JPY" and mode["count"] >= 38
     assert "likely JPY" in res["diagnosis"]["message"] and "new currency value(s): CHF" in res["diagnosis"]["message"]
+
+
+def test_explained_by_finds_a_shift_hidden_in_a_wide_column():
+    """Amounts follow seats over three decades (with a volume discount, so no fixed ratio): by value alone 1% of
+    rows in cents sit inside the honest spread; the residual of the fit on seats separates them."""
+    rng = np.random.default_rng(8)
+    n = 4000
+    seats = np.round(10 ** rng.normal(1.5, 0.7, n)) + 1
+    amount = np.round(2500 * seats**0.85 * (1 + rng.normal(0, 0.04, n)), 2)
+    df = pd.DataFrame({"id": np.arange(1, n + 1), "currency": "USD", "amount": amount, "seats": seats})
+    truth = shift(df, 0.01, 100.0)
+    alone = run_check(df, "subschema", {"value_column": "amount", "category_column": "currency"})
+    caught_alone = {r["key"] for m in alone.evidence.get("modes", []) for r in m["rows"]["items"]} & truth
+    res = run_check(
+        df, "subschema", {"value_column": "amount", "category_column": "currency", "explained_by": ["seats"]}
+    )
+    (mode,) = res.evidence["modes"]
+    flagged = {r["key"] for r in mode["rows"]["items"]}
+    assert flagged == truth and mode["factor"]["label"] == "x10^2"
+    assert len(caught_alone) < 0.9 * len(truth)  # what the fit adds
+
+
+def test_reference_column_and_explained_by_are_exclusive(project):
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write(
+        "checks/d.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - subschema: {value_column: amount, reference_column: list, explained_by: [seats]}
+        """,
+    )
+    res = project.cli("validate")
+    assert res.exit_code == 2 and "checks/d.yaml:7: datasets[0].checks[0].subschema" in res.output
+    assert "not both" in res.output
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_day_one_reference_from_timestamps_and_acceptance_by_resolve(project, backend, request, tmp_path):
+    """No earlier run: the rows before the detection period are the reference. A new currency stays flagged
+    run after run (a flagged run's shares are not learnt) until the incident is resolved, which accepts it."""
+    import datetime as dt
+
+    from backends import make
+    from conftest import by_check
+
+    wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    df = amounts(2000)
+    df["currency"] = np.where(np.arange(2000) % 4 == 0, "EUR", "USD")
+    df["updated_at"] = [now - dt.timedelta(hours=int(h)) for h in np.arange(2000) % 240]  # ten days
+    recent = df.index[df.updated_at > now - dt.timedelta(hours=20)]
+    df.loc[recent[:25], "currency"] = "CHF"  # today, 25 deals arrive in a currency never seen before
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute("CREATE TABLE deals (id INTEGER, currency VARCHAR(5), amount DOUBLE PRECISION, updated_at TIMESTAMP)")
+    wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount, :updated_at)", df.to_dict("records"))
+    project.dataset(
+        wh,
+        """
+        - subschema: {value_column: amount, category_column: currency, timestamp_column: updated_at}
+        """,
+    )
+    for _ in range(2):
+        code, doc = project.run_json()
+        res = by_check(doc)["subschema(amount)"]
+        assert code == 1 and res["evidence"]["new_values"] == [{"value": "CHF", "count": 25}], res
+    incident = doc["incidents"][0]["id"]
+    assert project.cli("resolve", str(incident), "--note", "we sell in Switzerland now").exit_code == 0
+    code, doc = project.run_json()
+    assert code == 0, by_check(doc)["subschema(amount)"]

@@ -1,7 +1,9 @@
 """`subschema`: silent unit or currency shifts, with names and types unchanged.
 
-(a) `category_column`: values never seen before and re-weighted values, against the shares an earlier run
-    recorded (the first run learns them).
+(a) `category_column`: values never seen before and re-weighted values, against the shares the last good run
+    recorded; on the first run, with `timestamp_column`, the rows before `detection_period` are the reference
+    and the newer ones are judged (without it the first run only learns). A flagged run's shares are kept as
+    candidates only, so a new currency stays flagged until someone resolves the incident, which accepts them.
 (b) a second mode on the log scale: within each label of `category_column` (or the whole column), rows of
     `value_column` that sit together far above or below the label's main mode. The main mode is the median
     and MAD of y = log10|value|; the tails beyond max(3 robust sigmas, 0.5 decades) are counted on both
@@ -13,7 +15,9 @@
     main mode as the opposite tail holds) is matched against 10^k and FX rates (`fx_rates:` in config.yaml,
     else built-in approximations used only to name the candidate), within two standard errors; close
     neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as alternatives.
-(c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows.
+(c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows;
+    `explained_by: [col]`: the same on the residual of a line log10|value| ~ a + b·log10|col| fitted per label,
+    for a value that follows another column without being a fixed multiple of it.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of at most `sqlstats.SAMPLE` of its rows; its tails are counted over all.
@@ -21,15 +25,16 @@ Counts and medians are computed in the database; only the flagged rows are fetch
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
 from sentinel.checks.sqlstats import group_key, median, sampled
-from sentinel.yamlmodel import CheckParams
+from sentinel.yamlmodel import CheckParams, Duration
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
 BUILTIN_FX = {
@@ -50,14 +55,24 @@ TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas 
 WINDOW_MIN = 0.25  # decades: the least half-width of a second mode's window around its centre
 CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
 MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
+MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
 
 
 class Params(CheckParams):
     value_column: str
     category_column: str | None = None
     reference_column: str | None = None
+    explained_by: list[str] = Field([], max_length=1, description="one column the value follows on the log scale")
+    timestamp_column: str | None = None  # with no earlier run, the rows before detection_period are the reference
+    detection_period: Duration = dt.timedelta(days=1)
     min_rows: int = Field(5, ge=1, description="rows a second mode needs beyond the opposite tail")
     share_change: float = Field(0.05, gt=0, lt=1, description="a category's share moving this much is a shift")
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> Params:
+        if self.reference_column and self.explained_by:
+            raise ValueError("give reference_column (a ratio) or explained_by (a fit), not both")
+        return self
 
 
 def default_name(params: Params) -> str:
@@ -119,17 +134,53 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         y = sa.func.log10(sa.func.abs(value) / sa.func.abs(ref))
         where += [ref.is_not(None), ref != 0]
     cols = [key.label("k"), value.label("x"), label.label("g0"), y.label("y")]
+    if p.explained_by:
+        u = ctx.col(p.explained_by[0], numeric=True, purpose="explained_by")
+        cols.append(sa.func.log10(sa.func.abs(u)).label("v"))
+        where += [u.is_not(None), u != 0]
     # each label's main mode from a sample of its rows, once; its tails counted over every row
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
+    if p.explained_by:
+        # the residual of a least-squares line y ~ a + b v per label (the whole sample's for small labels);
+        # a shifted minority moves the line little, and the median and MAD below ignore it
+        slope, intercept = sa.func.regr_slope(sample.c.y, sample.c.v), sa.func.regr_intercept(sample.c.y, sample.c.v)
+        fit = (
+            sa.select(sample.c.g0, slope.label("b"), intercept.label("a"), sa.func.count().label("fit_n"))
+            .group_by(sample.c.g0)
+            .cte("ss_fit")
+        )
+        overall = sa.select(slope.label("b0"), intercept.label("a0")).cte("ss_fit_all")
+        own = sa.and_(fit.c.fit_n >= MIN_FIT, fit.c.b.is_not(None))
+        a = sa.case((own, fit.c.a), else_=overall.c.a0)
+        b = sa.case((own, fit.c.b), else_=overall.c.b0)
+        resid = (
+            sa.select(
+                sample.c.g0,
+                sample.c.group_rows,
+                (sample.c.y - a - b * sample.c.v).label("y"),
+                a.label("a"),
+                b.label("b"),
+            )
+            .select_from(sample.join(fit, sample.c.g0 == fit.c.g0).join(overall, sa.true()))
+            .cte("ss_resid")
+        )
+    else:
+        resid = sa.select(sample, sa.literal(0.0).label("a"), sa.literal(0.0).label("b")).cte("ss_resid")
     med = (
-        sa.select(sample.c.g0, median(sample.c.y).label("m"), sa.func.max(sample.c.group_rows).label("n"))
-        .group_by(sample.c.g0)
+        sa.select(
+            resid.c.g0,
+            median(resid.c.y).label("m"),
+            sa.func.max(resid.c.group_rows).label("n"),
+            sa.func.max(resid.c.a).label("a"),
+            sa.func.max(resid.c.b).label("b"),
+        )
+        .group_by(resid.c.g0)
         .cte("ss_med")
     )
     mode_stats = (
-        sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(sample.c.y - med.c.m)).label("mad"))
-        .select_from(sample.join(med, sample.c.g0 == med.c.g0))
-        .group_by(med.c.g0, med.c.m, med.c.n)
+        sa.select(med.c.g0, med.c.m, med.c.n, med.c.a, med.c.b, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
+        .select_from(resid.join(med, resid.c.g0 == med.c.g0))
+        .group_by(med.c.g0, med.c.m, med.c.n, med.c.a, med.c.b)
     )
 
     def tails_of(stats: list[sa.Row]) -> sa.CTE:
@@ -139,15 +190,18 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.column("m", sa.Float),
             sa.column("n", sa.Integer),
             sa.column("mad", sa.Float),
+            sa.column("a", sa.Float),
+            sa.column("b", sa.Float),
             name="ss_stats",
-        ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
+        ).data([(r.g0, float(r.m), int(r.n), float(r.mad), float(r.a), float(r.b)) for r in stats])
         base = sa.select(*cols).select_from(ctx.table).where(*where).subquery("ss_rows")
+        d = base.c.y - known.c.m - (known.c.a + known.c.b * base.c.v if p.explained_by else 0.0)
         return (
             sa.select(
                 base.c.k,
                 base.c.x,
                 base.c.g0.label("lab"),
-                (base.c.y - known.c.m).label("d"),
+                d.label("d"),
                 known.c.n,
                 sa.func.greatest(TAIL_SIGMAS * 1.4826 * known.c.mad, TAIL_MIN).label("edge"),
                 (1.4826 * known.c.mad).label("spread"),
@@ -264,13 +318,19 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             total = sum(counts.values()) or 1
             shares = {v: c / total for v, c in counts.items()}
             before = ctx.history.get(f"category_shares:{spec.name}")
+            now_counts = counts
+            if before is None and p.timestamp_column:
+                # day one: the rows before the detection period are the reference, the rest are judged
+                before, now_counts = _split_by_time(ctx, p, label)
             if before:
-                new_values = [{"value": v, "count": counts[v]} for v in sorted(counts) if v not in before]
-                for v in sorted(set(shares) | set(before)):
-                    delta = shares.get(v, 0.0) - before.get(v, 0.0)
+                now_total = sum(now_counts.values()) or 1
+                now_shares = {v: c / now_total for v, c in now_counts.items()}
+                new_values = [{"value": v, "count": now_counts[v]} for v in sorted(now_counts) if v not in before]
+                for v in sorted(set(now_shares) | set(before)):
+                    delta = now_shares.get(v, 0.0) - before.get(v, 0.0)
                     if abs(delta) >= p.share_change and v not in {x["value"] for x in new_values}:
                         shifted.append(
-                            {"value": v, "share": round(shares.get(v, 0.0), 4), "was": round(before.get(v, 0.0), 4)}
+                            {"value": v, "share": round(now_shares.get(v, 0.0), 4), "was": round(before.get(v, 0.0), 4)}
                         )
             if new_values:
                 evidence["new_values"] = new_values
@@ -289,7 +349,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         ok = not evidence
         cause = "unit_shift" if modes else ("new_category" if new_values else "share_shift")
         diagnosis = None if ok else {"cause": cause, "message": "; ".join(messages)}
-        metrics = {f"share:{v}": s for v, s in shares.items()}
+        # flagged shares are kept only as candidates: the next run still compares with the last good ones,
+        # until someone resolves the incident (which accepts them, see runner.resolve_incident)
+        prefix = "candidate_share:" if new_values or shifted else "share:"
+        metrics = {f"{prefix}{v}": s for v, s in shares.items()}
         return result(
             spec,
             ctx,
@@ -303,3 +366,20 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         )
 
     return Plan(finish)
+
+
+def _split_by_time(ctx: Context, p: Params, label: sa.ColumnElement) -> tuple[dict[str, float] | None, dict[str, int]]:
+    """Shares of the rows older than `detection_period` (None if there are none) and counts of the newer ones.
+    Naive timestamps are read as UTC."""
+    col = ctx.col(p.timestamp_column, timestamps=True, purpose="subschema's timestamp_column")
+    aware = ctx.columns[p.timestamp_column].tz_aware
+    ts = sa.func.timezone("UTC", col) if aware else sa.cast(col, sa.DateTime())
+    cutoff = (ctx.now - p.detection_period).astimezone(dt.UTC).replace(tzinfo=None)
+    recent = (ts >= cutoff).label("recent")
+    old: dict[str, int] = {}
+    new: dict[str, int] = {}
+    stmt = sa.select(label.label("value"), recent, sa.func.count().label("n")).select_from(ctx.table)
+    for r in ctx.source.execute(stmt.where(col.is_not(None)).group_by(label, recent)):
+        (new if r.recent else old)[str(r.value)] = int(r.n)
+    total = sum(old.values())
+    return ({v: c / total for v, c in old.items()} if total else None), new
