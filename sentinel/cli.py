@@ -170,3 +170,41 @@ def demo(
     from sentinel.demo import run_demo
 
     raise typer.Exit(run_demo(config, as_json))
+
+
+@app.command()
+def daemon(
+    config: ConfigOpt = Path("config.yaml"),
+    http: Annotated[
+        str | None, typer.Option("--http", help="serve /healthz and /metrics on HOST:PORT, e.g. 127.0.0.1:9108")
+    ] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json (one object per line)")] = "text",
+) -> None:
+    """Run every dataset on its schedule until SIGTERM; SIGHUP reloads the config."""
+    from sentinel.daemon import Daemon, configure_logging
+
+    configure_logging(log_format)
+    _load(config)  # report config errors the usual way, exit 2
+    try:
+        d = Daemon(config, http=http)
+    except Exception as exc:
+        _stderr().print(f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    raise typer.Exit(d.start())
+
+
+@app.command()
+def status(
+    config: ConfigOpt = Path("config.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+) -> None:
+    """Each dataset's last run, outcome, next run and open incidents, and the daemons alive."""
+    from sentinel.status import collect_status, render_status
+
+    cfg = _load(config)
+    with _store(cfg) as store:
+        doc = collect_status(cfg, store)
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        render_status(doc)

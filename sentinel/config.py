@@ -117,6 +117,19 @@ class AgentConfig(Model):
     api_key: str | None = None
 
 
+class DaemonConfig(Model):
+    """How `sentinel daemon` runs the schedules (README: "The daemon")."""
+
+    workers: int = Field(4, ge=1, description="datasets measured at once")
+    timezone: TimeZoneName = "UTC"  # cron schedules are read in this zone
+    jitter: Duration | None = None  # spread each run up to this much after its tick
+    source_retries: int = Field(2, ge=0, description="extra attempts when a source cannot be reached")
+    retry_backoff: Duration = timedelta(seconds=2)  # doubled before each further attempt
+    unmeasurable_after: Duration = timedelta(minutes=30)  # then one "could not measure" incident per dataset
+    store_retry_for: Duration = timedelta(minutes=5)  # keep retrying a run's write this long, then spool it
+    heartbeat: Duration = timedelta(seconds=15)
+
+
 class MainConfig(Model):
     state: str = "sqlite:///.sentinel/state.db"
     checks: list[str] = ["checks/*.yaml"]
@@ -125,6 +138,7 @@ class MainConfig(Model):
     owners: dict[str, OwnerConfig] = {}
     notify: NotifyConfig = NotifyConfig()
     agent: AgentConfig = AgentConfig()
+    daemon: DaemonConfig = DaemonConfig()
     fx_rates: dict[str, Annotated[float, Field(gt=0)]] = {}
     evidence_limit: int = Field(1000, gt=0, description="max rows/categories listed per result; counts stay exact")
 

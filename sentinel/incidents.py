@@ -3,8 +3,10 @@
 Fingerprint = dataset + check + cause class. Row-level checks record the flagged keys on the incident
 (`last_result.evidence`) rather than in the fingerprint, so a growing set of bad rows updates one incident
 instead of opening one per run. An `error` result (could not measure) neither opens nor resolves anything:
-nobody knows whether the data is fine. A relapse within `REOPEN_WITHIN` of the resolution reopens the same
-incident (a flapping check is one story, not many); later ones open a new incident that points to the old.
+nobody knows whether the data is fine. A dataset whose every check has been `error` for a while gets one
+"could not measure" incident of its own (`unmeasurable`). A relapse within `REOPEN_WITHIN` of the
+resolution reopens the same incident (a flapping check is one story, not many); later ones open a new
+incident that points to the old.
 """
 
 from __future__ import annotations
@@ -155,6 +157,47 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
         _event(conn, new_id, now, "opened", run_id, {"summary": _summary(r)})
         changes.append(Change(new_id, key, r.dataset, r.check, "open", "opened", r.severity, _summary(r)))
     return changes
+
+
+SOURCE_CHECK = "(source)"  # the pseudo-check of "could not measure" incidents: one per dataset
+
+
+def unmeasurable(
+    conn: sa.Connection, run_id: int, dataset: str, found: list[CheckResult], now: dt.datetime, after: dt.timedelta
+) -> list[Change]:
+    """One "could not measure" incident per dataset once every check has been `error` for `after` (a source
+    down for a minute is retried, not reported; one down for an hour is a story); resolved when any check
+    measures again. Runs are read from the store, so the window survives restarts and spans replicas."""
+    if not found:
+        return []
+    if any(r.status != "error" for r in found):
+        return apply(conn, run_id, [CheckResult(dataset, SOURCE_CHECK, "source", "pass", "error")], now)
+    from sentinel.store import results, runs
+
+    last_ok = conn.execute(
+        sa.select(sa.func.max(runs.c.started_at))
+        .select_from(runs.join(results, results.c.run_id == runs.c.id))
+        .where(runs.c.dataset == dataset, results.c.status != "error")
+    ).scalar()
+    since = sa.select(sa.func.min(runs.c.started_at)).where(runs.c.dataset == dataset)
+    if last_ok is not None:
+        since = since.where(runs.c.started_at > last_ok)
+    first_error = utc(conn.execute(since).scalar()) or now
+    if now - first_error < after:
+        return []
+    causes = sorted({(r.diagnosis or {}).get("message", r.cause or "error") for r in found})
+    message = f"could not measure {dataset} since {first_error:%Y-%m-%d %H:%M:%S} UTC: " + "; ".join(causes[:3])
+    down = CheckResult(
+        dataset,
+        SOURCE_CHECK,
+        "source",
+        "fail",
+        "error",
+        observed={"since": first_error, "checks": len(found)},
+        diagnosis={"cause": "unmeasurable", "message": message},
+        cause="unmeasurable",
+    )
+    return apply(conn, run_id, [down], now)
 
 
 def _close(conn: sa.Connection, inc: sa.Row, run_id: int | None, now: dt.datetime, why: str, state: str) -> Change:

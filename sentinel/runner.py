@@ -25,6 +25,7 @@ from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
 from sentinel.store import (
     Store,
+    claim_tick,
     hostname,
     metrics,
     results,
@@ -183,6 +184,20 @@ def run_dataset(
     plans: dict[str, dict] | None = None,
 ) -> RunReport:
     """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran."""
+    report = collect(cfg, store, ds, now, run_uid, plans)
+    save(store, report, cfg.main.daemon.unmeasurable_after)
+    return report
+
+
+def collect(
+    cfg: Config,
+    store: Store,
+    ds: DatasetConfig,
+    now: dt.datetime | None = None,
+    run_uid: str | None = None,
+    plans: dict[str, dict] | None = None,
+) -> RunReport:
+    """Measure one dataset (reading what earlier runs learnt); nothing is written."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
     history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
@@ -197,12 +212,23 @@ def run_dataset(
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history)
     finished = max(dt.datetime.now(dt.UTC), started)
-    report = RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
-    report.changes = store.transaction(lambda conn: persist(conn, report))
-    return report
+    return RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
 
 
-def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]:
+def save(
+    store: Store, report: RunReport, unmeasurable_after: dt.timedelta, tick: dt.datetime | None = None
+) -> list[incident_log.Change]:
+    """Persist a report in one transaction. With `tick`, the run also claims that schedule tick: if another
+    daemon already completed it, nothing is written and TickTaken is raised."""
+    report.changes = store.transaction(lambda conn: persist(conn, report, unmeasurable_after, tick))
+    return report.changes
+
+
+def persist(
+    conn: sa.Connection, report: RunReport, unmeasurable_after: dt.timedelta, tick: dt.datetime | None = None
+) -> list[incident_log.Change]:
+    if tick is not None:
+        claim_tick(conn, report.dataset, tick, report.run_uid)
     run_id = conn.execute(
         runs.insert()
         .values(
@@ -257,7 +283,10 @@ def persist(conn: sa.Connection, report: RunReport) -> list[incident_log.Change]
                     reason="first run",
                 )
             )
-    return incident_log.apply(conn, run_id, report.results, report.started_at)
+    changes = incident_log.apply(conn, run_id, report.results, report.started_at)
+    return changes + incident_log.unmeasurable(
+        conn, run_id, report.dataset, report.results, report.started_at, unmeasurable_after
+    )
 
 
 def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tuple[dict[str, Any], list[RunReport]]:

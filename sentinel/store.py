@@ -9,9 +9,11 @@ processes writing at once neither corrupt the store nor lose a write, and a cras
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.results import SnapshotUpdate
 
-HEAD = "0002"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+HEAD = "0003"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -124,12 +126,53 @@ snapshot_buckets = sa.Table(
     sa.Column("buckets", sa.Integer),
     sa.Column("digest", sa.String),
 )
+ticks = sa.Table(
+    "ticks",
+    metadata,
+    sa.Column("dataset", sa.String, primary_key=True),
+    sa.Column("tick", TS, primary_key=True),
+    sa.Column("run_uid", sa.String),
+    sa.Column("host", sa.String),
+    sa.Column("done_at", TS),
+)
+daemons = sa.Table(
+    "daemons",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("host", sa.String),
+    sa.Column("pid", sa.Integer),
+    sa.Column("started_at", TS),
+    sa.Column("beat_at", TS),
+    sa.Column("stopped_at", TS),
+)
 
 T = TypeVar("T")
 
 
 class StoreError(Exception):
     pass
+
+
+class TickTaken(Exception):
+    """Another daemon already completed this dataset's run for this schedule tick."""
+
+
+def claim_tick(conn: sa.Connection, dataset: str, tick: dt.datetime, run_uid: str) -> None:
+    """Record the tick as done, inside the run's transaction: the run and its claim commit or vanish together.
+    Two replicas racing past the check collide on the primary key; the retry then sees the claim."""
+    done = conn.execute(sa.select(ticks.c.run_uid).where(ticks.c.dataset == dataset, ticks.c.tick == tick)).first()
+    if done is not None:
+        raise TickTaken(f"{dataset} at {tick.isoformat()} was run by {done.run_uid}")
+    conn.execute(
+        ticks.insert().values(
+            dataset=dataset, tick=tick, run_uid=run_uid, host=hostname(), done_at=dt.datetime.now(dt.UTC)
+        )
+    )
+
+
+def lock_id(name: str) -> int:
+    """A stable signed 64-bit id for a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(f"sentinel:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -210,6 +253,35 @@ class Store:
                 return fn(conn)
 
         return attempt()
+
+    @contextlib.contextmanager
+    def lease(self, name: str) -> Iterator[bool]:
+        """Whether this process may run `name` now. On PostgreSQL a session advisory lock, held until the block
+        ends, so two daemons never measure one dataset at once (it dies with the session, so a killed daemon
+        frees it). Elsewhere always True: a SQLite store serves one host, where the scheduler's
+        max_instances=1 already holds."""
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        conn = self.engine.connect()
+        got = False
+        try:
+            got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_id(name)}).scalar())
+            conn.commit()
+            yield got
+        finally:
+            try:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id(name)})
+                    conn.commit()
+                conn.close()
+            except Exception:
+                conn.invalidate()  # never hand a connection that may still hold the lock back to the pool
+
+    def tick_done(self, dataset: str, tick: dt.datetime) -> bool:
+        with self.engine.connect() as conn:
+            stmt = sa.select(ticks.c.run_uid).where(ticks.c.dataset == dataset, ticks.c.tick == tick)
+            return conn.execute(stmt).first() is not None
 
     # --- reads -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,417 @@
+"""`sentinel daemon`: every dataset's checks on its YAML schedule, through faults, restarts and replicas.
+
+- APScheduler 3.11 `BlockingScheduler`, jobs rebuilt from YAML at boot and on SIGHUP (no pickled job store).
+  One job per dataset; `coalesce=True` (a backlog runs once), `max_instances=1` plus a per-dataset lock (a
+  catch-up run and a tick never overlap), `misfire_grace_time=None`: a run that starts late still runs, and
+  its lateness is reported as schedule lag. `daemon.jitter` spreads runs after their tick.
+- Each run belongs to a *nominal tick* (sentinel/scheduler.py), the same on every replica. Under a
+  PostgreSQL advisory lock (store.lease) the daemon checks the tick is not done, measures, and writes the run
+  together with the tick's claim in one transaction: a second daemon skips the dataset while it runs, and
+  cannot write that tick again. On boot, a dataset whose latest tick is not done runs at once.
+- A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
+  nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
+  is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
+  A check that raises is an `error` result; a job that raises is logged; neither stops the daemon.
+- SIGTERM/SIGINT: no new runs; running ones finish; exit 0. SIGHUP: reload; an invalid config is reported
+  and the old one keeps running.
+- `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import pickle
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import exc as sa_exc
+
+from sentinel.config import Config, ConfigError, DatasetConfig, load_config
+from sentinel.runner import RunReport, collect, save
+from sentinel.scheduler import nominal_tick, trigger
+from sentinel.store import Store, TickTaken, daemons, hostname, incidents
+
+log = logging.getLogger("sentinel.daemon")
+RETRYABLE = {"unreachable", "timeout"}  # source errors worth another attempt within the run
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.runs = Counter("sentinel_runs", "Dataset runs written, by outcome", ["dataset", "status"], registry=r)
+        self.failures = Counter(
+            "sentinel_check_failures", "Checks that failed or warned", ["dataset", "check"], registry=r
+        )
+        self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
+        self.skipped = Counter("sentinel_runs_skipped", "Ticks not run here, by reason", ["reason"], registry=r)
+        self.lag = Histogram(
+            "sentinel_schedule_lag_seconds", "Run start minus its nominal tick", buckets=LAG_BUCKETS, registry=r
+        )
+        self.seconds = Histogram("sentinel_run_seconds", "Duration of a dataset run", registry=r)
+        self.open_incidents = Gauge("sentinel_open_incidents", "Incidents open in the state store", registry=r)
+        self.reloads = Counter("sentinel_config_reloads", "SIGHUP reloads, by result", ["result"], registry=r)
+        self.spooled = Gauge("sentinel_spooled_runs", "Runs waiting for the state store", registry=r)
+
+
+class Daemon:
+    def __init__(self, config_path: Path, http: str | None = None) -> None:
+        self.path = config_path
+        self.cfg: Config = load_config(config_path)
+        self.store = Store(self.cfg.state_url)
+        started = dt.datetime.now(dt.UTC)
+        self.id = f"{hostname()}:{os.getpid()}:{started:%Y%m%dT%H%M%S}"
+        self.started = started
+        self.metrics = Metrics()
+        self.stopping = threading.Event()
+        self.locks: dict[str, threading.Lock] = {}
+        self.locks_guard = threading.Lock()
+        self.last_beat: dt.datetime | None = None
+        self.http = http
+        self.server: ThreadingHTTPServer | None = None
+        d = self.cfg.main.daemon
+        self.scheduler = BlockingScheduler(
+            timezone="UTC",
+            executors={"default": ThreadPoolExecutor(d.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+        self._install(self.cfg)
+        self.scheduler.add_job(
+            self.beat, IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()), id="heartbeat"
+        )
+        self.beat()
+        self._replay_spool()
+        self._catch_up()
+        if self.http:
+            self._serve(self.http)
+        log.info("daemon started", extra={"event": "started", "daemon": self.id, "datasets": len(self.cfg.datasets)})
+        try:
+            if not self.stopping.is_set():  # a signal during start-up: stop before the first run
+                self.scheduler.start()  # blocks until shutdown
+        finally:
+            self._stopped()
+        return 0
+
+    def _on_stop(self, signum: int, _frame: Any) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        log.info("stopping: letting running checks finish", extra={"event": "stopping", "signal": signum})
+        if self.scheduler.running:
+            # runs in the main thread, inside the scheduler's loop: waits for running jobs, then start() returns
+            self.scheduler.shutdown(wait=True)
+
+    def _on_reload(self, _signum: int, _frame: Any) -> None:
+        threading.Thread(target=self.reload, daemon=True).start()
+
+    def _stopped(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+        try:
+            self.store.transaction(
+                lambda conn: conn.execute(
+                    daemons.update().where(daemons.c.id == self.id).values(stopped_at=dt.datetime.now(dt.UTC))
+                )
+            )
+        except Exception:
+            log.warning("could not record the stop in the state store")
+        self.store.close()
+        log.info("daemon stopped", extra={"event": "stopped", "daemon": self.id})
+
+    def reload(self) -> bool:
+        try:
+            new = load_config(self.path)
+        except ConfigError as exc:
+            self.metrics.reloads.labels("rejected").inc()
+            log.error(
+                "config reload rejected; the previous config keeps running:\n%s",
+                "\n".join(str(i) for i in exc.issues),
+                extra={"event": "reload_rejected", "errors": [str(i) for i in exc.issues]},
+            )
+            return False
+        except Exception as exc:  # unreadable file, ...
+            self.metrics.reloads.labels("rejected").inc()
+            log.error("config reload failed (%s); the previous config keeps running", exc)
+            return False
+        if new.state_url != self.cfg.state_url:
+            log.warning("`state:` changed; it takes effect at the next restart")
+        self._install(new)
+        self.cfg = new
+        self.metrics.reloads.labels("applied").inc()
+        log.info("config reloaded", extra={"event": "reloaded", "datasets": len(new.datasets)})
+        return True
+
+    def _install(self, cfg: Config) -> None:
+        d = cfg.main.daemon
+        wanted = {f"dataset:{ds.name}": ds for ds in cfg.datasets}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("dataset:") and job.id not in wanted:
+                job.remove()
+        for job_id, ds in wanted.items():
+            self.scheduler.add_job(
+                self.run_tick,
+                trigger(ds.schedule, d.timezone, d.jitter),
+                args=[ds.name],
+                id=job_id,
+                name=ds.name,
+                replace_existing=True,
+            )
+
+    def _catch_up(self) -> None:
+        """Datasets whose latest tick was not completed (the daemon was down, or killed mid-run) run now."""
+        now = dt.datetime.now(dt.UTC)
+        for ds in self.cfg.datasets:
+            tick = nominal_tick(ds.schedule, now, self.cfg.main.daemon.timezone)
+            if not self.store.tick_done(ds.name, tick):
+                self.scheduler.add_job(self.run_tick, args=[ds.name], id=f"catch-up:{ds.name}", replace_existing=True)
+
+    def beat(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        try:
+
+            def write(conn: sa.Connection) -> int:
+                done = conn.execute(daemons.update().where(daemons.c.id == self.id).values(beat_at=now)).rowcount
+                if not done:
+                    conn.execute(
+                        daemons.insert().values(
+                            id=self.id, host=hostname(), pid=os.getpid(), started_at=self.started, beat_at=now
+                        )
+                    )
+                return conn.execute(
+                    sa.select(sa.func.count()).select_from(incidents).where(incidents.c.open_fingerprint.is_not(None))
+                ).scalar_one()
+
+            self.metrics.open_incidents.set(self.store.transaction(write, attempts=2))
+            self.last_beat = now
+        except Exception as exc:
+            log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
+
+    # --- one run ---------------------------------------------------------------------------------------
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self.locks_guard:
+            return self.locks.setdefault(name, threading.Lock())
+
+    def run_tick(self, name: str) -> None:
+        """One scheduled run of dataset `name`; never raises (a job that raises only logs, but be explicit)."""
+        try:
+            self._run_tick(name)
+        except Exception:
+            log.exception("run of %s failed", name, extra={"event": "run_crashed", "dataset": name})
+
+    def _run_tick(self, name: str) -> None:
+        if self.stopping.is_set():
+            return
+        cfg = self.cfg
+        ds = next((d for d in cfg.datasets if d.name == name), None)
+        if ds is None:  # removed by a reload
+            return
+        now = dt.datetime.now(dt.UTC)
+        tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone)
+        lock = self._lock(name)
+        if not lock.acquire(blocking=False):
+            self.metrics.skipped.labels("running").inc()
+            return
+        try:
+            with self.store.lease(name) as mine:
+                if not mine:
+                    self.metrics.skipped.labels("leased").inc()
+                    return
+                if self.store.tick_done(name, tick):
+                    self.metrics.skipped.labels("done").inc()
+                    return
+                self.metrics.lag.observe((now - tick).total_seconds())
+                report = self._measure(cfg, ds, tick)
+                if report is not None:
+                    self._save(report, tick)
+        finally:
+            lock.release()
+
+    def _measure(self, cfg: Config, ds: DatasetConfig, tick: dt.datetime) -> RunReport | None:
+        d = cfg.main.daemon
+        run_uid = hashlib.sha256(f"{ds.name}@{tick.isoformat()}".encode()).hexdigest()[:32]
+        wait = d.retry_backoff.total_seconds()
+        for attempt in range(d.source_retries + 1):
+            report = collect(cfg, self.store, ds, run_uid=run_uid)
+            causes = {r.cause for r in report.results}
+            if not report.results or any(r.status != "error" for r in report.results) or not causes <= RETRYABLE:
+                return report
+            if attempt < d.source_retries:
+                log.warning(
+                    "%s: source unavailable (%s), retrying in %.0fs",
+                    ds.name,
+                    ", ".join(sorted(c or "?" for c in causes)),
+                    wait,
+                    extra={"event": "source_retry", "dataset": ds.name, "attempt": attempt + 1},
+                )
+                if self.stopping.wait(wait):
+                    break
+                wait *= 2
+        return report
+
+    def _save(self, report: RunReport, tick: dt.datetime) -> None:
+        d = self.cfg.main.daemon
+        deadline = dt.datetime.now(dt.UTC) + d.store_retry_for
+        wait = 1.0
+        while True:
+            try:
+                save(self.store, report, d.unmeasurable_after, tick)
+                break
+            except TickTaken:
+                self.metrics.skipped.labels("done").inc()
+                return
+            except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
+                if dt.datetime.now(dt.UTC) >= deadline or self.stopping.is_set():
+                    self._spool(report, tick, exc)
+                    return
+                log.warning("state store unavailable, retrying: %s", str(exc).splitlines()[0])
+                self.stopping.wait(wait)
+                wait = min(wait * 2, 30.0)
+        self._record(report)
+        self._replay_spool()
+
+    def _record(self, report: RunReport) -> None:
+        m = self.metrics
+        m.runs.labels(report.dataset, report.status).inc()
+        m.seconds.observe((report.finished_at - report.started_at).total_seconds())
+        for r in report.results:
+            if r.status in ("fail", "warn"):
+                m.failures.labels(report.dataset, r.check).inc()
+            elif r.status == "error":
+                m.errors.labels(report.dataset).inc()
+        log.info(
+            "%s: %s",
+            report.dataset,
+            report.status,
+            extra={
+                "event": "run",
+                "dataset": report.dataset,
+                "status": report.status,
+                "run_uid": report.run_uid,
+                "incidents": [c.to_json() for c in report.changes],
+            },
+        )
+
+    # --- spool: runs the store could not take ---------------------------------------------------------
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.cfg.root / ".sentinel" / "spool"
+
+    def _spool(self, report: RunReport, tick: dt.datetime, exc: Exception) -> None:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        final = self.spool_dir / f"{report.run_uid}.pickle"
+        tmp = final.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps((report, tick)))
+        os.replace(tmp, final)  # a crash leaves the old file or the new one, never half of one
+        self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
+        log.error("state store unavailable; run %s of %s spooled: %s", report.run_uid, report.dataset, exc)
+
+    def _replay_spool(self) -> None:
+        if not self.spool_dir.is_dir():
+            return
+        for path in sorted(self.spool_dir.glob("*.pickle")):
+            report, tick = pickle.loads(path.read_bytes())  # our own files, written by _spool
+            try:
+                save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick)
+                self._record(report)
+            except TickTaken:
+                pass
+            except sa_exc.DBAPIError:
+                return  # still down: try again after the next run
+            path.unlink()
+        self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
+
+    # --- HTTP --------------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        beat_ok = (
+            self.last_beat is not None
+            and dt.datetime.now(dt.UTC) - self.last_beat <= 3 * self.cfg.main.daemon.heartbeat
+        )
+        ok = self.scheduler.running and not self.stopping.is_set() and beat_ok
+        body = {
+            "status": "ok" if ok else "unhealthy",
+            "daemon": self.id,
+            "scheduler_running": self.scheduler.running,
+            "stopping": self.stopping.is_set(),
+            "last_heartbeat": self.last_beat.isoformat() if self.last_beat else None,
+            "datasets": len(self.cfg.datasets),
+        }
+        return (200 if ok else 503), body
+
+    def _serve(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        daemon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if self.path == "/healthz":
+                    code, body = daemon.health()
+                    payload, ctype = json.dumps(body).encode(), "application/json"
+                elif self.path == "/metrics":
+                    code, payload, ctype = 200, generate_latest(daemon.metrics.registry), "text/plain; version=0.0.4"
+                else:
+                    code, payload, ctype = 404, b"not found\n", "text/plain"
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:  # quiet: the daemon's log is for runs
+                pass
+
+        self.server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
+        log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's structured `extra` fields."""
+
+    PLAIN = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        doc.update({k: v for k, v in record.__dict__.items() if k not in self.PLAIN})
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
