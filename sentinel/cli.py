@@ -181,12 +181,18 @@ def daemon(
     log_format: Annotated[str, typer.Option("--log-format", help="text or json (one object per line)")] = "text",
 ) -> None:
     """Run every dataset on its schedule until SIGTERM; SIGHUP reloads the config."""
+    import signal
+    import threading
+
+    early = threading.Event()  # a stop asked for while still starting: honoured once the daemon is up
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: early.set())
     from sentinel.daemon import Daemon, configure_logging
 
     configure_logging(log_format)
     _load(config)  # report config errors the usual way, exit 2
     try:
-        d = Daemon(config, http=http)
+        d = Daemon(config, http=http, stopping=early)
     except Exception as exc:
         _stderr().print(f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
         raise typer.Exit(EXIT_ERROR) from None

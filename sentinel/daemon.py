@@ -68,7 +68,7 @@ class Metrics:
 
 
 class Daemon:
-    def __init__(self, config_path: Path, http: str | None = None) -> None:
+    def __init__(self, config_path: Path, http: str | None = None, stopping: threading.Event | None = None) -> None:
         self.path = config_path
         self.cfg: Config = load_config(config_path)
         self.store = Store(self.cfg.state_url)
@@ -76,7 +76,7 @@ class Daemon:
         self.id = f"{hostname()}:{os.getpid()}:{started:%Y%m%dT%H%M%S}"
         self.started = started
         self.metrics = Metrics()
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self.locks: dict[str, threading.Lock] = {}
         self.locks_guard = threading.Lock()
         self.last_beat: dt.datetime | None = None
@@ -275,7 +275,7 @@ class Daemon:
         wait = 1.0
         while True:
             try:
-                save(self.store, report, d.unmeasurable_after, tick)
+                save(self.store, report, d.unmeasurable_after, tick, self.id)
                 break
             except TickTaken:
                 self.metrics.skipped.labels("done").inc()
@@ -333,7 +333,7 @@ class Daemon:
         for path in sorted(self.spool_dir.glob("*.pickle")):
             report, tick = pickle.loads(path.read_bytes())  # our own files, written by _spool
             try:
-                save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick)
+                save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
                 self._record(report)
             except TickTaken:
                 pass

@@ -216,19 +216,27 @@ def collect(
 
 
 def save(
-    store: Store, report: RunReport, unmeasurable_after: dt.timedelta, tick: dt.datetime | None = None
+    store: Store,
+    report: RunReport,
+    unmeasurable_after: dt.timedelta,
+    tick: dt.datetime | None = None,
+    by: str | None = None,
 ) -> list[incident_log.Change]:
-    """Persist a report in one transaction. With `tick`, the run also claims that schedule tick: if another
-    daemon already completed it, nothing is written and TickTaken is raised."""
-    report.changes = store.transaction(lambda conn: persist(conn, report, unmeasurable_after, tick))
+    """Persist a report in one transaction. With `tick`, the run also claims that schedule tick for daemon
+    `by`: if another daemon already completed it, nothing is written and TickTaken is raised."""
+    report.changes = store.transaction(lambda conn: persist(conn, report, unmeasurable_after, tick, by))
     return report.changes
 
 
 def persist(
-    conn: sa.Connection, report: RunReport, unmeasurable_after: dt.timedelta, tick: dt.datetime | None = None
+    conn: sa.Connection,
+    report: RunReport,
+    unmeasurable_after: dt.timedelta,
+    tick: dt.datetime | None = None,
+    by: str | None = None,
 ) -> list[incident_log.Change]:
     if tick is not None:
-        claim_tick(conn, report.dataset, tick, report.run_uid)
+        claim_tick(conn, report.dataset, tick, report.run_uid, by)
     run_id = conn.execute(
         runs.insert()
         .values(

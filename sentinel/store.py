@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -157,7 +156,7 @@ class TickTaken(Exception):
     """Another daemon already completed this dataset's run for this schedule tick."""
 
 
-def claim_tick(conn: sa.Connection, dataset: str, tick: dt.datetime, run_uid: str) -> None:
+def claim_tick(conn: sa.Connection, dataset: str, tick: dt.datetime, run_uid: str, by: str | None = None) -> None:
     """Record the tick as done, inside the run's transaction: the run and its claim commit or vanish together.
     Two replicas racing past the check collide on the primary key; the retry then sees the claim."""
     done = conn.execute(sa.select(ticks.c.run_uid).where(ticks.c.dataset == dataset, ticks.c.tick == tick)).first()
@@ -165,14 +164,11 @@ def claim_tick(conn: sa.Connection, dataset: str, tick: dt.datetime, run_uid: st
         raise TickTaken(f"{dataset} at {tick.isoformat()} was run by {done.run_uid}")
     conn.execute(
         ticks.insert().values(
-            dataset=dataset, tick=tick, run_uid=run_uid, host=hostname(), done_at=dt.datetime.now(dt.UTC)
+            dataset=dataset, tick=tick, run_uid=run_uid, host=by or hostname(), done_at=dt.datetime.now(dt.UTC)
         )
     )
 
 
-def lock_id(name: str) -> int:
-    """A stable signed 64-bit id for a PostgreSQL advisory lock."""
-    return int.from_bytes(hashlib.sha256(f"sentinel:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -265,14 +261,16 @@ class Store:
             return
         conn = self.engine.connect()
         got = False
+        # keyed by schema and name: deployments sharing a database in separate schemas do not block each other
+        key = "hashtextextended(current_schema() || '/sentinel/' || :name, 0)"
         try:
-            got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_id(name)}).scalar())
+            got = bool(conn.execute(sa.text(f"SELECT pg_try_advisory_lock({key})"), {"name": name}).scalar())
             conn.commit()
             yield got
         finally:
             try:
                 if got:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id(name)})
+                    conn.execute(sa.text(f"SELECT pg_advisory_unlock({key})"), {"name": name})
                     conn.commit()
                 conn.close()
             except Exception:
