@@ -150,11 +150,14 @@ def resolve(
     note: Annotated[str, typer.Option("--note", help="why it is resolved")],
     config: ConfigOpt = Path("config.yaml"),
 ) -> None:
-    """Close an incident by hand. For schema drift this accepts the current columns as the new baseline."""
+    """Close an incident by hand, accepting what was flagged (schema columns, history_by values, category shares)."""
+    from sentinel.notify.outbox import dispatch, recipients
     from sentinel.runner import resolve_incident
 
-    with _store(_load(config)) as store:
-        change = resolve_incident(store, incident_id, note)
+    cfg = _load(config)
+    with _store(cfg) as store:
+        change = resolve_incident(store, incident_id, note, lambda ds: recipients(cfg, ds))
+        dispatch(store, f"resolve:{incident_id}", cfg.root)
     if change is None:
         _stderr().print(f"incident {incident_id} is not open")
         raise typer.Exit(EXIT_CONFIG)

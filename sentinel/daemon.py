@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import exc as sa_exc
 
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
+from sentinel.notify.outbox import dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
 from sentinel.store import Store, TickTaken, daemons, hostname, incidents
@@ -205,6 +206,8 @@ class Daemon:
             self.last_beat = now
         except Exception as exc:
             log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
+            return
+        self._dispatch()  # retries deliveries that failed, and rows a dead daemon had claimed
 
     # --- one run ---------------------------------------------------------------------------------------
 
@@ -289,6 +292,13 @@ class Daemon:
                 wait = min(wait * 2, 30.0)
         self._record(report)
         self._replay_spool()
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        try:
+            dispatch(self.store, self.id, self.cfg.root)
+        except Exception as exc:  # the outbox keeps the rows: the next dispatch sends them
+            log.warning("notifications not dispatched: %s", str(exc).splitlines()[0])
 
     def _record(self, report: RunReport) -> None:
         m = self.metrics

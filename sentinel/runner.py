@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from sentinel import prefetch
 from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
+from sentinel.notify.outbox import dispatch, enqueue, recipients
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
 from sentinel.store import (
@@ -46,6 +48,7 @@ class RunReport:
     finished_at: dt.datetime
     results: list[CheckResult]
     changes: list[incident_log.Change] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)  # notify URLs of the dataset's incident changes
 
     @property
     def status(self) -> str:
@@ -212,7 +215,7 @@ def collect(
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history)
     finished = max(dt.datetime.now(dt.UTC), started)
-    return RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found)
+    return RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found, [], recipients(cfg, ds.name))
 
 
 def save(
@@ -292,9 +295,11 @@ def persist(
                 )
             )
     changes = incident_log.apply(conn, run_id, report.results, report.started_at)
-    return changes + incident_log.unmeasurable(
+    changes += incident_log.unmeasurable(
         conn, run_id, report.dataset, report.results, report.started_at, unmeasurable_after
     )
+    enqueue(conn, changes, report.recipients, report.run_uid, report.started_at)
+    return changes
 
 
 def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tuple[dict[str, Any], list[RunReport]]:
@@ -307,6 +312,7 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
             reports.append(report)
     finally:
         prefetch.shutdown()
+    dispatch(store, f"run:{invocation}", cfg.root)
     prefetch.record(cfg.path, cfg.root, [*cfg.main.checks, *cfg.main.correctors], cfg.files, plans)
     doc = {
         "run_id": invocation,
@@ -318,16 +324,20 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
     return doc, reports
 
 
-def resolve_incident(store: Store, incident_id: int, note: str) -> incident_log.Change | None:
+def resolve_incident(
+    store: Store, incident_id: int, note: str, to: Callable[[str], list[str]] | None = None
+) -> incident_log.Change | None:
     """Close an incident by hand; a schema-drift incident's current columns become the accepted schema, and a
     magnitude incident's flagged values the accepted `history_by` values, and a subschema incident's category
-    shares the accepted reference."""
+    shares the accepted reference. `to(dataset)` gives who hears of it."""
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: sa.Connection):
         change = incident_log.resolve_manually(conn, incident_id, note, now)
         if change is None:
             return None
+        if to is not None:
+            enqueue(conn, [change], to(change.dataset), f"manual:{now.isoformat()}", now)
         inc = store_incident(conn, incident_id)
         last = inc.last_result or {}
         if inc.kind == "schema" and isinstance(last.get("observed"), dict):

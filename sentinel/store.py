@@ -144,6 +144,22 @@ daemons = sa.Table(
     sa.Column("beat_at", TS),
     sa.Column("stopped_at", TS),
 )
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String),
+    sa.Column("incident_id", sa.Integer),
+    sa.Column("channel", sa.String),
+    sa.Column("payload", sa.JSON),
+    sa.Column("created_at", TS),
+    sa.Column("state", sa.String),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("claimed_by", sa.String),
+    sa.Column("claimed_at", TS),
+    sa.Column("sent_at", TS),
+)
 
 T = TypeVar("T")
 
@@ -167,8 +183,6 @@ def claim_tick(conn: sa.Connection, dataset: str, tick: dt.datetime, run_uid: st
             dataset=dataset, tick=tick, run_uid=run_uid, host=by or hostname(), done_at=dt.datetime.now(dt.UTC)
         )
     )
-
-
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -86,6 +86,7 @@ def write_project(root: Path, datasets: str, state: str = "sqlite:///state.db", 
         state: "{state}"
         sources:
           wh: {{type: sql, url: "duckdb:///wh.duckdb"}}
+        notify: {{default: ["outbox://notes.jsonl"]}}
         daemon: {{heartbeat: 1s{daemon}}}
         """)
     )
@@ -247,6 +248,10 @@ def test_kill_9_at_any_point_loses_no_incident_and_repeats_nothing(tmp_path):
     assert count(engine, "SELECT occurrences FROM incidents") == failing
     assert count(engine, "SELECT count(*) FROM incident_events WHERE event='opened'") == 1
     assert count(engine, "SELECT count(*) FROM runs") == count(engine, "SELECT count(*) FROM ticks")
+    # the incident was announced exactly once, through the outbox written with it
+    notes = [json.loads(line) for line in (tmp_path / "notes.jsonl").read_text().splitlines()]
+    assert [n["change"] for n in notes] == ["opened"]
+    assert count(engine, "SELECT count(*) FROM outbox WHERE state='sent'") == 1
     assert (
         count(
             engine,

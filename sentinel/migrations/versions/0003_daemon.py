@@ -1,4 +1,5 @@
-"""The daemon's schedule ticks (one completed run per dataset and tick, across replicas) and heartbeats.
+"""The daemon's schedule ticks (one completed run per dataset and tick, across replicas), heartbeats, and the
+notification outbox (written in the transaction of the incident change it reports).
 
 Revision ID: 0003
 """
@@ -31,7 +32,26 @@ def upgrade() -> None:
         sa.Column("stopped_at", TS),
     )
 
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(300), nullable=False, unique=True),  # idempotency key
+        sa.Column("incident_id", sa.Integer),
+        sa.Column("channel", sa.String(500), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),  # pending | sent | failed | unsupported
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Column("claimed_by", sa.String(100)),
+        sa.Column("claimed_at", TS),
+        sa.Column("sent_at", TS),
+    )
+    op.create_index("ix_outbox_state", "outbox", ["state", "id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_state", "outbox")
+    op.drop_table("outbox")
     op.drop_table("daemons")
     op.drop_table("ticks")

@@ -1,0 +1,1 @@
+"""Notifications: an outbox written with the incident changes it reports, and the channels that deliver it."""
