@@ -39,7 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import exc as sa_exc
 
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
-from sentinel.notify.outbox import dispatch
+from sentinel.notify.outbox import NOTIFY_ON, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
 from sentinel.store import Store, TickTaken, daemons, hostname, incidents
@@ -80,6 +80,7 @@ class Daemon:
         self.stopping = stopping or threading.Event()
         self.locks: dict[str, threading.Lock] = {}
         self.locks_guard = threading.Lock()
+        self.engines: dict[str, sa.Engine] = {}  # server-database source engines, kept between runs
         self.last_beat: dt.datetime | None = None
         self.http = http
         self.server: ThreadingHTTPServer | None = None
@@ -136,6 +137,8 @@ class Daemon:
             )
         except Exception:
             log.warning("could not record the stop in the state store")
+        for engine in self.engines.values():
+            engine.dispose()
         self.store.close()
         log.info("daemon stopped", extra={"event": "stopped", "daemon": self.id})
 
@@ -158,6 +161,9 @@ class Daemon:
             log.warning("`state:` changed; it takes effect at the next restart")
         self._install(new)
         self.cfg = new
+        old, self.engines = self.engines, {}  # a changed URL or credential must take effect
+        for engine in old.values():
+            engine.dispose()
         self.metrics.reloads.labels("applied").inc()
         log.info("config reloaded", extra={"event": "reloaded", "datasets": len(new.datasets)})
         return True
@@ -171,7 +177,7 @@ class Daemon:
         for job_id, ds in wanted.items():
             self.scheduler.add_job(
                 self.run_tick,
-                trigger(ds.schedule, d.timezone, d.jitter),
+                trigger(ds.schedule, d.timezone, d.jitter, ds.name),
                 args=[ds.name],
                 id=job_id,
                 name=ds.name,
@@ -182,7 +188,7 @@ class Daemon:
         """Datasets whose latest tick was not completed (the daemon was down, or killed mid-run) run now."""
         now = dt.datetime.now(dt.UTC)
         for ds in self.cfg.datasets:
-            tick = nominal_tick(ds.schedule, now, self.cfg.main.daemon.timezone)
+            tick = nominal_tick(ds.schedule, now, self.cfg.main.daemon.timezone, ds.name)
             if not self.store.tick_done(ds.name, tick):
                 self.scheduler.add_job(self.run_tick, args=[ds.name], id=f"catch-up:{ds.name}", replace_existing=True)
 
@@ -230,7 +236,7 @@ class Daemon:
         if ds is None:  # removed by a reload
             return
         now = dt.datetime.now(dt.UTC)
-        tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone)
+        tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
         lock = self._lock(name)
         if not lock.acquire(blocking=False):
             self.metrics.skipped.labels("running").inc()
@@ -255,7 +261,7 @@ class Daemon:
         run_uid = hashlib.sha256(f"{ds.name}@{tick.isoformat()}".encode()).hexdigest()[:32]
         wait = d.retry_backoff.total_seconds()
         for attempt in range(d.source_retries + 1):
-            report = collect(cfg, self.store, ds, run_uid=run_uid)
+            report = collect(cfg, self.store, ds, run_uid=run_uid, engines=self.engines)
             causes = {r.cause for r in report.results}
             if not report.results or any(r.status != "error" for r in report.results) or not causes <= RETRYABLE:
                 return report
@@ -292,7 +298,8 @@ class Daemon:
                 wait = min(wait * 2, 30.0)
         self._record(report)
         self._replay_spool()
-        self._dispatch()
+        if any(c.change in NOTIFY_ON for c in report.changes):
+            self._dispatch()
 
     def _dispatch(self) -> None:
         try:

@@ -81,10 +81,11 @@ def measure(
     accepted_schema: dict[str, str] | None,
     plans: dict[str, dict] | None = None,
     history: dict[str, Any] | None = None,
+    engines: dict | None = None,
 ) -> list[CheckResult]:
     specs = specs_of(ds)
     try:
-        source = open_source(ds.source, cfg)
+        source = open_source(ds.source, cfg, engines)
     except (CannotMeasure, MissingEnv) as exc:
         cause = getattr(exc, "cause", "config")
         return [error(s, ds.name, cause, getattr(exc, "message", str(exc))) for s in specs]
@@ -199,8 +200,10 @@ def collect(
     now: dt.datetime | None = None,
     run_uid: str | None = None,
     plans: dict[str, dict] | None = None,
+    engines: dict | None = None,
 ) -> RunReport:
-    """Measure one dataset (reading what earlier runs learnt); nothing is written."""
+    """Measure one dataset (reading what earlier runs learnt); nothing is written. `engines` keeps source
+    engines between runs (the daemon's)."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
     history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
@@ -213,7 +216,7 @@ def collect(
         if e.kind == "subschema" and check_params(e).category_column:
             name = check_name(e)
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
-    found = measure(cfg, ds, started, accepted, plans, history)
+    found = measure(cfg, ds, started, accepted, plans, history, engines)
     finished = max(dt.datetime.now(dt.UTC), started)
     return RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found, [], recipients(cfg, ds.name))
 

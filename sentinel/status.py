@@ -29,7 +29,7 @@ def collect_status(cfg: Config, store: Store, now: dt.datetime | None = None) ->
     datasets = []
     for ds in cfg.datasets:
         run = last.get(ds.name)
-        nxt = trigger(ds.schedule, d.timezone).get_next_fire_time(None, now)
+        nxt = trigger(ds.schedule, d.timezone, name=ds.name).get_next_fire_time(None, now)
         datasets.append(
             {
                 "dataset": ds.name,

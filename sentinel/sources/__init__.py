@@ -2,8 +2,8 @@
 fetch rows by key and describe columns, so files (Parquet/CSV) and Iceberg tables are exposed through an
 in-memory DuckDB and everything else through its own SQLAlchemy dialect.
 
-A new source type is one module with an `open(name, config, cfg) -> SqlSource` function, registered in
-`OPENERS` below.
+A new source type is one module with an `open(name, config, cfg, engines) -> SqlSource` function, registered
+in `OPENERS` below.
 """
 
 from __future__ import annotations
@@ -17,25 +17,25 @@ if TYPE_CHECKING:
     from sentinel.config import Config
 
 
-def _open_sql(name, source_cfg, cfg):
+def _open_sql(name, source_cfg, cfg, engines=None):
     from sentinel.sources import sql
 
-    return sql.open(name, source_cfg, cfg)
+    return sql.open(name, source_cfg, cfg, engines)
 
 
-def _open_files(name, source_cfg, cfg):
+def _open_files(name, source_cfg, cfg, engines=None):
     from sentinel.sources import files
 
     return files.open(name, source_cfg, cfg)
 
 
-def _open_iceberg(name, source_cfg, cfg):
+def _open_iceberg(name, source_cfg, cfg, engines=None):
     from sentinel.sources import iceberg
 
     return iceberg.open(name, source_cfg, cfg)
 
 
-def _not_yet(name, source_cfg, cfg):
+def _not_yet(name, source_cfg, cfg, engines=None):
     raise SourceError(
         "unsupported",
         f"source {name!r}: reading {source_cfg.type} sources for checks is not available in this version",
@@ -51,9 +51,10 @@ OPENERS: dict[str, Callable[..., SqlSource]] = {
 }
 
 
-def open_source(name: str, cfg: Config) -> SqlSource:
+def open_source(name: str, cfg: Config, engines: dict | None = None) -> SqlSource:
+    """`engines`: a long-lived process's cache of engines to reuse between runs (sources that can)."""
     source_cfg = cfg.main.sources[name]
-    return OPENERS[source_cfg.type](name, source_cfg, cfg)
+    return OPENERS[source_cfg.type](name, source_cfg, cfg, engines)
 
 
 __all__ = ["ColumnInfo", "SourceError", "SqlSource", "open_source"]

@@ -95,9 +95,11 @@ class SqlSource:
         engine: sa.Engine,
         resolve: Callable[[str], tuple[str | None, str]] | None = None,
         speculation_key: str | None = None,
+        shared: bool = False,
     ):
         self.name = name
         self.engine = engine
+        self.shared = shared  # the engine outlives this source (a daemon's pool): close() keeps it
         self._resolve = resolve or _split_schema
         self._conn: sa.Connection | None = None
         # Set for sources the speculative scan can reproduce (prefetch.py): the unexpanded URL, and the
@@ -201,7 +203,8 @@ class SqlSource:
             except Exception:
                 pass
             self._conn = None
-        self.engine.dispose()
+        if not self.shared:
+            self.engine.dispose()
 
 
 def duckdb_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:

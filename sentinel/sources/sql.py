@@ -9,7 +9,9 @@ from sentinel import prefetch
 from sentinel.sources.base import SqlSource, classify, duckdb_engine
 
 
-def open(name, source_cfg, cfg) -> SqlSource:
+def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> SqlSource:
+    """`engines`, when given, keeps server-database engines (and their connection pools) between runs, as the
+    daemon does. File databases are never kept open: an open DuckDB file, even read-only, blocks its writer."""
     url = sa.make_url(cfg.url(source_cfg.url, f"sources.{name}.url"))
     kwargs: dict = {"pool_pre_ping": False}
     timeout = int(source_cfg.connect_timeout.total_seconds())
@@ -20,9 +22,16 @@ def open(name, source_cfg, cfg) -> SqlSource:
         kwargs["connect_args"] = {"read_only": True}
     elif backend == "sqlite":
         kwargs["connect_args"] = {"timeout": timeout}
+    shared = engines is not None and backend not in ("duckdb", "sqlite")
+    key = url.render_as_string(hide_password=False)
     try:
-        engine = duckdb_engine(url, **kwargs) if backend == "duckdb" else sa.create_engine(url, **kwargs)
+        if shared and key in engines:
+            engine = engines[key]
+        else:
+            engine = duckdb_engine(url, **kwargs) if backend == "duckdb" else sa.create_engine(url, **kwargs)
+            if shared:
+                engines[key] = engine
     except Exception as exc:  # unknown dialect, missing driver
         raise classify(exc) from exc
     speculate = source_cfg.url if backend in prefetch.DIALECTS else None
-    return SqlSource(name, engine, speculation_key=speculate)
+    return SqlSource(name, engine, speculation_key=speculate, shared=shared)
