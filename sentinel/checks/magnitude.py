@@ -44,7 +44,7 @@ from pydantic import Field, field_validator
 
 from sentinel.checks import history
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
-from sentinel.checks.sqlstats import group_key, median, same, sampled
+from sentinel.checks.sqlstats import group_key, log10_abs, median, same, sampled
 from sentinel.yamlmodel import CheckParams
 
 MIN_GROUP = 20
@@ -133,11 +133,11 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     key = ctx.key_col()
     groups = [ctx.col(g) for g in p.group_by]
     u = ctx.col(p.explained_by[0], numeric=True, purpose="explained_by") if p.explained_by else None
-    cols = [key.label("k"), x.label("x"), sa.func.log10(sa.func.abs(x)).label("y")]
+    cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0]
     if u is not None:
-        cols.append(sa.func.log10(sa.func.abs(u)).label("v"))
+        cols.append(log10_abs(u).label("v"))
         where += [u.is_not(None), u != 0]
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
     g_of = lambda t: [t.c[f"g{i}"] for i in range(len(groups))]  # noqa: E731

@@ -19,6 +19,12 @@ HASH_BUCKETS = 1_000_003  # a prime: the hash modulo it is close to uniform
 NULL_GROUP = "(null)"
 
 
+def log10_abs(expr: sa.ColumnElement) -> sa.ColumnElement:
+    """log10|x| in double precision: PostgreSQL's log of a NUMERIC is arbitrary-precision arithmetic, about
+    40x slower (3 minutes instead of 4 s over 10M rows)."""
+    return sa.func.log10(sa.func.abs(sa.cast(expr, sa.Float)))
+
+
 def median(expr: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.percentile_cont(0.5).within_group(expr)
 
