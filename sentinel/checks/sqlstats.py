@@ -2,9 +2,10 @@
 
 A median or a MAD is a sort. On a 10M-row table each one costs seconds (on PostgreSQL a sort spilled to
 disk), and a detector needs several. So `magnitude` and `subschema` estimate their references (medians,
-MADs, fits) from a deterministic sample of at most `SAMPLE` rows per group, then score *every* row against
-those references in one more scan: evidence counts stay exact, only the baseline is estimated. Groups of
-`SAMPLE` rows or fewer are taken whole, so small tables and small groups see exactly what they did.
+MADs, fits) from a deterministic sample of each group, then score *every* row against those references in
+one more scan: evidence counts stay exact, only the baseline is estimated. Each group keeps up to
+max(`SAMPLE`, `SAMPLE_TOTAL` / number of groups) rows; smaller groups are taken whole, so tables up to
+200,000 rows (and small groups anywhere) see exactly what a full computation would.
 
 The sample is chosen by a hash of the row's key, not by random(): the same table gives the same references
 run after run, so a row near the threshold does not flap between flagged and clean.
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SAMPLE = 5_000  # rows per group behind a reference: medians to ~2% of a sigma, which the threshold allows for
+SAMPLE = 5_000  # rows per group behind a reference, at least: medians to ~2% of a sigma
+SAMPLE_TOTAL = 200_000  # rows in all the sample may hold: few groups take more rows each (one group: 200,000)
 HASH_BUCKETS = 1_000_003  # a prime: the hash modulo it is close to uniform
 NULL_GROUP = "(null)"
 
@@ -57,11 +59,16 @@ def sampled(
     key: sa.ColumnElement,
     prefix: str,
 ) -> sa.CTE:
-    """The rows of `table` matching `where` as `cols` (groups labelled g0, g1, ...), at most about SAMPLE per
-    group, plus `group_rows`: how many rows the whole group has."""
+    """The rows of `table` matching `where` as `cols` (groups labelled g0, g1, ...), sampled per group as the
+    module says, plus `group_rows`: how many rows the whole group has."""
     keys = [group_key(g) for g in groups]
+    cap = sa.func.greatest(SAMPLE, SAMPLE_TOTAL / sa.func.count().over())  # count() over (): the groups
     counts = (
-        sa.select(*[k.label(f"g{i}") for i, k in enumerate(keys)], sa.func.count().label("group_rows"))
+        sa.select(
+            *[k.label(f"g{i}") for i, k in enumerate(keys)],
+            sa.func.count().label("group_rows"),
+            sa.cast(cap, sa.Float).label("cap"),
+        )
         .select_from(table)
         .where(*where)
         .group_by(*keys)
@@ -69,8 +76,8 @@ def sampled(
     )
     matched = same(keys, [counts.c[f"g{i}"] for i in range(len(keys))])
     take = sa.or_(
-        counts.c.group_rows <= SAMPLE,
-        unit_hash(dialect, key) < SAMPLE / sa.cast(counts.c.group_rows, sa.Float),
+        counts.c.group_rows <= counts.c.cap,
+        unit_hash(dialect, key) < counts.c.cap / sa.cast(counts.c.group_rows, sa.Float),
     )
     return (
         sa.select(*cols, counts.c.group_rows)
