@@ -243,7 +243,7 @@ class Daemon:
             return
         try:
             with self.store.lease(name) as mine:
-                if not mine:
+                if mine is False:  # None: the store is down; measure anyway, the write will claim the tick
                     self.metrics.skipped.labels("leased").inc()
                     return
                 if self.store.tick_done(name, tick):
@@ -342,7 +342,13 @@ class Daemon:
         tmp.write_bytes(pickle.dumps((report, tick)))
         os.replace(tmp, final)  # a crash leaves the old file or the new one, never half of one
         self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
-        log.error("state store unavailable; run %s of %s spooled: %s", report.run_uid, report.dataset, exc)
+        log.error(
+            "state store unavailable; run %s of %s spooled: %s",
+            report.run_uid,
+            report.dataset,
+            str(exc).splitlines()[0],
+            extra={"event": "spooled", "dataset": report.dataset, "run_uid": report.run_uid},
+        )
 
     def _replay_spool(self) -> None:
         if not self.spool_dir.is_dir():

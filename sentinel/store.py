@@ -265,15 +265,20 @@ class Store:
         return attempt()
 
     @contextlib.contextmanager
-    def lease(self, name: str) -> Iterator[bool]:
+    def lease(self, name: str) -> Iterator[bool | None]:
         """Whether this process may run `name` now. On PostgreSQL a session advisory lock, held until the block
         ends, so two daemons never measure one dataset at once (it dies with the session, so a killed daemon
         frees it). Elsewhere always True: a SQLite store serves one host, where the scheduler's
-        max_instances=1 already holds."""
+        max_instances=1 already holds. None: the store cannot be reached to ask; the caller may measure
+        anyway, since the write claims its tick and a second write of the same tick is refused."""
         if self.engine.dialect.name != "postgresql":
             yield True
             return
-        conn = self.engine.connect()
+        try:
+            conn = self.engine.connect()
+        except sa_exc.DBAPIError:
+            yield None
+            return
         got = False
         # keyed by schema and name: deployments sharing a database in separate schemas do not block each other
         key = "hashtextextended(current_schema() || '/sentinel/' || :name, 0)"
@@ -291,9 +296,13 @@ class Store:
                 conn.invalidate()  # never hand a connection that may still hold the lock back to the pool
 
     def tick_done(self, dataset: str, tick: dt.datetime) -> bool:
-        with self.engine.connect() as conn:
-            stmt = sa.select(ticks.c.run_uid).where(ticks.c.dataset == dataset, ticks.c.tick == tick)
-            return conn.execute(stmt).first() is not None
+        """Whether the tick was completed; False when the store cannot say (the write's claim decides then)."""
+        try:
+            with self.engine.connect() as conn:
+                stmt = sa.select(ticks.c.run_uid).where(ticks.c.dataset == dataset, ticks.c.tick == tick)
+                return conn.execute(stmt).first() is not None
+        except sa_exc.DBAPIError:
+            return False
 
     # --- reads -----------------------------------------------------------------------------------------
 

@@ -386,3 +386,43 @@ def test_a_postgres_source_stopped_mid_run_gives_one_could_not_measure_incident(
     finally:
         if d.proc.poll() is None:
             d.kill()
+
+
+def test_a_state_store_down_for_a_while_loses_no_run(tmp_path, own_cluster):
+    """The PostgreSQL state store goes away for several seconds: runs measured meanwhile are retried, then
+    spooled to disk, and written when it is back; no tick is written twice."""
+    port, stop_pg, start_pg = own_cluster
+    state = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    make_warehouse(tmp_path)
+    write_project(
+        tmp_path,
+        DATASETS,
+        state=state,
+        daemon=", store_retry_for: 1s",
+    )
+    engine = store_engine(tmp_path, state)
+    d = Daemon(tmp_path)
+    try:
+        wait_for(lambda: count(engine, "SELECT count(*) FROM runs") >= 2)
+        engine.dispose()
+        stop_pg()
+        down_from = time.time()
+        wait_for(lambda: any(e.get("event") == "spooled" for e in d.events()), timeout=40)
+        spooled = {e["run_uid"] for e in d.events() if e.get("event") == "spooled"}
+        start_pg()
+        spool = tmp_path / ".sentinel" / "spool"
+        wait_for(lambda: not list(spool.glob("*.pickle")), timeout=40)
+        written = count(
+            engine,
+            "SELECT count(*) FROM runs WHERE run_uid IN ("
+            + ",".join(f"'{u}'" for u in spooled)
+            + ") AND started_at > to_timestamp(:t)",
+            t=down_from - 1,
+        )
+        assert written == len(spooled)  # every run measured while the store was down is in it now
+        assert d.stop() == 0
+    finally:
+        if d.proc.poll() is None:
+            d.kill()
+    assert count(engine, "SELECT count(*) FROM runs") == count(engine, "SELECT count(*) FROM ticks")
+    engine.dispose()
