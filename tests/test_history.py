@@ -83,18 +83,18 @@ def test_bucket_count_follows_rows_and_a_new_count_resets_the_snapshot():
     assert res.status == "pass" and snaps.buckets == 256 and len(snaps.rows) == 20_000
 
 
+def load(wh, frame: pd.DataFrame) -> None:
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute("CREATE TABLE deals (id INTEGER, amount DOUBLE PRECISION)")
+    wh.execute("INSERT INTO deals VALUES (:id, :amount)", frame.to_dict("records"))
+
+
 def test_through_duckdb_and_postgresql_with_the_state_store(project, wh):
     from conftest import by_check
 
     df = wide_deals(1500)
     victim = int(df.index[(df.amount > 10**4) & (df.amount < 10**4.5)][0])
-
-    def load(frame: pd.DataFrame) -> None:
-        wh.execute("DROP TABLE IF EXISTS deals")
-        wh.execute("CREATE TABLE deals (id INTEGER, amount DOUBLE PRECISION)")
-        wh.execute("INSERT INTO deals VALUES (:id, :amount)", frame.to_dict("records"))
-
-    load(df)
+    load(wh, df)
     project.dataset(wh, "- magnitude: {column: amount, history_by: id}")
     code, doc = project.run_json()
     if wh.name == "sqlite":
@@ -103,7 +103,7 @@ def test_through_duckdb_and_postgresql_with_the_state_store(project, wh):
     assert code == 0
     bad = df.copy()
     bad.loc[victim, "amount"] *= 1000
-    load(bad)
+    load(wh, bad)
     for _ in range(2):  # the incident stays open while the value stays wrong
         code, doc = project.run_json()
         res = by_check(doc)["magnitude(amount)"]
@@ -111,42 +111,24 @@ def test_through_duckdb_and_postgresql_with_the_state_store(project, wh):
         (item,) = res["evidence"]["rows"]["items"]
         assert item["key"] == victim + 1 and item["diagnosis"]["k"] == 3
         assert item["reference"] == pytest.approx(df.loc[victim, "amount"])
-    load(df)
+    load(wh, df)
     code, doc = project.run_json()
     assert code == 0 and doc["incidents"][0]["change"] == "resolved"
 
 
-def test_resolving_by_hand_accepts_the_new_value(project):
+def test_resolving_by_hand_accepts_the_new_value(project, tmp_path):
     """A deal that really grew 100x: the owner resolves the incident and the new value becomes the reference."""
-    import duckdb
+    from backends import make
     from conftest import by_check
 
+    wh = make("duckdb", tmp_path)
     df = wide_deals(800)
-
-    def load(frame: pd.DataFrame) -> None:
-        con = duckdb.connect(str(project.root / "wh.duckdb"))
-        con.register("frame", frame)
-        con.execute("CREATE OR REPLACE TABLE deals AS SELECT * FROM frame")
-        con.close()
-
-    load(df)
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/deals.yaml",
-        """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - magnitude: {column: amount, history_by: id}
-        """,
-    )
+    load(wh, df)
+    project.dataset(wh, "- magnitude: {column: amount, history_by: id}")
     assert project.run_json()[0] == 0
     grown = df.copy()
     grown.loc[5, "amount"] = df.loc[5, "amount"] * 100
-    load(grown)
+    load(wh, grown)
     code, doc = project.run_json()
     assert code == 1 and by_check(doc)["magnitude(amount)"]["evidence"]["rows"]["items"][0]["key"] == 6
     incident = doc["incidents"][0]["id"]

@@ -160,22 +160,14 @@ def test_explained_by_finds_a_shift_hidden_in_a_wide_column():
     assert len(caught_alone) < 0.9 * len(truth)  # what the fit adds
 
 
-def test_reference_column_and_explained_by_are_exclusive(project):
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/d.yaml",
-        """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - subschema: {value_column: amount, reference_column: list, explained_by: [seats]}
-        """,
+def test_reference_column_and_explained_by_are_exclusive(project, tmp_path):
+    from backends import make
+
+    project.dataset(
+        make("duckdb", tmp_path), "- subschema: {value_column: amount, reference_column: list, explained_by: [seats]}"
     )
     res = project.cli("validate")
-    assert res.exit_code == 2 and "checks/d.yaml:7: datasets[0].checks[0].subschema" in res.output
+    assert res.exit_code == 2 and "checks/deals.yaml:7: datasets[0].checks[0].subschema" in res.output
     assert "not both" in res.output
 
 
