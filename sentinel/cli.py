@@ -190,6 +190,7 @@ def daemon(
     early = threading.Event()  # a stop asked for while still starting: honoured once the daemon is up
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: early.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload before start-up is over: the config is read anyway
     from sentinel.daemon import Daemon, configure_logging
 
     configure_logging(log_format)
