@@ -367,7 +367,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             if total:
                 parts.append(
                     f"{total:,} of {n:,} rows off their reference by orders of magnitude; "
-                    + "; ".join(_sentence(i, p) for i in items[:3])
+                    # rows with a named k first: they carry a candidate value an owner can confirm
+                    + "; ".join(_sentence(i, p) for i in sorted(items, key=lambda i: "diagnosis" not in i)[:3])
                 )
             parts += [
                 f"{d['metric']} of {p.column} is {_money(d['value'])}, {d['ratio']:.3g}x its usual "
