@@ -265,34 +265,35 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             cond = sa.and_(tails.c.lab == mode["label"] if p.category_column else sa.true(), e > tails.c.edge)
             count, other = mode["count"], mode.pop("opposite_tail")
             shifted = count - other
-            cut, mid = (
-                sa.select(
-                    sa.func.percentile_disc(other / count).within_group(e),
-                    sa.func.percentile_cont((other + shifted / 2) / count).within_group(e),
-                )
-                .where(cond)
-                .subquery()
-                .c
-            )
-            cut_v, mid_v = ctx.source.execute(sa.select(cut, mid))[0]
             spread = mode.pop("spread")
-            mode.update(honest_tail=other, offset=round(sign * float(mid_v), 3))
-            # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
-            mode["factor"] = name_offset(sign * float(mid_v), fx, 1.2533 * spread / shifted**0.5)
+            # one statement: the tail's rows, the mode's centre (`mid`) and where its honest part ends (`cut`),
+            # then the rows past `cut` within the mode's own spread of its centre (a lone x10 row further in
+            # is not a yen row)
+            tail_rows = sa.select(tails.c.k, tails.c.x, tails.c.d, e.label("e")).where(cond).cte("ss_mode")
+            centre = sa.select(
+                sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
+                sa.func.percentile_cont((other + shifted / 2) / count).within_group(tail_rows.c.e).label("mid"),
+            ).cte("ss_centre")
+            keep = [sa.func.abs(tail_rows.c.e - centre.c.mid) <= max(TAIL_SIGMAS * spread, WINDOW_MIN)]
             if other:
-                cond = sa.and_(cond, e > float(cut_v))
-            # the mode's rows: within its own spread of its centre (a lone x10 row further in is not a yen row)
-            cond = sa.and_(cond, sa.func.abs(e - float(mid_v)) <= max(TAIL_SIGMAS * spread, WINDOW_MIN))
+                keep.append(tail_rows.c.e > centre.c.cut)
             stmt = (
-                sa.select(tails.c.k, tails.c.x, tails.c.d, sa.func.count().over().label("total"))
-                .where(cond)
-                .order_by(tails.c.k)
+                sa.select(
+                    tail_rows.c.k, tail_rows.c.x, tail_rows.c.d, centre.c.mid, sa.func.count().over().label("total")
+                )
+                .select_from(tail_rows.join(centre, sa.true()))
+                .where(*keep)
+                .order_by(tail_rows.c.k)
                 .limit(ctx.evidence_limit)
             )
             found = ctx.source.execute(stmt)
             mode["count"] = int(found[0].total) if found else 0
             if not found:  # nothing near the estimated centre: not a mode after all
                 continue
+            mid_v = float(found[0].mid)
+            mode.update(honest_tail=other, offset=round(sign * mid_v, 3))
+            # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
+            mode["factor"] = name_offset(sign * mid_v, fx, 1.2533 * spread / shifted**0.5)
             rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in found]
             f = mode["factor"]
             if f:
