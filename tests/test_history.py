@@ -73,6 +73,17 @@ def test_unchanged_buckets_are_not_fetched_and_deleted_keys_leave():
     assert not {"1", "2", "3"} & set(snaps.rows)
 
 
+def test_a_key_on_several_rows_is_left_out_not_fatal():
+    snaps = MemorySnapshots()
+    df = wide_deals(300)
+    df.loc[1, "id"] = df.loc[0, "id"]  # two rows claim id 1
+    run_check(df, "magnitude", PARAMS, snapshots=snaps)
+    df.loc[0, "amount"] *= 10
+    res = run_check(df, "magnitude", PARAMS, snapshots=snaps)
+    assert "1" not in snaps.rows and "not compared" in res.expected["history"]["note"]
+    assert 1 not in flagged(res)
+
+
 def test_bucket_count_follows_rows_and_a_new_count_resets_the_snapshot():
     assert bucket_count(10) == 64 and bucket_count(1_000_000) == 8192 and bucket_count(10**9) == 65536
     snaps = MemorySnapshots()

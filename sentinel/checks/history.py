@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -139,9 +140,12 @@ def compare(
     fetched = ctx.source.execute(stmt) if changed else []
     before = {} if reset else snapshots.values(changed)
 
+    per_key = Counter(str(r.k) for r in fetched if r.k is not None)
+    repeated = {k for k, n in per_key.items() if n > 1}
+    fetched = [r for r in fetched if r.k is not None and str(r.k) not in repeated]  # a key on two rows is no key
     jumps = []  # (row, old, log ratio)
     for r in fetched:
-        if r.k is None or int(r.b) not in current:
+        if int(r.b) not in current:
             continue
         old = before.get(str(r.k))
         if old is not None and old != 0 and float(r.x) != old:
@@ -183,8 +187,6 @@ def compare(
     held = {str(i["key"]) for i in items} | also_flagged
     values, dirty = [], set()
     for r in fetched:
-        if r.k is None:
-            continue
         k, b = str(r.k), int(r.b)
         if k in held:
             dirty.add(b)
@@ -195,4 +197,5 @@ def compare(
     digests: dict[int, str | None] = {b: (None if b in dirty else current[b][0]) for b in changed}
     digests.update({b: "" for b in emptied})
     update = SnapshotUpdate(n_buckets, digests, values, reset)
-    return Comparison(items, len(jumps), len(before), update)
+    note = f"{len(repeated):,} {key_name} values appear on several rows: not compared" if repeated else None
+    return Comparison(items, len(jumps), len(before), update, note)
