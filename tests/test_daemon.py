@@ -426,3 +426,29 @@ def test_a_state_store_down_for_a_while_loses_no_run(tmp_path, own_cluster):
             d.kill()
     assert count(engine, "SELECT count(*) FROM runs") == count(engine, "SELECT count(*) FROM ticks")
     engine.dispose()
+
+
+def test_a_check_that_raises_is_an_error_result_and_the_daemon_goes_on(tmp_path, monkeypatch):
+    """In-process: a check whose code raises (a bug, not a source problem) becomes `error` for that check
+    alone; the run's other results are written and the job returns normally."""
+    from sentinel.checks import KINDS
+    from sentinel.daemon import Daemon as InProcess
+
+    make_warehouse(tmp_path)
+    write_project(tmp_path, DATASETS)
+
+    def broken(spec, ctx):
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setattr(KINDS["expect"], "plan", broken)
+    d = InProcess(tmp_path / "config.yaml")
+    d.run_tick("deals")
+    engine = store_engine(tmp_path)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT check_name, status, diagnosis FROM results ORDER BY id")).all()
+    assert [(r.check_name, r.status) for r in rows] == [
+        ("not_empty", "pass"),
+        ("expect_column_values_to_be_between(amount)", "error"),
+    ]
+    assert "check_crashed" in rows[1].diagnosis and "a bug in a check" in rows[1].diagnosis
+    d.store.close()
