@@ -235,3 +235,24 @@ def test_aggregate_sum_and_mean_against_history(project):
         assert all(a["ratio"] == pytest.approx(1000, rel=0.05) for a in res["evidence"]["aggregates"])
     load(1.0, 100)
     assert project.run_json()[0] == 0
+
+
+@pytest.mark.postgres
+def test_thousands_of_groups_on_postgresql(project, pg_schema, tmp_path):
+    """One row of literals per group: 12,000 groups are 84,000 values, past PostgreSQL's 65,535 bound
+    parameters; such a statement goes as literal SQL."""
+    from backends import make
+    from conftest import by_check
+
+    wh = make("postgresql", tmp_path, pg_schema)
+    n = 24_000
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"id": np.arange(n), "g": np.arange(n) // 2, "amount": np.round(10 ** rng.normal(4, 0.1, n), 2)})
+    df.loc[7, "amount"] *= 1000
+    wh.execute("CREATE TABLE deals (id INTEGER, g INTEGER, amount DOUBLE PRECISION)")
+    wh.execute("INSERT INTO deals VALUES (:id, :g, :amount)", df.to_dict("records"))
+    project.dataset(wh, "- magnitude: {column: amount, group_by: [g]}")
+    code, doc = project.run_json()
+    res = by_check(doc)["magnitude(amount)"]
+    assert code == 1, res
+    assert [i["key"] for i in res["evidence"]["rows"]["items"]] == [7]
