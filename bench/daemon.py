@@ -1,7 +1,7 @@
 """Daemon benchmark: many datasets on short schedules, one real `sentinel daemon` process.
 
     python bench/daemon.py                                  # 500 datasets, every 60s, for one hour
-    python bench/daemon.py --every 12 --duration 720        # the same 60 ticks on a 5x compressed clock
+    python bench/daemon.py --datasets 100 --every 12 --duration 720   # 60 ticks in 12 minutes, same load
     python bench/daemon.py --smoke                          # 20 datasets, every 2s, 12 s (CI)
 
 Half the datasets read a local DuckDB file, half a PostgreSQL table (127.0.0.1:5432/test, schema
