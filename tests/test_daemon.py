@@ -452,3 +452,47 @@ def test_a_check_that_raises_is_an_error_result_and_the_daemon_goes_on(tmp_path,
     ]
     assert "check_crashed" in rows[1].diagnosis and "a bug in a check" in rows[1].diagnosis
     d.store.close()
+
+
+@pytest.mark.postgres
+def test_kill_9_mid_write_commits_nothing_and_the_restart_writes_once(tmp_path, pg_schema):
+    """The test holds a lock on `incidents`, so the daemon's write stops half-way (run, results and tick claim
+    inserted, the incident not yet); kill -9 there. Nothing of that run may survive, and after a restart the
+    failure is written once: one run per tick, every run complete, one incident, one notification."""
+    url, schema, admin = pg_schema
+    make_warehouse(tmp_path, bad=True)
+    write_project(tmp_path, DATASETS.split("- name: orders")[0], state=url)
+    engine = store_engine(tmp_path, url)
+    d = Daemon(tmp_path)
+    wait_for(lambda: count(engine, "SELECT count(*) FROM runs") >= 1)
+    with admin.connect() as blocker:
+        blocker.execute(sa.text(f'LOCK TABLE "{schema}".incidents IN ACCESS EXCLUSIVE MODE'))
+
+        def a_write_is_waiting():
+            with admin.connect() as conn:
+                return conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE '%incidents%' AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+
+        wait_for(a_write_is_waiting)
+        runs_before = count(engine, "SELECT count(*) FROM runs")
+        d.kill()
+        blocker.rollback()
+    assert count(engine, "SELECT count(*) FROM runs") == runs_before  # the half-written run left nothing
+    d = Daemon(tmp_path)
+    wait_for(lambda: count(engine, "SELECT count(*) FROM runs") >= runs_before + 2)
+    assert d.stop() == 0
+    assert count(engine, "SELECT count(*) FROM runs") == count(engine, "SELECT count(*) FROM ticks")
+    assert (
+        count(engine, "SELECT count(*) FROM runs r WHERE (SELECT count(*) FROM results x WHERE x.run_id = r.id) != 2")
+        == 0
+    )
+    assert count(engine, "SELECT count(*) FROM incidents") == 1
+    failing = count(engine, "SELECT count(*) FROM results WHERE status = 'fail'")
+    assert count(engine, "SELECT occurrences FROM incidents") == failing
+    notes = [json.loads(line) for line in (tmp_path / "notes.jsonl").read_text().splitlines()]
+    assert [n["change"] for n in notes] == ["opened"]
+    engine.dispose()
