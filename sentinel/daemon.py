@@ -81,6 +81,8 @@ class Daemon:
         self.locks: dict[str, threading.Lock] = {}
         self.locks_guard = threading.Lock()
         self.engines: dict[str, sa.Engine] = {}  # server-database source engines, kept between runs
+        self.spool_lock = threading.Lock()
+        self.spool_pending = True  # files may be waiting from before a restart; known after the first replay
         self.last_beat: dt.datetime | None = None
         self.http = http
         self.server: ThreadingHTTPServer | None = None
@@ -297,7 +299,8 @@ class Daemon:
                 self.stopping.wait(wait)
                 wait = min(wait * 2, 30.0)
         self._record(report)
-        self._replay_spool()
+        if self.spool_pending:  # the store took this run: it can take the spooled ones too
+            self._replay_spool()
         if any(c.change in NOTIFY_ON for c in report.changes):
             self._dispatch()
 
@@ -341,6 +344,8 @@ class Daemon:
         tmp = final.with_suffix(".tmp")
         tmp.write_bytes(pickle.dumps((report, tick)))
         os.replace(tmp, final)  # a crash leaves the old file or the new one, never half of one
+        with self.spool_lock:  # after any replay in progress has counted what it left
+            self.spool_pending = True
         self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
         log.error(
             "state store unavailable; run %s of %s spooled: %s",
@@ -351,19 +356,20 @@ class Daemon:
         )
 
     def _replay_spool(self) -> None:
-        if not self.spool_dir.is_dir():
-            return
-        for path in sorted(self.spool_dir.glob("*.pickle")):
-            report, tick = pickle.loads(path.read_bytes())  # our own files, written by _spool
-            try:
-                save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
-                self._record(report)
-            except TickTaken:
-                pass
-            except sa_exc.DBAPIError:
-                return  # still down: try again after the next run
-            path.unlink()
-        self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
+        with self.spool_lock:  # one replayer at a time: workers finishing together must not write a file twice
+            for path in sorted(self.spool_dir.glob("*.pickle")):
+                report, tick = pickle.loads(path.read_bytes())  # our own files, written by _spool
+                try:
+                    save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
+                    self._record(report)
+                except TickTaken:
+                    pass
+                except sa_exc.DBAPIError:
+                    return  # still down: try again after the next run
+                path.unlink()
+            left = len(list(self.spool_dir.glob("*.pickle")))
+            self.spool_pending = left > 0
+            self.metrics.spooled.set(left)
 
     # --- HTTP --------------------------------------------------------------------------------------------
 

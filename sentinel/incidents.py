@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel.results import CheckResult
-from sentinel.store import incident_events, incidents, utc
+from sentinel.store import incident_events, incidents, results, runs, utc
 
 REOPEN_WITHIN = dt.timedelta(hours=24)
 
@@ -172,8 +172,6 @@ def unmeasurable(
         return []
     if any(r.status != "error" for r in found):
         return apply(conn, run_id, [CheckResult(dataset, SOURCE_CHECK, "source", "pass", "error")], now)
-    from sentinel.store import results, runs
-
     last_ok = conn.execute(
         sa.select(sa.func.max(runs.c.started_at))
         .select_from(runs.join(results, results.c.run_id == runs.c.id))

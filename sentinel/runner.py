@@ -218,7 +218,8 @@ def collect(
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history, engines)
     finished = max(dt.datetime.now(dt.UTC), started)
-    return RunReport(run_uid or uuid.uuid4().hex, ds.name, started, finished, found, [], recipients(cfg, ds.name))
+    uid = run_uid or uuid.uuid4().hex
+    return RunReport(uid, ds.name, started, finished, found, recipients=recipients(cfg, ds.name))
 
 
 def save(

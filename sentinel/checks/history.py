@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from sentinel.checks.common import Context
+from sentinel.checks.sqlstats import key_hash
 from sentinel.results import SnapshotUpdate
 
 BUCKETS_MIN, BUCKETS_MAX = 64, 65_536
@@ -78,12 +79,6 @@ def bucket_count(rows: int) -> int:
     return min(2 ** math.ceil(math.log2(want)), BUCKETS_MAX)
 
 
-def bucket_of(dialect: str, key: sa.ColumnElement, buckets: int) -> sa.ColumnElement:
-    if dialect == "duckdb":
-        return sa.cast(sa.func.hash(key) % buckets, sa.Integer)
-    return sa.cast(sa.func.abs(sa.func.hashtextextended(sa.cast(key, sa.String), 0) % buckets), sa.Integer)
-
-
 def digest_of(dialect: str, key: sa.ColumnElement, value: sa.ColumnElement) -> sa.ColumnElement:
     if dialect == "duckdb":
         total = sa.func.sum(sa.func.hash(key, value))
@@ -120,7 +115,7 @@ def compare(
     n_buckets = bucket_count(rows)
     stored_n, stored = snapshots.digests()
     reset = stored_n != n_buckets
-    bucket = bucket_of(ctx.dialect, key, n_buckets)
+    bucket = key_hash(ctx.dialect, key, n_buckets)
     found = ctx.source.execute(
         sa.select(bucket.label("b"), digest_of(ctx.dialect, key, x).label("d"), sa.func.count().label("n"))
         .select_from(ctx.table)

@@ -41,13 +41,18 @@ def same(a: list[sa.ColumnElement], b: list[sa.ColumnElement]) -> sa.ColumnEleme
     return sa.and_(sa.true(), *[x == y for x, y in zip(a, b, strict=True)])
 
 
+def key_hash(dialect: str, key: sa.ColumnElement, modulo: int) -> sa.ColumnElement:
+    """An integer in [0, modulo) fixed by the key's value."""
+    if dialect == "duckdb":
+        h = sa.func.hash(key) % modulo  # any type; casting 10M keys to text first costs 0.2 s
+    else:  # postgresql; the other dialects never reach the row-level detectors
+        h = sa.func.abs(sa.func.hashtextextended(sa.cast(key, sa.String), 0) % modulo)
+    return sa.cast(h, sa.Integer)
+
+
 def unit_hash(dialect: str, key: sa.ColumnElement) -> sa.ColumnElement:
     """A number in [0, 1) fixed by the key's value."""
-    if dialect == "duckdb":
-        h = sa.func.hash(key) % HASH_BUCKETS  # any type; casting 10M keys to text first costs 0.2 s
-    else:  # postgresql; the other dialects never reach the row-level detectors
-        h = sa.func.abs(sa.func.hashtextextended(sa.cast(key, sa.String), 0) % HASH_BUCKETS)
-    return sa.cast(h, sa.Float) / HASH_BUCKETS
+    return sa.cast(key_hash(dialect, key, HASH_BUCKETS), sa.Float) / HASH_BUCKETS
 
 
 def sampled(
