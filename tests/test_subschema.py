@@ -86,6 +86,21 @@ def test_fx_rates_from_config_override_the_builtin_ones():
     assert name_offset(np.log10(118.0), {"JPY": 118.0})["label"] == "JPY"
 
 
+def test_a_shift_into_another_labels_range_is_still_caught():
+    # honest JPY deals sit where yen-shifted USD rows land: the tail scan skips only rows in no label's tail
+    usd, jpy = amounts(4000, sigma=0.1), amounts(1000, sigma=0.1, seed=5)
+    jpy["id"] += 4000
+    jpy["currency"] = "JPY"
+    jpy["amount"] *= 150
+    truth = shift(usd, 0.01, 150.0)
+    res = run_check(
+        pd.concat([usd, jpy], ignore_index=True), "subschema", {"value_column": "amount", "category_column": "currency"}
+    )
+    (mode,) = res.evidence["modes"]
+    assert mode["label"] == "USD" and mode["factor"]["label"] == "JPY"
+    assert {r["key"] for r in mode["rows"]["items"]} == truth
+
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10**6), sigma=st.floats(0.05, 0.6), n=st.integers(50, 5000), heavy=st.booleans())
 def test_clean_data_raises_nothing(seed, sigma, n, heavy):

@@ -184,7 +184,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     )
 
     def tails_of(stats: list[sa.Row]) -> sa.CTE:
-        """Every scored row with its distance d from its label's main mode, given the modes as literals."""
+        """Every row that may sit in a tail, with its distance d from its label's main mode (given as literals)."""
         known = sa.values(
             sa.column("g0", sa.String),
             sa.column("m", sa.Float),
@@ -194,7 +194,13 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.column("b", sa.Float),
             name="ss_stats",
         ).data([(r.g0, float(r.m), int(r.n), float(r.mad), float(r.a), float(r.b)) for r in stats])
-        base = sa.select(*cols).select_from(ctx.table).where(*where).subquery("ss_rows")
+        inside = []
+        if not p.explained_by:
+            # a row inside every label's tail edges is in no tail: skip it before the join
+            edges = [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats]
+            lo, hi = max(m - e for m, e in edges), min(m + e for m, e in edges)
+            inside.append(sa.not_(y.between(lo, hi)))
+        base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
         d = base.c.y - known.c.m - (known.c.a + known.c.b * base.c.v if p.explained_by else 0.0)
         return (
             sa.select(
@@ -269,7 +275,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # one statement: the tail's rows, the mode's centre (`mid`) and where its honest part ends (`cut`),
             # then the rows past `cut` within the mode's own spread of its centre (a lone x10 row further in
             # is not a yen row)
-            tail_rows = sa.select(tails.c.k, tails.c.x, tails.c.d, e.label("e")).where(cond).cte("ss_mode")
+            tail_rows = (
+                sa.select(tails.c.k, tails.c.x, tails.c.d, e.label("e"))
+                .where(cond)
+                .cte("ss_mode")
+                .prefix_with("MATERIALIZED")
+            )
             centre = sa.select(
                 sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
                 sa.func.percentile_cont((other + shifted / 2) / count).within_group(tail_rows.c.e).label("mid"),
