@@ -31,6 +31,23 @@ def diamonds(n=4000, seed=2) -> pd.DataFrame:
     )
 
 
+def contracts(n=3000, seed=3) -> pd.DataFrame:
+    """Amount = seats x years x a list price: neither column alone explains it (years spread it 0.7 decades)."""
+    rng = np.random.default_rng(seed)
+    seats = np.round(10 ** rng.uniform(0.5, 2.5, n))
+    years = rng.integers(1, 6, n).astype(float)
+    amount = np.round(seats * years * 1200 * 10 ** rng.normal(0, 0.02, n), 2)
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "region": rng.choice(["emea", "amer"], n),
+            "seats": seats,
+            "years": years,
+            "amount": amount,
+        }
+    )
+
+
 def flagged(res) -> dict:
     return {i["key"]: i for i in res.evidence.get("rows", {}).get("items", [])}
 
@@ -90,6 +107,65 @@ def test_explained_by_sees_what_the_median_cannot():
     assert set(fitted) == truth  # the fit finds every one, and nothing else
     named = [i["diagnosis"]["k"] for i in fitted.values() if "diagnosis" in i]
     assert len(named) >= 0.95 * len(truth) and set(named) == {1}
+
+
+def test_explained_by_several_columns_through_each_backend(project, wh):
+    from conftest import by_check
+
+    df = contracts(2000)
+    bad = np.random.default_rng(6).choice(len(df), 25, replace=False)
+    df.loc[bad, "amount"] *= 10
+    truth = set((bad + 1).tolist())
+    wh.execute("DROP TABLE IF EXISTS contracts")
+    wh.execute(
+        "CREATE TABLE contracts (id INTEGER, region VARCHAR(8), seats DOUBLE PRECISION, years DOUBLE PRECISION,"
+        " amount DOUBLE PRECISION)"
+    )
+    wh.execute("INSERT INTO contracts VALUES (:id, :region, :seats, :years, :amount)", df.to_dict("records"))
+    project.dataset(
+        wh,
+        """
+        - magnitude: {column: amount, explained_by: [seats], name: by_seats}
+        - magnitude: {column: amount, explained_by: [seats, years], group_by: [region], name: by_both}
+        """,
+        table="contracts",
+    )
+    code, doc = project.run_json()
+    res = by_check(doc)
+    if wh.name == "sqlite":
+        assert res["by_both"]["diagnosis"]["cause"] == "unsupported"
+        return
+    one = {i["key"] for i in res["by_seats"]["evidence"].get("rows", {}).get("items", [])}
+    both = {i["key"]: i for i in res["by_both"]["evidence"]["rows"]["items"]}
+    assert len(one & truth) < 0.5 * len(truth)  # the years left out spread the residual over 0.7 decades
+    assert set(both) == truth and all(i["diagnosis"]["k"] == 1 for i in both.values())
+    assert {i["baseline"]["kind"] for i in both.values()} == {"fit on log seats, years within region"}
+    # the line predicts each honest amount within its noise (0.02 decades)
+    honest = {k: df.loc[k - 1, "amount"] / 10 for k in both}
+    assert all(abs(np.log10(i["reference"] / honest[k])) < 0.1 for k, i in both.items())
+
+
+def test_explained_by_must_vary_and_be_distinct(project, tmp_path):
+    from backends import make
+
+    wh = make("duckdb", tmp_path)
+    df = contracts(200)
+    df["flat"] = 5.0
+    wh.execute(
+        "CREATE TABLE contracts (id INTEGER, region VARCHAR(8), seats DOUBLE, years DOUBLE, amount DOUBLE, flat DOUBLE)"
+    )
+    wh.execute("INSERT INTO contracts VALUES (:id, :region, :seats, :years, :amount, :flat)", df.to_dict("records"))
+    project.dataset(wh, "- magnitude: {column: amount, explained_by: [flat]}", table="contracts")
+    code, doc = project.run_json()
+    (res,) = doc["results"]
+    assert code == 3 and res["status"] == "error" and res["diagnosis"]["cause"] == "degenerate"
+    assert "flat" in res["diagnosis"]["message"]
+    project.dataset(wh, "- magnitude: {column: amount, explained_by: [seats, seats]}", table="contracts")
+    out = project.cli("validate")
+    assert (
+        out.exit_code == 2
+        and "contracts.yaml:7: datasets[0].checks[0].magnitude.explained_by: a column is listed twice" in out.output
+    )
 
 
 def test_edge_cases_equal_values_group_of_one_zeros_nulls_negatives():

@@ -175,6 +175,41 @@ def test_explained_by_finds_a_shift_hidden_in_a_wide_column():
     assert len(caught_alone) < 0.9 * len(truth)  # what the fit adds
 
 
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_explained_by_two_columns(project, backend, request, tmp_path):
+    """Amount = seats x years x a list price: with seats alone the years spread the residual over 0.7 decades,
+    where 1% of rows in tenths of the unit hide; the fit on both separates them, on each backend."""
+    from backends import make
+    from conftest import by_check
+
+    rng = np.random.default_rng(9)
+    n = 3000
+    seats, years = np.round(10 ** rng.uniform(0.5, 2.5, n)), rng.integers(1, 6, n).astype(float)
+    amount = np.round(seats * years * 1200 * 10 ** rng.normal(0, 0.02, n), 2)
+    df = pd.DataFrame({"id": np.arange(1, n + 1), "currency": "USD", "amount": amount, "seats": seats, "years": years})
+    truth = shift(df, 0.01, 10.0)
+    wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute(
+        "CREATE TABLE deals (id INTEGER, currency VARCHAR(3), amount DOUBLE PRECISION, seats DOUBLE PRECISION,"
+        " years DOUBLE PRECISION)"
+    )
+    wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount, :seats, :years)", df.to_dict("records"))
+    project.dataset(
+        wh,
+        """
+        - subschema: {value_column: amount, category_column: currency, explained_by: [seats], name: one}
+        - subschema: {value_column: amount, category_column: currency, explained_by: [seats, years], name: two}
+        """,
+    )
+    _, doc = project.run_json()
+    res = by_check(doc)
+    one = {r["key"] for m in res["one"]["evidence"].get("modes", []) for r in m["rows"]["items"]}
+    (mode,) = res["two"]["evidence"]["modes"]
+    assert {r["key"] for r in mode["rows"]["items"]} == truth and mode["factor"]["label"] == "x10^1"
+    assert len(one & truth) < 0.5 * len(truth)
+
+
 def test_reference_column_and_explained_by_are_exclusive(project, tmp_path):
     from backends import make
 

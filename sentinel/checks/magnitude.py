@@ -3,9 +3,9 @@
 Each row is scored on y = log10|x| (zeros and NULLs are skipped, negatives use |x|) against the best
 reference available for it:
 
-- `explained_by: [col]`: a robust fit y ~ a + b·log10|col| within the row's `group_by` group (least squares,
-  then refitted without the rows beyond 4 robust sigmas of the first fit), so log price on log carat
-  catches x10 inside a column whose honest values span two decades;
+- `explained_by: [cols]`: a robust least-squares fit y ~ a + Σ b_j·log10|col_j| within the row's `group_by`
+  group (sentinel/checks/fit.py: fitted, then refitted without the rows far from the first line), so log price
+  on log carat catches x10 inside a column whose honest values span two decades;
 - `group_by`: the median of the row's peer group;
 - neither: the median of all rows.
 
@@ -14,11 +14,12 @@ itself). The spread is 1.4826·MAD of the residuals in the same group, floored a
 identical values still flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
-sample of at most `sqlstats.SAMPLE` rows per group, in one statement that returns one row per group; then
-one scan scores every row against them, passed back as literals, and returns only the flagged rows. On
-10M rows that is two statements and no full-table sort. The threshold scales with the row count so that
-the expected number of honest rows beyond it stays below 0.05 under a normal tail, widened by how much
-heavier the data's own tail is (the sample's 0.90 and 0.99 quantiles of |z|).
+sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group (two more
+over the same sample fit the lines with `explained_by`); then one scan scores every row against them, passed back as
+literals, and returns only the flagged rows. On 10M rows that is two statements and no full-table sort. The
+threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
+under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99 quantiles
+of |z|).
 
 When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
 the diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate, with its provenance.
@@ -40,9 +41,9 @@ from statistics import NormalDist
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from sentinel.checks import history
+from sentinel.checks import fit, history
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, same, sampled
 from sentinel.yamlmodel import CheckParams
@@ -51,7 +52,6 @@ MIN_GROUP = 20
 FLOOR = 0.01  # log10 units: a 2.3% spread at least
 MIN_HISTORY = 5  # earlier runs needed before sum and mean are judged
 AGGREGATE_CHANGE = 0.25  # and they must also move this much: steady series have a tiny MAD
-TRIM = 4.0  # robust sigmas beyond which a row does not take part in the refit
 EXPECTED_FALSE = 0.05  # honest rows beyond the threshold, per check, under a normal tail
 NORMAL_Q90, NORMAL_Q99 = 1.6449, 2.5758  # quantiles of |z| under a normal tail
 TAIL_CAP = 1.6  # the data's tail may widen the normal threshold this much at most (a few wild rows cannot)
@@ -67,10 +67,16 @@ class Params(CheckParams):
 
     @field_validator("explained_by")
     @classmethod
-    def _one(cls, cols: list[str]) -> list[str]:
-        if len(cols) > 1:
-            raise ValueError("one explanatory column is supported so far")
+    def _distinct(cls, cols: list[str]) -> list[str]:
+        if len(set(cols)) < len(cols):
+            raise ValueError("a column is listed twice")
         return cols
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> Params:
+        if self.column in self.explained_by:
+            raise ValueError(f"explained_by: {self.column} cannot explain itself")
+        return self
 
 
 def default_name(params: Params) -> str:
@@ -115,13 +121,13 @@ def digits(ratio_log: float, spread: float) -> int | None:
 
 @dataclass(frozen=True)
 class Scoring:
-    """How `magnitude` scores a table: `stats` estimates every group's reference from the sample (one row per
-    group, the overall reference and the sample's tail of |z| repeated on each); `rows` are the scored rows."""
+    """How `magnitude` scores a table: `sample` holds the rows its references are estimated from (y, the
+    explanatory columns v0.., groups g0..); `rows` are all the scored rows."""
 
-    stats: sa.Select
+    sample: sa.CTE
     rows: sa.Subquery
     groups: int
-    fitted: bool
+    explained: list[str]  # v0, v1, ...: log10|explained_by| columns of sample and rows
     describe: str
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
 
@@ -132,56 +138,41 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
     key = ctx.key_col()
     groups = [ctx.col(g) for g in p.group_by]
-    u = ctx.col(p.explained_by[0], numeric=True, purpose="explained_by") if p.explained_by else None
     cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0]
-    if u is not None:
-        cols.append(log10_abs(u).label("v"))
+    for j, name in enumerate(p.explained_by):
+        u = ctx.col(name, numeric=True, purpose="explained_by")
+        cols.append(log10_abs(u).label(f"v{j}"))
         where += [u.is_not(None), u != 0]
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
-    g_of = lambda t: [t.c[f"g{i}"] for i in range(len(groups))]  # noqa: E731
-
-    fit2 = None
-    if u is None:
-        resid, e = sample, sample.c.y
-        describe = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
+    if p.explained_by:
+        describe = f"fit on log {', '.join(p.explained_by)}" + (f" within {', '.join(p.group_by)}" if groups else "")
     else:
-        # least squares per group and overall, then a refit without the rows beyond TRIM robust sigmas
-        def fit(t: sa.CTE, name: str) -> tuple[sa.CTE, sa.CTE]:
-            slope, intercept = sa.func.regr_slope(t.c.y, t.c.v), sa.func.regr_intercept(t.c.y, t.c.v)
-            per_group = (
-                sa.select(*g_of(t), slope.label("b"), intercept.label("a"), sa.func.count().label("n"))
-                .group_by(*g_of(t))
-                .cte(f"{name}_groups")
-            )
-            return per_group, sa.select(slope.label("b0"), intercept.label("a0")).cte(f"{name}_all")
+        describe = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
+    rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
+    explained = [f"v{j}" for j in range(len(p.explained_by))]
+    return Scoring(sample, rows, len(groups), explained, describe, sa.and_(*where))
 
-        def residuals(fits: tuple[sa.CTE, sa.CTE], name: str) -> sa.CTE:
-            per_group, overall = fits
-            use = sa.and_(per_group.c.n >= MIN_GROUP, per_group.c.b.is_not(None))
-            pred = sa.case(
-                (use, per_group.c.a + per_group.c.b * sample.c.v), else_=overall.c.a0 + overall.c.b0 * sample.c.v
-            )
-            return (
-                sa.select(sample, (sample.c.y - pred).label("e"))
-                .select_from(sample.outerjoin(per_group, same(g_of(sample), g_of(per_group))).join(overall, sa.true()))
-                .cte(name)
-            )
 
-        r1 = residuals(fit(sample, "fit1"), "r1")
-        s1 = sa.select(*g_of(r1), median(sa.func.abs(r1.c.e)).label("mad")).group_by(*g_of(r1)).cte("s1")
-        keep = (
-            sa.select(r1)
-            .select_from(r1.join(s1, same(g_of(r1), g_of(s1))))
-            .where(sa.func.abs(r1.c.e) <= TRIM * sa.func.greatest(1.4826 * s1.c.mad, FLOOR))
-            .cte("keep")
+def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
+    """Every group's reference from the sample, one row per group: the median and MAD of its residuals
+    against its line (or of y itself, without `explained_by`), the overall ones, and the sample's tail of |z|
+    repeated on each row."""
+    sample = sc.sample
+    g_of = lambda t: [t.c[f"g{i}"] for i in range(sc.groups)]  # noqa: E731
+    if fits is None:
+        resid = sample
+        e = sample.c.y
+    else:
+        lines = fits.table("mag_lines")
+        pred = fit.predicted(lines, [sample.c[v] for v in sc.explained])
+        resid = (
+            sa.select(sample, (sample.c.y - pred).label("e"))
+            .select_from(sample.join(lines, same(g_of(sample), g_of(lines))))
+            .cte("resid")
         )
-        fit2 = fit(keep, "fit2")
-        resid = residuals(fit2, "resid")
         e = resid.c.e
-        describe = f"fit on log {p.explained_by[0]}" + (f" within {', '.join(p.group_by)}" if groups else "")
-
     # robust centre and spread of e, per group and overall; small groups borrow the overall ones
     med = (
         sa.select(
@@ -220,46 +211,38 @@ def scoring(ctx: Context, p: Params) -> Scoring:
         *[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)]
     ).select_from(joined)
     tail = tail.cte("tail")
-    per_group = med.join(dev, same(g_of(med), g_of(dev)))
-    extra: list[sa.ColumnElement] = []
-    if fit2 is not None:
-        per_group = per_group.outerjoin(fit2[0], same(g_of(med), g_of(fit2[0]))).join(fit2[1], sa.true())
-        extra = [fit2[0].c.a, fit2[0].c.b, fit2[0].c.n.label("fit_n"), fit2[1].c.a0, fit2[1].c.b0]
-    stats = sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, *extra, glob, gdev, tail).select_from(
-        per_group.join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
+    return sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, glob, gdev, tail).select_from(
+        med.join(dev, same(g_of(med), g_of(dev))).join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
     )
-    rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
-    return Scoring(stats, rows, len(groups), fit2 is not None, describe, sa.and_(*where))
 
 
-def references(sc: Scoring, stats: list[dict[str, Any]], n: int, sensitivity: float) -> tuple[list[tuple], float]:
-    """Each group's reference as literals: (groups..., c, b, s, threshold, group_n, ref_n), where a row's
-    log10 reference is c + b·log10|explained_by| (b = 0 without a fit); and the threshold before widening."""
+def references(
+    sc: Scoring, stats: list[dict[str, Any]], fits: fit.Fits | None, n: int, sensitivity: float
+) -> tuple[list[tuple], float]:
+    """Each group's reference as literals: (groups..., c, b0.., s, threshold, group_n, ref_n), where a row's
+    log10 reference is c + Σ b_j·log10|explained_by_j| (no b without a fit); and the threshold before
+    widening."""
     first = stats[0]
     t = threshold(n, _float(first["q90"]), _float(first["q99"]), sensitivity)
     out = []
     for r in stats:
         own = r["n"] >= MIN_GROUP
         centre = r["m"] if own else first["m0"]
-        if centre is None:
-            raise CannotMeasure("degenerate", "the explanatory column has one value: it cannot explain the other")
         mad = r["mad"] if own else first["mad0"]
-        a, b = 0.0, 0.0
-        if sc.fitted:
-            use = r["fit_n"] is not None and r["fit_n"] >= MIN_GROUP and r["b"] is not None
-            a, b = (r["a"], r["b"]) if use else (first["a0"], first["b0"])
+        groups = tuple(r[f"g{i}"] for i in range(sc.groups))
+        line = fits.of(groups) if fits else fit.Line(0.0, (), 0)
         ref_n = r["n"] if own else first["n0"]
         spread = max(1.4826 * float(mad), FLOOR)
-        groups = tuple(r[f"g{i}"] for i in range(sc.groups))
         thr = t * small_sample_factor(ref_n)
-        out.append((*groups, float(a) + float(centre), float(b), spread, thr, r["group_rows"] if own else 0, ref_n))
+        c = line.a + float(centre)
+        out.append((*groups, c, *line.b, spread, thr, r["group_rows"] if own else 0, ref_n))
     return out, t
 
 
 def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
     """The rows beyond their group's threshold, worst first, with the total count on each."""
     gs = [sa.column(f"g{i}", sa.String) for i in range(sc.groups)]
-    names = ("c", "b", "s", "thr")
+    names = ("c", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr")
     known = sa.values(
         *gs,
         *[sa.column(c, sa.Float) for c in names],
@@ -268,12 +251,14 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         name="mag_refs",
     ).data(refs)
     rows = sc.rows
-    ref = known.c.c + (known.c.b * rows.c.v if sc.fitted else 0.0)
+    ref = known.c.c
+    for j, v in enumerate(sc.explained):
+        ref = ref + known.c[f"b{j}"] * rows.c[v]
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
     inside: list[sa.ColumnElement] = []
-    if not sc.fitted and refs:
+    if not sc.explained and refs:
         # a row inside every group's bounds cannot be flagged: skip it before the join (half the scan's time)
-        bounds = [(c - thr * s, c + thr * s) for *_, c, _b, s, thr, _group_n, _ref_n in refs]
+        bounds = [(c - thr * s, c + thr * s) for *_, c, s, thr, _group_n, _ref_n in refs]
         inside.append(sa.not_(rows.c.y.between(max(b[0] for b in bounds), min(b[1] for b in bounds))))
     scored = (
         sa.select(
@@ -343,11 +328,16 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        stats = [dict(r._mapping) for r in ctx.source.execute(sc.stats)] if n else []
+        fits = (
+            fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by)
+            if n and sc.explained
+            else None
+        )
+        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, fits))] if n else []
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
-        if stats:
-            refs, t = references(sc, stats, n, p.sensitivity)
-            tail90, tail99 = _float(stats[0]["q90"]), _float(stats[0]["q99"])
+        if found:
+            refs, t = references(sc, found, fits, n, p.sensitivity)
+            tail90, tail99 = _float(found[0]["q90"]), _float(found[0]["q99"])
             rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit))]
         total = int(rows[0]["total"]) if rows else 0
         items = [_item(r, p, describe, t) for r in rows]

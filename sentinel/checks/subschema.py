@@ -16,8 +16,9 @@
     else built-in approximations used only to name the candidate), within two standard errors; close
     neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as alternatives.
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows;
-    `explained_by: [col]`: the same on the residual of a line log10|value| ~ a + b·log10|col| fitted per label,
-    for a value that follows another column without being a fixed multiple of it.
+    `explained_by: [cols]`: the same on the residual of a least-squares fit log10|value| ~ a + Σ b_j·log10|col_j|
+    per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
+    follows other columns without being a fixed multiple of one.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of at most `sqlstats.SAMPLE` of its rows; its tails are counted over all.
@@ -32,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import Field, model_validator
 
+from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, sampled
 from sentinel.yamlmodel import CheckParams, Duration
@@ -62,7 +64,7 @@ class Params(CheckParams):
     value_column: str
     category_column: str | None = None
     reference_column: str | None = None
-    explained_by: list[str] = Field([], max_length=1, description="one column the value follows on the log scale")
+    explained_by: list[str] = Field([], description="columns the value follows on the log scale")
     timestamp_column: str | None = None  # with no earlier run, the rows before detection_period are the reference
     detection_period: Duration = dt.timedelta(days=1)
     min_rows: int = Field(5, ge=1, description="rows a second mode needs beyond the opposite tail")
@@ -72,6 +74,8 @@ class Params(CheckParams):
     def _one_reference(self) -> Params:
         if self.reference_column and self.explained_by:
             raise ValueError("give reference_column (a ratio) or explained_by (a fit), not both")
+        if len(set(self.explained_by)) < len(self.explained_by) or self.value_column in self.explained_by:
+            raise ValueError("explained_by: each column once, and not value_column itself")
         return self
 
 
@@ -134,66 +138,50 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         y = log10_abs(value) - log10_abs(ref)
         where += [ref.is_not(None), ref != 0]
     cols = [key.label("k"), value.label("x"), label.label("g0"), y.label("y")]
-    if p.explained_by:
-        u = ctx.col(p.explained_by[0], numeric=True, purpose="explained_by")
-        cols.append(log10_abs(u).label("v"))
+    for j, name in enumerate(p.explained_by):
+        u = ctx.col(name, numeric=True, purpose="explained_by")
+        cols.append(log10_abs(u).label(f"v{j}"))
         where += [u.is_not(None), u != 0]
+    explained = [f"v{j}" for j in range(len(p.explained_by))]
     # each label's main mode from a sample of its rows, once; its tails counted over every row
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
-    if p.explained_by:
-        # the residual of a least-squares line y ~ a + b v per label (the whole sample's for small labels);
-        # a shifted minority moves the line little, and the median and MAD below ignore it
-        slope, intercept = sa.func.regr_slope(sample.c.y, sample.c.v), sa.func.regr_intercept(sample.c.y, sample.c.v)
-        fit = (
-            sa.select(sample.c.g0, slope.label("b"), intercept.label("a"), sa.func.count().label("fit_n"))
-            .group_by(sample.c.g0)
-            .cte("ss_fit")
-        )
-        overall = sa.select(slope.label("b0"), intercept.label("a0")).cte("ss_fit_all")
-        own = sa.and_(fit.c.fit_n >= MIN_FIT, fit.c.b.is_not(None))
-        a = sa.case((own, fit.c.a), else_=overall.c.a0)
-        b = sa.case((own, fit.c.b), else_=overall.c.b0)
-        resid = (
-            sa.select(
-                sample.c.g0,
-                sample.c.group_rows,
-                (sample.c.y - a - b * sample.c.v).label("y"),
-                a.label("a"),
-                b.label("b"),
-            )
-            .select_from(sample.join(fit, sample.c.g0 == fit.c.g0).join(overall, sa.true()))
-            .cte("ss_resid")
-        )
-    else:
-        resid = sa.select(sample, sa.literal(0.0).label("a"), sa.literal(0.0).label("b")).cte("ss_resid")
-    med = (
-        sa.select(
-            resid.c.g0,
-            median(resid.c.y).label("m"),
-            sa.func.max(resid.c.group_rows).label("n"),
-            sa.func.max(resid.c.a).label("a"),
-            sa.func.max(resid.c.b).label("b"),
-        )
-        .group_by(resid.c.g0)
-        .cte("ss_med")
-    )
-    mode_stats = (
-        sa.select(med.c.g0, med.c.m, med.c.n, med.c.a, med.c.b, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
-        .select_from(resid.join(med, resid.c.g0 == med.c.g0))
-        .group_by(med.c.g0, med.c.m, med.c.n, med.c.a, med.c.b)
-    )
 
-    def tails_of(stats: list[sa.Row]) -> sa.CTE:
+    def mode_stats(fits: fit.Fits | None) -> sa.Select:
+        """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
+        shifted minority moves the line little: it is refitted without the rows far from it)."""
+        if fits is None:
+            resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
+        else:
+            lines = fits.table("ss_lines")
+            resid = (
+                sa.select(
+                    sample.c.g0,
+                    sample.c.group_rows,
+                    (sample.c.y - fit.predicted(lines, [sample.c[v] for v in explained])).label("y"),
+                )
+                .select_from(sample.join(lines, sample.c.g0 == lines.c.g0))
+                .cte("ss_resid")
+            )
+        med = (
+            sa.select(resid.c.g0, median(resid.c.y).label("m"), sa.func.max(resid.c.group_rows).label("n"))
+            .group_by(resid.c.g0)
+            .cte("ss_med")
+        )
+        return (
+            sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
+            .select_from(resid.join(med, resid.c.g0 == med.c.g0))
+            .group_by(med.c.g0, med.c.m, med.c.n)
+        )
+
+    def tails_of(stats: list[sa.Row], fits: fit.Fits | None) -> sa.CTE:
         """Every row that may sit in a tail, with its distance d from its label's main mode (given as literals)."""
         known = sa.values(
             sa.column("g0", sa.String),
             sa.column("m", sa.Float),
             sa.column("n", sa.Integer),
             sa.column("mad", sa.Float),
-            sa.column("a", sa.Float),
-            sa.column("b", sa.Float),
             name="ss_stats",
-        ).data([(r.g0, float(r.m), int(r.n), float(r.mad), float(r.a), float(r.b)) for r in stats])
+        ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
         inside = []
         if not p.explained_by:
             # a row inside every label's tail edges is in no tail: skip it before the join
@@ -201,7 +189,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             lo, hi = max(m - e for m, e in edges), min(m + e for m, e in edges)
             inside.append(sa.not_(y.between(lo, hi)))
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
-        d = base.c.y - known.c.m - (known.c.a + known.c.b * base.c.v if p.explained_by else 0.0)
+        d = base.c.y - known.c.m
+        rows = base.join(known, base.c.g0 == known.c.g0)
+        if fits is not None:
+            lines = fits.table("ss_lines")
+            d = d - fit.predicted(lines, [base.c[v] for v in explained])
+            rows = rows.join(lines, base.c.g0 == lines.c.g0)
         return (
             sa.select(
                 base.c.k,
@@ -212,7 +205,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 sa.func.greatest(TAIL_SIGMAS * 1.4826 * known.c.mad, TAIL_MIN).label("edge"),
                 (1.4826 * known.c.mad).label("spread"),
             )
-            .select_from(base.join(known, base.c.g0 == known.c.g0))
+            .select_from(rows)
             .cte("ss_tails")
         )
 
@@ -223,8 +216,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     def finish(_values: dict[str, Any]):
         fx = ctx.fx_rates
         modes = []
-        stats = ctx.source.execute(mode_stats)
-        tails = tails_of(stats) if stats else None
+        fits = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by) if explained else None
+        stats = ctx.source.execute(mode_stats(fits))
+        tails = tails_of(stats, fits) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
