@@ -111,6 +111,30 @@ def test_clean_data_raises_nothing(seed, sigma, n, heavy):
     assert res.status == "pass", res.evidence
 
 
+@pytest.mark.parametrize("alpha", [1.2, 2.0, 3.0])
+@pytest.mark.parametrize("n", [500, 5000, 50000])
+def test_one_sided_honest_tails_raise_nothing(alpha, n):
+    """Pareto amounts: on the log scale the body leans up and the upper tail is exponential, so its rows
+    beyond the edge are many and one-sided; they thin out from the edge and are not a second mode."""
+    rng = np.random.default_rng(int(alpha * 10) + n)
+    df = pd.DataFrame({"id": np.arange(n), "amount": np.round((rng.pareto(alpha, n) + 1) * 1000, 2)})
+    res = run_check(df, "subschema", {"value_column": "amount"})
+    assert res.status == "pass", res.evidence
+
+
+@pytest.mark.parametrize("factor,label", [(84.0, "INR"), (100.0, "x10^2")])
+def test_a_shift_just_past_a_wide_symmetric_body(factor, label):
+    """0.45 decades of honest spread; 1% of rows x84 or x100 land 4.3 sigmas up, only a sigma past the tail
+    edge: with a symmetric body nothing honest puts 40 rows there."""
+    df = amounts(sigma=0.45, seed=12)
+    truth = shift(df, 0.01, factor, seed=13)
+    res = run_check(df, "subschema", {"value_column": "amount", "category_column": "currency"})
+    (mode,) = res.evidence["modes"]
+    flagged = {r["key"] for r in mode["rows"]["items"]}
+    assert len(flagged & truth) >= 0.8 * len(truth) and len(flagged - truth) <= 5
+    assert label in [mode["factor"]["label"], *mode["factor"]["alternatives"]]
+
+
 def test_ratio_drift_against_a_reference_column():
     df = amounts(2000)
     rng = np.random.default_rng(9)

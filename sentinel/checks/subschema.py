@@ -9,12 +9,16 @@
     and MAD of y = log10|value|; the tails beyond max(3 robust sigmas, 0.5 decades) are counted on both
     sides, and a side counts as a second mode when it holds at least `min_rows` (5) rows *more* than the
     opposite side (an honest heavy tail is roughly symmetric on the log scale), at least three times as
-    many, and its rows cluster: their median lies 1.5 robust sigmas or more past the tail's start, where an
-    honest tail thins out. 0.5% of a 1,000-row label is enough, where whole-column drift tests dilute it
-    away. The offset of that mode (the median distance of its rows, leaving out as many rows nearest the
-    main mode as the opposite tail holds) is matched against 10^k and FX rates (`fx_rates:` in config.yaml,
-    else built-in approximations used only to name the candidate), within two standard errors; close
-    neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as alternatives.
+    many, and its rows cluster past the tail's start, where an honest tail thins out: their median lies 1
+    robust sigma or more beyond it, or 1.5 where the body itself leans that way (Bowley skewness of the rows
+    inside the edges above 0.05) or the side holds over a tenth of the rows. A Pareto-like body's tail is
+    exponential on the log scale, its excess over the edge has a median of about one sigma and is no mode;
+    a symmetric body has no honest reason for one side's excess. 0.5% of a 1,000-row label is enough, where
+    whole-column drift tests dilute it away. The offset of that mode (the median distance of its rows,
+    leaving out as many rows nearest the main mode as the opposite tail holds) is matched against 10^k and
+    FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name the candidate),
+    within two standard errors; close neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as
+    alternatives.
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows;
     `explained_by: [cols]`: the same on the residual of a least-squares fit log10|value| ~ a + Σ b_j·log10|col_j|
     per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
@@ -56,6 +60,9 @@ BUILTIN_FX = {
 TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas and half a decade
 WINDOW_MIN = 0.25  # decades: the least half-width of a second mode's window around its centre
 CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
+CLUSTER_SYMMETRIC = 1.0  # ... or this many, when the body does not lean toward that side
+SKEW_TOL = 0.05  # quartile skewness of the body within which it counts as symmetric
+MINORITY = 0.1  # ... and only for a minority: a fifth of the rows a decade up is a second product
 MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
 MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
 
@@ -119,6 +126,13 @@ def name_offset(offset: float, fx_rates: dict[str, float], se: float = 0.0) -> d
     }
 
 
+def _skewness(q25: float | None, q50: float | None, q75: float | None) -> float:
+    """Bowley's quartile skewness in [-1, 1]: 0 for a symmetric body, positive when its upper half is wider."""
+    if q25 is None or q75 is None or float(q75) <= float(q25):
+        return 0.0
+    return (float(q75) + float(q25) - 2 * float(q50)) / (float(q75) - float(q25))
+
+
 def _sig(v: float) -> float:
     return float(f"{v:.4g}")
 
@@ -167,10 +181,22 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             .group_by(resid.c.g0)
             .cte("ss_med")
         )
-        return (
+        dev = (
             sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
             .select_from(resid.join(med, resid.c.g0 == med.c.g0))
             .group_by(med.c.g0, med.c.m, med.c.n)
+            .cte("ss_dev")
+        )
+        # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
+        inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
+        quartiles = [
+            sa.func.percentile_cont(q).within_group(resid.c.y).label(f"q{i}") for i, q in enumerate((0.25, 0.5, 0.75))
+        ]
+        return (
+            sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles)
+            .select_from(resid.join(dev, resid.c.g0 == dev.c.g0))
+            .where(inside)
+            .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad)
         )
 
     def tails_of(stats: list[sa.Row], fits: fit.Fits | None) -> sa.CTE:
@@ -234,15 +260,19 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     median(-tails.c.d - tails.c.edge).filter(down).label("down_beyond"),
                 ).group_by(tails.c.lab)
             )
+        skew = {r.g0: _skewness(r.q0, r.q1, r.q2) for r in stats}
         for row in summary:
             n = int(row.n)
-            for side, count, other, beyond in (
-                ("above", row.up, row.down, row.up_beyond),
-                ("below", row.down, row.up, row.down_beyond),
+            for side, count, other, beyond, lean in (
+                ("above", row.up, row.down, row.up_beyond, skew[row.lab]),
+                ("below", row.down, row.up, row.down_beyond, -skew[row.lab]),
             ):
                 count, other = int(count or 0), int(other or 0)
-                # a second mode clusters well past the edge; an honest tail thins out just past it
-                clustered = beyond is not None and float(beyond) >= CLUSTER * float(row.spread)
+                # a second mode clusters past the edge; an honest tail thins out just past it. A body leaning
+                # that way (a Pareto-like tail: its excess over the edge is exponential, median about one sigma)
+                # must show a mode well clear of it; a symmetric body has no honest reason for one side's excess
+                need = CLUSTER if lean > SKEW_TOL or count > MINORITY * n else CLUSTER_SYMMETRIC
+                clustered = beyond is not None and float(beyond) >= need * float(row.spread)
                 if count - other >= p.min_rows and count >= 3 * max(other, 1) and clustered:
                     modes.append(
                         {
