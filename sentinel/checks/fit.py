@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import sqlalchemy as sa
 
 from sentinel.checks.common import CannotMeasure
@@ -71,6 +70,8 @@ def sums(t: sa.FromClause, y: sa.ColumnElement, vs: list[sa.ColumnElement], gs: 
 
 def solve(row: dict, p: int) -> Line | None:
     """The least-squares line from one row of `sums`, None if its columns do not fix one."""
+    import numpy as np  # here, not at the top: a run without explained_by should not pay for importing it
+
     n = int(row["n"] or 0)
     if n <= p:
         return None
