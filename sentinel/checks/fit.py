@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from sentinel.checks.common import CannotMeasure
 from sentinel.checks.sqlstats import median, same
+from sentinel.sources import SqlSource
 
 TRIM = 4.0  # robust sigmas of the first line beyond which a row does not take part in the refit
 FLOOR = 0.01  # log10 units: the least spread the trim uses, so identical rows are not all trimmed
@@ -32,7 +33,7 @@ class Line:
 
 @dataclass(frozen=True)
 class Fits:
-    groups: dict[tuple[str, ...], Line]  # every group of the sample; None where it has no line of its own
+    groups: dict[tuple[str, ...], Line | None]  # every group of the sample; None: no line of its own
     overall: Line
 
     def of(self, group: tuple[str, ...]) -> Line:
@@ -92,7 +93,7 @@ def solve(row: dict, p: int) -> Line | None:
     return Line(float(mean_y - b @ mean_v), tuple(float(x) for x in b), n)
 
 
-def fit(source, t: sa.FromClause, vs: list[str], ngroups: int, min_group: int, names: list[str]) -> Fits:
+def fit(source: SqlSource, t: sa.FromClause, vs: list[str], ngroups: int, min_group: int, names: list[str]) -> Fits:
     """Least squares of t.y on t's `vs` columns (the YAML's `names`), per group g0.. of t and over all of t."""
     gs = [t.c[f"g{i}"] for i in range(ngroups)]
     rows = [dict(r._mapping) for r in source.execute(sums(t, t.c.y, [t.c[c] for c in vs], gs))]
@@ -109,7 +110,7 @@ def fit(source, t: sa.FromClause, vs: list[str], ngroups: int, min_group: int, n
     return Fits(groups or {(): overall}, overall)
 
 
-def robust(source, t: sa.CTE, vs: list[str], ngroups: int, min_group: int, names: list[str]) -> Fits:
+def robust(source: SqlSource, t: sa.CTE, vs: list[str], ngroups: int, min_group: int, names: list[str]) -> Fits:
     """Least squares on `t` (columns y, the `vs`, g0..), then a refit without the rows beyond TRIM robust
     sigmas of each group's first line: two small statements over the sample."""
     first = fit(source, t, vs, ngroups, min_group, names)

@@ -14,12 +14,12 @@ itself). The spread is 1.4826·MAD of the residuals in the same group, floored a
 identical values still flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
-sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group (two more
-over the same sample fit the lines with `explained_by`); then one scan scores every row against them, passed back as
-literals, and returns only the flagged rows. On 10M rows that is two statements and no full-table sort. The
+sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
+`explained_by`, two statements before it fit the lines on the same sample. Then one scan scores every row
+against the references, passed back as literals, and returns only the flagged rows: no full-table sort. The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
-under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99 quantiles
-of |z|).
+under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
+quantiles of |z|).
 
 When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
 the diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate, with its provenance.
@@ -219,9 +219,9 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
 def references(
     sc: Scoring, stats: list[dict[str, Any]], fits: fit.Fits | None, n: int, sensitivity: float
 ) -> tuple[list[tuple], float]:
-    """Each group's reference as literals: (groups..., c, b0.., s, threshold, group_n, ref_n), where a row's
-    log10 reference is c + Σ b_j·log10|explained_by_j| (no b without a fit); and the threshold before
-    widening."""
+    """Each group's reference as literals: (groups..., a, b0.., s, threshold, group_n, ref_n), where a row's
+    log10 reference is a + Σ b_j·log10|explained_by_j| (a: the line's intercept plus the group's median
+    residual; no b without a fit); and the threshold before widening."""
     first = stats[0]
     t = threshold(n, _float(first["q90"]), _float(first["q99"]), sensitivity)
     out = []
@@ -234,15 +234,14 @@ def references(
         ref_n = r["n"] if own else first["n0"]
         spread = max(1.4826 * float(mad), FLOOR)
         thr = t * small_sample_factor(ref_n)
-        c = line.a + float(centre)
-        out.append((*groups, c, *line.b, spread, thr, r["group_rows"] if own else 0, ref_n))
+        out.append((*groups, line.a + float(centre), *line.b, spread, thr, r["group_rows"] if own else 0, ref_n))
     return out, t
 
 
 def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
     """The rows beyond their group's threshold, worst first, with the total count on each."""
     gs = [sa.column(f"g{i}", sa.String) for i in range(sc.groups)]
-    names = ("c", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr")
+    names = ("a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr")
     known = sa.values(
         *gs,
         *[sa.column(c, sa.Float) for c in names],
@@ -251,14 +250,12 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         name="mag_refs",
     ).data(refs)
     rows = sc.rows
-    ref = known.c.c
-    for j, v in enumerate(sc.explained):
-        ref = ref + known.c[f"b{j}"] * rows.c[v]
+    ref = fit.predicted(known, [rows.c[v] for v in sc.explained])
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
     inside: list[sa.ColumnElement] = []
     if not sc.explained and refs:
         # a row inside every group's bounds cannot be flagged: skip it before the join (half the scan's time)
-        bounds = [(c - thr * s, c + thr * s) for *_, c, s, thr, _group_n, _ref_n in refs]
+        bounds = [(a - thr * s, a + thr * s) for *_, a, s, thr, _group_n, _ref_n in refs]
         inside.append(sa.not_(rows.c.y.between(max(b[0] for b in bounds), min(b[1] for b in bounds))))
     scored = (
         sa.select(
