@@ -66,7 +66,8 @@ def sums(t: sa.FromClause, y: sa.ColumnElement, vs: list[sa.ColumnElement], gs: 
         cols += [sa.func.sum(v * w).label(f"s{j}_{k}") for k, w in enumerate(vs) if k >= j]
     labelled = [g.label(f"g{i}") for i, g in enumerate(gs)]
     stmt = sa.select(*labelled, *cols).select_from(t)
-    return stmt.group_by(sa.func.grouping_sets(sa.tuple_(*gs), sa.tuple_())) if gs else stmt
+    # ordered, so the lines come back as the same literals every run (see magnitude.stats)
+    return stmt.group_by(sa.func.grouping_sets(sa.tuple_(*gs), sa.tuple_())).order_by(*gs) if gs else stmt
 
 
 def solve(row: dict, p: int) -> Line | None:

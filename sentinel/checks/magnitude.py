@@ -211,8 +211,14 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
         *[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)]
     ).select_from(joined)
     tail = tail.cte("tail")
-    return sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, glob, gdev, tail).select_from(
-        med.join(dev, same(g_of(med), g_of(dev))).join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
+    # ordered: the scoring scan's literals then come out the same run after run, which the speculative scan
+    # of the next process (sentinel/prefetch.py) needs to reuse it
+    return (
+        sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, glob, gdev, tail)
+        .select_from(
+            med.join(dev, same(g_of(med), g_of(dev))).join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
+        )
+        .order_by(*g_of(med))
     )
 
 

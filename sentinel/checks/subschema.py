@@ -197,6 +197,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             .select_from(resid.join(dev, resid.c.g0 == dev.c.g0))
             .where(inside)
             .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad)
+            .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
         )
 
     def tails_of(stats: list[sa.Row], fits: fit.Fits | None) -> sa.CTE:
