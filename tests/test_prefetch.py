@@ -79,6 +79,34 @@ def test_second_run_hits_and_matches_the_plain_path(duck):
     assert rows["evidence"]["rows"]["items"] == [{"key": 7, "value": -1.0}, {"key": 70, "value": -1.0}]
 
 
+def test_detectors_replay_every_statement_on_unchanged_data(project):
+    """The detectors pass their references back as literals; listed in a fixed order, the second run's SQL is
+    the first run's, so every statement is speculated (DuckDB's parallel GROUP BY returns groups in any order)."""
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE deals AS SELECT range AS id, 'rep' || (range % 300) AS owner, "
+        "CASE WHEN range % 1000 = 3 THEN 'JPY' ELSE 'USD' END AS currency, "
+        "round(exp(7 + 2.5 * ((range * 7919) % 10007) / 10007.0)) * (1 + range % 3) AS amount, "
+        "1 + range % 40 AS seats FROM range(1, 400001)"
+    )
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.dataset(
+        type("W", (), {"url": "duckdb:///wh.duckdb"}),
+        """
+        - magnitude: {column: amount, group_by: [owner]}
+        - magnitude: {column: amount, explained_by: [seats], group_by: [owner], name: fitted}
+        - subschema: {value_column: amount, category_column: currency}
+        """,
+    )
+    run(project)
+    doc, err = run(project)
+    line = [x for x in err.splitlines() if x.startswith("prefetch:")][-1]
+    assert line.endswith(" 0 misses") and hits(err) >= 8, line
+    plain, _ = run(project, prefetch=False)
+    assert results(doc) == results(plain)
+
+
 def test_changed_data_or_config_never_gives_stale_answers(duck):
     run(duck)
     make_deals(duck.root / "wh.duckdb", bad=False)  # fixed: the recorded follow-ups are not needed now

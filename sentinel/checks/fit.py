@@ -59,11 +59,19 @@ def predicted(lines: sa.FromClause, vs: list[sa.ColumnElement]) -> sa.ColumnElem
 
 
 def sums(t: sa.FromClause, y: sa.ColumnElement, vs: list[sa.ColumnElement], gs: list[sa.ColumnElement]) -> sa.Select:
-    """One row per group and one for all rows (its group columns NULL): n and the sums of the normal equations."""
-    cols: list[sa.ColumnElement] = [sa.func.count().label("n"), sa.func.sum(y).label("sy")]
+    """One row per group and one for all rows (its group columns NULL): n and the sums of the normal equations.
+
+    Summed as decimals: exact, so the same rows give the same lines in any order a parallel scan adds them,
+    and the lines' literals in the next statements are identical run after run (the speculative scan,
+    sentinel/prefetch.py, reuses identical SQL only)."""
+
+    def total(e: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.func.sum(sa.cast(e, sa.Numeric(38, 12)))
+
+    cols: list[sa.ColumnElement] = [sa.func.count().label("n"), total(y).label("sy")]
     for j, v in enumerate(vs):
-        cols += [sa.func.sum(v).label(f"s{j}"), sa.func.sum(v * y).label(f"s{j}y")]
-        cols += [sa.func.sum(v * w).label(f"s{j}_{k}") for k, w in enumerate(vs) if k >= j]
+        cols += [total(v).label(f"s{j}"), total(v * y).label(f"s{j}y")]
+        cols += [total(v * w).label(f"s{j}_{k}") for k, w in enumerate(vs) if k >= j]
     labelled = [g.label(f"g{i}") for i, g in enumerate(gs)]
     stmt = sa.select(*labelled, *cols).select_from(t)
     # ordered, so the lines come back as the same literals every run (see magnitude.stats)
