@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SAMPLE = 5_000  # rows per group behind a reference, at least: medians to ~2% of a sigma
+SAMPLE = 2_000  # rows per group behind a reference, at least: medians to ~3% of a sigma
 SAMPLE_TOTAL = 200_000  # rows in all the sample may hold: few groups take more rows each (one group: 200,000)
 HASH_BUCKETS = 1_000_003  # a prime: the hash modulo it is close to uniform
 NULL_GROUP = "(null)"

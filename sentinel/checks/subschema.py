@@ -25,7 +25,7 @@
     follows other columns without being a fixed multiple of one.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
-(median, MAD) comes from a sample of at most `sqlstats.SAMPLE` of its rows; its tails are counted over all.
+(median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
 """
 
 from __future__ import annotations
