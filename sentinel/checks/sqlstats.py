@@ -4,8 +4,8 @@ A median or a MAD is a sort. On a 10M-row table each one costs seconds (on Postg
 disk), and a detector needs several. So `magnitude` and `subschema` estimate their references (medians,
 MADs, fits) from a deterministic sample of each group, then score *every* row against those references in
 one more scan: evidence counts stay exact, only the baseline is estimated. Each group keeps up to
-max(`SAMPLE`, `SAMPLE_TOTAL` / number of groups) rows; smaller groups are taken whole, so tables up to
-200,000 rows (and small groups anywhere) see exactly what a full computation would.
+max(`SAMPLE`, `SAMPLE_TOTAL` / number of groups) rows; smaller groups are taken whole, so an ungrouped table
+of up to 200,000 rows (and small groups anywhere) sees exactly what a full computation would.
 
 The sample is chosen by a hash of the row's key, not by random(): the same table gives the same references
 run after run, so a row near the threshold does not flap between flagged and clean.
