@@ -189,9 +189,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         )
         # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
         inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
-        quartiles = [
-            sa.func.percentile_cont(q).within_group(resid.c.y).label(f"q{i}") for i, q in enumerate((0.25, 0.5, 0.75))
-        ]
+        quartiles = [sa.func.percentile_cont(q / 100).within_group(resid.c.y).label(f"q{q}") for q in (25, 50, 75)]
         return (
             sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles)
             .select_from(resid.join(dev, resid.c.g0 == dev.c.g0))
@@ -261,7 +259,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     median(-tails.c.d - tails.c.edge).filter(down).label("down_beyond"),
                 ).group_by(tails.c.lab)
             )
-        skew = {r.g0: _skewness(r.q0, r.q1, r.q2) for r in stats}
+        skew = {r.g0: _skewness(r.q25, r.q50, r.q75) for r in stats}
         for row in summary:
             n = int(row.n)
             for side, count, other, beyond, lean in (
