@@ -121,7 +121,11 @@ def test_explained_by_several_columns_through_each_backend(project, wh):
         "CREATE TABLE contracts (id INTEGER, region VARCHAR(8), seats DOUBLE PRECISION, years DOUBLE PRECISION,"
         " amount DOUBLE PRECISION)"
     )
-    wh.execute("INSERT INTO contracts VALUES (:id, :region, :seats, :years, :amount)", df.to_dict("records"))
+    records = df.to_dict("records")
+    for r in records[1990:]:  # ten honest contracts without seats: judged against their peers, not flagged
+        r["seats"] = None
+    wh.execute("INSERT INTO contracts VALUES (:id, :region, :seats, :years, :amount)", records)
+    truth -= set(range(1991, 2001))
     project.dataset(
         wh,
         """
@@ -139,10 +143,32 @@ def test_explained_by_several_columns_through_each_backend(project, wh):
     both = {i["key"]: i for i in res["by_both"]["evidence"]["rows"]["items"]}
     assert len(one & truth) < 0.5 * len(truth)  # the years left out spread the residual over 0.7 decades
     assert set(both) == truth and all(i["diagnosis"]["k"] == 1 for i in both.values())
+    assert res["by_both"]["observed"]["rows_scored"] == 2000
     assert {i["baseline"]["kind"] for i in both.values()} == {"fit on log seats, years within region"}
     # the line predicts each honest amount within its noise (0.02 decades)
     honest = {k: df.loc[k - 1, "amount"] / 10 for k in both}
     assert all(abs(np.log10(i["reference"] / honest[k])) < 0.1 for k, i in both.items())
+
+
+def test_rows_missing_an_explanatory_value_fall_back_to_their_peers():
+    """A contract without seats cannot be fitted; it is still judged, against its region's median, and its
+    item says so. That median sees only gross errors here (amounts in a region spread 0.77 decades)."""
+    df = contracts(2000)
+    rng = np.random.default_rng(7)
+    missing = rng.choice(len(df), 150, replace=False)
+    df.loc[missing[:100], "seats"] = np.nan
+    df.loc[missing[100:], "seats"] = 0.0
+    gross = missing[:3]  # no seats, and 100,000 times too large
+    df.loc[gross, "amount"] *= 100_000
+    typo = rng.choice(np.setdiff1d(np.arange(len(df)), missing), 10, replace=False)
+    df.loc[typo, "amount"] *= 10
+    res = run_check(df, "magnitude", {"column": "amount", "explained_by": ["seats", "years"], "group_by": ["region"]})
+    hits = flagged(res)
+    assert res.observed["rows_scored"] == len(df)
+    assert set(hits) == set((gross + 1).tolist()) | set((typo + 1).tolist())
+    assert {hits[k]["baseline"]["kind"] for k in gross + 1} == {"median of region peers (no seats or years to fit on)"}
+    assert {hits[k]["baseline"]["kind"] for k in typo + 1} == {"fit on log seats, years within region"}
+    assert all(hits[k]["diagnosis"]["k"] == 1 for k in typo + 1)
 
 
 def test_explained_by_must_vary_and_be_distinct(project, tmp_path):

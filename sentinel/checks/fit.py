@@ -5,9 +5,9 @@ SQL's regr_slope fits one column. For several, the database sums what the normal
 wire, never rows. `robust()` then refits each group without the rows beyond `TRIM` robust sigmas of its first
 line, so the faults being hunted (x10 rows, yen rows) do not tilt the line they are judged against.
 
-Groups with fewer than `min_group` rows, or whose columns do not vary enough to fix a line, use the line of
-the whole sample. A column that is constant everywhere cannot explain anything: that is an error, not a
-silent fallback to the median.
+Only rows with every explanatory value take part. Groups with fewer than `min_group` such rows, or whose
+columns do not vary enough to fix a line, use the line of the whole sample. A column that is constant (or
+missing) everywhere cannot explain anything: that is an error, not a silent fallback to the median.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def sums(t: sa.FromClause, y: sa.ColumnElement, vs: list[sa.ColumnElement], gs: 
         cols += [total(v).label(f"s{j}"), total(v * y).label(f"s{j}y")]
         cols += [total(v * w).label(f"s{j}_{k}") for k, w in enumerate(vs) if k >= j]
     labelled = [g.label(f"g{i}") for i, g in enumerate(gs)]
-    stmt = sa.select(*labelled, *cols).select_from(t)
+    stmt = sa.select(*labelled, *cols).select_from(t).where(*[v.is_not(None) for v in vs])  # rows with every v
     # ordered, so the lines come back as the same literals every run (see magnitude.stats)
     return stmt.group_by(sa.func.grouping_sets(sa.tuple_(*gs), sa.tuple_())).order_by(*gs) if gs else stmt
 
@@ -108,6 +108,8 @@ def fit(source: SqlSource, t: sa.FromClause, vs: list[str], ngroups: int, min_gr
     rows = [dict(r._mapping) for r in source.execute(sums(t, t.c.y, [t.c[c] for c in vs], gs))]
     whole = [r for r in rows if all(r[f"g{i}"] is None for i in range(ngroups))]
     overall = solve(whole[0], len(vs)) if whole else None
+    if not whole or not whole[0]["n"]:
+        raise CannotMeasure("degenerate", f"explained_by: no row has a non-zero {' and '.join(names)}")
     if overall is None:
         what = f"{names[0]} does not vary" if len(names) == 1 else f"{', '.join(names)} do not vary independently"
         raise CannotMeasure("degenerate", f"explained_by: {what}, so it cannot explain the value")

@@ -127,8 +127,9 @@ class Scoring:
     sample: sa.CTE
     rows: sa.Subquery
     groups: int
-    explained: list[str]  # v0, v1, ...: log10|explained_by| columns of sample and rows
+    explained: list[str]  # v0, v1, ...: log10|explained_by| columns of sample and rows (NULL: missing or 0)
     describe: str
+    peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
 
 
@@ -142,126 +143,143 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0]
     for j, name in enumerate(p.explained_by):
+        # NULL where the value is missing or zero: that row is judged against its peers instead
         u = ctx.col(name, numeric=True, purpose="explained_by")
-        cols.append(log10_abs(u).label(f"v{j}"))
-        where += [u.is_not(None), u != 0]
+        cols.append(log10_abs(sa.func.nullif(u, 0)).label(f"v{j}"))
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
+    peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
+    describe = peers
     if p.explained_by:
         describe = f"fit on log {', '.join(p.explained_by)}" + (f" within {', '.join(p.group_by)}" if groups else "")
-    else:
-        describe = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
+        peers += f" (no {' or '.join(p.explained_by)} to fit on)"
     rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    return Scoring(sample, rows, len(groups), explained, describe, sa.and_(*where))
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where))
+
+
+def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str) -> tuple[sa.CTE, sa.CTE]:
+    """Median, count and MAD of e (its NULLs left out) per group, and over all rows: two one-row-per-group
+    CTEs (m, n, mad; m0, n0, mad0)."""
+    med = sa.select(*gs, median(e).label("m"), sa.func.count(e).label("n")).group_by(*gs).cte(f"{name}_med")
+    per_group = (
+        sa.select(*[med.c[g.name] for g in gs], med.c.m, med.c.n, median(sa.func.abs(e - med.c.m)).label("mad"))
+        .select_from(base.join(med, same(gs, [med.c[g.name] for g in gs])))
+        .group_by(*[med.c[g.name] for g in gs], med.c.m, med.c.n)
+        .cte(f"{name}_groups")
+    )
+    glob = sa.select(median(e).label("m0"), sa.func.count(e).label("n0")).cte(f"{name}_all")
+    overall = (
+        sa.select(glob.c.m0, glob.c.n0, median(sa.func.abs(e - glob.c.m0)).label("mad0"))
+        .select_from(base.join(glob, sa.true()))
+        .group_by(glob.c.m0, glob.c.n0)
+        .cte(f"{name}_overall")
+    )
+    return per_group, overall
 
 
 def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
     """Every group's reference from the sample, one row per group: the median and MAD of its residuals
     against its line (or of y itself, without `explained_by`), the overall ones, and the sample's tail of |z|
-    repeated on each row."""
+    repeated on each row. With `explained_by`, also the median and MAD of y itself (`peer_` columns): the
+    reference of rows whose explanatory values are missing."""
     sample = sc.sample
-    g_of = lambda t: [t.c[f"g{i}"] for i in range(sc.groups)]  # noqa: E731
+    gs = [sample.c[f"g{i}"] for i in range(sc.groups)]
     if fits is None:
-        resid = sample
-        e = sample.c.y
+        base, e = sample, sample.c.y
     else:
         lines = fits.table("mag_lines")
-        pred = fit.predicted(lines, [sample.c[v] for v in sc.explained])
-        resid = (
+        pred = fit.predicted(lines, [sample.c[v] for v in sc.explained])  # NULL where a value is missing
+        base = (
             sa.select(sample, (sample.c.y - pred).label("e"))
-            .select_from(sample.join(lines, same(g_of(sample), g_of(lines))))
+            .select_from(sample.outerjoin(lines, same(gs, [lines.c[f"g{i}"] for i in range(sc.groups)])))
             .cte("resid")
         )
-        e = resid.c.e
-    # robust centre and spread of e, per group and overall; small groups borrow the overall ones
-    med = (
-        sa.select(
-            *g_of(resid),
-            median(e).label("m"),
-            sa.func.count().label("n"),
-            sa.func.max(resid.c.group_rows).label("group_rows"),
-        )
-        .group_by(*g_of(resid))
-        .cte("med")
-    )
-    glob = sa.select(median(e).label("m0"), sa.func.count().label("n0")).cte("overall")
-    dev = (
-        sa.select(*g_of(resid), median(sa.func.abs(e - med.c.m)).label("mad"))
-        .select_from(resid.join(med, same(g_of(resid), g_of(med))))
-        .group_by(*g_of(resid))
-        .cte("dev")
-    )
-    gdev = (
-        sa.select(median(sa.func.abs(e - glob.c.m0)).label("mad0"))
-        .select_from(resid.join(glob, sa.true()))
-        .cte("overall_dev")
-    )
-    # the sample's own |z|: its 0.90 and 0.99 quantiles say how heavy the honest tail is
-    own = med.c.n >= MIN_GROUP
-    centre = sa.case((own, med.c.m), else_=glob.c.m0)
-    spread = sa.func.greatest(sa.case((own, 1.4826 * dev.c.mad), else_=1.4826 * gdev.c.mad0), FLOOR)
+        gs = [base.c[f"g{i}"] for i in range(sc.groups)]
+        e = base.c.e
+    per_group, overall = _centre(base, e, gs, "ref")
+    rows = sa.select(*gs, sa.func.max(base.c.group_rows).label("group_rows")).group_by(*gs).cte("group_rows")
+    on = lambda a, b: same([a.c[g.name] for g in gs], [b.c[g.name] for g in gs])  # noqa: E731
+    # the sample's own |z|: its 0.90 and 0.99 quantiles say how heavy the honest tail is (small groups borrow
+    # the overall centre and spread)
+    own = per_group.c.n >= MIN_GROUP
+    centre = sa.case((own, per_group.c.m), else_=overall.c.m0)
+    spread = sa.func.greatest(sa.case((own, 1.4826 * per_group.c.mad), else_=1.4826 * overall.c.mad0), FLOOR)
     z = sa.func.abs((e - centre) / spread)
-    joined = (
-        resid.join(med, same(g_of(resid), g_of(med)))
-        .join(dev, same(g_of(resid), g_of(dev)))
-        .join(glob, sa.true())
-        .join(gdev, sa.true())
+    tail = (
+        sa.select(*[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)])
+        .select_from(base.join(per_group, on(base, per_group)).join(overall, sa.true()))
+        .cte("tail")
     )
-    tail = sa.select(
-        *[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)]
-    ).select_from(joined)
-    tail = tail.cte("tail")
+    cols = [*[rows.c[g.name] for g in gs], rows.c.group_rows]
+    cols += [per_group.c.m, per_group.c.n, per_group.c.mad, overall, tail]
+    joined = rows.outerjoin(per_group, on(rows, per_group)).join(overall, sa.true()).join(tail, sa.true())
+    if fits is not None:
+        peer, peer_all = _centre(base, base.c.y, gs, "peer")
+        cols += [peer.c.m.label("peer_m"), peer.c.n.label("peer_n"), peer.c.mad.label("peer_mad")]
+        cols += [peer_all.c.m0.label("peer_m0"), peer_all.c.n0.label("peer_n0"), peer_all.c.mad0.label("peer_mad0")]
+        joined = joined.join(peer, on(rows, peer)).join(peer_all, sa.true())
     # ordered: the scoring scan's literals then come out the same run after run, which the speculative scan
     # of the next process (sentinel/prefetch.py) needs to reuse it
-    return (
-        sa.select(*g_of(med), med.c.m, med.c.n, med.c.group_rows, dev.c.mad, glob, gdev, tail)
-        .select_from(
-            med.join(dev, same(g_of(med), g_of(dev))).join(glob, sa.true()).join(gdev, sa.true()).join(tail, sa.true())
-        )
-        .order_by(*g_of(med))
-    )
+    return sa.select(*cols).select_from(joined).order_by(*[rows.c[g.name] for g in gs])
+
+
+def _reference(r: dict[str, Any], first: dict[str, Any], prefix: str) -> tuple[float | None, float, int]:
+    """A group's centre, spread and rows behind them: its own if it has MIN_GROUP rows, else the table's."""
+    own = (r[f"{prefix}n"] or 0) >= MIN_GROUP
+    centre = r[f"{prefix}m"] if own else first[f"{prefix}m0"]
+    mad = r[f"{prefix}mad"] if own else first[f"{prefix}mad0"]
+    n = r[f"{prefix}n"] if own else first[f"{prefix}n0"]
+    spread = max(1.4826 * float(mad), FLOOR) if mad is not None else FLOOR
+    return (None if centre is None else float(centre)), spread, int(n or 0)
 
 
 def references(
     sc: Scoring, stats: list[dict[str, Any]], fits: fit.Fits | None, n: int, sensitivity: float
 ) -> tuple[list[tuple], float]:
-    """Each group's reference as literals: (groups..., a, b0.., s, threshold, group_n, ref_n), where a row's
-    log10 reference is a + Σ b_j·log10|explained_by_j| (a: the line's intercept plus the group's median
-    residual; no b without a fit); and the threshold before widening."""
+    """Each group's reference as literals: (groups..., a, b0.., s, threshold, ref_n, [peer a, s, threshold,
+    ref_n,] group_n), where a row's log10 reference is a + Σ b_j·log10|explained_by_j| (a: the line's
+    intercept plus the group's median residual; no b without a fit), and, with a fit, the peer median for
+    rows missing an explanatory value; and the threshold before widening."""
     first = stats[0]
     t = threshold(n, _float(first["q90"]), _float(first["q99"]), sensitivity)
     out = []
     for r in stats:
-        own = r["n"] >= MIN_GROUP
-        centre = r["m"] if own else first["m0"]
-        mad = r["mad"] if own else first["mad0"]
         groups = tuple(r[f"g{i}"] for i in range(sc.groups))
         line = fits.of(groups) if fits else fit.Line(0.0, (), 0)
-        ref_n = r["n"] if own else first["n0"]
-        spread = max(1.4826 * float(mad), FLOOR)
-        thr = t * small_sample_factor(ref_n)
-        out.append((*groups, line.a + float(centre), *line.b, spread, thr, r["group_rows"] if own else 0, ref_n))
+        centre, spread, ref_n = _reference(r, first, "")
+        row: tuple = (*groups, line.a + (centre or 0.0), *line.b, spread, t * small_sample_factor(ref_n), ref_n)
+        if fits is not None:
+            peer, peer_spread, peer_n = _reference(r, first, "peer_")
+            row += (peer, peer_spread, t * small_sample_factor(peer_n), peer_n)
+        own = (r["n"] or 0) >= MIN_GROUP or (fits is not None and (r["peer_n"] or 0) >= MIN_GROUP)
+        out.append((*row, int(r["group_rows"]) if own else 0))
     return out, t
 
 
 def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
     """The rows beyond their group's threshold, worst first, with the total count on each."""
-    gs = [sa.column(f"g{i}", sa.String) for i in range(sc.groups)]
-    names = ("a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr")
+    fitted = bool(sc.explained)
+    names = ["a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr", "ref_n"]
+    names += ["peer_a", "peer_s", "peer_thr", "peer_ref_n"] if fitted else []
     known = sa.values(
-        *gs,
-        *[sa.column(c, sa.Float) for c in names],
+        *[sa.column(f"g{i}", sa.String) for i in range(sc.groups)],
+        *[sa.column(c, sa.Integer if c.endswith("ref_n") else sa.Float) for c in names],
         sa.column("group_n", sa.Integer),
-        sa.column("ref_n", sa.Integer),
         name="mag_refs",
     ).data(refs)
     rows = sc.rows
-    ref = fit.predicted(known, [rows.c[v] for v in sc.explained])
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
+    ref, spread, thr, ref_n, peer = fit.predicted(known, []), known.c.s, known.c.thr, known.c.ref_n, sa.false()
     inside: list[sa.ColumnElement] = []
-    if not sc.explained and refs:
+    if fitted:
+        # a row missing an explanatory value is judged against its peers' median instead of the line
+        peer = sa.or_(*[rows.c[v].is_(None) for v in sc.explained])
+        line = fit.predicted(known, [rows.c[v] for v in sc.explained])
+        ref, spread = sa.case((peer, known.c.peer_a), else_=line), sa.case((peer, known.c.peer_s), else_=spread)
+        thr, ref_n = sa.case((peer, known.c.peer_thr), else_=thr), sa.case((peer, known.c.peer_ref_n), else_=ref_n)
+    elif refs:
         # a row inside every group's bounds cannot be flagged: skip it before the join (half the scan's time)
-        bounds = [(a - thr * s, a + thr * s) for *_, a, s, thr, _group_n, _ref_n in refs]
+        bounds = [(a - t * s, a + t * s) for *_, a, s, t, _ref_n, _group_n in refs]
         inside.append(sa.not_(rows.c.y.between(max(b[0] for b in bounds), min(b[1] for b in bounds))))
     scored = (
         sa.select(
@@ -269,11 +287,12 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
             rows.c.x,
             rows.c.y,
             ref.label("ref"),
-            known.c.s,
-            ((rows.c.y - ref) / known.c.s).label("z"),
-            known.c.thr,
+            spread.label("s"),
+            ((rows.c.y - ref) / spread).label("z"),
+            thr.label("thr"),
             known.c.group_n,
-            known.c.ref_n,
+            ref_n.label("ref_n"),
+            peer.label("peer"),
             *[rows.c[f"g{i}"] for i in range(sc.groups)],
         )
         .select_from(rows.join(known, on))
@@ -343,7 +362,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             tail90, tail99 = _float(found[0]["q90"]), _float(found[0]["q99"])
             rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit))]
         total = int(rows[0]["total"]) if rows else 0
-        items = [_item(r, p, describe, t) for r in rows]
+        items = [_item(r, p, sc.peers if r["peer"] else describe, t) for r in rows]
         expected = {
             "reference": describe,
             "threshold": round(t, 2),
