@@ -5,7 +5,8 @@ reference available for it:
 
 - `explained_by: [cols]`: a robust least-squares fit y ~ a + Σ b_j·log10|col_j| within the row's `group_by`
   group (sentinel/checks/fit.py: fitted, then refitted without the rows far from the first line), so log price
-  on log carat catches x10 inside a column whose honest values span two decades;
+  on log carat catches x10 inside a column whose honest values span two decades; a row missing one of those
+  values (or holding a zero) falls back to the next reference;
 - `group_by`: the median of the row's peer group;
 - neither: the median of all rows.
 

@@ -22,7 +22,8 @@
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows;
     `explained_by: [cols]`: the same on the residual of a least-squares fit log10|value| ~ a + Σ b_j·log10|col_j|
     per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
-    follows other columns without being a fixed multiple of one.
+    follows other columns without being a fixed multiple of one. Rows missing a reference value (or holding a
+    zero) are left out: a shift is a pattern across rows, and the others show it.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
