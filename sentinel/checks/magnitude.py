@@ -159,8 +159,8 @@ def scoring(ctx: Context, p: Params) -> Scoring:
 
 
 def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str) -> tuple[sa.CTE, sa.CTE]:
-    """Median, count and MAD of e (its NULLs left out) per group, and over all rows: two one-row-per-group
-    CTEs (m, n, mad; m0, n0, mad0)."""
+    """Median, count and MAD of e (its NULLs left out): a CTE with one row per group (m, n, mad) and a
+    one-row CTE over all rows (m0, n0, mad0)."""
     med = sa.select(*gs, median(e).label("m"), sa.func.count(e).label("n")).group_by(*gs).cte(f"{name}_med")
     per_group = (
         sa.select(*[med.c[g.name] for g in gs], med.c.m, med.c.n, median(sa.func.abs(e - med.c.m)).label("mad"))
