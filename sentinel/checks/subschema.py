@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 
 from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
-from sentinel.checks.sqlstats import group_key, log10_abs, median, sampled
+from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
 from sentinel.yamlmodel import CheckParams, Duration
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
@@ -209,11 +209,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             name="ss_stats",
         ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
         inside = []
-        if not p.explained_by:
-            # a row inside every label's tail edges is in no tail: skip it before the join
-            edges = [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats]
-            lo, hi = max(m - e for m, e in edges), min(m + e for m, e in edges)
-            inside.append(sa.not_(y.between(lo, hi)))
+        if not p.explained_by:  # a row inside every label's tail edges is in no tail
+            inside.append(
+                outside_every(y, [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats])
+            )
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
         d = base.c.y - known.c.m
         rows = base.join(known, base.c.g0 == known.c.g0)
