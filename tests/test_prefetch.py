@@ -90,9 +90,10 @@ def test_detectors_replay_every_statement_on_unchanged_data(project):
         "1 + range % 40 AS seats FROM range(1, 400001)"
     )
     con.close()
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    from backends import Warehouse
+
     project.dataset(
-        type("W", (), {"url": "duckdb:///wh.duckdb"}),
+        Warehouse("duckdb", "duckdb:///wh.duckdb", f"duckdb:///{project.root / 'wh.duckdb'}"),
         """
         - magnitude: {column: amount, group_by: [owner]}
         - magnitude: {column: amount, explained_by: [seats], group_by: [owner], name: fitted}
