@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from frames import run_check
+from frames import contracts, run_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,23 +28,6 @@ def diamonds(n=4000, seed=2) -> pd.DataFrame:
     price = np.round(10 ** (3.6 + 1.7 * np.log10(carat) + rng.normal(0, 0.06, n)), 2)
     return pd.DataFrame(
         {"id": np.arange(1, n + 1), "carat": carat, "cut": rng.choice(["good", "ideal"], n), "price": price}
-    )
-
-
-def contracts(n=3000, seed=3) -> pd.DataFrame:
-    """Amount = seats x years x a list price: neither column alone explains it (years spread it 0.7 decades)."""
-    rng = np.random.default_rng(seed)
-    seats = np.round(10 ** rng.uniform(0.5, 2.5, n))
-    years = rng.integers(1, 6, n).astype(float)
-    amount = np.round(seats * years * 1200 * 10 ** rng.normal(0, 0.02, n), 2)
-    return pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "region": rng.choice(["emea", "amer"], n),
-            "seats": seats,
-            "years": years,
-            "amount": amount,
-        }
     )
 
 

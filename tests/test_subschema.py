@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from frames import run_check
+from frames import contracts, run_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,11 +206,7 @@ def test_explained_by_two_columns(project, backend, request, tmp_path):
     from backends import make
     from conftest import by_check
 
-    rng = np.random.default_rng(9)
-    n = 3000
-    seats, years = np.round(10 ** rng.uniform(0.5, 2.5, n)), rng.integers(1, 6, n).astype(float)
-    amount = np.round(seats * years * 1200 * 10 ** rng.normal(0, 0.02, n), 2)
-    df = pd.DataFrame({"id": np.arange(1, n + 1), "currency": "USD", "amount": amount, "seats": seats, "years": years})
+    df = contracts(3000, seed=9).drop(columns="region").assign(currency="USD")
     truth = shift(df, 0.01, 10.0)
     wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
     wh.execute("DROP TABLE IF EXISTS deals")
