@@ -22,6 +22,8 @@ from sentinel.results import CheckResult
 from sentinel.store import incident_events, incidents, results, runs, utc
 
 REOPEN_WITHIN = dt.timedelta(hours=24)
+# what folding a run in reads of an incident: every column but `last_result`, which can hold every flagged row
+_HEAD = [c for c in incidents.c if c.key != "last_result"]
 
 
 @dataclass
@@ -73,7 +75,7 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
         if r.status == "error":
             continue
         open_rows = conn.execute(
-            sa.select(incidents).where(
+            sa.select(*_HEAD).where(
                 incidents.c.dataset == r.dataset,
                 incidents.c.check_name == r.check,
                 incidents.c.open_fingerprint.is_not(None),
@@ -109,7 +111,7 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
             )
             continue
         last = conn.execute(
-            sa.select(incidents).where(incidents.c.fingerprint == fp).order_by(incidents.c.id.desc()).limit(1)
+            sa.select(*_HEAD).where(incidents.c.fingerprint == fp).order_by(incidents.c.id.desc()).limit(1)
         ).first()
         if last is not None and last.resolved_at is not None and now - utc(last.resolved_at) <= REOPEN_WITHIN:
             conn.execute(
@@ -216,7 +218,7 @@ def _close(conn: sa.Connection, inc: sa.Row, run_id: int | None, now: dt.datetim
 
 
 def resolve_manually(conn: sa.Connection, incident_id: int, note: str, now: dt.datetime) -> Change | None:
-    inc = conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
+    inc = conn.execute(sa.select(*_HEAD).where(incidents.c.id == incident_id)).first()
     if inc is None or inc.open_fingerprint is None:
         return None
     return _close(conn, inc, None, now, f"resolved by hand: {note}", "resolved")

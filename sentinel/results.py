@@ -38,21 +38,27 @@ class CheckResult:
     metrics: dict[str, float] = field(default_factory=dict)  # numbers kept in metric history
     accept_schema: dict[str, str] | None = None  # a schema snapshot to store as accepted (first run)
     snapshot: SnapshotUpdate | None = None  # per-key values `history_by` keeps, written with the run
+    _doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "dataset": self.dataset,
-                "check": self.check,
-                "kind": self.kind,
-                "status": self.status,
-                "severity": self.severity,
-                "observed": self.observed,
-                "expected": self.expected,
-                "evidence": self.evidence,
-                "diagnosis": self.diagnosis,
-            }
-        )
+        """The result document, converted once: a run's results row, its incident snapshot and the `--json`
+        output all use it, and its evidence can list every flagged row. Treat it (and a finished result) as
+        read-only."""
+        if self._doc is None:
+            self._doc = jsonable(
+                {
+                    "dataset": self.dataset,
+                    "check": self.check,
+                    "kind": self.kind,
+                    "status": self.status,
+                    "severity": self.severity,
+                    "observed": self.observed,
+                    "expected": self.expected,
+                    "evidence": self.evidence,
+                    "diagnosis": self.diagnosis,
+                }
+            )
+        return self._doc
 
 
 class CannotMeasure(Exception):
@@ -66,8 +72,25 @@ class CannotMeasure(Exception):
         self.cause, self.message = cause, message
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # exact types that are already JSON
+
+
 def jsonable(value: Any) -> Any:
-    """Plain JSON types only: numpy scalars, Decimals, datetimes and NaN never leak into documents."""
+    """Plain JSON types only: numpy scalars, Decimals, datetimes and NaN never leak into documents.
+
+    Evidence lists can hold every flagged row (tens of thousands of small dicts), so the common exact types
+    are dispatched first and plain leaves are copied without a call."""
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is dict:
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else jsonable(v)) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
+    return _other(value)
+
+
+def _other(value: Any) -> Any:
     if value is None or isinstance(value, bool | str | int):
         return value
     if isinstance(value, float):

@@ -83,7 +83,9 @@ class Context:
             return {"count": total, "items": [], "omitted": total, "note": exc.message}
         cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
         stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
-        return capped([dict(r._mapping) for r in self.source.execute(stmt)], total)
+        rows = self.source.execute(stmt)
+        items = [{"key": r[0], "value": r[1]} for r in rows] if value is not None else [{"key": r[0]} for r in rows]
+        return capped(items, total)
 
 
 def result(spec: Spec, ctx: Context, ok: bool, *, cause: str | None = None, **kw: Any) -> CheckResult:
