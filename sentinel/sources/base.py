@@ -162,7 +162,7 @@ class SqlSource:
         and the detectors' queries run about 4x slower (measured on 10M rows: 2.3 s against 0.6 s). So does any
         statement with more bound values than drivers accept (PostgreSQL's protocol stops at 65,535): the
         detectors pass one row of literals per group, and `history_by` a list of changed buckets."""
-        many = len(stmt.compile(dialect=self.engine.dialect).params) > MAX_PARAMS
+        many = self.dialect != "duckdb" and len(stmt.compile(dialect=self.engine.dialect).params) > MAX_PARAMS
         sql = None
         if self.speculation_key is not None or self.dialect == "duckdb" or many:
             try:
@@ -214,11 +214,11 @@ class SqlSource:
 
 def duckdb_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
     """A DuckDB engine: the dialect registered directly (SQLAlchemy would otherwise scan every installed
-    distribution's entry points), and no progress bar (DuckDB draws one on the terminal during long queries,
-    which would corrupt `--json`)."""
+    distribution's entry points; duckdb_dialect.py says why it is a subclass of duckdb_engine's), and no
+    progress bar (DuckDB draws one on the terminal during long queries, which would corrupt `--json`)."""
     from sqlalchemy.dialects import registry
 
-    registry.register("duckdb", "duckdb_engine", "Dialect")
+    registry.register("duckdb", "sentinel.sources.duckdb_dialect", "Dialect")
     engine = sa.create_engine(url, **kwargs)
 
     @sa.event.listens_for(engine, "connect")

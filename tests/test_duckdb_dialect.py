@@ -1,0 +1,64 @@
+"""Sentinel's DuckDB dialect (sources/duckdb_dialect.py): duckdb_engine's, minus its start-up probes."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from conftest import by_check
+
+from sentinel.sources.base import duckdb_engine
+
+
+def test_every_word_the_installed_duckdb_reserves_is_quoted():
+    reserved = {
+        k
+        for (k,) in duckdb.connect()
+        .execute("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'")
+        .fetchall()
+    }
+    prep = duckdb_engine("duckdb:///:memory:").dialect.identifier_preparer
+    assert reserved <= prep.reserved_words, sorted(reserved - prep.reserved_words)
+    assert prep.quote("qualify") == '"qualify"' and prep.quote("amount") == "amount"
+
+
+@pytest.mark.parametrize("options", ["", "?threads=1"])
+def test_checks_on_columns_named_by_duckdb_keywords(project, options):
+    """A URL with options goes through duckdb_engine's own connect (which routes them); one without is
+    opened directly. Either way, columns named like DuckDB-only keywords are quoted and measured."""
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        'CREATE TABLE deals AS SELECT range AS id, range * 10.0 AS "pivot", '
+        "CASE WHEN range = 3 THEN 'JPY' ELSE 'USD' END AS \"qualify\" FROM range(1, 51)"
+    )
+    con.close()
+    project.config(f'wh: {{type: sql, url: "duckdb:///wh.duckdb{options}"}}')
+    project.write(
+        "checks/deals.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - expect:
+                  type: expect_column_values_to_be_between
+                  kwargs: {column: pivot, min_value: 0, max_value: 400}
+              - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: qualify, value_set: [USD]}}
+        """,
+    )
+    code, doc = project.run_json()
+    checks = by_check(doc)
+    between = checks["expect_column_values_to_be_between(pivot)"]
+    assert between["status"] == "fail" and between["evidence"]["rows"]["count"] == 10  # 410 .. 500
+    in_set = checks["expect_column_values_to_be_in_set(qualify)"]
+    assert in_set["status"] == "fail" and in_set["evidence"]["rows"]["items"] == [{"key": 3, "value": "JPY"}]
+    assert code == 1
+
+
+def test_url_options_reach_duckdb(tmp_path):
+    engine = duckdb_engine(f"duckdb:///{tmp_path / 'x.duckdb'}?threads=1")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT current_setting('threads')")).scalar() == 1
+    engine.dispose()
