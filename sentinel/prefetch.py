@@ -201,9 +201,11 @@ stats = {"hits": 0, "misses": 0}
 
 
 def release(source_url: str) -> None:
-    """The caller is about to open its own connection: DuckDB refuses a second connection to the same file
-    with a different configuration, so stop and close the speculative one first."""
-    for w in [w for w in _workers if w.template == source_url and w.dialect == "duckdb"]:
+    """The caller is about to open its own connection. DuckDB refuses a second connection to the same file
+    with a different configuration: a URL without options is opened exactly as the speculative connection is
+    (sources/duckdb_dialect.py), so both share the database and later statements can still hit; a URL with
+    options (`?threads=2`) is not, so the speculative connection is stopped and closed first."""
+    for w in [w for w in _workers if w.template == source_url and w.dialect == "duckdb" and "?" in w.url]:
         with _lock:
             for key, fut in w.jobs:
                 if _futures.get(key) is fut:
