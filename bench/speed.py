@@ -138,6 +138,15 @@ print(statistics.median(times))
 """
 
 
+# What any `sentinel run` on this stack pays before it reads a byte: start Python and import the libraries the
+# run path needs (issue 2 names them), printed next to the cold run so that figure can be read against it.
+FLOOR = """
+import os
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+import duckdb, duckdb_engine, pydantic, rich.console, rich.table, sqlalchemy, typer, yaml
+"""
+
+
 def sentinel_cmd() -> list[str]:
     return [sys.executable, "-m", "sentinel"]
 
@@ -242,7 +251,10 @@ def main() -> None:
         tiny.mkdir()
         make_duckdb(tiny / "wh.duckdb", 10)
         cfg = write_project(tiny, f"duckdb:///{tiny / 'wh.duckdb'}", "deals")
-        cold = [timed([*sentinel_cmd(), "run", "--config", str(cfg)]) for _ in range(max(args.runs, 3))]
+        cold, floor = [], []
+        for _ in range(max(args.runs, 3)):  # interleaved, like compare()
+            cold.append(timed([*sentinel_cmd(), "run", "--config", str(cfg)]))
+            floor.append(timed([sys.executable, "-c", FLOOR]))
         for n in args.rows:
             for backend in args.backends:
                 folder = tmp / f"{backend}-{n}"
@@ -282,6 +294,10 @@ def main() -> None:
     print(
         f"cold `sentinel run`, 10-row DuckDB table: median {statistics.median(cold):.3f} s "
         f"(target <= 0.6 s) over {len(cold)} runs"
+    )
+    print(
+        f"floor: starting Python and importing duckdb, duckdb_engine, pydantic, rich, SQLAlchemy, typer and PyYAML "
+        f"takes {statistics.median(floor):.3f} s (median)"
     )
     print(f"{'case':<36}{'raw SQL s':>11}{'sentinel s':>12}{'ratio':>8}{'peak RSS MiB':>14}")
     for r in rows_out:
