@@ -144,6 +144,8 @@ FLOOR = """
 import os
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import duckdb, duckdb_engine, pydantic, rich.console, rich.table, sqlalchemy, typer, yaml
+class Probe(pydantic.BaseModel):  # pydantic loads its machinery with the first model
+    a: int
 """
 
 
