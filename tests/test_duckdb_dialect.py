@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 import sqlalchemy as sa
+from backends import Warehouse
 from conftest import by_check
 
 from sentinel.sources.base import duckdb_engine
@@ -32,20 +33,11 @@ def test_checks_on_columns_named_by_duckdb_keywords(project, options):
         "CASE WHEN range = 3 THEN 'JPY' ELSE 'USD' END AS \"qualify\" FROM range(1, 51)"
     )
     con.close()
-    project.config(f'wh: {{type: sql, url: "duckdb:///wh.duckdb{options}"}}')
-    project.write(
-        "checks/deals.yaml",
+    project.dataset(
+        Warehouse("duckdb", f"duckdb:///wh.duckdb{options}", ""),
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - expect:
-                  type: expect_column_values_to_be_between
-                  kwargs: {column: pivot, min_value: 0, max_value: 400}
-              - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: qualify, value_set: [USD]}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: pivot, min_value: 0, max_value: 400}}
+        - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: qualify, value_set: [USD]}}
         """,
     )
     code, doc = project.run_json()
