@@ -207,3 +207,34 @@ def test_missing_key_column_keeps_the_verdict(project, wh):
     (r,) = doc["results"]
     assert code == 1 and r["status"] == "fail" and r["observed"]["unexpected_count"] == 1
     assert r["evidence"]["rows"]["count"] == 1 and "deal_id" in r["evidence"]["rows"]["note"]
+
+
+def test_failed_statistics_say_what_was_measured(project, wh):
+    """The sentence an incident (and the owner's message) carries names the statistic, its value and the range."""
+    wh.deals(rows())  # amounts 1,010 .. 1,500; 50 rows
+    project.dataset(
+        wh,
+        """
+        - expect: {type: expect_column_mean_to_be_between, kwargs: {column: amount, max_value: 1000}}
+        - expect: {type: expect_column_max_to_be_between, kwargs: {column: amount, max_value: 1200, strict_max: true}}
+        - expect: {type: expect_column_median_to_be_between, kwargs: {column: amount, min_value: 2000}}
+        - expect:
+            type: expect_column_quantile_values_to_be_between
+            kwargs: {column: amount, quantile_ranges: {quantiles: [0.1, 0.9], value_ranges: [[0, 2000], [null, 1100]]}}
+        - expect: {type: expect_table_row_count_to_equal, kwargs: {value: 1000}}
+        - expect: {type: expect_table_columns_to_match_set, kwargs: {column_set: [id, amount, region]}}
+        - expect: {type: expect_column_to_exist, kwargs: {column: region}}
+        """,
+    )
+    code, doc = project.run_json()
+    messages = {r["check"]: r["diagnosis"]["message"] for r in doc["results"]}
+    assert code == 1 and {r["status"] for r in doc["results"]} == {"fail"}
+    assert messages == {
+        "expect_column_mean_to_be_between(amount)": "mean of amount is 1,255, outside [-inf, 1000]",
+        "expect_column_max_to_be_between(amount)": "max of amount is 1,500, outside [-inf, 1200)",
+        "expect_column_median_to_be_between(amount)": "median of amount is 1,255, outside [2000, inf]",
+        "expect_column_quantile_values_to_be_between(amount)": "amount: q0.9 = 1,450, outside [-inf, 1100]",
+        "expect_table_row_count_to_equal": "50 rows, expected 1,000",
+        "expect_table_columns_to_match_set": "columns missing region; not in the set: currency, owner, updated_at",
+        "expect_column_to_exist(region)": "column 'region' does not exist",
+    }

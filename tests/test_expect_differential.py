@@ -96,6 +96,9 @@ def test_native_agrees_with_gx(project, wh, seed):
         assert native["status"] in ("pass", "fail"), (label, native)
         assert native["status"] == gx["status"], (label, native, gx)
         verdicts.add(native["status"])
+        if native["status"] == "fail":  # each side says what it measured, not only that it failed
+            assert not native["diagnosis"]["message"].endswith(" failed"), (label, native["diagnosis"])
+            assert gx["diagnosis"]["message"].split(" fail")[0] not in ("", type_), (label, gx["diagnosis"])
         nobs, gobs = native["observed"], gx["observed"]
         if isinstance(nobs, dict) and "unexpected_count" in nobs:
             assert nobs["unexpected_count"] == gobs["unexpected_count"], label

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
-__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "result"]
+__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "number", "result"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,11 @@ def error(spec: Spec, dataset: str, cause: str, message: str) -> CheckResult:
         diagnosis={"cause": cause, "message": message},
         cause=cause,
     )
+
+
+def number(v: float) -> str:
+    """A number as a message shows it: whole above 100 (amounts, counts), six significant digits below."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.6g}"
 
 
 def capped(items: list, total: int) -> dict[str, Any]:

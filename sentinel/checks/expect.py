@@ -20,7 +20,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import model_validator
 
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, number, result
 from sentinel.checks.gx_catalog import COMMON, EXPECTATIONS
 from sentinel.yamlmodel import CheckParams
 
@@ -144,12 +144,20 @@ def _pct(n: int, d: int) -> float:
 
 @native("expect_table_row_count_to_be_between", "min_value", "max_value", "strict_min", "strict_max")
 def _row_count_between(kw, ctx):
-    return {"n": sa.func.count()}, lambda v: Outcome(_between(int(v["n"]), kw), int(v["n"]), {})
+    def finish(v):
+        n = int(v["n"])
+        return Outcome(_between(n, kw), n, {}, f"{n:,} rows, outside {_range_text(kw)}")
+
+    return {"n": sa.func.count()}, finish
 
 
 @native("expect_table_row_count_to_equal", "value")
 def _row_count_equal(kw, ctx):
-    return {"n": sa.func.count()}, lambda v: Outcome(int(v["n"]) == kw["value"], int(v["n"]), {})
+    def finish(v):
+        n = int(v["n"])
+        return Outcome(n == kw["value"], n, {}, f"{n:,} rows, expected {kw['value']:,}")
+
+    return {"n": sa.func.count()}, finish
 
 
 @native("expect_table_columns_to_match_set", "column_set", "exact_match")
@@ -160,34 +168,52 @@ def _columns_match_set(kw, ctx):
     unexpected = sorted(set(actual) - wanted)
     missing = sorted(wanted - set(actual))
     ok = not missing and (not unexpected or exact is False)
+    parts = [f"missing {', '.join(missing)}"] if missing else []
+    parts += [f"not in the set: {', '.join(unexpected)}"] if unexpected and exact is not False else []
     return {}, lambda v: Outcome(
-        ok, actual, {"mismatched": {"unexpected": unexpected, "missing": missing}} if not ok else {}
+        ok,
+        actual,
+        {"mismatched": {"unexpected": unexpected, "missing": missing}} if not ok else {},
+        "columns " + "; ".join(parts),
     )
 
 
 @native("expect_column_to_exist", "column", "column_index")
 def _column_exists(kw, ctx):
     actual = list(ctx.columns)
-    ok = kw["column"] in actual and (kw.get("column_index") is None or actual.index(kw["column"]) == kw["column_index"])
-    return {}, lambda v: Outcome(ok, None, {} if ok else {"columns": actual})  # GX reports no observed value
+    col, index = kw["column"], kw.get("column_index")
+    ok = col in actual and (index is None or actual.index(col) == index)
+    if col not in actual:
+        message = f"column {col!r} does not exist"
+    else:
+        message = f"column {col!r} is at position {actual.index(col)}, expected {index}"
+    return {}, lambda v: Outcome(ok, None, {} if ok else {"columns": actual}, message)  # GX observes nothing
 
 
 # column aggregates -----------------------------------------------------------------------------------------
 
 
-def _aggregate(fn: Callable[[sa.ColumnClause], sa.ColumnElement]) -> Native:
+def _statistic(label: str, kw: dict[str, Any], value: Any) -> Outcome:
+    """The verdict on one statistic of a column, with the sentence an incident and its owner read."""
+    x = _num(value)
+    if x is None:
+        return Outcome(False, None, {}, f"{kw['column']} has no values to take the {label} of")
+    return Outcome(_between(x, kw), x, {}, f"{label} of {kw['column']} is {number(x)}, outside {_range_text(kw)}")
+
+
+def _aggregate(label: str, fn: Callable[[sa.ColumnClause], sa.ColumnElement]) -> Native:
     def compile_(kw, ctx):
         col = ctx.col(kw["column"], numeric=True, purpose="this expectation")
-        return {"x": fn(col)}, lambda v: Outcome(_between(_num(v["x"]), kw), _num(v["x"]), {})
+        return {"x": fn(col)}, lambda v: _statistic(label, kw, v["x"])
 
     return compile_
 
 
 _AGG_KW = ("column", "min_value", "max_value", "strict_min", "strict_max")
-native("expect_column_min_to_be_between", *_AGG_KW)(_aggregate(sa.func.min))
-native("expect_column_max_to_be_between", *_AGG_KW)(_aggregate(sa.func.max))
-native("expect_column_sum_to_be_between", *_AGG_KW)(_aggregate(sa.func.sum))
-native("expect_column_mean_to_be_between", *_AGG_KW)(_aggregate(lambda c: sa.func.avg(sa.cast(c, sa.Float))))
+native("expect_column_min_to_be_between", *_AGG_KW)(_aggregate("min", sa.func.min))
+native("expect_column_max_to_be_between", *_AGG_KW)(_aggregate("max", sa.func.max))
+native("expect_column_sum_to_be_between", *_AGG_KW)(_aggregate("sum", sa.func.sum))
+native("expect_column_mean_to_be_between", *_AGG_KW)(_aggregate("mean", lambda c: sa.func.avg(sa.cast(c, sa.Float))))
 
 
 def _ordered_values(ctx: Context, col: sa.ColumnClause, offset: int, limit: int) -> list[Any]:
@@ -200,15 +226,15 @@ def _median(kw, ctx):
     col = ctx.col(kw["column"], numeric=True, purpose="median")
     if ctx.dialect in ("postgresql", "duckdb"):
         expr = sa.func.percentile_cont(0.5).within_group(col) if ctx.dialect == "postgresql" else sa.func.median(col)
-        return {"x": expr}, lambda v: Outcome(_between(_num(v["x"]), kw), _num(v["x"]), {})
+        return {"x": expr}, lambda v: _statistic("median", kw, v["x"])
 
     def finish(v):  # no median aggregate here: GX's two-row ordered query
         n = int(v["nonnull"])
         if n == 0:
-            return Outcome(False, None, {})
+            return _statistic("median", kw, None)
         vals = _ordered_values(ctx, col, max(n // 2 - 1, 0), 2)
         m = (vals[0] + vals[1]) / 2.0 if n % 2 == 0 else (vals[0] if len(vals) == 1 else vals[1])
-        return Outcome(_between(m, kw), m, {})
+        return _statistic("median", kw, m)
 
     return {"nonnull": sa.func.count(col)}, finish
 
@@ -223,11 +249,14 @@ def _quantiles(kw, ctx):
 
     def outcome(values: list[Any]) -> Outcome:
         values = [_num(x) for x in values]
-        ok = all(
-            x is not None and (lo is None or x >= lo) and (hi is None or x <= hi)
-            for x, (lo, hi) in zip(values, ranges, strict=True)
-        )
-        return Outcome(ok, {"quantiles": qs, "values": values}, {})
+        wrong = [
+            f"q{q:g} = "
+            + ("no value" if x is None else f"{number(x)}, outside {_range_text(dict(min_value=lo, max_value=hi))}")
+            for q, x, (lo, hi) in zip(qs, values, ranges, strict=True)
+            if not (x is not None and (lo is None or x >= lo) and (hi is None or x <= hi))
+        ]
+        message = f"{kw['column']}: " + "; ".join(wrong)
+        return Outcome(not wrong, {"quantiles": qs, "values": values}, {}, message)
 
     if ctx.dialect == "postgresql":
         from sqlalchemy.dialects import postgresql

@@ -8,13 +8,14 @@ come from `unexpected_count` and row ids from GX's own unexpected-index query, r
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from typing import Any
 
 import sqlalchemy as sa
 
-from sentinel.checks.common import Context, Spec, capped, error, result
+from sentinel.checks.common import Context, Spec, capped, error, number, result
 from sentinel.results import CheckResult, jsonable
 
 _GX_SQL_DIALECTS = {
@@ -140,10 +141,21 @@ def _validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expe
     if r.get("details"):
         evidence["details"] = r["details"]
     ok = bool(res.success)
-    diagnosis = None if ok else {"cause": "violation", "message": f"{type_} failed (evaluated by Great Expectations)"}
+    diagnosis = None if ok else {"cause": "violation", "message": _message(type_, observed)}
     return result(
         spec, ctx, ok, cause="violation", observed=observed, expected=expected, evidence=evidence, diagnosis=diagnosis
     )
+
+
+def _message(type_: str, observed: Any) -> str:
+    """What GX measured, in one line: the failing share for row-level expectations, else the observed value."""
+    if isinstance(observed, dict) and "unexpected_count" in observed:
+        what = f"{observed['unexpected_count']:,} of {observed.get('element_count') or 0:,} rows fail"
+    else:
+        scalar = isinstance(observed, int | float) and not isinstance(observed, bool)
+        shown = number(observed) if scalar else json.dumps(observed, default=str)
+        what = f"observed {shown if len(shown) <= 80 else shown[:79] + '…'}; fails"
+    return f"{what} {type_} (evaluated by Great Expectations)"
 
 
 def _index_rows(ctx: Context, r: dict[str, Any]) -> list[dict[str, Any]]:

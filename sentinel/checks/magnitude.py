@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
 from sentinel.checks import fit, history
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, number, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
@@ -388,8 +388,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     + "; ".join(_sentence(i, p) for i in sorted(items, key=lambda i: "diagnosis" not in i)[:3])
                 )
             parts += [
-                f"{d['metric']} of {p.column} is {_money(d['value'])}, {d['ratio']:.3g}x its usual "
-                f"{_money(d['expected'])} over {d['history_runs']} runs"
+                f"{d['metric']} of {p.column} is {number(d['value'])}, {d['ratio']:.3g}x its usual "
+                f"{number(d['expected'])} over {d['history_runs']} runs"
                 for d in drift
             ]
             diagnosis = {"cause": "magnitude", "message": "; ".join(parts)}
@@ -481,12 +481,8 @@ def _round(v: float) -> float:
     return float(f"{v:.6g}")
 
 
-def _money(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.6g}"
-
-
 def _sentence(item: dict[str, Any], p: Params) -> str:
-    text = f"{item['key']}: {_money(item['value'])} is {item['ratio']:.3g}x its reference {_money(item['reference'])}"
+    text = f"{item['key']}: {number(item['value'])} is {item['ratio']:.3g}x its reference {number(item['reference'])}"
     d = item.get("diagnosis")
     if d:
         what = (
@@ -494,5 +490,5 @@ def _sentence(item: dict[str, Any], p: Params) -> str:
             if d["k"] > 0
             else f"{-d['k']} missing digit{'s' if abs(d['k']) > 1 else ''}"
         )
-        text += f" (likely {what}; candidate {_money(d['candidate'])})"
+        text += f" (likely {what}; candidate {number(d['candidate'])})"
     return text
