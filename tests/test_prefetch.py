@@ -60,6 +60,14 @@ def make_deals(path, bad: bool) -> None:
     con.close()
 
 
+def make_pg_deals(engine, schema: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
+            f"'USD'::text AS currency FROM generate_series(1, 100) g"
+        )
+
+
 @pytest.fixture
 def duck(project):
     make_deals(project.root / "wh.duckdb", bad=True)
@@ -161,11 +169,7 @@ def test_a_miss_leaves_the_later_statements_speculated(project):
 
 def test_plans_never_hold_secrets(project, pg_schema):
     url, schema, engine = pg_schema
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
-            f"'USD'::text AS currency FROM generate_series(1, 100) g"
-        )
+    make_pg_deals(engine, schema)
     secret_url = url.replace("postgres@", "${SENTINEL_TEST_PGUSER}@")
     project.config(f'wh: {{type: sql, url: "{secret_url}"}}')
     project.write("checks/deals.yaml", CHECKS)
@@ -187,11 +191,7 @@ def test_duckdb_files_are_speculated_however_small(duck):
 
 def test_small_postgres_tables_are_not_worth_a_session(project, pg_schema):
     url, schema, engine = pg_schema
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
-            f"'USD'::text AS currency FROM generate_series(1, 100) g"
-        )
+    make_pg_deals(engine, schema)
     project.config(f'wh: {{type: sql, url: "{url}"}}')
     project.write("checks/deals.yaml", CHECKS)
     run(project)
@@ -204,11 +204,7 @@ def test_small_postgres_tables_are_not_worth_a_session(project, pg_schema):
 def test_a_tampered_plan_file_cannot_write(project, pg_schema):
     """The plan file is state on disk: a statement that writes is neither replayed nor able to run."""
     url, schema, engine = pg_schema
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f'CREATE TABLE "{schema}".deals AS SELECT g AS id, g * 2.0 AS amount, '
-            f"'USD'::text AS currency FROM generate_series(1, 100) g"
-        )
+    make_pg_deals(engine, schema)
     project.config(f'wh: {{type: sql, url: "{url}"}}')
     project.write("checks/deals.yaml", CHECKS)
     run(project)
