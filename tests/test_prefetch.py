@@ -69,6 +69,16 @@ def make_pg_deals(engine, schema: str) -> None:
 
 
 @pytest.fixture
+def pg_deals(project, pg_schema):
+    """A project on a 100-row PostgreSQL table; returns its schema and an engine on the database."""
+    url, schema, engine = pg_schema
+    make_pg_deals(engine, schema)
+    project.config(f'wh: {{type: sql, url: "{url}"}}')
+    project.write("checks/deals.yaml", CHECKS)
+    return schema, engine
+
+
+@pytest.fixture
 def duck(project):
     make_deals(project.root / "wh.duckdb", bad=True)
     project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
@@ -189,11 +199,7 @@ def test_duckdb_files_are_speculated_however_small(duck):
     assert hits(err) == 5  # opening the file while Python imports is the gain, however small the table
 
 
-def test_small_postgres_tables_are_not_worth_a_session(project, pg_schema):
-    url, schema, engine = pg_schema
-    make_pg_deals(engine, schema)
-    project.config(f'wh: {{type: sql, url: "{url}"}}')
-    project.write("checks/deals.yaml", CHECKS)
+def test_small_postgres_tables_are_not_worth_a_session(project, pg_deals):
     run(project)
     _, err = run(project, env={"SENTINEL_PREFETCH_MIN_SECONDS": "0.15"})
     assert hits(err) == 0
@@ -201,12 +207,9 @@ def test_small_postgres_tables_are_not_worth_a_session(project, pg_schema):
     assert hits(err) >= 1
 
 
-def test_a_tampered_plan_file_cannot_write(project, pg_schema):
+def test_a_tampered_plan_file_cannot_write(project, pg_deals):
     """The plan file is state on disk: a statement that writes is neither replayed nor able to run."""
-    url, schema, engine = pg_schema
-    make_pg_deals(engine, schema)
-    project.config(f'wh: {{type: sql, url: "{url}"}}')
-    project.write("checks/deals.yaml", CHECKS)
+    schema, engine = pg_deals
     run(project)
     plans_path = project.root / ".sentinel" / "scan-plans.json"
     plans = json.loads(plans_path.read_text())
