@@ -8,6 +8,7 @@ for the source that needs it, and secrets never sit in the parsed model.
 
 from __future__ import annotations
 
+import difflib
 import glob
 import os
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from sentinel import yamlfile
-from sentinel.envsubst import MissingEnv, expand_env, resolve_url  # noqa: F401 - re-exported
+from sentinel.envsubst import MissingEnv, expand_env, placeholder_url, references, resolve_url  # noqa: F401
 from sentinel.timespec import Schedule, parse_schedule
 from sentinel.yamlmodel import Duration, Model, Severity, TimeZoneName
 
@@ -305,11 +306,39 @@ def _message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _issues_from(exc: ValidationError, doc: yamlfile.LocatedYaml, display: str) -> list[ConfigIssue]:
+def _unknown_kind(entry: Any) -> tuple[str | None, str] | None:
+    """For a check entry without exactly one kind key: the offending key and a message naming it."""
+    from sentinel.checks import KINDS
+
+    if not isinstance(entry, dict):
+        return None
+    kinds = [k for k in entry if k in KINDS]
+    if len(kinds) > 1:
+        return kinds[1], "a check needs exactly one kind key; found " + ", ".join(map(repr, kinds))
+    others = [k for k in entry if k not in KINDS and k not in CheckEntryBase.model_fields]
+    if kinds or not others:
+        return None
+    found = str(others[0])
+    near = difflib.get_close_matches(found, list(KINDS), n=1)
+    hint = f"did you mean {near[0]!r}?" if near else "known kinds: " + ", ".join(sorted(KINDS))
+    return others[0], f"unknown check kind {found!r}; {hint}"
+
+
+def _issues_from(
+    exc: ValidationError, doc: yamlfile.LocatedYaml, display: str, prefix: tuple = ()
+) -> list[ConfigIssue]:
     out = []
     for err in exc.errors():
-        loc, text = yamlfile.data_path(doc.data, tuple(err["loc"]))
+        loc, text = yamlfile.data_path(doc.data, prefix + tuple(err["loc"]))
         msg = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" and loc else _message(err)
+        if err["type"] == "check_kind":
+            entry: Any = doc.data
+            for part in loc:
+                entry = entry[part]
+            named = _unknown_kind(entry)
+            if named is not None:
+                key, msg = named
+                loc, text = yamlfile.data_path(doc.data, (*loc, key))
         out.append(ConfigIssue(display, doc.line_of(loc), text, msg))
     return out
 
@@ -324,6 +353,12 @@ class Located:
     file: str
     line: int | None
     path: str
+    doc: yamlfile.LocatedYaml | None = None
+    loc: tuple = ()
+
+    def at(self, *keys: str | int) -> int | None:
+        """The line of a key inside this item (its own line when the key is absent)."""
+        return self.doc.line_of(self.loc + keys) if self.doc is not None else self.line
 
 
 @dataclass
@@ -343,11 +378,64 @@ class Config:
         raise KeyError(name)
 
     def url(self, url: str, where: str = "") -> str:
-        return resolve_url(url, self.root, where)
+        """The URL to connect to: secrets expanded (percent-encoded where they land inside the URL), file
+        databases made absolute. MissingEnv, never naming a value, when the expansion is not a URL."""
+        resolved = resolve_url(url, self.root, where)
+        if references(url) and _url_problem(resolved) is not None:
+            raise MissingEnv(f"{where + ': ' if where else ''}not a valid URL once its ${{...}} are expanded")
+        return resolved
 
     @property
     def state_url(self) -> str:
         return self.url(self.main.state, "state")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` is not a SQLAlchemy URL, or None. ${VAR}s are parsed as placeholders: a secret's own
+    characters cannot break the parse, and a template that is one variable is checked when used."""
+    if url.lstrip().startswith("${"):
+        return None
+    from sqlalchemy.engine.url import make_url
+
+    try:
+        make_url(placeholder_url(url))
+    except ValueError:
+        return "not a valid URL: the port must be a number"
+    except Exception:
+        return "not a valid URL (expected dialect+driver://user:password@host:port/database)"
+    return None
+
+
+def _load_items(
+    path: Path, key: str, model: type[BaseModel], issues: list[ConfigIssue]
+) -> tuple[list[tuple[int, Any, Any]], yamlfile.LocatedYaml | None]:
+    """Parse a checks/correctors file item by item: (index, model or None, raw item) for each entry of
+    `key`. One bad dataset does not hide its neighbours from the cross-checks."""
+    display = _display(path)
+    try:
+        doc = yamlfile.load(path)
+    except yamlfile.YamlSyntaxError as exc:
+        issues.append(ConfigIssue(display, exc.line, "", exc.message))
+        return [], None
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        issues.append(ConfigIssue(display, 1, "", f"expected a mapping at the top level, got {type(data).__name__}"))
+        return [], doc
+    for extra in data:
+        if extra != key:
+            issues.append(ConfigIssue(display, doc.line_of((extra,)), str(extra), f"unknown key {extra!r}"))
+    raw = data.get(key) or []
+    if not isinstance(raw, list):
+        issues.append(ConfigIssue(display, doc.line_of((key,)), key, "must be a list"))
+        return [], doc
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            out.append((i, model.model_validate(item), item))
+        except ValidationError as exc:
+            issues.extend(_issues_from(exc, doc, display, (key, i)))
+            out.append((i, None, item))
+    return out, doc
 
 
 def _parse(path: Path, model: type[BaseModel], issues: list[ConfigIssue]) -> tuple[Any, yamlfile.LocatedYaml | None]:
@@ -372,15 +460,38 @@ def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _glob(root: Path, pattern: str) -> list[Path]:
+    full = pattern if os.path.isabs(pattern) else str(root / pattern)
+    return [Path(m) for m in sorted(glob.glob(full, recursive=True)) if Path(m).is_file()]
+
+
 def _expand_globs(root: Path, patterns: list[str]) -> list[Path]:
     files: list[Path] = []
     for pattern in patterns:
-        full = pattern if os.path.isabs(pattern) else str(root / pattern)
-        for match in sorted(glob.glob(full, recursive=True)):
-            p = Path(match)
-            if p.is_file() and p not in files:
-                files.append(p)
+        files.extend(p for p in _glob(root, pattern) if p not in files)
     return files
+
+
+def _leaves_folder(path: str) -> bool:
+    """True when a path meant to stay inside a folder is absolute or climbs out of it with `..`."""
+    return os.path.isabs(path) or os.path.normpath(path).split(os.sep)[0] == ".."
+
+
+@dataclass
+class _Raw:
+    """What the cross-checks need from config.yaml even when it did not validate."""
+
+    doc: yamlfile.LocatedYaml | None
+    display: str
+    data: dict[str, Any]
+
+    def names(self, key: str) -> set[str]:
+        value = self.data.get(key)
+        return {str(k) for k in value} if isinstance(value, dict) else set()
+
+    def issue(self, loc: tuple, message: str) -> ConfigIssue:
+        line = self.doc.line_of(loc) if self.doc is not None else None
+        return ConfigIssue(self.display, line, yamlfile.data_path(self.data, loc)[1], message)
 
 
 def load_config(path: str | Path = "config.yaml") -> Config:
@@ -391,88 +502,181 @@ def load_config(path: str | Path = "config.yaml") -> Config:
         raise ConfigError([ConfigIssue(_display(path), None, "", "config file not found")])
     main, doc = _parse(path, MainConfig, issues)
     root = path.resolve().parent
+    raw = _Raw(doc, _display(path), doc.data if doc is not None and isinstance(doc.data, dict) else {})
     main_ok = main is not None
     if main is None:  # keep going with the raw globs, so one `validate` reports every file's errors
-        raw = doc.data if doc is not None and isinstance(doc.data, dict) else {}
         globs = {
-            k: raw.get(k) if _is_str_list(raw.get(k)) else MainConfig.model_fields[k].default
+            k: raw.data.get(k) if _is_str_list(raw.data.get(k)) else MainConfig.model_fields[k].default
             for k in ("checks", "correctors")
         }
         main = MainConfig.model_construct(**globs)
     cfg = Config(path=path, root=root, main=main)
 
+    for key in ("checks", "correctors"):
+        if key in raw.data:  # a glob written in config.yaml that matches nothing is a typo that stops monitoring
+            for i, pattern in enumerate(getattr(main, key)):
+                if not _glob(root, pattern):
+                    issues.append(raw.issue((key, i), f"{pattern!r} matches no file"))
     cfg.files = _expand_globs(root, [*main.checks, *main.correctors])
+    datasets: list[tuple[Located, DatasetConfig | None, Any]] = []
+    before = len(issues)
     for file in _expand_globs(root, main.checks):
-        parsed, doc = _parse(file, ChecksFile, issues)
-        if parsed is None:
-            continue
-        for i, ds in enumerate(parsed.datasets):
-            loc = ("datasets", i)
-            cfg.where[id(ds)] = Located(_display(file), doc.line_of(loc), f"datasets[{i}]")
-            cfg.datasets.append(ds)
+        items, fdoc = _load_items(file, "datasets", DatasetConfig, issues)
+        for i, ds, item in items:
+            w = Located(_display(file), fdoc.line_of(("datasets", i)), f"datasets[{i}]", fdoc, ("datasets", i))
+            datasets.append((w, ds, item))
+            if ds is not None:
+                cfg.where[id(ds)] = w
+                cfg.datasets.append(ds)
+    playbooks: list[tuple[Located, Playbook | None, Any]] = []
     for file in _expand_globs(root, main.correctors):
-        parsed, doc = _parse(file, CorrectorsFile, issues)
-        if parsed is None:
-            continue
-        for i, pb in enumerate(parsed.playbooks):
-            cfg.where[id(pb)] = Located(_display(file), doc.line_of(("playbooks", i)), f"playbooks[{i}]")
-            cfg.playbooks.append(pb)
+        items, fdoc = _load_items(file, "playbooks", Playbook, issues)
+        for i, pb, item in items:
+            w = Located(_display(file), fdoc.line_of(("playbooks", i)), f"playbooks[{i}]", fdoc, ("playbooks", i))
+            playbooks.append((w, pb, item))
+            if pb is not None:
+                cfg.where[id(pb)] = w
+                cfg.playbooks.append(pb)
+    if not datasets and len(issues) == before:  # (a checks file that did not parse says so already)
+        where = ", ".join(main.checks) or "nothing"
+        issues.append(raw.issue(("checks",), f"no datasets declared (checks: {where}); nothing would be monitored"))
 
-    if main_ok:
-        issues.extend(_cross_check(cfg))
+    issues.extend(_cross_check(cfg, raw, datasets, playbooks, main_ok))
     if issues:
         raise ConfigError(issues)
     return cfg
 
 
-def _cross_check(cfg: Config) -> list[ConfigIssue]:
+def _cross_check(
+    cfg: Config,
+    raw: _Raw,
+    datasets: list[tuple[Located, DatasetConfig | None, Any]],
+    playbooks: list[tuple[Located, Playbook | None, Any]],
+    main_ok: bool,
+) -> list[ConfigIssue]:
+    from sentinel.checks import KINDS
+
     out: list[ConfigIssue] = []
 
-    def add(obj: Any, suffix: str, message: str) -> None:
-        w = cfg.where[id(obj)]
-        out.append(ConfigIssue(w.file, w.line, w.path + suffix, message))
+    def add(w: Located, keys: tuple, message: str) -> None:
+        suffix = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
+        out.append(ConfigIssue(w.file, w.at(*keys), w.path + suffix, message))
 
-    seen: dict[str, DatasetConfig] = {}
-    sources, owners = cfg.main.sources, cfg.main.owners
-    for ds in cfg.datasets:
-        if ds.name in seen:
-            first = cfg.where[id(seen[ds.name])]
-            add(ds, ".name", f"dataset {ds.name!r} is already declared at {first.file}:{first.line}")
-        seen.setdefault(ds.name, ds)
-        if ds.source not in sources:
-            known = ", ".join(sorted(sources)) or "none declared in config.yaml"
-            add(ds, ".source", f"unknown source {ds.source!r} (known: {known})")
-        if ds.owner is not None and ds.owner not in owners:
-            add(ds, ".owner", f"unknown owner {ds.owner!r} (declare it under owners: in config.yaml)")
-        from sentinel.checks import KINDS
-
+    sources = set(cfg.main.sources) if main_ok else raw.names("sources")
+    owners = set(cfg.main.owners) if main_ok else raw.names("owners")
+    seen: dict[str, Located] = {}
+    valid: dict[str, DatasetConfig] = {}
+    read: set[str] = set()
+    for w, ds, item in datasets:
+        item = item if isinstance(item, dict) else {}
+        name, source, owner = item.get("name"), item.get("source"), item.get("owner")
+        if isinstance(name, str):
+            if name in seen:
+                add(w, ("name",), f"dataset {name!r} is already declared at {seen[name].file}:{seen[name].line}")
+            seen.setdefault(name, w)
+            if ds is not None:
+                valid.setdefault(name, ds)
+        if isinstance(source, str):
+            read.add(source)
+            if source not in sources:
+                known = ", ".join(sorted(sources)) or "none declared in config.yaml"
+                add(w, ("source",), f"unknown source {source!r} (known: {known})")
+        if isinstance(owner, str) and owner not in owners:
+            add(w, ("owner",), f"unknown owner {owner!r} (declare it under owners: in config.yaml)")
+        if ds is None:
+            continue
+        src = cfg.main.sources.get(ds.source) if main_ok else None
+        if isinstance(src, FilesSourceConfig) and _leaves_folder(ds.table):
+            add(w, ("table",), f"{ds.table!r} is outside the source's root folder ({src.root}); name a path under it")
         for j, entry in enumerate(ds.checks):
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:
-                add(ds, f".checks[{j}]", f"{entry.kind} lists rows by key: set `key:` on the dataset")
+                add(w, ("checks", j), f"{entry.kind} lists rows by key: set `key:` on the dataset")
             if entry.kind == "expect_suite":
                 from sentinel.checks.expect_suite import load_suite
 
+                suite = check_params(entry).path
+                if _leaves_folder(suite):
+                    add(w, ("checks", j, "expect_suite"), f"{suite!r} is outside the config folder")
+                    continue
                 try:
-                    load_suite(cfg.root / check_params(entry).path)
+                    load_suite(cfg.root / suite)
                 except ValueError as exc:
-                    add(ds, f".checks[{j}].expect_suite", str(exc))
-    for name, owner in owners.items():
+                    add(w, ("checks", j, "expect_suite"), str(exc))
+    out.extend(_url_issues(raw, read))
+    out.extend(_outbox_issues(raw))
+    for name, owner in cfg.main.owners.items() if main_ok else ():
         if owner.backup is not None and owner.backup not in owners:
-            out.append(
-                ConfigIssue(_display(cfg.path), None, f"owners.{name}.backup", f"unknown owner {owner.backup!r}")
-            )
-    for pb in cfg.playbooks:
+            out.append(raw.issue(("owners", name, "backup"), f"unknown owner {owner.backup!r}"))
+    for w, pb, _item in playbooks:
+        if pb is None:
+            continue
         if pb.when.dataset not in seen:
-            add(pb, ".when.dataset", f"unknown dataset {pb.when.dataset!r}")
-        elif pb.when.check is not None:
-            names = {check_name(c) for c in seen[pb.when.dataset].checks} | {
-                c.kind for c in seen[pb.when.dataset].checks
-            }
-            if pb.when.check not in names:
-                add(pb, ".when.check", f"dataset {pb.when.dataset!r} has no check {pb.when.check!r}")
+            add(w, ("when", "dataset"), f"unknown dataset {pb.when.dataset!r}")
+        elif pb.when.check is not None and pb.when.dataset in valid:
+            checks = valid[pb.when.dataset].checks
+            if pb.when.check not in {check_name(c) for c in checks} | {c.kind for c in checks}:
+                add(w, ("when", "check"), f"dataset {pb.when.dataset!r} has no check {pb.when.check!r}")
         if pb.target is not None and pb.target not in sources:
-            add(pb, ".target", f"unknown source {pb.target!r}")
+            add(w, ("target",), f"unknown source {pb.target!r}")
         if pb.action == "stage_fix" and (pb.target is None or pb.allow is None):
-            add(pb, "", "stage_fix needs `target:` and `allow:` (nothing is written without an allowance)")
+            add(w, (), "stage_fix needs `target:` and `allow:` (nothing is written without an allowance)")
     return out
+
+
+def _strings(value: Any, loc: tuple) -> list[tuple[tuple, str]]:
+    """Every string inside a raw YAML value, with its location."""
+    if isinstance(value, str):
+        return [(loc, value)]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _strings(v, (*loc, k))]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _strings(v, (*loc, i))]
+    return []
+
+
+def _url_issues(raw: _Raw, read: set[str]) -> list[ConfigIssue]:
+    """Every SQL URL parses (secrets as placeholders); every ${VAR} that the state store or a source some
+    dataset reads needs is set. A source nobody reads stays lazy: its variables may be missing."""
+    out: list[ConfigIssue] = []
+    state = raw.data.get("state", MainConfig.model_fields["state"].default)
+    needed: list[tuple[tuple, str]] = [(("state",), state)] if isinstance(state, str) else []
+    urls = list(needed)
+    sources = raw.data.get("sources") if isinstance(raw.data.get("sources"), dict) else {}
+    for name, src in sources.items():
+        if not isinstance(src, dict):
+            continue
+        if src.get("type") == "sql" and isinstance(src.get("url"), str):
+            urls.append((("sources", name, "url"), src["url"]))
+        catalog = src.get("catalog")
+        if src.get("type") == "iceberg" and isinstance(catalog, dict) and isinstance(catalog.get("uri"), str):
+            if catalog["uri"].startswith(("sqlite", "duckdb", "postgresql")):
+                urls.append((("sources", name, "catalog", "uri"), catalog["uri"]))
+        if name in read:
+            needed.extend(_strings(src, ("sources", name)))
+    for loc, url in urls:
+        problem = _url_problem(url)
+        if problem is not None:
+            out.append(raw.issue(loc, problem))
+    for loc, value in needed:
+        for var in dict.fromkeys(references(value)):
+            if var not in os.environ:
+                out.append(raw.issue(loc, f"environment variable {var} is not set"))
+    return out
+
+
+def _outbox_issues(raw: _Raw) -> list[ConfigIssue]:
+    """`outbox://` files stay inside the config folder: a checks or config edit cannot append elsewhere."""
+    found: list[tuple[tuple, str]] = []
+    notify = raw.data.get("notify")
+    if isinstance(notify, dict):
+        found.extend(_strings(notify.get("default"), ("notify", "default")))
+    owners = raw.data.get("owners")
+    for name, owner in owners.items() if isinstance(owners, dict) else ():
+        if isinstance(owner, dict):
+            found.extend(_strings(owner.get("notify"), ("owners", name, "notify")))
+    return [
+        raw.issue(loc, f"{url!r}: the outbox file must be inside the config folder")
+        for loc, url in found
+        if url.startswith("outbox://") and _leaves_folder(url[len("outbox://") :])
+    ]

@@ -37,25 +37,64 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     pass
 
 
-def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.SafeLoader, path: Path) -> Any:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
+MAX_ALIAS_NODES = 10_000  # values aliases may re-expand, in total per file (a config needs a few dozen)
+
+
+class _Builder:
+    """Builds plain data from the composed node graph, recording lines. PyYAML composes an alias as the same
+    node object, so a node met again is an alias being expanded: those repeats are counted against
+    MAX_ALIAS_NODES (a 446-byte "billion laughs" file would otherwise expand to 10^9 nodes), and a node met
+    inside itself (``&a [*a]``) is an error instead of a RecursionError."""
+
+    def __init__(self, loader: yaml.SafeLoader, path: Path):
+        self.loader, self.path = loader, path
+        self.lines: dict[Loc, int] = {}
+        self.seen: set[int] = set()
+        self.open: set[int] = set()
+        self.repeats = 0
+        self.alias_line = 0
+
+    def build(self, node: yaml.Node, loc: Loc, repeat: bool = False) -> Any:
+        line = node.start_mark.line + 1
+        self.lines.setdefault(loc, line)
+        if not isinstance(node, yaml.ScalarNode):
+            if id(node) in self.open:
+                raise YamlSyntaxError(self.path, line, "an alias refers to the collection that contains it")
+            if not repeat and id(node) in self.seen:  # an alias: name the line that uses it, not the anchor's
+                repeat, self.alias_line = True, self.lines[loc if isinstance(loc[-1], str) else loc[:-1]]
+            self.seen.add(id(node))
+        if repeat:
+            self.repeats += 1
+            if self.repeats > MAX_ALIAS_NODES:
+                too_many = f"aliases expand to more than {MAX_ALIAS_NODES:,} values; write them out"
+                raise YamlSyntaxError(self.path, self.alias_line, too_many)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        self.open.add(id(node))
+        try:
+            return self._collection(node, loc, repeat)
+        finally:
+            self.open.discard(id(node))
+
+    def _collection(self, node: yaml.Node, loc: Loc, repeat: bool) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, loc + (i,), repeat) for i, item in enumerate(node.value)]
+        self.loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlSyntaxError(self.path, key_node.start_mark.line + 1, "a key must be a plain value")
+            key = self.loader.construct_object(key_node, deep=True)
             if key in out:
-                raise YamlSyntaxError(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, loc + (key,), lines, loader, path)
+                raise YamlSyntaxError(self.path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            self.lines[loc + (key,)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, loc + (key,), repeat)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, loc + (i,), lines, loader, path) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
 
 
 def load(path: Path) -> LocatedYaml:
-    """Parse one YAML file; raise YamlSyntaxError with a line on malformed input or duplicate keys."""
+    """Parse one YAML file; raise YamlSyntaxError with a line on malformed input, duplicate keys, or aliases
+    that expand without bound."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -63,15 +102,17 @@ def load(path: Path) -> LocatedYaml:
     loader = _UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
-        lines: dict[Loc, int] = {}
-        data = _build(node, (), lines, loader, path) if node is not None else None
+        builder = _Builder(loader, path)
+        data = builder.build(node, ()) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise YamlSyntaxError(path, line, f"malformed YAML: {exc.problem or exc}") from exc
+    except RecursionError:
+        raise YamlSyntaxError(path, None, "nested too deeply") from None
     finally:
         loader.dispose()
-    return LocatedYaml(path, data, lines)
+    return LocatedYaml(path, data, builder.lines)
 
 
 def data_path(data: Any, loc: Loc) -> tuple[Loc, str]:

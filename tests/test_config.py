@@ -69,10 +69,13 @@ def test_every_error_is_reported_at_once_with_unknown_keys(project):
     assert "config.yaml:3: notfy: unknown key 'notfy'" in text
     assert "checks/a.yaml:6: datasets[0].checks[0].freshness.colum: unknown key 'colum'" in text
     assert "checks/a.yaml:6: datasets[0].checks[0].freshness.column: required" in text
-    assert "checks/a.yaml:7: datasets[0].checks[1]: a check needs exactly one kind key" in text
+    kind = "checks/a.yaml:7: datasets[0].checks[1].volumes: unknown check kind 'volumes'; did you mean 'volume'?"
+    assert kind in text
     assert "checks/a.yaml:11: datasets[1].schedule: day of week" in text
     assert "datasets[1].checks: List should have at least 1 item" in text
-    # the unknown source is a cross-file error, reported only once the files parse; fix the rest and it shows
+    # the unknown source is reported with the rest, at its own `source:` line
+    assert "checks/a.yaml:3: datasets[0].source: unknown source 'nowhere' (known: warehouse)" in text
+    assert len(found) == 7, found
     project.write(
         "checks/a.yaml",
         """
@@ -85,7 +88,7 @@ def test_every_error_is_reported_at_once_with_unknown_keys(project):
     )
     project.write("config.yaml", BASE)
     (only,) = errors(project)
-    assert only.endswith("checks/a.yaml:2: datasets[0].source: unknown source 'nowhere' (known: warehouse)")
+    assert only.endswith("checks/a.yaml:3: datasets[0].source: unknown source 'nowhere' (known: warehouse)")
 
 
 def test_malformed_yaml_has_a_line(project):
@@ -180,6 +183,7 @@ def test_env_is_resolved_only_at_use(project, monkeypatch):
             production: {domain: login, username: "${SF_USER_NOT_SET}"}
         """,
     )
+    project.write("checks/a.yaml", "datasets:\n  - {name: a, source: warehouse, table: t, checks: [{not_empty: {}}]}\n")
     cfg = load_config(project.root / "config.yaml")  # the unused secret is not an error
     assert cfg.main.sources["crm"].production.username == "${SF_USER_NOT_SET}"
     monkeypatch.setenv("WH_PATH", "data/wh.duckdb")
@@ -197,4 +201,4 @@ def test_validate_command_exit_codes(project):
     project.write("checks/a.yaml", "datasets:\n  - {name: a, source: warehouse, table: t, checks: [{nope: {}}]}\n")
     bad = project.cli("validate")
     assert bad.exit_code == 2
-    assert "checks/a.yaml:2: datasets[0].checks[0]: a check needs exactly one kind key" in bad.stderr
+    assert "checks/a.yaml:2: datasets[0].checks[0].nope: unknown check kind 'nope'; known kinds: " in bad.stderr
