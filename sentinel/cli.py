@@ -33,16 +33,27 @@ def _stderr():
     return Console(stderr=True)
 
 
-def _load(config: Path):
+def _load(config: Path, as_json: bool = False):
+    """The loaded config, or exit 2 with every error on stderr, one plain `file:line: path: message` line each
+    (editors and scripts parse them); with `as_json`, also one JSON document on stdout."""
     from sentinel.config import ConfigError, load_config
+    from sentinel.envsubst import redact_tracebacks
 
+    redact_tracebacks()  # from here on secrets may be expanded: no traceback prints one
     try:
         return load_config(config)
     except ConfigError as exc:
-        for issue in exc.issues:  # one plain line each: editors and scripts parse file:line
-            sys.stderr.write(f"{issue}\n")
-        sys.stderr.write(f"{len(exc.issues)} configuration error(s)\n")
-        raise typer.Exit(EXIT_CONFIG) from None
+        _config_errors(exc.issues, as_json)
+
+
+def _config_errors(issues, as_json: bool):  # type: ignore[no-untyped-def]
+    for issue in issues:
+        sys.stderr.write(f"{issue}\n")
+    sys.stderr.write(f"{len(issues)} configuration error(s)\n")
+    if as_json:
+        keys = ("file", "line", "path", "message")
+        sys.stdout.write(json.dumps({"errors": [{k: getattr(i, k) for k in keys} for i in issues]}) + "\n")
+    raise typer.Exit(EXIT_CONFIG) from None
 
 
 @contextmanager
@@ -56,7 +67,10 @@ def _store(cfg) -> Iterator:
         _stderr().print(f"state: {exc}", markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:
-        _stderr().print(f"cannot open the state store: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+        from sentinel.envsubst import redact
+
+        msg = redact(f"cannot open the state store: {type(exc).__name__}: {exc}".splitlines()[0])
+        _stderr().print(msg, markup=False)
         raise typer.Exit(EXIT_ERROR) from None
     try:
         yield store
@@ -79,13 +93,18 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
 ) -> None:
     """Run the checks of every dataset (or the named ones) once."""
+    from sentinel.envsubst import redact_handlers
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    cfg = _load(config)
+    redact_handlers()
+    cfg = _load(config, as_json)
     names = [d.name for d in cfg.datasets]
     for wanted in dataset or []:
         if wanted not in names:
-            _stderr().print(f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})", markup=False)
-            raise typer.Exit(EXIT_CONFIG)
+            from sentinel.config import ConfigIssue
+
+            known = f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})"
+            _config_errors([ConfigIssue(str(config), None, "--dataset", known)], as_json)
     from sentinel.runner import run_many
 
     with _store(cfg) as store:

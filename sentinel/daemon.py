@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import exc as sa_exc
 
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
+from sentinel.envsubst import RedactFilter
 from sentinel.notify.outbox import NOTIFY_ON, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
@@ -429,8 +430,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         doc.update({k: v for k, v in record.__dict__.items() if k not in self.PLAIN})
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            doc["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(doc, default=str)
 
 
@@ -439,6 +440,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     handler.setFormatter(
         JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(RedactFilter())  # no value taken from the environment reaches a log line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -94,7 +94,7 @@ def test_config_error_and_unknown_dataset_exit_2(deals):
     assert deals.cli("run", "--dataset", "nope").exit_code == 2
     deals.write("checks/deals.yaml", "datasets: [{name: deals}]\n")
     res = deals.cli("run", "--json")
-    assert res.exit_code == 2 and res.stdout == ""
+    assert res.exit_code == 2 and json.loads(res.stdout)["errors"][0]["path"] == "datasets[0].source"
 
 
 def test_could_not_measure_exit_3(deals):

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sentinel.envsubst import redact
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
@@ -100,7 +101,7 @@ def error(spec: Spec, dataset: str, cause: str, message: str) -> CheckResult:
         spec.kind,
         "error",
         spec.severity,
-        diagnosis={"cause": cause, "message": message},
+        diagnosis={"cause": cause, "message": redact(message)},  # no secret from the environment is stored
         cause=cause,
     )
 

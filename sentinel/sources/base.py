@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 
+from sentinel.envsubst import redact
 from sentinel.results import CannotMeasure
 
 
@@ -57,7 +58,7 @@ def classify(exc: BaseException) -> SourceError:
     """Turn a driver exception into a SourceError with a cause class and a one-line message."""
     if isinstance(exc, SourceError):
         return exc
-    raw = str(getattr(exc, "orig", None) or exc)
+    raw = redact(str(getattr(exc, "orig", None) or exc))  # a driver may quote the host or user it was given
     first = raw.strip().splitlines()[0] if raw.strip() else type(exc).__name__
     if isinstance(exc, sa_exc.NoSuchTableError):
         return SourceError("missing_table", f"table {first} does not exist")

@@ -6,13 +6,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from sentinel import prefetch
-from sentinel.sources.base import SqlSource, classify, duckdb_engine
+from sentinel.sources.base import SourceError, SqlSource, classify, duckdb_engine
 
 
 def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> SqlSource:
     """`engines`, when given, keeps server-database engines (and their connection pools) between runs, as the
     daemon does. File databases are never kept open: an open DuckDB file, even read-only, blocks its writer."""
-    url = sa.make_url(cfg.url(source_cfg.url, f"sources.{name}.url"))
+    try:
+        url = sa.make_url(cfg.url(source_cfg.url, f"sources.{name}.url"))
+    except (ValueError, sa.exc.ArgumentError):  # the message would quote the URL: name the key instead
+        raise SourceError("config", f"sources.{name}.url: not a valid SQLAlchemy URL") from None
     kwargs: dict = {"pool_pre_ping": False}
     timeout = int(source_cfg.connect_timeout.total_seconds())
     backend = url.get_backend_name()
