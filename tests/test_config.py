@@ -1,6 +1,9 @@
 """Config loading: typed models, located errors (file:line: path: message), lazy ${ENV} secrets."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -202,3 +205,187 @@ def test_validate_command_exit_codes(project):
     bad = project.cli("validate")
     assert bad.exit_code == 2
     assert "checks/a.yaml:2: datasets[0].checks[0].nope: unknown check kind 'nope'; known kinds: " in bad.stderr
+
+
+ONE = "datasets:\n  - {name: a, source: warehouse, table: t, checks: [{not_empty: {}}]}\n"
+
+
+def _process(project, *args: str, timeout: float = 60):
+    """The real CLI in its own process: exit code, stdout and stderr as the user sees them."""
+    cmd = [sys.executable, "-m", "sentinel", *args, "--config", str(project.root / "config.yaml")]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=project.root, timeout=timeout)
+
+
+def test_a_bad_port_is_a_located_error_and_run_json_still_prints_one_document(project, monkeypatch):
+    project.write(
+        "config.yaml",
+        """
+        sources:
+          warehouse: {type: sql, url: "duckdb:///wh.duckdb"}
+          pg: {type: sql, url: "postgresql+psycopg://u@h:59x9/db"}
+        state: "sqlite://x:y:z/state.db"
+        """,
+    )
+    project.write("checks/a.yaml", ONE)
+    text = "\n".join(errors(project))
+    assert "config.yaml:3: sources.pg.url: not a valid URL: the port must be a number" in text
+    assert "config.yaml:4: state: not a valid URL: the port must be a number" in text
+    res = _process(project, "run", "--json")
+    assert res.returncode == 2, res.stderr
+    doc = json.loads(res.stdout)  # exactly one document, nothing else on stdout
+    assert {(e["path"], e["line"]) for e in doc["errors"]} == {("sources.pg.url", 3), ("state", 4)}
+    assert "config.yaml:3: sources.pg.url: not a valid URL" in res.stderr and "Traceback" not in res.stderr
+    # a secret's own characters never break the parse: ${VAR}s are parsed as placeholders, even as the port
+    project.write(
+        "config.yaml",
+        BASE + '  pg: {type: sql, url: "postgresql+psycopg://${PG_U}:${PG_PW}@${PG_HOST}:${PG_PORT}/db"}\n',
+    )
+    assert load_config(project.root / "config.yaml").main.sources["pg"].url.endswith("${PG_PORT}/db")
+
+
+def test_a_missing_variable_of_a_source_in_use_is_a_configuration_error(project, monkeypatch):
+    monkeypatch.delenv("SENTINEL_T_UNSET", raising=False)
+    monkeypatch.delenv("SENTINEL_T_UNSET_2", raising=False)
+    project.write(
+        "config.yaml",
+        """
+        sources:
+          warehouse: {type: sql, url: "duckdb:///wh.duckdb"}
+          pg:
+            type: sql
+            url: "postgresql+psycopg://u:${SENTINEL_T_UNSET}@h/db"
+          unused: {type: sql, url: "postgresql+psycopg://u:${SENTINEL_T_UNSET_2}@h/db"}
+        """,
+    )
+    project.write("checks/a.yaml", "datasets:\n  - {name: a, source: pg, table: t, checks: [{not_empty: {}}]}\n")
+    (only,) = errors(project)  # the unused source's variable is not asked for
+    assert only.endswith("config.yaml:5: sources.pg.url: environment variable SENTINEL_T_UNSET is not set")
+    res = project.cli("validate")
+    assert res.exit_code == 2 and "config.yaml:5: sources.pg.url: environment variable SENTINEL_T_UNSET" in res.stderr
+    res = project.cli("run")
+    assert res.exit_code == 2 and "config.yaml:5: sources.pg.url: environment variable SENTINEL_T_UNSET" in res.stderr
+    monkeypatch.setenv("SENTINEL_T_UNSET", "pw")
+    assert load_config(project.root / "config.yaml").dataset("a").source == "pg"
+    project.write("config.yaml", BASE + 'state: "postgresql+psycopg://u:${SENTINEL_T_UNSET_2}@h/db"\n')
+    project.write("checks/a.yaml", ONE)
+    (only,) = errors(project)
+    assert only.endswith("config.yaml:3: state: environment variable SENTINEL_T_UNSET_2 is not set")
+
+
+def test_a_glob_matching_nothing_or_no_datasets_at_all_is_an_error(project):
+    project.write("config.yaml", BASE + "checks: [checks/*.yaml, chekcs/*.yml]\ncorrectors: [correctors/*.yaml]\n")
+    project.write("checks/a.yaml", ONE)
+    text = "\n".join(errors(project))
+    assert "config.yaml:3: checks[1]: 'chekcs/*.yml' matches no file" in text
+    assert "config.yaml:4: correctors[0]: 'correctors/*.yaml' matches no file" in text
+    (project.root / "checks/a.yaml").unlink()
+    project.write("config.yaml", "")  # empty: the default glob finds no checks file
+    (only,) = errors(project)
+    assert "no datasets declared (checks: checks/*.yaml)" in only
+    project.write("config.yaml", BASE)
+    project.write("checks/a.yaml", "datasets: []\n")
+    res = project.cli("validate")
+    assert res.exit_code == 2 and "no datasets declared" in res.stderr
+
+
+def test_every_error_is_at_its_own_line_with_the_nearest_kind(project):
+    project.write("config.yaml", BASE)
+    project.write(
+        "checks/a.yaml",
+        """
+        datasets:
+          - name: a
+            source: warehouse
+            table: t
+            checks:
+              - not_emtpy: {}
+          - name: b
+            table: t
+            source: nowhere
+            checks: [{not_empty: {}}]
+        """,
+    )
+    found = errors(project)
+    assert [f.split("checks/a.yaml:", 1)[1] for f in found] == [
+        "6: datasets[0].checks[0].not_emtpy: unknown check kind 'not_emtpy'; did you mean 'not_empty'?",
+        "9: datasets[1].source: unknown source 'nowhere' (known: warehouse)",
+    ]
+
+
+BILLION_LAUGHS = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_yaml_aliases_are_bounded_and_a_recursive_one_is_located(project):
+    project.write("config.yaml", BASE)
+    project.write("checks/a.yaml", ONE)
+    project.write("checks/bomb.yaml", BILLION_LAUGHS)
+    res = _process(project, "validate", timeout=20)  # liveness: expanding it would take minutes and GBs
+    assert res.returncode == 2, res.stderr
+    assert "checks/bomb.yaml:5: aliases expand to more than 10,000 values" in res.stderr
+    project.write("checks/bomb.yaml", "datasets:\n  - &a [*a]\n")
+    res = _process(project, "validate", timeout=20)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "checks/bomb.yaml:2: an alias refers to the collection that contains it" in res.stderr
+    # ordinary anchors and merges still load
+    project.write(
+        "checks/bomb.yaml",
+        """
+        common: &c {source: warehouse, table: t, checks: [{not_empty: {}}]}
+        datasets:
+          - {<<: *c, name: b}
+          - {<<: *c, name: c}
+        """,
+    )
+    (only,) = errors(project)  # the anchor's holder is an unknown top-level key, the datasets are fine
+    assert "checks/bomb.yaml:1: common: unknown key 'common'" in only
+
+
+def test_files_stay_under_the_folders_the_config_names(project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("id,password\n1,hunter2-secret\n")
+    project.write("data/ok.csv", "id,amount\n1,5\n")
+    project.write(
+        "config.yaml",
+        'sources:\n  files: {type: files, root: data}\nnotify: {default: ["console://", "outbox://../x.jsonl"]}\n',
+    )
+    project.write(
+        "checks/a.yaml",
+        f"""
+        datasets:
+          - {{name: up, source: files, table: ../../outside/secret.csv, checks: [{{not_empty: {{}}}}]}}
+          - {{name: absolute, source: files, table: {outside}/secret.csv, checks: [{{not_empty: {{}}}}]}}
+          - {{name: ok, source: files, table: ok.csv, checks: [{{not_empty: {{}}}}]}}
+        """,
+    )
+    text = "\n".join(errors(project))
+    assert "checks/a.yaml:2: datasets[0].table: '../../outside/secret.csv' is outside the source's root" in text
+    assert "checks/a.yaml:3: datasets[1].table:" in text
+    assert "config.yaml:3: notify.default[1]: 'outbox://../x.jsonl': the outbox file must be inside" in text
+    # a symlink under the root that resolves outside it is refused when the source opens
+    (project.root / "data" / "link.csv").symlink_to(outside / "secret.csv")
+    project.write("config.yaml", "sources:\n  files: {type: files, root: data}\n")
+    project.write(
+        "checks/a.yaml",
+        """
+        datasets:
+          - {name: link, source: files, table: "*.csv", checks: [{not_empty: {}}, {schema: {}}]}
+        """,
+    )
+    code, doc = project.run_json()
+    assert code == 3 and {r["status"] for r in doc["results"]} == {"error"}
+    assert "link.csv resolves outside the source's root folder" in doc["results"][0]["diagnosis"]["message"]
+    assert "hunter2" not in json.dumps(doc)
+    (project.root / "data" / "link.csv").unlink()
+    code, doc = project.run_json()
+    assert code == 0, doc
