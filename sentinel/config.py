@@ -8,7 +8,6 @@ for the source that needs it, and secrets never sit in the parsed model.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import os
 from dataclasses import dataclass, field
@@ -308,6 +307,8 @@ def _message(err: dict[str, Any]) -> str:
 
 def _unknown_kind(entry: Any) -> tuple[str | None, str] | None:
     """For a check entry without exactly one kind key: the offending key and a message naming it."""
+    import difflib
+
     from sentinel.checks import KINDS
 
     if not isinstance(entry, dict):
