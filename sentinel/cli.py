@@ -36,14 +36,19 @@ def _stderr():
 def _load(config: Path, as_json: bool = False):
     """The loaded config, or exit 2 with every error on stderr, one plain `file:line: path: message` line each
     (editors and scripts parse them); with `as_json`, also one JSON document on stdout."""
-    from sentinel.config import ConfigError, load_config
+    from sentinel.config import ConfigError, ConfigIssue, MissingEnv, load_config
     from sentinel.envsubst import redact_tracebacks
 
     redact_tracebacks()  # from here on secrets may be expanded: no traceback prints one
     try:
-        return load_config(config)
+        cfg = load_config(config)
+        cfg.state_url  # noqa: B018 - a whole-URL ${VAR} is only checked once expanded
+        return cfg
     except ConfigError as exc:
         _config_errors(exc.issues, as_json)
+    except MissingEnv as exc:  # "state: not a valid URL once ..."
+        path, _, message = str(exc).partition(": ")
+        _config_errors([ConfigIssue(str(config), None, path, message)], as_json)
 
 
 def _config_errors(issues, as_json: bool):  # type: ignore[no-untyped-def]

@@ -211,10 +211,6 @@ class DatasetConfig(Model):
         return checks
 
 
-class ChecksFile(Model):
-    datasets: list[DatasetConfig] = []
-
-
 class PlaybookWhen(Model):
     dataset: str
     check: str | None = None
@@ -234,10 +230,6 @@ class Playbook(Model):
     allow: PlaybookAllow | None = None
     promote: Literal["approval", "auto"] = "approval"
     after_promote: dict[str, str] | None = None
-
-
-class CorrectorsFile(Model):
-    playbooks: list[Playbook] = []
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -325,6 +317,10 @@ def _unknown_kind(entry: Any) -> tuple[str | None, str] | None:
     return others[0], f"unknown check kind {found!r}; {hint}"
 
 
+def _keys(node: dict | list) -> Any:
+    return node if isinstance(node, dict) else range(len(node))
+
+
 def _issues_from(
     exc: ValidationError, doc: yamlfile.LocatedYaml, display: str, prefix: tuple = ()
 ) -> list[ConfigIssue]:
@@ -335,7 +331,7 @@ def _issues_from(
         if err["type"] == "check_kind":
             entry: Any = doc.data
             for part in loc:
-                entry = entry[part]
+                entry = entry[part] if isinstance(entry, dict | list) and part in _keys(entry) else None
             named = _unknown_kind(entry)
             if named is not None:
                 key, msg = named

@@ -206,3 +206,21 @@ def test_log_records_and_tracebacks_are_redacted_in_a_real_process(fmt):
     assert "connecting with ***" in out and "bad port in ***" in out and "uncaught: ***" in out, out
     assert "RuntimeError: ***" in out  # the thread's traceback
     assert CANARY not in out, out
+
+
+def test_a_whole_url_variable_that_does_not_parse_is_a_configuration_error_without_its_value(project):
+    project.write("config.yaml", 'state: "${SENTINEL_CANARY_URL}"\nsources:\n  w: {type: sql, url: "duckdb:///w.duckdb"}\n')
+    project.write("checks/a.yaml", "datasets:\n  - {name: a, source: w, table: t, checks: [{not_empty: {}}]}\n")
+    res = _cli(project.root, "run", "--json")
+    assert res.returncode == 2, res.stderr
+    assert json.loads(res.stdout) == {
+        "errors": [
+            {
+                "file": str(project.root / "config.yaml"),
+                "line": None,
+                "path": "state",
+                "message": "not a valid URL once its ${...} are expanded",
+            }
+        ]
+    }
+    assert CANARY not in res.stdout + res.stderr and "Traceback" not in res.stderr
