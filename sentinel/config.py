@@ -1,9 +1,12 @@
 """config.yaml + checks/*.yaml + correctors/*.yaml -> typed models, with every error located.
 
 Errors are collected across all files and reported together (`sentinel validate`), each as
-``file:line: yaml.path: message``. Unknown keys are errors: a typo must never silently disable a check.
-``${ENV}`` references stay unexpanded until a value is used (`expand_env`), so a missing variable only matters
-for the source that needs it, and secrets never sit in the parsed model.
+``file:line: yaml.path: message``, at the line of the key at fault. Datasets and playbooks are validated one by
+one, so a bad entry never hides its neighbours' cross-reference errors. Unknown keys, globs matching no file and
+a config with no dataset are errors: a typo must never silently stop monitoring.
+``${ENV}`` references stay unexpanded until a value is used (`expand_env`), and secrets never sit in the parsed
+model; validation parses every SQL URL with placeholders for them and reports each variable the state store or a
+source some dataset reads needs but the environment lacks (a source nobody reads stays lazy).
 """
 
 from __future__ import annotations
