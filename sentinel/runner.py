@@ -22,7 +22,7 @@ from sentinel import prefetch
 from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
-from sentinel.notify.outbox import dispatch, enqueue, recipients
+from sentinel.notify.outbox import configured_channels, dispatch, enqueue, recipients
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
 from sentinel.store import (
@@ -316,7 +316,7 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
             reports.append(report)
     finally:
         prefetch.shutdown()
-    dispatch(store, f"run:{invocation}", cfg.root)
+    dispatch(store, f"run:{invocation}", cfg.root, configured_channels(cfg))
     prefetch.record(cfg.path, cfg.root, [*cfg.main.checks, *cfg.main.correctors], cfg.files, plans)
     doc = {
         "run_id": invocation,
