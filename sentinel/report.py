@@ -173,30 +173,28 @@ def run_progress(names: Sequence[str], enabled: bool) -> Iterator[Callable[[str,
 
 
 def print_incidents(items: list[dict[str, Any]], console: Console | None = None) -> None:
-    """One block per incident: id, state and key on the first line (the key whole), then when it was opened
-    and seen, then its summary wrapped under it."""
+    """One block per incident: id, state and key on the first line (the key moves to a line of its own
+    rather than being cut when it does not fit), then when it was opened and seen, then its summary."""
     console = console or Console()
     if not items:
         console.print("no incidents")
         return
     n_open = sum(i["state"] != "resolved" for i in items)
     console.print(Text(f"{len(items)} incident(s), {n_open} open", style="bold"))
-    grid = _grid(max(len(f"#{i['id']}") for i in items), 8)
-    for n, i in enumerate(items):
-        if n:
-            grid.add_row("", "", "")
-        body = _t(i["key"], "bold")
+    for i in items:
+        console.print()
+        head = Text.assemble((f"#{i['id']}", "bold"), " ", (i["state"], STYLE.get(i["state"], "")), " ")
+        head.append(_t(i["key"], "bold"))
+        console.print(head, overflow="fold")
         seen = f"{i['occurrences']:,} time" + ("s" if i["occurrences"] != 1 else "")
         when = f"opened {_when(i['opened_at'])}, seen {seen}, last {_when(i['updated_at'])}"
         if i.get("severity") == "warn":
-            when += ", warn"
-        body.append("\n")
-        body.append(when, style="dim")
+            when += ", severity warn"
+        body = Text(when, style="dim")
         if i.get("summary"):
             body.append("\n")
             body.append(_t(i["summary"]))
-        grid.add_row(Text(f"#{i['id']}"), Text(i["state"], style=STYLE.get(i["state"], "")), body)
-    console.print(grid)
+        console.print(Padding(body, (0, 0, 0, 2)))
 
 
 # --- sentinel show ---------------------------------------------------------------------------------------
