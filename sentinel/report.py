@@ -224,7 +224,8 @@ def print_incident(item: dict[str, Any], console: Console | None = None) -> None
     console.print(Padding(facts, (0, 0, 0, 2)))
 
     last = item.get("last_result") or {}
-    _section(console, "Summary", _t(item.get("summary") or ""))
+    if item.get("summary"):
+        _section(console, "Summary", _t(item["summary"]))
     diagnosis = last.get("diagnosis") or {}
     if diagnosis:
         parts: list[RenderableType] = []
@@ -339,8 +340,8 @@ def _records(items: list[dict[str, Any]]) -> Table:
 
 
 def _history(events: list[dict[str, Any]]) -> Table:
-    """Events oldest first; runs of identical updates are one line ("updated x12 until ..."), and only the
-    latest HISTORY_SHOWN lines are printed."""
+    """Events oldest first; runs of identical updates are one line ("updated 12 times, the last at ..."), and
+    only the latest HISTORY_SHOWN lines are printed."""
     lines: list[tuple[str, str, int, str, str]] = []  # at, event, repeats, last at, detail
     for e in events:
         detail = e.get("detail") or {}
@@ -355,7 +356,7 @@ def _history(events: list[dict[str, Any]]) -> Table:
     if len(lines) > HISTORY_SHOWN:
         grid.add_row("", "", Text(f"{len(lines) - HISTORY_SHOWN:,} earlier line(s) not shown", style="dim"))
     for at, event, n, until, text in lines[-HISTORY_SHOWN:]:
-        body = Text(f"x{n} until {_when(until, seconds=True)}\n" if n > 1 else "", style="dim")
+        body = Text(f"{n:,} times, the last at {_when(until, seconds=True)}\n" if n > 1 else "", style="dim")
         body.append(text)
         grid.add_row(Text(_when(at, seconds=True)), Text(visible(event), style=STYLE.get(event, "")), body)
     return grid

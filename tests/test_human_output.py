@@ -12,10 +12,15 @@ import shlex
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sentinel.terminal import visible
 
 REPO = Path(__file__).resolve().parents[1]
 # values a category label or key can hold: rich markup, a window-title OSC, clear-screen CSI, BEL, a C1 CSI,
@@ -118,8 +123,8 @@ def test_hostile_values_are_shown_not_obeyed_in_run_incidents_show_and_console(h
     shown = sentinel(hostile.root, "show", str(incident["id"]))
     assert shown.returncode == 0, shown.stderr
     assert_safe(shown.stdout + shown.stderr)
-    for visible in ("[/]evil", "[bold red]loud[/]", "\\x1b]0;pwned\\x07", "x\\x1b[2Jy", "c1\\x9b31m", "rtl\\u202eabc"):
-        assert visible in shown.stdout, visible
+    for text in ("[/]evil", "[bold red]loud[/]", "\\x1b]0;pwned\\x07", "x\\x1b[2Jy", "c1\\x9b31m", "rtl\\u202eabc"):
+        assert text in shown.stdout, text
     assert "k3\\nincident #9 resolved" in shown.stdout  # a newline in a key cannot forge a line
     assert not any(line.startswith("incident #9") for line in shown.stdout.splitlines())
     raw = json.loads(sentinel(hostile.root, "show", str(incident["id"]), "--json").stdout)
@@ -279,3 +284,14 @@ def test_the_demos_next_command_runs_where_sentinel_is_not_on_path(tmp_path):
     assert len(json.loads(listed.stdout)) == 8
     # each incident change once: in the run's "Incidents" list, not again by the console channel
     assert proc.stdout.count("opportunities/subschema(amount)/unit_shift") == 1
+
+
+@given(st.text())
+def test_visible_leaves_no_control_character_and_keeps_printable_text(text):
+    shown = visible(text)
+    assert not any(
+        unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029\u202a\u202b\u202c\u202d\u202e" for ch in shown
+    )
+    assert not any("\u2066" <= ch <= "\u2069" for ch in shown)
+    if all(ch.isprintable() for ch in text):
+        assert shown == text
