@@ -91,17 +91,21 @@ def run(
             _stderr().print(f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})", markup=False)
             raise typer.Exit(EXIT_CONFIG)
     from sentinel.notify.channels import hold_console
-    from sentinel.report import print_run, run_progress
     from sentinel.runner import run_many
 
     wanted = dataset or names
-    interactive = not as_json and sys.stdout.isatty() and sys.stderr.isatty()
-    with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held:
-        with run_progress(wanted, interactive) as progress:
-            doc, reports = run_many(cfg, store, wanted, uuid.uuid4().hex, progress=progress)
+    shown = nullcontext(None)  # rich is imported only for people: --json stays as fast as it was
+    if not as_json and sys.stdout.isatty() and sys.stderr.isatty():
+        from sentinel.report import run_progress
+
+        shown = run_progress(wanted, True)
+    with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held, shown as progress:
+        doc, reports = run_many(cfg, store, wanted, uuid.uuid4().hex, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:
+        from sentinel.report import print_run
+
         print_run(reports, held=held)
     raise typer.Exit(exit_code([r["status"] for r in doc["results"]]))
 
