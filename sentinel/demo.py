@@ -164,13 +164,14 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
     from sentinel.report import print_run
     from sentinel.runner import run_many
     from sentinel.store import Store
+    from sentinel.terminal import visible
 
     out = Console(stderr=as_json)
     try:
         cfg = load_config(config_path)
     except ConfigError as exc:
         for issue in exc.issues:
-            Console(stderr=True).print(str(issue), markup=False)
+            Console(stderr=True).print(visible(issue), markup=False, highlight=False)
         return 2
     warehouse = cfg.root / ".sentinel" / "warehouse.duckdb"
     state_file = _sqlite_path(cfg.state_url)

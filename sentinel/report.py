@@ -36,7 +36,7 @@ STYLE = {
 }
 EVIDENCE_SHOWN = 10  # rows of each evidence list `show` prints; the rest are counted ("and N more")
 HISTORY_SHOWN = 20  # latest history lines `show` prints
-MAX_COLUMNS = 6  # columns of an evidence table: key and the fields that say most come first
+MAX_COLUMNS = 7  # columns of an evidence table: key and the fields that say most come first
 
 
 def _t(value: Any, style: str = "") -> Text:
@@ -330,7 +330,9 @@ def _records(items: list[dict[str, Any]]) -> Table:
             if k not in columns and not _is_capped(v) and not (isinstance(v, list) and v):
                 columns.append(k)
     nested = {k for item in items for k, v in item.items() if isinstance(v, dict)}
-    columns = sorted(columns, key=lambda k: k in nested)[:MAX_COLUMNS]  # plain values first
+    # plain values first, then what a record concludes (its diagnosis, a mode's factor), then the rest
+    columns = sorted(columns, key=lambda k: 0 if k not in nested else 1 if k in ("diagnosis", "factor") else 2)
+    columns = columns[:MAX_COLUMNS]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for k in columns:
         table.add_column(_t(k), overflow="fold")
