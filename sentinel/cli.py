@@ -10,7 +10,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +20,12 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: flags show as `--json`, not `--json <bool>`; usage errors as text
     help="Sentinel: data-quality checks that open incidents and ask for (or stage) fixes.",
 )
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="config.yaml to use")]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", metavar="PATH", help="config.yaml to use")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
 EXIT_OK, EXIT_FAIL, EXIT_CONFIG, EXIT_ERROR = 0, 1, 2, 3
 
 
@@ -94,8 +96,10 @@ def exit_code(statuses: list[str]) -> int:
 @app.command()
 def run(
     config: ConfigOpt = Path("config.yaml"),
-    dataset: Annotated[list[str] | None, typer.Option("--dataset", "-d", help="only this dataset (repeatable)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+    dataset: Annotated[
+        list[str] | None, typer.Option("--dataset", "-d", metavar="NAME", help="only this dataset (repeatable)")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run the checks of every dataset (or the named ones) once."""
     from sentinel.envsubst import redact_handlers
@@ -110,16 +114,23 @@ def run(
 
             known = f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})"
             _config_errors([ConfigIssue(str(config), None, "--dataset", known)], as_json)
+    from sentinel.notify.channels import hold_console
     from sentinel.runner import run_many
 
-    with _store(cfg) as store:
-        doc, reports = run_many(cfg, store, dataset or names, uuid.uuid4().hex)
+    wanted = dataset or names
+    shown = nullcontext(None)  # rich is imported only for people: --json stays as fast as it was
+    if not as_json and sys.stdout.isatty() and sys.stderr.isatty():
+        from sentinel.report import run_progress
+
+        shown = run_progress(wanted, True)
+    with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held, shown as progress:
+        doc, reports = run_many(cfg, store, wanted, uuid.uuid4().hex, progress=progress)
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:
         from sentinel.report import print_run
 
-        print_run(reports)
+        print_run(reports, held=held)
     raise typer.Exit(exit_code([r["status"] for r in doc["results"]]))
 
 
@@ -135,7 +146,7 @@ def validate(config: ConfigOpt = Path("config.yaml")) -> None:
 def list_incidents(
     config: ConfigOpt = Path("config.yaml"),
     all_: Annotated[bool, typer.Option("--all", help="include resolved incidents")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List open incidents (or all of them)."""
     cfg = _load(config)
@@ -151,9 +162,11 @@ def list_incidents(
 
 @app.command()
 def show(
-    incident_id: int, config: ConfigOpt = Path("config.yaml"), as_json: Annotated[bool, typer.Option("--json")] = False
+    incident_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOpt = Path("config.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="print the incident's whole document as JSON")] = False,
 ) -> None:
-    """Show one incident with its evidence and history."""
+    """Show one incident as a report: summary, diagnosis, evidence and history."""
     cfg = _load(config)
     with _store(cfg) as store:
         item = store.get_incident(incident_id)
@@ -170,28 +183,29 @@ def show(
 
 @app.command()
 def resolve(
-    incident_id: int,
+    incident_id: Annotated[int, typer.Argument(metavar="ID")],
     note: Annotated[str, typer.Option("--note", help="why it is resolved")],
     config: ConfigOpt = Path("config.yaml"),
 ) -> None:
     """Close an incident by hand, accepting what was flagged (schema columns, history_by values, category shares)."""
-    from sentinel.notify.outbox import dispatch, recipients
+    from sentinel.notify.outbox import configured_channels, dispatch, recipients
     from sentinel.runner import resolve_incident
+    from sentinel.terminal import visible
 
     cfg = _load(config)
     with _store(cfg) as store:
         change = resolve_incident(store, incident_id, note, lambda ds: recipients(cfg, ds))
-        dispatch(store, f"resolve:{incident_id}", cfg.root)
+        dispatch(store, f"resolve:{incident_id}", cfg.root, configured_channels(cfg))
     if change is None:
         _stderr().print(f"incident {incident_id} is not open")
         raise typer.Exit(EXIT_CONFIG)
-    typer.echo(f"resolved incident {incident_id} ({change.key})")
+    typer.echo(f"resolved incident {incident_id} ({visible(change.key)})")
 
 
 @app.command()
 def demo(
     config: ConfigOpt = Path("config.yaml"),
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build the demo warehouse under .sentinel/, run the checks on a healthy day, break it, run again."""
     from sentinel.demo import run_demo

@@ -40,7 +40,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
 from sentinel.envsubst import RedactFilter
-from sentinel.notify.outbox import NOTIFY_ON, dispatch
+from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
 from sentinel.store import Store, TickTaken, daemons, hostname, incidents
@@ -307,7 +307,7 @@ class Daemon:
 
     def _dispatch(self) -> None:
         try:
-            dispatch(self.store, self.id, self.cfg.root)
+            dispatch(self.store, self.id, self.cfg.root, configured_channels(self.cfg))
         except Exception as exc:  # the outbox keeps the rows: the next dispatch sends them
             log.warning("notifications not dispatched: %s", str(exc).splitlines()[0])
 

@@ -19,7 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shlex
+import shutil
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 OWNERS = ["alice", "bob", "carol", "dan", "erin", "frank"]
@@ -125,21 +128,50 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
     con.close()
 
 
+def _shown(path: Path) -> str:
+    """A path as typed in a shell from the current folder: relative when under it (`.venv/bin/sentinel`)."""
+    path = path.absolute()  # not resolve(): a venv's python is a symlink whose target has no venv around it
+    try:
+        rel = path.relative_to(Path.cwd())
+        text = str(rel) if len(rel.parts) > 1 else f"./{rel}"
+    except ValueError:
+        text = str(path)
+    return shlex.quote(text)
+
+
+def command() -> str:
+    """How to run this Sentinel again from the current folder: `sentinel` when that is on PATH and is this
+    one; else the path of the running script; else this interpreter with `-m sentinel`."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name in ("sentinel", "sentinel.__main__"):
+        return f"{_shown(Path(sys.executable))} -m sentinel"
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is None or not script.is_file():
+        return "sentinel"
+    on_path = shutil.which("sentinel")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "sentinel"
+    return _shown(script)
+
+
 def run_demo(config_path: Path, as_json: bool = False) -> int:
     from rich.console import Console
+    from rich.text import Text
 
     from sentinel.cli import exit_code
     from sentinel.config import ConfigError, load_config
+    from sentinel.notify.channels import hold_console
     from sentinel.report import print_run
     from sentinel.runner import run_many
     from sentinel.store import Store
+    from sentinel.terminal import visible
 
     out = Console(stderr=as_json)
     try:
         cfg = load_config(config_path)
     except ConfigError as exc:
         for issue in exc.issues:
-            Console(stderr=True).print(str(issue), markup=False)
+            Console(stderr=True).print(visible(issue), markup=False, highlight=False)
         return 2
     warehouse = cfg.root / ".sentinel" / "warehouse.duckdb"
     state_file = _sqlite_path(cfg.state_url)
@@ -147,7 +179,7 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         for p in state_file.parent.glob(state_file.name + "*"):
             p.unlink()
     now = dt.datetime.now(dt.UTC)
-    out.print(f"[bold]1. Building a healthy warehouse[/] at {warehouse}")
+    out.print(Text.assemble(("1. Building a healthy warehouse", "bold"), f" at {warehouse}"))
     build_warehouse(warehouse, now)
     store = Store(cfg.state_url)
     try:
@@ -163,12 +195,19 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         )
         break_warehouse(warehouse, now)
         out.print("[bold]3. Sentinel's next run[/]")
-        doc, reports = run_many(cfg, store, names, "demo")
+        # the run report below shows each incident change once; under --json, console:// writes to stderr
+        with hold_console() if not as_json else nullcontext([]) as held:
+            doc, reports = run_many(cfg, store, names, "demo")
     finally:
         store.close()
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
-    else:
-        print_run(reports, out)
-        out.print("\nNext: [bold]sentinel incidents[/], [bold]sentinel show ID[/] (run from this folder).")
+        return exit_code([r["status"] for r in doc["results"]])
+    print_run(reports, out, held=held)
+    me = command() + ("" if config_path == Path("config.yaml") else f" --config {shlex.quote(str(config_path))}")
+    out.print()
+    out.print(
+        Text.assemble("Next: ", (f"{me} incidents", "bold"), ", ", (f"{me} show ID", "bold"), " (from this folder)"),
+        soft_wrap=True,
+    )
     return exit_code([r["status"] for r in doc["results"]])

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from sentinel import prefetch
 from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
-from sentinel.notify.outbox import dispatch, enqueue, recipients
+from sentinel.notify.outbox import configured_channels, dispatch, enqueue, recipients
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
 from sentinel.store import (
@@ -38,6 +39,13 @@ from sentinel.store import (
 )
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str, str | None], None]  # (dataset, step or None): what a run is doing, for a progress bar
+_progress: ContextVar[Progress | None] = ContextVar("progress", default=None)
+
+
+def _tell(dataset: str, step: str | None) -> None:
+    if (progress := _progress.get()) is not None:
+        progress(dataset, step)
 
 
 @dataclass
@@ -155,6 +163,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
     row: dict[str, Any] = {}
     scan_error: CannotMeasure | None = None
     if exprs:
+        _tell(ds.name, f"scanning for {len(specs)} check(s)")
         stmt = sa.select(*[e.label(lbl) for lbl, e in exprs.items()]).select_from(table)
         try:
             row = dict(source.execute(stmt)[0]._mapping)
@@ -169,6 +178,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         if scan_error is not None and local:
             out.append(error(spec, ds.name, scan_error.cause, scan_error.message))
             continue
+        _tell(ds.name, spec.name)
         try:
             out.append(p.finish({name: row[lbl] for name, lbl in local.items()}))
         except CannotMeasure as exc:
@@ -186,10 +196,18 @@ def run_dataset(
     now: dt.datetime | None = None,
     run_uid: str | None = None,
     plans: dict[str, dict] | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
-    """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran."""
-    report = collect(cfg, store, ds, now, run_uid, plans)
-    save(store, report, cfg.main.daemon.unmeasurable_after)
+    """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran;
+    `progress` hears each step (the scan, then each check)."""
+    token = _progress.set(progress)
+    try:
+        _tell(ds.name, None)
+        report = collect(cfg, store, ds, now, run_uid, plans)
+        _tell(ds.name, "saving")
+        save(store, report, cfg.main.daemon.unmeasurable_after)
+    finally:
+        _progress.reset(token)
     return report
 
 
@@ -306,17 +324,20 @@ def persist(
     return changes
 
 
-def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tuple[dict[str, Any], list[RunReport]]:
+def run_many(
+    cfg: Config, store: Store, names: list[str], invocation: str, progress: Progress | None = None
+) -> tuple[dict[str, Any], list[RunReport]]:
     """Run the named datasets in order; return the `run --json` document and the reports."""
     started = dt.datetime.now(dt.UTC)
     reports, plans = [], {}
     try:
         for name in names:
-            report = run_dataset(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}", plans=plans)
+            ds = cfg.dataset(name)
+            report = run_dataset(cfg, store, ds, run_uid=f"{invocation}:{name}", plans=plans, progress=progress)
             reports.append(report)
     finally:
         prefetch.shutdown()
-    dispatch(store, f"run:{invocation}", cfg.root)
+    dispatch(store, f"run:{invocation}", cfg.root, configured_channels(cfg))
     prefetch.record(cfg.path, cfg.root, [*cfg.main.checks, *cfg.main.correctors], cfg.files, plans)
     doc = {
         "run_id": invocation,

@@ -31,11 +31,21 @@ _GX_SQL_DIALECTS = {
 }
 
 
+def _quiet_gx() -> None:
+    """Sentinel's log only: GX's loggers set their own levels (its INFO "Created temporary directory ... for
+    ephemeral docs site" passed a level set on the parent), so nothing under `great_expectations` reaches
+    the process's handlers; what GX raises becomes the check's `error` result instead."""
+    gx_log = logging.getLogger("great_expectations")
+    if not any(isinstance(h, logging.NullHandler) for h in gx_log.handlers):
+        gx_log.addHandler(logging.NullHandler())
+    gx_log.propagate = False
+
+
 def _context():
+    _quiet_gx()  # before the import: GX logs while it loads
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     return ctx

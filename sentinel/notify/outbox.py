@@ -6,6 +6,11 @@ key goes with the message, and channels that can dedupe on it (the JSONL file) d
 Who hears: the dataset owner's `notify` URLs, else `notify.default`. What: opened, reopened and resolved
 incidents (reminders and escalation come with the owner-request work); repeats of an open incident are not
 news. Failed deliveries are retried on later dispatches, up to MAX_ATTEMPTS.
+
+A row's `channel` says which configured channel it is for; it is matched against the current config's
+channels at dispatch and delivered to the URL from the config. A row naming a channel the config no longer
+has (or never had: the state store is not trusted to name targets) is not delivered and is left as
+`unconfigured`; a URL a channel refuses (an outbox file outside the config folder) is left as `refused`.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from sentinel.notify.channels import Unsupported, deliver
+from sentinel.notify.channels import Refused, Unsupported, deliver
 from sentinel.results import jsonable
 from sentinel.store import Store, outbox
 
@@ -33,6 +39,14 @@ def recipients(cfg: Any, dataset: str) -> list[str]:
     ds = next((d for d in cfg.datasets if d.name == dataset), None)
     owner = cfg.main.owners.get(ds.owner) if ds is not None and ds.owner else None
     return list(owner.notify) if owner is not None and owner.notify else list(cfg.main.notify.default)
+
+
+def configured_channels(cfg: Any) -> set[str]:
+    """Every notify URL the config names: notify.default and each owner's."""
+    urls = set(cfg.main.notify.default)
+    for owner in cfg.main.owners.values():
+        urls.update(owner.notify)
+    return urls
 
 
 def enqueue(conn: sa.Connection, changes: list[Any], to: list[str], origin: str, now: dt.datetime) -> int:
@@ -61,8 +75,10 @@ def enqueue(conn: sa.Connection, changes: list[Any], to: list[str], origin: str,
     return len(rows)
 
 
-def dispatch(store: Store, me: str, root: Path, limit: int = 200) -> int:
-    """Deliver pending rows; returns how many were sent. Safe to call from several threads and daemons."""
+def dispatch(store: Store, me: str, root: Path, configured: Collection[str], limit: int = 200) -> int:
+    """Deliver pending rows to the channels in `configured` (see `configured_channels`), files under `root`;
+    returns how many were sent. Safe to call from several threads and daemons."""
+    targets = {url: url for url in configured}  # the URL delivered to is the config's, never the row's
     now = dt.datetime.now(dt.UTC)
     free = sa.and_(
         outbox.c.state == "pending",
@@ -80,12 +96,20 @@ def dispatch(store: Store, me: str, root: Path, limit: int = 200) -> int:
     sent = 0
     for row in store.transaction(claim):
         values: dict[str, Any]
+        url = targets.get(row.channel)
         try:
-            deliver(row.channel, row.key, row.payload, root)
-            values = {"state": "sent", "sent_at": dt.datetime.now(dt.UTC), "attempts": row.attempts + 1}
-            sent += 1
+            if url is None:
+                values = {"state": "unconfigured", "last_error": "channel not in the current config; not delivered"}
+                log.warning("notification %s not delivered: its channel is not in the current config", row.key)
+            else:
+                deliver(url, row.key, row.payload, root)
+                values = {"state": "sent", "sent_at": dt.datetime.now(dt.UTC), "attempts": row.attempts + 1}
+                sent += 1
         except Unsupported as exc:
             values = {"state": "unsupported", "last_error": str(exc)}
+        except Refused as exc:
+            values = {"state": "refused", "last_error": str(exc)}
+            log.warning("notification %s not delivered: %s", row.key, exc)
         except Exception as exc:  # a channel that failed: retried by a later dispatch
             attempts = row.attempts + 1
             values = {
