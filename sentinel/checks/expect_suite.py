@@ -7,13 +7,15 @@ expectation then runs exactly like an `expect` check: native when Sentinel compi
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import model_validator
 
 from sentinel.checks import expect
-from sentinel.checks.common import Plan, Spec
+from sentinel.checks.common import CannotMeasure, Plan, Spec, error
+from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
 
 
@@ -56,9 +58,20 @@ def load_suite(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def plan(spec: Spec, ctx) -> list[Plan]:
+    """One plan per expectation, each carrying its own spec: an expectation that cannot be planned (a missing
+    column, bounds of the wrong type) is an `error` result of its own, not of the whole suite."""
     suite = load_suite(ctx.root / spec.params.path)
     plans = []
     for type_, kwargs in suite:
         sub = Spec(f"{spec.name}:{expect.expectation_name(type_, kwargs)}", "expect", spec.severity, None)
-        plans.append(expect.plan_expectation(sub, ctx, type_, kwargs, spec.params.engine))
+        try:
+            made = expect.plan_expectation(sub, ctx, type_, kwargs, spec.params.engine)
+        except CannotMeasure as exc:
+            made = Plan(partial(_failed, sub, ctx.dataset_name, exc.cause, exc.message))
+        made.spec = sub
+        plans.append(made)
     return plans
+
+
+def _failed(spec: Spec, dataset: str, cause: str, message: str, _values: dict[str, Any]) -> CheckResult:
+    return error(spec, dataset, cause, message)
