@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from sentinel.checks import expect
+from sentinel.checks import expect, expect_rules
 from sentinel.checks.common import CannotMeasure, Plan, Spec, error
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
@@ -34,7 +34,8 @@ def default_name(params: Params) -> str:
 
 
 def load_suite(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(type, kwargs) of each expectation; ValueError naming the entry when one is malformed or unknown."""
+    """(type, kwargs) of each expectation; ValueError naming every entry that is malformed, unknown or lacks
+    what it needs (the same rules as an `expect` check)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -44,16 +45,20 @@ def load_suite(path: Path) -> list[tuple[str, dict[str, Any]]]:
     items = doc.get("expectations") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise ValueError(f"{path}: a GX suite needs an `expectations` list")
-    out = []
+    out, bad = [], []
     for i, item in enumerate(items):
         type_ = item.get("type") or item.get("expectation_type") if isinstance(item, dict) else None
         kwargs = item.get("kwargs", {}) if isinstance(item, dict) else None
         if not isinstance(type_, str) or not isinstance(kwargs, dict):
-            raise ValueError(f"{path}: expectations[{i}]: needs `type` and `kwargs`")
-        problem = expect.validate_expectation(type_, kwargs)
-        if problem:
-            raise ValueError(f"{path}: expectations[{i}]: {problem}")
+            bad.append(f"expectations[{i}]: needs `type` and `kwargs`")
+            continue
+        bad += [
+            f"expectations[{i}]" + (f".{expect._dotted(loc)}" if loc else "") + f": {message}"
+            for loc, message in expect_rules.problems(type_, kwargs)
+        ]
         out.append((type_, kwargs))
+    if bad:  # every problem of the file at once, each with its JSON path
+        raise ValueError(f"{path}: " + "; ".join(bad))
     return out
 
 
