@@ -7,7 +7,8 @@ grows with the config. The happy path is exactly those statements. When one fail
 the connection (a type the database refuses, a function the dialect lacks, a column it may not read), it is
 split in halves and re-run until each failing expression is alone: only the checks that use it are `error`,
 with the database's message, and every other check gets its values (about 2*log2(n) extra statements per
-bad expression). A lost connection or a timeout is not split: it would fail again, or cost the scan again.
+bad expression, at most MAX_SPLITS splits a scan). A lost connection, a timeout or a table that no longer
+answers a one-row query is not split: it would fail again, or cost the scan again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_EXPRESSIONS = 200  # select expressions per statement
 NOT_SPLIT = frozenset({"unreachable", "timeout"})  # failures that are not the expression's fault
+MAX_SPLITS = 64  # statements split per scan; past it, what is still mixed fails together
 
 
 def run_checks(specs: Sequence[Spec], ctx: Context) -> list[CheckResult]:
@@ -59,6 +61,9 @@ class Scan:
         self.wiring = wiring  # id(plan) -> {the plan's own name: label}
         self.values: dict[str, Any] = {}
         self.failed: dict[str, CannotMeasure] = {}
+        self.lost: CannotMeasure | None = None  # the table or the connection failed, not an expression
+        self.probed = False  # after a failed statement: the table answers a trivial query
+        self.splits = 0
 
     def of(self, plan: Plan) -> dict[str, Any]:
         """The plan's values; raises the database's error when one of its expressions failed."""
@@ -93,9 +98,8 @@ def scan(plans: Sequence[Plan], ctx: Context) -> Scan:
 
 def _select(ctx: Context, items: list[tuple[str, sa.ColumnElement]], out: Scan) -> None:
     """One SELECT of `items`; on an expression's failure, each half again until the failing ones are alone."""
-    lost = next((exc for exc in out.failed.values() if exc.cause in NOT_SPLIT), None)
-    if lost is not None:  # the connection is gone: do not knock again for every statement
-        out.failed.update((lbl, lost) for lbl, _ in items)
+    if out.lost is not None:  # do not knock again for every statement
+        out.failed.update((lbl, out.lost) for lbl, _ in items)
         return
     stmt = sa.select(*[e.label(lbl) for lbl, e in items]).select_from(ctx.table)
     try:
@@ -105,12 +109,31 @@ def _select(ctx: Context, items: list[tuple[str, sa.ColumnElement]], out: Scan) 
         failure = exc
     except Exception as exc:  # e.g. an expression the dialect cannot compile
         failure = CannotMeasure("query_failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
-    if len(items) == 1 or failure.cause in NOT_SPLIT:
+    if failure.cause in NOT_SPLIT or not _table_answers(ctx, out):
+        out.lost = out.lost or failure
+        out.failed.update((lbl, out.lost) for lbl, _ in items)
+        return
+    if len(items) == 1 or out.splits >= MAX_SPLITS:
+        if failure.cause == "missing_table":  # the table answers: what "does not exist" is a function or operator
+            failure = CannotMeasure("query_failed", failure.message)
         out.failed.update((lbl, failure) for lbl, _ in items)
         return
+    out.splits += 1
     half = len(items) // 2
     _select(ctx, items[:half], out)
     _select(ctx, items[half:], out)
+
+
+def _table_answers(ctx: Context, out: Scan) -> bool:
+    """Once per scan, after a failed statement: whether the table itself still answers (one row, no scan).
+    If not, the failure is the table's or the connection's, and splitting would only repeat it."""
+    if not out.probed:
+        out.probed = True
+        try:
+            ctx.source.execute(sa.select(sa.literal(1)).select_from(ctx.table).limit(1))
+        except CannotMeasure as exc:
+            out.lost = exc
+    return out.lost is None
 
 
 def finish_checks(planned: list[tuple[Spec, Plan | CheckResult]], ctx: Context, found: Scan) -> list[CheckResult]:

@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pandas as pd
 import pytest
-from backends import make
+import sqlalchemy as sa
+from backends import Warehouse, make
 from conftest import by_check
 
 from sentinel.frame import check_frame
 from sentinel.sources.base import SqlSource
 
 NOW = dt.datetime(2026, 11, 30, 12, 0)
+ROWS = [(i, f"rep{i % 3}", 100.0 + i, "USD" if i % 2 else "EUR", NOW) for i in range(1, 41)]
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def wh(request, tmp_path):
     pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
     w = make(request.param, tmp_path, pg)
-    w.deals([(i, f"rep{i % 3}", 100.0 + i, "USD" if i % 2 else "EUR", NOW) for i in range(1, 41)])
+    w.deals(ROWS)
     return w
 
 
@@ -56,12 +59,15 @@ AFTER = """
 BAD = "- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [1, 2]}, name: bad}"
 
 
-def test_one_refused_aggregate_errors_only_its_check(project, wh):
+def test_one_refused_aggregate_errors_only_its_check(project, wh, statements):
     project.dataset(wh, GOOD + BAD + AFTER)
     code, doc = project.run_json()
     res = by_check(doc)
     bad = res.pop("bad")
     assert bad["status"] == "error", bad
+    assert bad["diagnosis"]["cause"] != "missing_table"  # the table is there; the expression is refused
+    scans = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "WHERE" not in s.upper()]
+    assert 3 <= len(scans) <= 12, scans  # split in halves (and one probe): a few statements, not one per check
     # the database's own words
     assert any(w in bad["diagnosis"]["message"] for w in ("Could not convert", "operator does not exist")), bad
     assert {r["status"] for r in res.values()} == {"fail", "pass"}, res
@@ -114,3 +120,47 @@ def test_check_frame_runs_a_suite_with_isolated_errors(tmp_path):
     assert got["expect_suite:expect_column_max_to_be_between(amount)"].observed == 500
     assert got["expect_suite:expect_column_mean_to_be_between(nope)"].cause == "missing_column"
     assert "Could not convert" in got["expect_suite:expect_column_values_to_be_in_set(currency)"].diagnosis["message"]
+
+
+@pytest.fixture
+def reader(pg_schema, tmp_path):
+    """A PostgreSQL login that may read only the columns of `deals` it is granted (`grant`)."""
+    make("postgresql", tmp_path, pg_schema).deals(ROWS)
+    url, schema, admin = pg_schema
+    role = "r_" + uuid.uuid4().hex[:10]
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+
+    def grant(*columns: str) -> None:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'GRANT SELECT ({", ".join(columns)}) ON "{schema}".deals TO "{role}"'))
+
+    ro = url.replace("://postgres@", f"://{role}@")
+    try:
+        yield Warehouse("postgresql", ro, ro), grant
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))
+
+
+def test_columns_it_may_not_read_error_only_their_checks(project, reader):
+    ro, grant = reader
+    grant("id", "amount", "updated_at")
+    project.dataset(ro, GOOD + AFTER)
+    code, doc = project.run_json()
+    res = by_check(doc)
+    denied = {n for n, r in res.items() if r["status"] == "error"}
+    assert denied == {"expect_column_values_to_not_be_null(owner)", "expect_column_values_to_be_in_set(currency)"}
+    assert {res[n]["diagnosis"]["cause"] for n in denied} == {"permission"}
+    assert res["expect_column_mean_to_be_between(amount)"]["observed"] == pytest.approx(120.5)
+    assert res["not_empty"]["observed"] == 40 and code == 1
+
+
+def test_a_table_it_may_not_read_is_not_split(project, reader, statements):
+    ro, _ = reader  # no column granted
+    project.dataset(ro, GOOD + AFTER)
+    code, doc = project.run_json()
+    assert code == 3 and {r["diagnosis"]["cause"] for r in doc["results"]} == {"permission"}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2  # the scan and one probe
