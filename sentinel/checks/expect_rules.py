@@ -12,7 +12,6 @@ fail must never pass. Whether a date bound suits the column only the data can sa
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 from typing import Any
 
@@ -79,6 +78,8 @@ def bound_kind(v: Any) -> str | None:
 def problems(type_: str, kwargs: dict[str, Any]) -> list[tuple[Loc, str]]:
     """Every problem of one expectation, each with where it is (relative to the `expect` mapping)."""
     if type_ not in EXPECTATIONS:
+        import difflib
+
         close = difflib.get_close_matches(type_, EXPECTATIONS, n=1)
         return [((), f"unknown expectation {type_!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))]
     allowed = EXPECTATIONS[type_]
