@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pandas as pd
@@ -164,3 +167,31 @@ def test_a_table_it_may_not_read_is_not_split(project, reader, statements):
     code, doc = project.run_json()
     assert code == 3 and {r["diagnosis"]["cause"] for r in doc["results"]} == {"permission"}
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2  # the scan and one probe
+
+
+def test_split_scan_gives_the_same_results_with_and_without_speculation(project, tmp_path):
+    """The split statements are recorded like any other; the next process's speculative scan replays them
+    (the refused ones fail there too, and the runner runs them itself): same results, clean exit."""
+    wh = make("duckdb", tmp_path)
+    wh.deals(ROWS)
+    project.dataset(wh, GOOD + BAD + AFTER)
+
+    def run(**env: str) -> tuple[list, str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "sentinel", "run", "--json", "--config", str(project.root / "config.yaml")],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SENTINEL_PREFETCH_DEBUG": "1", **env},
+            timeout=120,
+        )
+        assert proc.returncode == 1, proc.stderr
+        doc = json.loads(proc.stdout)
+        got = [(r["check"], r["status"], r["observed"], r["diagnosis"]) for r in doc["results"]]
+        return [g for g in got if g[0] != "freshness"], proc.stderr  # its age moves with the clock
+
+    first, _ = run()
+    second, err = run()
+    plain, _ = run(SENTINEL_NO_PREFETCH="1")
+    assert first == second == plain
+    assert "prefetch: 0 hits" not in err  # the second process did speculate
+    assert dict((c, s) for c, s, _, _ in first)["bad"] == "error"
