@@ -53,19 +53,6 @@ class Params(CheckParams):
         return self
 
 
-def validate_expectation(type_: str, kwargs: dict[str, Any]) -> str | None:
-    """A config-time check against GX's catalogue and rules (no GX import): the first problem, or None."""
-    found = expect_rules.problems(type_, kwargs)
-    if not found:
-        return None
-    loc, message = found[0]
-    return f"{_dotted(loc)}: {message}" if loc else message
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
 def default_name(params: Params) -> str:
     return expectation_name(params.type, params.kwargs)
 
@@ -446,9 +433,10 @@ def _bounds_suit_column(ctx: Context, type_: str, kwargs: dict[str, Any]) -> Non
         v = kwargs.get(bound)
         kind = None if v is None else expect_rules.bound_kind(v)
         if (kind == "date" and info.numeric) or (kind == "number" and info.temporal):
+            shown = repr(v) if isinstance(v, str) else str(v)
             raise CannotMeasure(
                 "wrong_type",
-                f"{bound} {v!r} is a {kind}, but column {kwargs['column']!r} is {info.type}: "
+                f"{bound} {shown} is a {kind}, but column {kwargs['column']!r} is {info.type}: "
                 f"bounds must be {'numbers' if info.numeric else 'dates'} here",
             )
 

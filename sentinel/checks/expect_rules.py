@@ -43,6 +43,11 @@ _NON_EMPTY_SETS = {
 }
 
 
+def dotted(loc: Loc) -> str:
+    """A location as a path suffix: ('kwargs', 'value_ranges', 1) -> '.kwargs.value_ranges[1]'."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
 def has_bounds(type_: str) -> bool:
     """Whether min_value/max_value are the expectation's accepted range."""
     kw = EXPECTATIONS.get(type_, frozenset())

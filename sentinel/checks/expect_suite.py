@@ -53,7 +53,7 @@ def load_suite(path: Path) -> list[tuple[str, dict[str, Any]]]:
             bad.append(f"expectations[{i}]: needs `type` and `kwargs`")
             continue
         bad += [
-            f"expectations[{i}]" + (f".{expect._dotted(loc)}" if loc else "") + f": {message}"
+            f"expectations[{i}]{expect_rules.dotted(loc)}: {message}"
             for loc, message in expect_rules.problems(type_, kwargs)
         ]
         out.append((type_, kwargs))
