@@ -123,6 +123,8 @@ def test_check_frame_runs_a_suite_with_isolated_errors(tmp_path):
     assert got["expect_suite:expect_column_max_to_be_between(amount)"].observed == 500
     assert got["expect_suite:expect_column_mean_to_be_between(nope)"].cause == "missing_column"
     assert "Could not convert" in got["expect_suite:expect_column_values_to_be_in_set(currency)"].diagnosis["message"]
+    relative = check_frame(df, "expect_suite", {"path": "suite.json"}, root=tmp_path)  # as in a config folder
+    assert [(r.check, r.status) for r in relative] == [(r.check, r.status) for r in results]
 
 
 @pytest.fixture

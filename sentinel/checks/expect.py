@@ -6,7 +6,9 @@ semantics (`mostly` over non-null rows, vacuous success on empty columns, percen
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
 Everything else, and anything with GX-only kwargs such as `row_condition`, runs through GX itself
 (`sentinel.checks.gx_engine`, imported only then). Evidence counts are always exact; listed rows and values
-are capped at `evidence_limit` (config.yaml, default 1000) and say how many were left out.
+are capped at `evidence_limit` (config.yaml, default 1000) and say how many were left out. What the kwargs
+must say is checked at config load (`expect_rules.py`); bounds whose type does not suit the column are an
+`error` at plan time.
 """
 
 from __future__ import annotations
