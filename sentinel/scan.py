@@ -108,7 +108,8 @@ def _select(ctx: Context, items: list[tuple[str, sa.ColumnElement]], out: Scan) 
     except CannotMeasure as exc:
         failure = exc
     except Exception as exc:  # e.g. an expression the dialect cannot compile
-        failure = CannotMeasure("query_failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        failure = CannotMeasure("query_failed", f"{type(exc).__name__}: {first}")
     if failure.cause in NOT_SPLIT or not _table_answers(ctx, out):
         out.lost = out.lost or failure
         out.failed.update((lbl, out.lost) for lbl, _ in items)
