@@ -1,9 +1,9 @@
 """One run = one dataset: open its source, describe the table, run every check's aggregates in a single
-scan, finish each check (targeted follow-up queries only where something is wrong), then persist the run,
-its results, metrics and incident changes in one transaction.
+scan (sentinel/scan.py), finish each check (targeted follow-up queries only where something is wrong), then
+persist the run, its results, metrics and incident changes in one transaction.
 
-A check that raises becomes an `error` result for that check alone; a source that cannot be reached makes
-every check `error` (never an empty-table failure and never a pass).
+A check that raises, or whose aggregate the database refuses, becomes an `error` result for that check alone;
+a source that cannot be reached makes every check `error` (never an empty-table failure and never a pass).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel import incidents as incident_log
-from sentinel import prefetch
-from sentinel.checks import KINDS
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
+from sentinel import prefetch, scan
+from sentinel.checks.common import CannotMeasure, Context, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
 from sentinel.notify.outbox import configured_channels, dispatch, enqueue, recipients
 from sentinel.results import CheckResult, jsonable
@@ -75,13 +74,6 @@ def specs_of(ds: DatasetConfig) -> list[Spec]:
     return [Spec(check_name(e), e.kind, check_severity(e), check_params(e)) for e in ds.checks]
 
 
-def _sql_key(expr: sa.ColumnElement, dialect: sa.Dialect) -> str:
-    try:
-        return str(expr.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    except Exception:
-        return f"id:{id(expr)}"
-
-
 def measure(
     cfg: Config,
     ds: DatasetConfig,
@@ -130,63 +122,7 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         fx_rates=dict(cfg.main.fx_rates),
         root=cfg.root,
     )
-
-    planned: list[tuple[Spec, Plan | CheckResult]] = []
-    for spec in specs:
-        try:
-            made = KINDS[spec.kind].plan(spec, ctx)
-        except CannotMeasure as exc:
-            planned.append((spec, error(spec, ds.name, exc.cause, exc.message)))
-            continue
-        except Exception as exc:  # a broken check must not take the others down
-            log.exception("check %s.%s failed to plan", ds.name, spec.name)
-            planned.append((spec, error(spec, ds.name, "check_crashed", f"{type(exc).__name__}: {exc}")))
-            continue
-        for p in made if isinstance(made, list) else [made]:
-            planned.append((spec, p))
-
-    # One scan for every aggregate of every check; identical expressions are computed once.
-    dialect = source.engine.dialect
-    labels: dict[str, str] = {}
-    exprs: dict[str, sa.ColumnElement] = {}
-    wiring: list[dict[str, str]] = []
-    for _, p in planned:
-        local: dict[str, str] = {}
-        if isinstance(p, Plan):
-            for name, expr in p.aggregates.items():
-                k = _sql_key(expr, dialect)
-                if k not in labels:
-                    labels[k] = f"a{len(labels)}"
-                    exprs[labels[k]] = expr
-                local[name] = labels[k]
-        wiring.append(local)
-    row: dict[str, Any] = {}
-    scan_error: CannotMeasure | None = None
-    if exprs:
-        _tell(ds.name, f"scanning for {len(specs)} check(s)")
-        stmt = sa.select(*[e.label(lbl) for lbl, e in exprs.items()]).select_from(table)
-        try:
-            row = dict(source.execute(stmt)[0]._mapping)
-        except CannotMeasure as exc:
-            scan_error = exc
-
-    out: list[CheckResult] = []
-    for (spec, p), local in zip(planned, wiring, strict=True):
-        if isinstance(p, CheckResult):
-            out.append(p)
-            continue
-        if scan_error is not None and local:
-            out.append(error(spec, ds.name, scan_error.cause, scan_error.message))
-            continue
-        _tell(ds.name, spec.name)
-        try:
-            out.append(p.finish({name: row[lbl] for name, lbl in local.items()}))
-        except CannotMeasure as exc:
-            out.append(error(spec, ds.name, exc.cause, exc.message))
-        except Exception as exc:
-            log.exception("check %s.%s crashed", ds.name, spec.name)
-            out.append(error(spec, ds.name, "check_crashed", f"{type(exc).__name__}: {exc}"))
-    return out
+    return scan.run_checks(specs, ctx, lambda step: _tell(ds.name, step))
 
 
 def run_dataset(

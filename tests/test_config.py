@@ -160,7 +160,7 @@ def test_expect_names_and_kwargs_are_checked_without_gx(project):
     text = "\n".join(errors(project))
     assert "did you mean 'expect_column_values_to_be_between'" in text
     assert "has no kwarg 'min_val'" in text
-    assert "needs kwargs.column" in text
+    assert "expect.kwargs.column: required" in text
 
 
 def test_numeric_weekday_is_translated_not_misread(project):

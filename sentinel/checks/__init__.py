@@ -2,9 +2,10 @@
 
 - ``Params``: the pydantic model of its YAML mapping (extra keys forbidden);
 - ``default_name(params) -> str``: the check's name when the YAML gives none;
-- ``plan(spec, ctx) -> Plan``: the aggregates it needs from the dataset's single scan, and a ``finish``
-  function that turns their values (plus targeted follow-up queries, e.g. ids of violating rows) into a
-  CheckResult;
+- ``plan(spec, ctx) -> Plan``: the aggregates it needs from the dataset's single scan (sentinel/scan.py),
+  and a ``finish`` function that turns their values (plus targeted follow-up queries, e.g. ids of violating
+  rows) into a CheckResult; or a list of plans, each naming its own ``spec`` (expect_suite: one per
+  expectation);
 - optionally ``needs_key(params) -> bool``.
 
 Registering a new kind is one line in ``KINDS``.

@@ -31,6 +31,7 @@ class Plan:
 
     finish: Callable[[dict[str, Any]], CheckResult]
     aggregates: dict[str, sa.ColumnElement] = field(default_factory=dict)
+    spec: Spec | None = None  # whose result this is when not the planned check's (one expectation of a suite)
 
 
 @dataclass
