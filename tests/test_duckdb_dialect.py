@@ -54,3 +54,30 @@ def test_url_options_reach_duckdb(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT current_setting('threads')")).scalar() == 1
     engine.dispose()
+
+
+def test_a_table_name_with_colons_and_percents_is_described_as_written(project):
+    """DESCRIBE goes to DuckDB as it is: `sa.text()` took `:2026` in a quoted table name for a parameter."""
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute("""CREATE TABLE "sales:2026 %q\\:x" AS SELECT range AS id, range * 1.0 AS amount FROM range(1, 11)""")
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write(
+        "checks/sales.yaml",
+        """
+        datasets:
+          - name: sales
+            source: wh
+            table: 'sales:2026 %q\\:x'
+            key: id
+            checks:
+              - not_empty: {}
+              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 8}}
+        """,
+    )
+    code, doc = project.run_json()
+    checks = by_check(doc)
+    assert checks["not_empty"]["status"] == "pass", checks["not_empty"]
+    between = checks["expect_column_values_to_be_between(amount)"]
+    assert between["evidence"]["rows"]["items"] == [{"key": 9, "value": 9.0}, {"key": 10, "value": 10.0}]
+    assert code == 1

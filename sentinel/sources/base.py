@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ class SourceError(CannotMeasure):
     """The source could not answer: unreachable, missing_table, permission, timeout, unsupported, other."""
 
 
-MAX_PARAMS = 20_000  # bound values beyond which a statement is sent as literal SQL
+MAX_PARAMS = 20_000  # bound values beyond which a statement is sent as literal SQL (each value of an IN list counts)
 
 _PATTERNS = [
     (
@@ -155,26 +156,27 @@ class SqlSource:
         # tables, views and registered Arrow data alike.
         prep = self.engine.dialect.identifier_preparer
         target = (prep.quote(schema) + "." if schema else "") + prep.quote(name)
-        rows = self._run(f"DESCRIBE {target}", sa.text(f"DESCRIBE {target}"))
+        rows = self._run(f"DESCRIBE {target}")
         return {r[0]: ColumnInfo(r[0], r[1], r[2] != "NO", *_flags_by_name(r[1])) for r in rows}
 
     def execute(self, stmt: sa.Executable) -> list[sa.Row]:
         """Rows of `stmt`. DuckDB gets it as literal SQL: with bound parameters it plans a generic statement
         and the detectors' queries run about 4x slower (measured on 10M rows: 2.3 s against 0.6 s). So does any
         statement with more bound values than drivers accept (PostgreSQL's protocol stops at 65,535): the
-        detectors pass one row of literals per group, and `history_by` a list of changed buckets."""
-        many = self.dialect != "duckdb" and len(stmt.compile(dialect=self.engine.dialect).params) > MAX_PARAMS
+        detectors pass one row of literals per group, `history_by` a list of changed buckets, `expect` a
+        value_set. Literal SQL goes to the driver as it is (`_run`), never through `sa.text()`, which would
+        take `:name` inside a category label for a parameter and `\\:` for an escaped colon."""
+        many = self.dialect != "duckdb" and bound_values(stmt.compile(dialect=self.engine.dialect)) > MAX_PARAMS
         sql = None
         if self.speculation_key is not None or self.dialect == "duckdb" or many:
-            try:
-                sql = str(stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
-            except Exception:  # not renderable as literal SQL: run it with parameters
-                sql = None
+            sql = literal_sql(stmt, self.engine.dialect)
         if sql is not None and (self.dialect == "duckdb" or many):
-            stmt = sa.text(sql)
+            return self._run(sql)
         return self._run(sql, stmt)
 
-    def _run(self, sql: str | None, stmt: sa.Executable) -> list[sa.Row]:
+    def _run(self, sql: str | None, stmt: sa.Executable | None = None) -> list[sa.Row]:
+        """Rows of `stmt`, or with no `stmt` of `sql` sent to the driver byte for byte (no parameters, so
+        psycopg leaves `%` alone too). `sql` is also the text the speculative scan records and matches."""
         if sql is not None and self.speculation_key is not None:
             self.executed_sql.append(sql)
             from sentinel import prefetch
@@ -188,7 +190,12 @@ class SqlSource:
                 prefetch.release(self.speculation_key)
         began = time.perf_counter()
         try:
-            return list(self.connection().execute(stmt).fetchall())
+            conn = self.connection()
+            if stmt is None:
+                result = conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
+            else:
+                result = conn.execute(stmt)
+            return list(result.fetchall())
         except Exception as exc:
             self._reset()
             raise classify(exc) from exc
@@ -211,6 +218,47 @@ class SqlSource:
             self._conn = None
         if not self.shared:
             self.engine.dispose()
+
+
+def bound_values(compiled: sa.engine.Compiled) -> int:
+    """How many values a compiled statement binds: an expanding IN list binds one per element (a tuple IN,
+    one per member), not one for the list, which is how PostgreSQL's 65,535 limit counts them."""
+    binds = getattr(compiled, "binds", {})
+    n = 0
+    for name, value in compiled.params.items():
+        bind = binds.get(name)
+        if bind is not None and bind.expanding and isinstance(value, list | tuple):
+            n += sum(len(v) if isinstance(v, tuple) else 1 for v in value)
+        else:
+            n += 1
+    return n
+
+
+def literal_sql(stmt: sa.Executable, dialect: sa.Dialect) -> str | None:
+    """`stmt` with its values rendered as literals, as the database must receive it byte for byte; None when
+    a value has no literal form (the caller binds it instead).
+
+    Dialects whose drivers use `%s` placeholders (psycopg) double every `%` in rendered literals, operators
+    and identifiers, for the driver to undo when it substitutes parameters. Literal SQL is sent with none,
+    so it is rendered by a copy of the dialect that does not double them: `p%q` stays `p%q`, `x % 7` a
+    modulo, and the text the speculative scan records is the one that runs."""
+    if dialect.identifier_preparer._double_percents:
+        dialect = _single_percents(dialect)
+    try:
+        return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # not renderable as literal SQL
+        return None
+
+
+def _single_percents(dialect: sa.Dialect) -> sa.Dialect:
+    """A copy of `dialect` whose rendered SQL keeps `%` single. Made per statement (a few microseconds), so it
+    carries what connecting taught the dialect, such as how PostgreSQL's settings want backslashes rendered."""
+    lit = copy.copy(dialect)
+    lit.__dict__.pop("_type_memos", None)  # cached literal processors close over the original dialect
+    prep = copy.copy(dialect.identifier_preparer)
+    prep.dialect, prep._strings, prep._double_percents = lit, {}, False
+    lit.identifier_preparer = prep
+    return lit
 
 
 def duckdb_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
