@@ -10,10 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sentinel.checks import sqlstats
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
-__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "number", "result"]
+__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "left_out", "number", "result"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,25 @@ class Context:
             )
         return self.table.c[name]
 
+    def finite(self, name: str) -> list[sa.ColumnElement]:
+        """Conditions that keep only finite values of numeric column `name` (none for integer columns, which
+        cannot hold NaN or infinity): a statistic over a NaN is NaN, and its literal would break the next SQL."""
+        if "INT" in self.columns[name].type.upper():
+            return []
+        return [sqlstats.finite(self.table.c[name])]
+
+    def non_finite(self, name: str) -> dict[str, sa.ColumnElement]:
+        """Aggregates counting the NaN and infinite values of column `name` that `finite` leaves out."""
+        if not self.finite(name):
+            return {}
+        col = self.table.c[name]
+        nan = col == sqlstats.special("NaN")
+        inf = col.in_([sqlstats.special("Infinity"), sqlstats.special("-Infinity")])
+        return {
+            "nan": sa.func.sum(sa.case((nan, 1), else_=0)),
+            "infinite": sa.func.sum(sa.case((inf, 1), else_=0)),
+        }
+
     def key_col(self) -> sa.ColumnClause:
         if not self.key:
             raise CannotMeasure("no_key", "the dataset has no `key:` to name rows by")
@@ -113,3 +133,13 @@ def number(v: float) -> str:
 def capped(items: list, total: int) -> dict[str, Any]:
     """A list plus its exact total; `omitted` says how many the evidence limit left out."""
     return {"count": total, "items": items, "omitted": max(total - len(items), 0)}
+
+
+def left_out(values: dict[str, Any], column: str) -> tuple[dict[str, int], str | None]:
+    """The NaN and infinite values `Context.non_finite` counted, and a sentence saying they were left out."""
+    counts = {k: int(values.get(k) or 0) for k in ("nan", "infinite")}
+    parts = [f"{counts['nan']:,} NaN"] if counts["nan"] else []
+    parts += [f"{counts['infinite']:,} infinite"] if counts["infinite"] else []
+    if not parts:
+        return counts, None
+    return counts, f"{' and '.join(parts)} value{'s' if sum(counts.values()) > 1 else ''} of {column} left out"

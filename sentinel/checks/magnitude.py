@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
 from sentinel.checks import fit, history
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, number, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, number, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
@@ -113,6 +113,8 @@ def small_sample_factor(n: float) -> float:
 
 def digits(ratio_log: float, spread: float) -> int | None:
     """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None."""
+    if not math.isfinite(ratio_log):
+        return None
     k = round(ratio_log)
     tol = max(0.05, 3.5 * spread)
     if k == 0 or tol > 0.6 or abs(ratio_log - k) > tol:  # beyond 0.6 the reference cannot tell k from k±1
@@ -142,11 +144,11 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     groups = [ctx.col(g) for g in p.group_by]
     cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
-    where = [x.is_not(None), x != 0]
+    where = [x.is_not(None), x != 0, *ctx.finite(p.column)]
     for j, name in enumerate(p.explained_by):
-        # NULL where the value is missing or zero: that row is judged against its peers instead
+        # NULL where the value is missing, zero, NaN or infinite: that row is judged against its peers instead
         u = ctx.col(name, numeric=True, purpose="explained_by")
-        cols.append(log10_abs(sa.func.nullif(u, 0)).label(f"v{j}"))
+        cols.append(sa.case((sa.and_(u != 0, *ctx.finite(name)), log10_abs(u))).label(f"v{j}"))
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
     peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
     describe = peers
@@ -345,6 +347,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def finish(values: dict[str, Any]):
         aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
+        skipped, note = left_out(values, p.column)
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
         # Two statements: the references from the sample (small: one row per group), then one scan of every
@@ -374,9 +377,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             found = _history(ctx, spec, p, n, sc, {str(i["key"]) for i in items})
             expected["history"] = found["summary"]
             snapshot = found["update"]
-            by_key = {str(i["key"]): i for i in found["items"]}
-            total += sum(1 for k in by_key if k not in {str(i["key"]) for i in items})
-            items = [*found["items"], *[i for i in items if str(i["key"]) not in by_key]]
+            hist_keys = found["keys"]  # every key history flagged; only the first evidence_limit are items
+            total += len(hist_keys - {str(i["key"]) for i in items})
+            items = [*found["items"], *[i for i in items if str(i["key"]) not in hist_keys]][: ctx.evidence_limit]
         ok = total == 0 and not drift
         diagnosis = None
         if not ok:
@@ -392,19 +395,21 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 f"{number(d['expected'])} over {d['history_runs']} runs"
                 for d in drift
             ]
-            diagnosis = {"cause": "magnitude", "message": "; ".join(parts)}
+            diagnosis = {"cause": "magnitude", "message": "; ".join(parts + ([note] if note else []))}
             ks = {i["diagnosis"]["k"] for i in items if i.get("diagnosis")}
             if len(ks) == 1:
                 diagnosis["k"] = ks.pop()
+        elif note:
+            diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
         return result(
             spec,
             ctx,
             ok,
             cause="magnitude",
-            observed={"rows_scored": n, "flagged": total, **aggregates},
+            observed={"rows_scored": n, "flagged": total, **aggregates, **({"left_out": skipped} if note else {})},
             expected=expected,
             evidence={
-                **({"rows": {"count": total, "items": items, "omitted": max(total - len(items), 0)}} if total else {}),
+                **({"rows": capped(items, total)} if total else {}),
                 **({"aggregates": drift} if drift else {}),
             },
             diagnosis=diagnosis,
@@ -413,12 +418,16 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             snapshot=snapshot,
         )
 
+    # sum and mean of the finite values only: one NaN would make both NaN, and the history they go to with it
+    fin = ctx.finite(p.column)
+    kept = sa.case((sa.and_(*fin), x)) if fin else x
     return Plan(
         finish,
         {
-            "sum": sa.func.sum(x),
-            "mean": sa.func.avg(sa.cast(x, sa.Float)),
+            "sum": sa.func.sum(kept),
+            "mean": sa.func.avg(sa.cast(kept, sa.Double)),
             "n": sa.func.sum(sa.case((sc.scorable, 1), else_=0)),
+            **ctx.non_finite(p.column),
         },
     )
 
@@ -426,7 +435,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_keys: set[str]) -> dict[str, Any]:
     snapshots = ctx.history.get(f"snapshots:{spec.name}")
     if snapshots is None:
-        return {"items": [], "update": None, "summary": {"note": "no state store: history_by was not compared"}}
+        return {
+            "items": [],
+            "keys": set(),
+            "update": None,
+            "summary": {"note": "no state store: history_by was not compared"},
+        }
     cmp = history.compare(
         ctx,
         snapshots,
@@ -441,7 +455,7 @@ def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_k
     summary: dict[str, Any] = {"keys_with_snapshot": cmp.compared, "changed_keys": cmp.changed}
     if cmp.note:
         summary["note"] = cmp.note
-    return {"items": cmp.items, "update": cmp.update, "summary": summary}
+    return {"items": cmp.items, "keys": cmp.flagged_keys, "update": cmp.update, "summary": summary}
 
 
 def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:
@@ -474,7 +488,8 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
 
 
 def _float(v: Any) -> float | None:
-    return None if v is None else round(float(v), 3)
+    """A statistic as the result shows it; None for a missing or non-finite one (a sum past 1.8e308)."""
+    return None if v is None or not math.isfinite(float(v)) else round(float(v), 3)
 
 
 def _round(v: float) -> float:
