@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from sentinel.checks import sqlstats
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
-__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "left_out", "number", "result"]
+__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "left_out", "not_finite", "number", "result"]
 
 
 @dataclass(frozen=True)
@@ -77,17 +78,26 @@ class Context:
             return []
         return [sqlstats.finite(self.table.c[name])]
 
-    def non_finite(self, name: str) -> dict[str, sa.ColumnElement]:
-        """Aggregates counting the NaN and infinite values of column `name` that `finite` leaves out."""
-        if not self.finite(name):
-            return {}
+    def sums(self, names: list[str]) -> dict[str, sa.ColumnElement]:
+        """sum() of each column that can hold NaN or infinity, for the dataset's scan. A sum is NaN or infinite
+        exactly when its column holds one (or its finite values overflow), so the common case costs one cheap
+        aggregate, shared by every check on the column, and no finite-only SQL; see `not_finite`."""
+        return {f"sum:{n}": sa.func.sum(self.table.c[n]) for n in names if self.finite(n)}
+
+    def left_out(self, name: str) -> dict[str, Any]:
+        """Counts of column `name`'s NaN and infinite values, and the sum and mean of its finite ones: one more
+        scan, run only when `sums` showed the column holds some."""
         col = self.table.c[name]
-        nan = col == sqlstats.special("NaN")
-        inf = col.in_([sqlstats.special("Infinity"), sqlstats.special("-Infinity")])
-        return {
-            "nan": sa.func.sum(sa.case((nan, 1), else_=0)),
-            "infinite": sa.func.sum(sa.case((inf, 1), else_=0)),
-        }
+        kept = sa.case((sqlstats.finite(col), col))
+        stmt = sa.select(
+            sa.func.sum(sa.case((col == sqlstats.special("NaN"), 1), else_=0)).label("nan"),
+            sa.func.sum(
+                sa.case((col.in_([sqlstats.special("Infinity"), sqlstats.special("-Infinity")]), 1), else_=0)
+            ).label("infinite"),
+            sa.func.sum(kept).label("sum"),
+            sa.func.avg(sa.cast(kept, sa.Float)).label("mean"),
+        ).select_from(self.table)
+        return dict(self.source.execute(stmt)[0]._mapping)
 
     def key_col(self) -> sa.ColumnClause:
         if not self.key:
@@ -135,8 +145,13 @@ def capped(items: list, total: int) -> dict[str, Any]:
     return {"count": total, "items": items, "omitted": max(total - len(items), 0)}
 
 
+def not_finite(values: dict[str, Any], names: list[str]) -> set[str]:
+    """The columns whose `Context.sums` came back NaN or infinite: those the detectors' SQL must filter."""
+    return {n for n in names if values.get(f"sum:{n}") is not None and not math.isfinite(float(values[f"sum:{n}"]))}
+
+
 def left_out(values: dict[str, Any], column: str) -> tuple[dict[str, int], str | None]:
-    """The NaN and infinite values `Context.non_finite` counted, and a sentence saying they were left out."""
+    """The NaN and infinite values `Context.left_out` counted, and a sentence saying they were left out."""
     counts = {k: int(values.get(k) or 0) for k in ("nan", "infinite")}
     parts = [f"{counts['nan']:,} NaN"] if counts["nan"] else []
     parts += [f"{counts['infinite']:,} infinite"] if counts["infinite"] else []

@@ -28,6 +28,11 @@ Aggregate magnitude: the column's sum and mean are kept as metric history each r
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
 aggregates are not kept, so a bad day never becomes the baseline.
 
+NaN and +-infinity (DOUBLE columns of DuckDB and PostgreSQL take them) are left out of every statistic and
+scoring, counted, and said ("12 NaN values of amount left out", `observed.left_out`); in an explanatory
+column they count as missing. The dataset's scan tells whether a column holds any by its sum (NaN or infinite
+exactly then), so a clean column runs the same SQL as ever and only a dirty one pays for the filtering.
+
 `history_by: <key column>` puts the same key's previous value first (sentinel/checks/history.py): a row that
 jumped by about 10^k since the last run is flagged with that value as its reference, even where its new
 value is ordinary among its peers.
@@ -45,7 +50,7 @@ import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
 from sentinel.checks import fit, history
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, number, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, number, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
@@ -136,7 +141,8 @@ class Scoring:
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
 
 
-def scoring(ctx: Context, p: Params) -> Scoring:
+def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scoring:
+    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part."""
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -144,11 +150,15 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     groups = [ctx.col(g) for g in p.group_by]
     cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
-    where = [x.is_not(None), x != 0, *ctx.finite(p.column)]
+    where = [x.is_not(None), x != 0, *(ctx.finite(p.column) if p.column in skip else [])]
     for j, name in enumerate(p.explained_by):
         # NULL where the value is missing, zero, NaN or infinite: that row is judged against its peers instead
         u = ctx.col(name, numeric=True, purpose="explained_by")
-        cols.append(sa.case((sa.and_(u != 0, *ctx.finite(name)), log10_abs(u))).label(f"v{j}"))
+        if name in skip:
+            v = sa.case((sa.and_(u != 0, *ctx.finite(name)), log10_abs(u)))
+        else:
+            v = log10_abs(sa.func.nullif(u, 0))
+        cols.append(v.label(f"v{j}"))
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
     peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
     describe = peers
@@ -341,15 +351,22 @@ def aggregate_drift(values: dict[str, float | None], history: dict[str, list[flo
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    sc = scoring(ctx, p)
-    describe = sc.describe
+    plain = scoring(ctx, p)
+    describe = plain.describe
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
     def finish(values: dict[str, Any]):
         aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
-        skipped, note = left_out(values, p.column)
-        drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
+        skip = not_finite({**values, f"sum:{p.column}": values["sum"]}, [p.column, *p.explained_by])
+        skipped, note = {}, None
+        if p.column in skip:  # NaN or infinite values: counted, and left out of n, the aggregates and the SQL
+            counts = ctx.left_out(p.column)
+            skipped, note = left_out(counts, p.column)
+            n -= skipped["nan"] + skipped["infinite"]  # `scorable` counted them: NaN and inf are not NULL or 0
+            aggregates = {"sum": _float(counts["sum"]), "mean": _float(counts["mean"])}
+        sc = scoring(ctx, p, frozenset(skip)) if skip else plain
+        drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
         fits = (
@@ -418,16 +435,13 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             snapshot=snapshot,
         )
 
-    # sum and mean of the finite values only: one NaN would make both NaN, and the history they go to with it
-    fin = ctx.finite(p.column)
-    kept = sa.case((sa.and_(*fin), x)) if fin else x
     return Plan(
         finish,
         {
-            "sum": sa.func.sum(kept),
-            "mean": sa.func.avg(sa.cast(kept, sa.Double)),
-            "n": sa.func.sum(sa.case((sc.scorable, 1), else_=0)),
-            **ctx.non_finite(p.column),
+            "sum": sa.func.sum(x),  # NaN or infinite when the column holds such values: see Context.sums
+            "mean": sa.func.avg(sa.cast(x, sa.Float)),
+            "n": sa.func.sum(sa.case((plain.scorable, 1), else_=0)),
+            **ctx.sums(p.explained_by),
         },
     )
 

@@ -25,6 +25,10 @@
     follows other columns without being a fixed multiple of one. Rows missing a reference value (or holding a
     zero) are left out: a shift is a pattern across rows, and the others show it.
 
+NaN and +-infinity in any column used are left out (those of `value_column` counted in `observed.left_out`),
+found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
+(a) is not run and (b) looks at the whole column: see Params.
+
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
 """
@@ -39,7 +43,7 @@ import sqlalchemy as sa
 from pydantic import Field, model_validator
 
 from sentinel.checks import fit
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration
@@ -154,19 +158,22 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     category = ctx.col(p.category_column) if p.category_column else None
     label = group_key(category) if category is not None else sa.literal("(all)")
     y = log10_abs(value)
-    where = [value.is_not(None), value != 0, *ctx.finite(p.value_column)]
+    plain = [value.is_not(None), value != 0]
+    used = [p.value_column]  # the numeric columns whose NaN and infinite values must be left out
     if p.reference_column:
         ref = ctx.col(p.reference_column, numeric=True, purpose="reference_column")
         y = log10_abs(value) - log10_abs(ref)
-        where += [ref.is_not(None), ref != 0, *ctx.finite(p.reference_column)]
+        plain += [ref.is_not(None), ref != 0]
+        used.append(p.reference_column)
     explaining = []
     for j, name in enumerate(p.explained_by):
         u = ctx.col(name, numeric=True, purpose="explained_by")
         explaining.append(log10_abs(u).label(f"v{j}"))
-        where += [u.is_not(None), u != 0, *ctx.finite(name)]
+        plain += [u.is_not(None), u != 0]
+        used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
 
-    def rows_of(by_label: bool) -> tuple[list[sa.ColumnElement], sa.CTE]:
+    def rows_of(by_label: bool, where: list[sa.ColumnElement]) -> tuple[list[sa.ColumnElement], sa.CTE]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
         comes from the sample, once; its tails are counted over every row."""
         g0 = label if by_label else sa.literal("(all)")
@@ -212,7 +219,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
         )
 
-    def tails_of(cols: list[sa.ColumnElement], stats: list[sa.Row], fits: fit.Fits | None) -> sa.CTE:
+    def tails_of(
+        cols: list[sa.ColumnElement], where: list[sa.ColumnElement], stats: list[sa.Row], fits: fit.Fits | None
+    ) -> sa.CTE:
         """Every row that may sit in a tail, with its distance d from its label's main mode (given as literals)."""
         known = sa.values(
             sa.column("g0", sa.String),
@@ -259,7 +268,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def finish(values: dict[str, Any]):
         fx = ctx.fx_rates
-        skipped, note = left_out(values, p.value_column)
+        skip = not_finite(values, used)
+        where = [*plain, *[c for name in sorted(skip) for c in ctx.finite(name)]]
+        skipped, note = {}, None
+        if p.value_column in skip:
+            skipped, note = left_out(ctx.left_out(p.value_column), p.value_column)
         counts: dict[str, int] = {}
         categories = None  # distinct categories, when there are more than max_categories
         if cat_counts is not None:
@@ -269,11 +282,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             else:
                 counts = {str(r.value): int(r.n) for r in found}
             del found
-        cols, sample = rows_of(categories is None)
+        cols, sample = rows_of(categories is None, where)
         modes = []
         fits = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by) if explained else None
         stats = ctx.source.execute(mode_stats(sample, fits))
-        tails = tails_of(cols, stats, fits) if stats else None
+        tails = tails_of(cols, where, stats, fits) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
@@ -460,7 +473,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             metrics=metrics,
         )
 
-    return Plan(finish, ctx.non_finite(p.value_column))
+    return Plan(finish, ctx.sums(used))
 
 
 def _more(n: int, shown: int = 5) -> str:
