@@ -134,3 +134,28 @@ def test_non_finite_explanatory_values_fall_back_to_the_peers(project, tmp_path)
     assert set(items) == {1, 101}
     assert items[1]["baseline"]["kind"].startswith("median of all rows") and items[101]["diagnosis"]["k"] == 1
     assert res["subschema(amount)"]["status"] == "pass", res["subschema(amount)"]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_infinite_timestamps_are_not_the_first_row(project, backend, request, tmp_path):
+    """A '-infinity' timestamp (PostgreSQL and DuckDB take it) is not where the table starts: psycopg cannot
+    even load it (the dataset's scan failed), DuckDB loads it as year 1 (56 empty days became the baseline).
+    A table that began ten days ago has too little history to judge, whatever such rows say."""
+    import datetime as dt
+
+    from backends import make
+    from conftest import by_check
+
+    wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    wh.execute("CREATE TABLE events (id INTEGER, ts TIMESTAMP)")
+    wh.execute(
+        "INSERT INTO events VALUES (:id, :ts)", [{"id": h, "ts": now - dt.timedelta(hours=h)} for h in range(240)]
+    )
+    wh.execute("INSERT INTO events VALUES (-1, '-infinity'), (-2, 'infinity')")
+    project.dataset(wh, "- volume: {timestamp_column: ts, bucket: day}\n- not_empty: {}", table="events")
+    code, doc = project.run_json()
+    res = by_check(doc)
+    assert code == 0 and res["volume"]["status"] == "pass", res["volume"]
+    assert res["volume"]["observed"]["rows"] == 242
+    assert all("only" in b["note"] for b in res["volume"]["observed"]["buckets"])  # ten days: too few to judge
