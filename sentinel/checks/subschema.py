@@ -77,7 +77,8 @@ class Params(CheckParams):
     """`max_categories` (default 10,000): past this many distinct values of `category_column` the column is
     reported as high-cardinality (one `warn` with the exact count) instead of tracking a share per value, which
     at 1,000,000 ids costs minutes, gigabytes and a million metric rows a run; second modes are then looked
-    for over the whole column. NaN and infinite values of every column used are left out and counted."""
+    for over the whole column. NaN and infinite values of every column used are left out (those of
+    `value_column` counted in `observed.left_out`)."""
 
     value_column: str
     category_column: str | None = None
