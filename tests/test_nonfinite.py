@@ -159,3 +159,21 @@ def test_infinite_timestamps_are_not_the_first_row(project, backend, request, tm
     assert code == 0 and res["volume"]["status"] == "pass", res["volume"]
     assert res["volume"]["observed"]["rows"] == 242
     assert all("only" in b["note"] for b in res["volume"]["observed"]["buckets"])  # ten days: too few to judge
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_values_past_single_precision_are_scored(project, backend, request, tmp_path):
+    """1e300 is a finite double: DuckDB's FLOAT (32 bits) refused it, which failed the dataset's whole scan."""
+    from backends import make
+    from conftest import by_check
+
+    wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    rng = np.random.default_rng(6)
+    rows = [{"id": i, "owner": "a", "amount": float(10 ** (3 + rng.normal(0, 0.1)))} for i in range(1, 501)]
+    rows[7]["amount"] = 1e300
+    load(wh, "deals", rows)
+    project.dataset(wh, CHECKS)
+    code, doc = project.run_json()
+    res = by_check(doc)["magnitude(amount)"]
+    assert code == 1 and [i["key"] for i in res["evidence"]["rows"]["items"]] == [8], res["diagnosis"]
+    assert res["observed"]["mean"] == pytest.approx(1e300 / 500, rel=1e-6)

@@ -85,7 +85,7 @@ class Context:
         return {f"sum:{n}": sa.func.sum(self.table.c[n]) for n in names if self.finite(n)}
 
     def left_out(self, name: str) -> dict[str, Any]:
-        """Counts of column `name`'s NaN and infinite values, and the sum and mean of its finite ones: one more
+        """Counts of column `name`'s NaN and infinite values, and the sum and count of its finite ones: one more
         scan, run only when `sums` showed the column holds some."""
         col = self.table.c[name]
         kept = sa.case((sqlstats.finite(col), col))
@@ -95,7 +95,7 @@ class Context:
                 sa.case((col.in_([sqlstats.special("Infinity"), sqlstats.special("-Infinity")]), 1), else_=0)
             ).label("infinite"),
             sa.func.sum(kept).label("sum"),
-            sa.func.avg(sa.cast(kept, sa.Float)).label("mean"),
+            sa.func.count(kept).label("count"),
         ).select_from(self.table)
         return dict(self.source.execute(stmt)[0]._mapping)
 

@@ -356,7 +356,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
     def finish(values: dict[str, Any]):
-        aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
+        aggregates = _sum_mean(values)
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
         skip = not_finite({**values, f"sum:{p.column}": values["sum"]}, [p.column, *p.explained_by])
         skipped, note = {}, None
@@ -364,7 +364,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             counts = ctx.left_out(p.column)
             skipped, note = left_out(counts, p.column)
             n -= skipped["nan"] + skipped["infinite"]  # `scorable` counted them: NaN and inf are not NULL or 0
-            aggregates = {"sum": _float(counts["sum"]), "mean": _float(counts["mean"])}
+            aggregates = _sum_mean(counts)
         sc = scoring(ctx, p, frozenset(skip)) if skip else plain
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
@@ -439,7 +439,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         finish,
         {
             "sum": sa.func.sum(x),  # NaN or infinite when the column holds such values: see Context.sums
-            "mean": sa.func.avg(sa.cast(x, sa.Float)),
+            # the mean as sum / count: PostgreSQL's avg(float8) also sums squares, which overflow past 1e154
+            "count": sa.func.count(x),
             "n": sa.func.sum(sa.case((plain.scorable, 1), else_=0)),
             **ctx.sums(p.explained_by),
         },
@@ -499,6 +500,11 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
             "provenance": {"transform": f"x / 10^{k}", "ratio": _round(10**ratio_log), "reference": describe},
         }
     return item
+
+
+def _sum_mean(values: dict[str, Any]) -> dict[str, float | None]:
+    total, count = values["sum"], int(values["count"] or 0)
+    return {"sum": _float(total), "mean": _float(float(total) / count) if total is not None and count else None}
 
 
 def _float(v: Any) -> float | None:
