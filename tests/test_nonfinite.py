@@ -177,3 +177,4 @@ def test_values_past_single_precision_are_scored(project, backend, request, tmp_
     res = by_check(doc)["magnitude(amount)"]
     assert code == 1 and [i["key"] for i in res["evidence"]["rows"]["items"]] == [8], res["diagnosis"]
     assert res["observed"]["mean"] == pytest.approx(1e300 / 500, rel=1e-6)
+    assert by_check(doc)["subschema(amount)"]["status"] == "pass"  # one row is no second mode
