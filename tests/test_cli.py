@@ -148,7 +148,7 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
         sub = {r["check"]: r for r in doc["results"]}["subschema(amount)"]
         (mode,) = sub["evidence"]["modes"]
         assert (mode["label"], mode["count"], mode["factor"]["label"]) == ("USD", 25, "JPY")
-        assert sub["evidence"]["new_values"] == [{"value": "CHF", "count": 2}]
+        assert sub["evidence"]["new_values"]["items"] == [{"value": "CHF", "count": 2}]
         assert all(r["status"] == "pass" for r in doc["results"] if (r["dataset"], r["check"]) not in failed)
         assert {i["change"] for i in doc["incidents"]} == {"opened"}
     listed = subprocess.run(

@@ -146,3 +146,21 @@ def test_resolving_by_hand_accepts_the_new_value(project, tmp_path):
     assert project.cli("resolve", str(incident), "--note", "real upsell, confirmed by owner").exit_code == 0
     code, doc = project.run_json()
     assert code == 0 and doc["incidents"] == []
+
+
+def test_an_infinite_value_is_left_out_of_the_comparison():
+    """A key whose value became infinite has no ratio to judge: it is counted as left out, its neighbours are
+    still compared, and the snapshot never takes the infinity."""
+    snaps = MemorySnapshots()
+    day1 = wide_deals()
+    run_check(day1, "magnitude", PARAMS, snapshots=snaps)
+    day2 = day1.copy()
+    victim = int(day2.index[(day2.amount > 10**4) & (day2.amount < 10**4.5)][0])
+    day2.loc[victim, "amount"] *= 10
+    day2.loc[victim + 1, "amount"] = np.inf
+    legit = day2.sample(40, random_state=1).index.difference([victim, victim + 1])
+    day2.loc[legit, "amount"] *= 1.2
+    res = run_check(day2, "magnitude", PARAMS, snapshots=snaps)
+    assert res.status == "fail" and set(flagged(res)) == {victim + 1}
+    assert res.observed["left_out"] == {"nan": 0, "infinite": 1}
+    assert all(np.isfinite(v) for _, v in snaps.rows.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sentinel.checks import sqlstats
 from sentinel.envsubst import redact
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
-__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "number", "result"]
+__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "left_out", "not_finite", "number", "result"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,34 @@ class Context:
             )
         return self.table.c[name]
 
+    def finite(self, name: str) -> list[sa.ColumnElement]:
+        """Conditions that keep only finite values of numeric column `name` (none for integer columns, which
+        cannot hold NaN or infinity): a statistic over a NaN is NaN, and its literal would break the next SQL."""
+        if "INT" in self.columns[name].type.upper():
+            return []
+        return [sqlstats.finite(self.table.c[name])]
+
+    def sums(self, names: list[str]) -> dict[str, sa.ColumnElement]:
+        """sum() of each column that can hold NaN or infinity, for the dataset's scan. A sum is NaN or infinite
+        exactly when its column holds one (or its finite values overflow), so the common case costs one cheap
+        aggregate, shared by every check on the column, and no finite-only SQL; see `not_finite`."""
+        return {f"sum:{n}": sa.func.sum(self.table.c[n]) for n in names if self.finite(n)}
+
+    def left_out(self, name: str) -> dict[str, Any]:
+        """Counts of column `name`'s NaN and infinite values, and the sum and count of its finite ones: one more
+        scan, run only when `sums` showed the column holds some."""
+        col = self.table.c[name]
+        kept = sa.case((sqlstats.finite(col), col))
+        stmt = sa.select(
+            sa.func.sum(sa.case((col == sqlstats.special("NaN"), 1), else_=0)).label("nan"),
+            sa.func.sum(
+                sa.case((col.in_([sqlstats.special("Infinity"), sqlstats.special("-Infinity")]), 1), else_=0)
+            ).label("infinite"),
+            sa.func.sum(kept).label("sum"),
+            sa.func.count(kept).label("count"),
+        ).select_from(self.table)
+        return dict(self.source.execute(stmt)[0]._mapping)
+
     def key_col(self) -> sa.ColumnClause:
         if not self.key:
             raise CannotMeasure("no_key", "the dataset has no `key:` to name rows by")
@@ -115,3 +145,18 @@ def number(v: float) -> str:
 def capped(items: list, total: int) -> dict[str, Any]:
     """A list plus its exact total; `omitted` says how many the evidence limit left out."""
     return {"count": total, "items": items, "omitted": max(total - len(items), 0)}
+
+
+def not_finite(values: dict[str, Any], names: list[str]) -> set[str]:
+    """The columns whose `Context.sums` came back NaN or infinite: those the detectors' SQL must filter."""
+    return {n for n in names if values.get(f"sum:{n}") is not None and not math.isfinite(float(values[f"sum:{n}"]))}
+
+
+def left_out(values: dict[str, Any], column: str) -> tuple[dict[str, int], str | None]:
+    """The NaN and infinite values `Context.left_out` counted, and a sentence saying they were left out."""
+    counts = {k: int(values.get(k) or 0) for k in ("nan", "infinite")}
+    parts = [f"{counts['nan']:,} NaN"] if counts["nan"] else []
+    parts += [f"{counts['infinite']:,} infinite"] if counts["infinite"] else []
+    if not parts:
+        return counts, None
+    return counts, f"{' and '.join(parts)} value{'s' if sum(counts.values()) > 1 else ''} of {column} left out"

@@ -90,11 +90,12 @@ def digest_of(dialect: str, key: sa.ColumnElement, value: sa.ColumnElement) -> s
 
 @dataclass
 class Comparison:
-    items: list[dict[str, Any]]  # flagged rows, as magnitude's evidence items
+    items: list[dict[str, Any]]  # flagged rows, as magnitude's evidence items: the worst `evidence_limit`
     changed: int  # keys whose value changed since the snapshot
     compared: int  # keys that had a snapshot value to compare with
     update: SnapshotUpdate | None
     note: str | None = None
+    flagged_keys: set[str] = field(default_factory=set)  # every flagged key, also those past the items' cap
 
 
 def compare(
@@ -143,16 +144,16 @@ def compare(
         if int(r.b) not in current:
             continue
         old = before.get(str(r.k))
-        if old is not None and old != 0 and float(r.x) != old:
+        # a NaN or infinite value (new, or stored before they were left out) has no ratio to judge
+        if old is not None and old != 0 and math.isfinite(old) and math.isfinite(float(r.x)) and float(r.x) != old:
             jumps.append((r, old, math.log10(abs(float(r.x)) / abs(old))))
     spread = FLOOR
     if len(jumps) >= 2:
         spread = max(1.4826 * statistics.median(abs(d) for *_, d in jumps), FLOOR)
     t = threshold_of(len(jumps), sensitivity)
+    beyond = [j for j in sorted(jumps, key=lambda j: -abs(j[2])) if abs(j[2]) >= JUMP and abs(j[2]) / spread > t]
     items = []
-    for r, old, d in sorted(jumps, key=lambda j: -abs(j[2])):
-        if abs(d) < JUMP or abs(d) / spread <= t:
-            continue
+    for r, old, d in beyond[: ctx.evidence_limit]:  # the rest are counted, not listed
         item: dict[str, Any] = {
             "key": r.k,
             "value": float(r.x),
@@ -179,7 +180,8 @@ def compare(
             }
         items.append(item)
 
-    held = {str(i["key"]) for i in items} | also_flagged
+    flagged_keys = {str(r.k) for r, _, _ in beyond}
+    held = flagged_keys | also_flagged
     values, dirty = [], set()
     for r in fetched:
         k, b = str(r.k), int(r.b)
@@ -193,4 +195,4 @@ def compare(
     digests.update({b: "" for b in emptied})
     update = SnapshotUpdate(n_buckets, digests, values, reset)
     note = f"{len(repeated):,} {key_name} values appear on several rows: not compared" if repeated else None
-    return Comparison(items, len(jumps), len(before), update, note)
+    return Comparison(items, len(jumps), len(before), update, note, flagged_keys)

@@ -28,6 +28,11 @@ Aggregate magnitude: the column's sum and mean are kept as metric history each r
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
 aggregates are not kept, so a bad day never becomes the baseline.
 
+NaN and +-infinity (DOUBLE columns of DuckDB and PostgreSQL take them) are left out of every statistic and
+scoring, counted, and said ("12 NaN values of amount left out", `observed.left_out`); in an explanatory
+column they count as missing. The dataset's scan tells whether a column holds any by its sum (NaN or infinite
+exactly then), so a clean column runs the same SQL as ever and only a dirty one pays for the filtering.
+
 `history_by: <key column>` puts the same key's previous value first (sentinel/checks/history.py): a row that
 jumped by about 10^k since the last run is flagged with that value as its reference, even where its new
 value is ordinary among its peers.
@@ -45,7 +50,7 @@ import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
 from sentinel.checks import fit, history
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, number, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, number, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
@@ -113,6 +118,8 @@ def small_sample_factor(n: float) -> float:
 
 def digits(ratio_log: float, spread: float) -> int | None:
     """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None."""
+    if not math.isfinite(ratio_log):
+        return None
     k = round(ratio_log)
     tol = max(0.05, 3.5 * spread)
     if k == 0 or tol > 0.6 or abs(ratio_log - k) > tol:  # beyond 0.6 the reference cannot tell k from k±1
@@ -134,7 +141,8 @@ class Scoring:
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
 
 
-def scoring(ctx: Context, p: Params) -> Scoring:
+def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scoring:
+    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part."""
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -142,11 +150,15 @@ def scoring(ctx: Context, p: Params) -> Scoring:
     groups = [ctx.col(g) for g in p.group_by]
     cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
-    where = [x.is_not(None), x != 0]
+    where = [x.is_not(None), x != 0, *(ctx.finite(p.column) if p.column in skip else [])]
     for j, name in enumerate(p.explained_by):
-        # NULL where the value is missing or zero: that row is judged against its peers instead
+        # NULL where the value is missing, zero, NaN or infinite: that row is judged against its peers instead
         u = ctx.col(name, numeric=True, purpose="explained_by")
-        cols.append(log10_abs(sa.func.nullif(u, 0)).label(f"v{j}"))
+        if name in skip:
+            v = sa.case((sa.and_(u != 0, *ctx.finite(name)), log10_abs(u)))
+        else:
+            v = log10_abs(sa.func.nullif(u, 0))
+        cols.append(v.label(f"v{j}"))
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
     peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
     describe = peers
@@ -339,14 +351,22 @@ def aggregate_drift(values: dict[str, float | None], history: dict[str, list[flo
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    sc = scoring(ctx, p)
-    describe = sc.describe
+    plain = scoring(ctx, p)
+    describe = plain.describe
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
 
     def finish(values: dict[str, Any]):
-        aggregates = {"sum": _float(values["sum"]), "mean": _float(values["mean"])}
-        drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
+        aggregates = _sum_mean(values)
         n = int(values["n"] or 0)  # rows scored, counted in the dataset's scan: the threshold's n
+        skip = not_finite({**values, f"sum:{p.column}": values["sum"]}, [p.column, *p.explained_by])
+        skipped, note = {}, None
+        if p.column in skip:  # NaN or infinite values: counted, and left out of n, the aggregates and the SQL
+            counts = ctx.left_out(p.column)
+            skipped, note = left_out(counts, p.column)
+            n -= skipped["nan"] + skipped["infinite"]  # `scorable` counted them: NaN and inf are not NULL or 0
+            aggregates = _sum_mean(counts)
+        sc = scoring(ctx, p, frozenset(skip)) if skip else plain
+        drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
         fits = (
@@ -374,9 +394,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             found = _history(ctx, spec, p, n, sc, {str(i["key"]) for i in items})
             expected["history"] = found["summary"]
             snapshot = found["update"]
-            by_key = {str(i["key"]): i for i in found["items"]}
-            total += sum(1 for k in by_key if k not in {str(i["key"]) for i in items})
-            items = [*found["items"], *[i for i in items if str(i["key"]) not in by_key]]
+            hist_keys = found["keys"]  # every key history flagged; only the first evidence_limit are items
+            total += len(hist_keys - {str(i["key"]) for i in items})
+            items = [*found["items"], *[i for i in items if str(i["key"]) not in hist_keys]][: ctx.evidence_limit]
         ok = total == 0 and not drift
         diagnosis = None
         if not ok:
@@ -392,19 +412,21 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 f"{number(d['expected'])} over {d['history_runs']} runs"
                 for d in drift
             ]
-            diagnosis = {"cause": "magnitude", "message": "; ".join(parts)}
+            diagnosis = {"cause": "magnitude", "message": "; ".join(parts + ([note] if note else []))}
             ks = {i["diagnosis"]["k"] for i in items if i.get("diagnosis")}
             if len(ks) == 1:
                 diagnosis["k"] = ks.pop()
+        elif note:
+            diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
         return result(
             spec,
             ctx,
             ok,
             cause="magnitude",
-            observed={"rows_scored": n, "flagged": total, **aggregates},
+            observed={"rows_scored": n, "flagged": total, **aggregates, **({"left_out": skipped} if note else {})},
             expected=expected,
             evidence={
-                **({"rows": {"count": total, "items": items, "omitted": max(total - len(items), 0)}} if total else {}),
+                **({"rows": capped(items, total)} if total else {}),
                 **({"aggregates": drift} if drift else {}),
             },
             diagnosis=diagnosis,
@@ -416,9 +438,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     return Plan(
         finish,
         {
-            "sum": sa.func.sum(x),
-            "mean": sa.func.avg(sa.cast(x, sa.Float)),
-            "n": sa.func.sum(sa.case((sc.scorable, 1), else_=0)),
+            "sum": sa.func.sum(x),  # NaN or infinite when the column holds such values: see Context.sums
+            # the mean as sum / count: PostgreSQL's avg(float8) also sums squares, which overflow past 1e154
+            "count": sa.func.count(x),
+            "n": sa.func.sum(sa.case((plain.scorable, 1), else_=0)),
+            **ctx.sums(p.explained_by),
         },
     )
 
@@ -426,7 +450,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_keys: set[str]) -> dict[str, Any]:
     snapshots = ctx.history.get(f"snapshots:{spec.name}")
     if snapshots is None:
-        return {"items": [], "update": None, "summary": {"note": "no state store: history_by was not compared"}}
+        return {
+            "items": [],
+            "keys": set(),
+            "update": None,
+            "summary": {"note": "no state store: history_by was not compared"},
+        }
     cmp = history.compare(
         ctx,
         snapshots,
@@ -441,7 +470,7 @@ def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_k
     summary: dict[str, Any] = {"keys_with_snapshot": cmp.compared, "changed_keys": cmp.changed}
     if cmp.note:
         summary["note"] = cmp.note
-    return {"items": cmp.items, "update": cmp.update, "summary": summary}
+    return {"items": cmp.items, "keys": cmp.flagged_keys, "update": cmp.update, "summary": summary}
 
 
 def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:
@@ -473,8 +502,14 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
     return item
 
 
+def _sum_mean(values: dict[str, Any]) -> dict[str, float | None]:
+    total, count = values["sum"], int(values["count"] or 0)
+    return {"sum": _float(total), "mean": _float(float(total) / count) if total is not None and count else None}
+
+
 def _float(v: Any) -> float | None:
-    return None if v is None else round(float(v), 3)
+    """A statistic as the result shows it; None for a missing or non-finite one (a sum past 1.8e308)."""
+    return None if v is None or not math.isfinite(float(v)) else round(float(v), 3)
 
 
 def _round(v: float) -> float:

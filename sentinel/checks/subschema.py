@@ -25,6 +25,10 @@
     follows other columns without being a fixed multiple of one. Rows missing a reference value (or holding a
     zero) are left out: a shift is a pattern across rows, and the others show it.
 
+NaN and +-infinity in any column used are left out (those of `value_column` counted in `observed.left_out`),
+found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
+(a) is not run and (b) looks at the whole column: see Params.
+
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
 """
@@ -39,8 +43,9 @@ import sqlalchemy as sa
 from pydantic import Field, model_validator
 
 from sentinel.checks import fit
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, result
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
+from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
@@ -69,6 +74,12 @@ MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use th
 
 
 class Params(CheckParams):
+    """`max_categories` (default 10,000): past this many distinct values of `category_column` the column is
+    reported as high-cardinality (one `warn` with the exact count) instead of tracking a share per value, which
+    at 1,000,000 ids costs minutes, gigabytes and a million metric rows a run; second modes are then looked
+    for over the whole column. NaN and infinite values of every column used are left out (those of
+    `value_column` counted in `observed.left_out`)."""
+
     value_column: str
     category_column: str | None = None
     reference_column: str | None = None
@@ -77,6 +88,7 @@ class Params(CheckParams):
     detection_period: Duration = dt.timedelta(days=1)
     min_rows: int = Field(5, ge=1, description="rows a second mode needs beyond the opposite tail")
     share_change: float = Field(0.05, gt=0, lt=1, description="a category's share moving this much is a shift")
+    max_categories: int = Field(10_000, ge=1, description="distinct categories past which shares are not tracked")
 
     @model_validator(mode="after")
     def _one_reference(self) -> Params:
@@ -144,24 +156,33 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         raise CannotMeasure("unsupported", f"subschema needs percentile_cont and log10; {ctx.dialect} has neither")
     value = ctx.col(p.value_column, numeric=True, purpose="subschema")
     key = ctx.key_col()
-    groups = [ctx.col(p.category_column)] if p.category_column else []
-    label = group_key(groups[0]) if groups else sa.literal("(all)")
+    category = ctx.col(p.category_column) if p.category_column else None
+    label = group_key(category) if category is not None else sa.literal("(all)")
     y = log10_abs(value)
-    where = [value.is_not(None), value != 0]
+    plain = [value.is_not(None), value != 0]
+    used = [p.value_column]  # the numeric columns whose NaN and infinite values must be left out
     if p.reference_column:
         ref = ctx.col(p.reference_column, numeric=True, purpose="reference_column")
         y = log10_abs(value) - log10_abs(ref)
-        where += [ref.is_not(None), ref != 0]
-    cols = [key.label("k"), value.label("x"), label.label("g0"), y.label("y")]
+        plain += [ref.is_not(None), ref != 0]
+        used.append(p.reference_column)
+    explaining = []
     for j, name in enumerate(p.explained_by):
         u = ctx.col(name, numeric=True, purpose="explained_by")
-        cols.append(log10_abs(u).label(f"v{j}"))
-        where += [u.is_not(None), u != 0]
+        explaining.append(log10_abs(u).label(f"v{j}"))
+        plain += [u.is_not(None), u != 0]
+        used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    # each label's main mode from a sample of its rows, once; its tails counted over every row
-    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
 
-    def mode_stats(fits: fit.Fits | None) -> sa.Select:
+    def rows_of(by_label: bool, where: list[sa.ColumnElement]) -> tuple[list[sa.ColumnElement], sa.CTE]:
+        """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
+        comes from the sample, once; its tails are counted over every row."""
+        g0 = label if by_label else sa.literal("(all)")
+        cols = [key.label("k"), value.label("x"), g0.label("g0"), y.label("y"), *explaining]
+        groups = [category] if by_label and category is not None else []
+        return cols, sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
+
+    def mode_stats(sample: sa.CTE, fits: fit.Fits | None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
         shifted minority moves the line little: it is refitted without the rows far from it)."""
         if fits is None:
@@ -199,7 +220,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
         )
 
-    def tails_of(stats: list[sa.Row], fits: fit.Fits | None) -> sa.CTE:
+    def tails_of(
+        cols: list[sa.ColumnElement], where: list[sa.ColumnElement], stats: list[sa.Row], fits: fit.Fits | None
+    ) -> sa.CTE:
         """Every row that may sit in a tail, with its distance d from its label's main mode (given as literals)."""
         known = sa.values(
             sa.column("g0", sa.String),
@@ -236,14 +259,35 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     cat_counts = None
     if p.category_column:
-        cat_counts = sa.select(label.label("value"), sa.func.count().label("n")).select_from(ctx.table).group_by(label)
+        # at most max_categories + 1 rows reach Python; count() over () is the exact number of categories
+        cat_counts = (
+            sa.select(label.label("value"), sa.func.count().label("n"), sa.func.count().over().label("categories"))
+            .select_from(ctx.table)
+            .group_by(label)
+            .limit(p.max_categories + 1)
+        )
 
-    def finish(_values: dict[str, Any]):
+    def finish(values: dict[str, Any]):
         fx = ctx.fx_rates
+        skip = not_finite(values, used)
+        where = [*plain, *[c for name in sorted(skip) for c in ctx.finite(name)]]
+        skipped, note = {}, None
+        if p.value_column in skip:
+            skipped, note = left_out(ctx.left_out(p.value_column), p.value_column)
+        counts: dict[str, int] = {}
+        categories = None  # distinct categories, when there are more than max_categories
+        if cat_counts is not None:
+            found = ctx.source.execute(cat_counts)
+            if len(found) > p.max_categories:
+                categories = int(found[0].categories)
+            else:
+                counts = {str(r.value): int(r.n) for r in found}
+            del found
+        cols, sample = rows_of(categories is None, where)
         modes = []
         fits = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by) if explained else None
-        stats = ctx.source.execute(mode_stats(fits))
-        tails = tails_of(stats, fits) if stats else None
+        stats = ctx.source.execute(mode_stats(sample, fits))
+        tails = tails_of(cols, where, stats, fits) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
@@ -291,7 +335,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # offset come from the rest.
             sign = 1 if mode["side"] == "above" else -1
             e = sign * tails.c.d
-            cond = sa.and_(tails.c.lab == mode["label"] if p.category_column else sa.true(), e > tails.c.edge)
+            by_label = p.category_column and categories is None
+            cond = sa.and_(tails.c.lab == mode["label"] if by_label else sa.true(), e > tails.c.edge)
             count, other = mode["count"], mode.pop("opposite_tail")
             shifted = count - other
             spread = mode.pop("spread")
@@ -334,7 +379,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 for r in rows:
                     r["candidate"] = _sig(r["value"] / f["factor"])
             mode["rows"] = capped(rows, mode["count"])
-            where_ = f"{p.category_column}={mode['label']}: " if p.category_column else ""
+            where_ = f"{p.category_column}={mode['label']}: " if by_label else ""
             what = "no known factor matches"
             if f:
                 what = f"likely {f['label']} (factor {f['factor']:g})"
@@ -349,8 +394,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             evidence["modes"] = modes
         new_values, shifted = [], []
         shares: dict[str, float] = {}
-        if cat_counts is not None:
-            counts = {str(r.value): int(r.n) for r in ctx.source.execute(cat_counts)}
+        if categories is not None:
+            messages.append(
+                f"{p.category_column} has {categories:,} distinct values, more than max_categories "
+                f"({p.max_categories:,}): their shares are not tracked; second modes were looked for over all rows"
+            )
+        elif cat_counts is not None:
             total = sum(counts.values()) or 1
             shares = {v: c / total for v, c in counts.items()}
             before = ctx.history.get(f"category_shares:{spec.name}")
@@ -362,46 +411,74 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 now_total = sum(now_counts.values()) or 1
                 now_shares = {v: c / now_total for v, c in now_counts.items()}
                 new_values = [{"value": v, "count": now_counts[v]} for v in sorted(now_counts) if v not in before]
+                new = {x["value"] for x in new_values}
                 for v in sorted(set(now_shares) | set(before)):
                     delta = now_shares.get(v, 0.0) - before.get(v, 0.0)
-                    if abs(delta) >= p.share_change and v not in {x["value"] for x in new_values}:
+                    if abs(delta) >= p.share_change and v not in new:
                         shifted.append(
                             {"value": v, "share": round(now_shares.get(v, 0.0), 4), "was": round(before.get(v, 0.0), 4)}
                         )
             if new_values:
-                evidence["new_values"] = new_values
+                evidence["new_values"] = capped(new_values[: ctx.evidence_limit], len(new_values))
                 messages.append(
                     "new "
                     + p.category_column
                     + " value(s): "
                     + ", ".join(f"{x['value']} ({x['count']:,} rows)" for x in new_values[:5])
+                    + _more(len(new_values))
                 )
             if shifted:
-                evidence["shifted"] = shifted
+                evidence["shifted"] = capped(shifted[: ctx.evidence_limit], len(shifted))
                 messages.append(
                     "share shift: "
                     + ", ".join(f"{x['value']} {100 * x['was']:.1f}% -> {100 * x['share']:.1f}%" for x in shifted[:5])
+                    + _more(len(shifted))
                 )
         ok = not evidence
         cause = "unit_shift" if modes else ("new_category" if new_values else "share_shift")
+        if note:
+            messages.append(note)
         diagnosis = None if ok else {"cause": cause, "message": "; ".join(messages)}
+        if ok and note:
+            diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
         # flagged shares are kept only as candidates: the next run still compares with the last good ones,
         # until someone resolves the incident (which accepts them, see runner.resolve_incident)
         prefix = "candidate_share:" if new_values or shifted else "share:"
         metrics = {f"{prefix}{v}": s for v, s in shares.items()}
+        observed = {"modes": len(modes), "categories": categories or len(shares) or None}
+        if note:
+            observed["left_out"] = skipped
+        expected = {"min_rows": p.min_rows, "share_change": p.share_change, "max_categories": p.max_categories}
+        if categories is not None and not modes:
+            # too many categories to track: a warning whatever the severity, since nothing was found wrong
+            return CheckResult(
+                ctx.dataset_name,
+                spec.name,
+                spec.kind,
+                "warn",
+                spec.severity,
+                observed=observed,
+                expected=expected,
+                diagnosis={"cause": "high_cardinality", "message": "; ".join(messages)},
+                cause="high_cardinality",
+            )
         return result(
             spec,
             ctx,
             ok,
             cause=cause,
-            observed={"modes": len(modes), "categories": len(shares) or None},
-            expected={"min_rows": p.min_rows, "share_change": p.share_change},
+            observed=observed,
+            expected=expected,
             evidence=evidence,
             diagnosis=diagnosis,
             metrics=metrics,
         )
 
-    return Plan(finish)
+    return Plan(finish, ctx.sums(used))
+
+
+def _more(n: int, shown: int = 5) -> str:
+    return f" and {n - shown:,} more" if n > shown else ""
 
 
 def _split_by_time(ctx: Context, p: Params, label: sa.ColumnElement) -> tuple[dict[str, float] | None, dict[str, int]]:

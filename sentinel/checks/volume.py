@@ -204,6 +204,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def finish(values):
         total = int(values["rows"] or 0)
+        if values.get("first_infinite"):  # '-infinity' is no first row: the least finite timestamp is
+            finite = sa.select(sa.func.min(col)).select_from(ctx.table).where(sa.func.isfinite(col))
+            values = {**values, "first": ctx.source.execute(finite)[0][0]}
         first = to_datetime(values["first"], naive_tz) if values["first"] is not None else None
         expected = {
             "bucket": p.bucket,
@@ -250,7 +253,17 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             metrics={"row_count": total},
         )
 
-    return Plan(finish, {"rows": sa.func.count(), "first": sa.func.min(col)})
+    return Plan(finish, {"rows": sa.func.count(), **_first(ctx, col)})
+
+
+def _first(ctx: Context, col: sa.ColumnClause) -> dict[str, sa.ColumnElement]:
+    """The table's first timestamp, for the dataset's scan. PostgreSQL and DuckDB timestamps take '-infinity',
+    which psycopg cannot load (the whole scan would fail) and DuckDB loads as year 1: the scan returns the
+    minimum only when it is finite, and says when it is not; isfinite() runs once on the minimum, not per row."""
+    if ctx.dialect not in ("postgresql", "duckdb") or not ctx.columns[col.name].temporal:
+        return {"first": sa.func.min(col)}
+    finite = sa.func.isfinite(sa.func.min(col))
+    return {"first": sa.case((finite, sa.func.min(col))), "first_infinite": sa.not_(finite)}
 
 
 def _describe(f: dict, p: Params) -> str:
