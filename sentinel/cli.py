@@ -86,10 +86,12 @@ def run(
         if wanted not in names:
             _stderr().print(f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})", markup=False)
             raise typer.Exit(EXIT_CONFIG)
+    from sentinel import ending
     from sentinel.runner import run_many
 
+    ending.track_statements()  # Ctrl-C interrupts the statements in flight
     with _store(cfg) as store:
-        doc, reports = run_many(cfg, store, dataset or names, uuid.uuid4().hex)
+        doc, reports = run_many(cfg, ending.GuardedStore(store), dataset or names, uuid.uuid4().hex)
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:

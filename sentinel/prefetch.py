@@ -238,22 +238,39 @@ def take(source_url: str, sql: str) -> tuple[list[str], list[tuple], float] | No
     return result
 
 
-def shutdown() -> None:
-    """Interrupt statements nobody asked for and close the connections."""
+def interrupt() -> None:
+    """Stop every speculative statement now (Ctrl-C); safe from any thread."""
+    for w in list(_workers):
+        w.interrupt()
+
+
+def busy() -> bool:
+    """Whether a speculative thread is still running (possibly inside the database)."""
+    return any(w.is_alive() for w in list(_workers))
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Interrupt statements nobody asked for and close the connections, waiting at most `timeout` seconds in
+    all; a thread still busy after that is left to ending.finish (it exits without finalising)."""
     with _lock:
         for fut in _futures.values():
             fut.cancel()
         _futures.clear()
     _main_ready.set()
-    for w in _workers:
-        w.interrupt()
-    for w in _workers:
-        w.join(timeout=5)
-        w.close()
-    _workers.clear()
-    if os.environ.get("SENTINEL_PREFETCH_DEBUG"):
+    end = time.monotonic() + timeout
+    for w in list(_workers):
+        while True:  # again and again: an interrupt that lands between two statements is lost
+            w.interrupt()
+            w.join(timeout=max(0.0, min(0.05, end - time.monotonic())))
+            if not w.is_alive() or time.monotonic() >= end:
+                break
+        if not w.is_alive():
+            w.close()
+            _workers.remove(w)
+    if os.environ.get("SENTINEL_PREFETCH_DEBUG") and not stats.get("reported"):
         import sys
 
+        stats["reported"] = 1
         sys.stderr.write(f"prefetch: {stats['hits']} hits, {stats['misses']} misses\n")
 
 
