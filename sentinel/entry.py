@@ -11,9 +11,12 @@ import sys
 
 
 def main() -> None:
+    try:
+        from sentinel import ending
+    except KeyboardInterrupt:  # Ctrl-C before anything started
+        sys.stderr.write("interrupted, nothing written\n" if sys.argv[1:2] == ["run"] else "interrupted\n")
+        os._exit(130)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from sentinel import ending
-
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
         code = 0
