@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -246,3 +247,101 @@ def test_speculative_postgres_sessions_are_read_only(pg_schema):
             conn.execute(f'CREATE TABLE "{schema}".x (a int)')
     finally:
         conn.close()
+
+
+def forge(project, template: str, rebind: bool) -> None:
+    """Edit the plan file as an attacker would: its dataset's statements now go to `template`, a PostgreSQL
+    URL; with `rebind`, the binding is recomputed for the forged template (it holds no secret)."""
+    import hashlib
+
+    import yaml
+
+    path = project.root / ".sentinel" / "scan-plans.json"
+    plans = json.loads(path.read_text())
+    plan = plans["datasets"]["deals"]
+    plan.update(source_url=template, dialect="postgresql", db_seconds=10.0, sql=["SELECT 1"])
+    if rebind:
+        ds = yaml.safe_load((project.root / "checks" / "deals.yaml").read_text())["datasets"][0]
+        plan["binding"] = hashlib.sha256(json.dumps([template, ds], sort_keys=True, default=str).encode()).hexdigest()
+    path.write_text(json.dumps(plans))
+
+
+@pytest.mark.parametrize("rebind", [False, True])
+def test_an_edited_plan_cannot_make_the_run_connect_anywhere_new(duck, rebind):
+    """A listener stands in for the attacker's host: the next run must not connect to it, with or without the
+    secret-bearing template the plan names, and its results are the plain path's."""
+    import socket
+
+    first, _ = run(duck)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        forge(duck, f"postgresql://${{SENTINEL_TEST_SECRET}}@127.0.0.1:{port}/test", rebind)
+        doc, err = run(duck, env={"SENTINEL_TEST_SECRET": "user:hunter2"})
+        time.sleep(0.2)  # a connection the scan thread attempted has reached the listener's queue by now
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert results(doc) == results(first)
+    assert hits(err) == 0
+
+
+def test_plans_hold_no_labels_from_the_data_and_are_private(project):
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE deals AS SELECT range AS id, 'label-' || md5((range % 20)::VARCHAR) AS owner, "
+        "(100 + range % 7) * (CASE WHEN range % 20 = 3 THEN 1000 ELSE 1 END) AS amount FROM range(1, 5001)"
+    )
+    labels = [r[0] for r in con.execute("SELECT DISTINCT owner FROM deals").fetchall()]
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write(
+        "checks/deals.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - magnitude: {column: amount, group_by: [owner]}
+              - subschema: {value_column: amount, category_column: owner}
+        """,
+    )
+    run(project)
+    path = project.root / ".sentinel" / "scan-plans.json"
+    text = path.read_text()
+    assert json.loads(text)["datasets"]["deals"]["sql"]  # the statements without labels are still recorded
+    assert not [label for label in labels if label in text]
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)  # an existing world-readable file is replaced by a private one
+    run(project)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_plans_stay_small_with_many_categories_and_long_statements(project):
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE deals AS SELECT range AS id, range % 10000 AS code, 'c' || (range % 10000) AS category, "
+        "1.0 + range % 13 AS amount FROM range(1, 50001)"
+    )
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    allowed = ", ".join(str(i) for i in range(60_000))  # a long statement from the config itself
+    project.write(
+        "checks/deals.yaml",
+        f"""
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - subschema: {{value_column: amount, category_column: category}}
+              - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: code, value_set: [{allowed}]}}}}
+        """,
+    )
+    run(project)
+    path = project.root / ".sentinel" / "scan-plans.json"
+    assert not path.exists() or path.stat().st_size < 64 * 1024
