@@ -92,6 +92,10 @@ def run(
     ending.track_statements()  # Ctrl-C interrupts the statements in flight
     with _store(cfg) as store:
         doc, reports = run_many(cfg, ending.GuardedStore(store), dataset or names, uuid.uuid4().hex)
+    from sentinel.storefault import message
+
+    for line in filter(None, map(message, reports)):  # a run the store did not take: one line each
+        sys.stderr.write(line + "\n")
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:

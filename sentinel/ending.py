@@ -39,8 +39,15 @@ class Interrupted(BaseException):
 
 
 _inflight: dict[int, Any] = {}  # id -> DBAPI connection running a statement now
-_state = {"signalled": 0.0, "guard": 0, "pending": False, "written": False, "writing": False, "command": "",
-          "interrupted": False}
+_state = {
+    "signalled": 0.0,
+    "guard": 0,
+    "pending": False,
+    "written": False,
+    "writing": False,
+    "command": "",
+    "interrupted": False,
+}
 _end_lock = threading.Lock()
 _ended = False
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel import incidents as incident_log
-from sentinel import prefetch
+from sentinel import prefetch, storefault
 from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
@@ -312,7 +312,11 @@ def run_many(cfg: Config, store: Store, names: list[str], invocation: str) -> tu
     reports, plans = [], {}
     try:
         for name in names:
-            report = run_dataset(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}", plans=plans)
+            report = collect(cfg, store, cfg.dataset(name), run_uid=f"{invocation}:{name}", plans=plans)
+            try:
+                save(store, report, cfg.main.daemon.unmeasurable_after)
+            except sa.exc.DBAPIError as exc:  # its checks become error results (storefault.py), never a traceback
+                storefault.settle(store, report, exc, cfg.main.daemon.unmeasurable_after)
             reports.append(report)
     finally:
         prefetch.shutdown()
