@@ -14,7 +14,9 @@
   A check that raises is an `error` result; a job that raises is logged; neither stops the daemon.
 - SIGTERM/SIGINT: no new runs; running ones finish; exit 0. SIGHUP: reload; an invalid config is reported
   and the old one keeps running.
-- `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics`.
+- `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics` from a few threads (endpoint.py); idle
+  connections are closed. `/healthz` is 503 while the store refuses writes (storefault.py).
+- Spooled runs are JSON files (spool.py); a file that is not one is moved to `spool/bad/`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import logging
 import os
 import signal
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel import spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
+from sentinel.endpoint import BoundedHTTPServer
 from sentinel.notify.outbox import NOTIFY_ON, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
@@ -93,7 +96,7 @@ class Daemon:
         self.last_beat: dt.datetime | None = None
         self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
-        self.server: ThreadingHTTPServer | None = None
+        self.server: BoundedHTTPServer | None = None
         d = self.cfg.main.daemon
         self.scheduler = BlockingScheduler(
             timezone="UTC",
@@ -472,7 +475,7 @@ class Daemon:
             def log_message(self, *args: Any) -> None:  # quiet: the daemon's log is for runs
                 pass
 
-        self.server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
+        self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
 
