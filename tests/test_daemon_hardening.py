@@ -97,9 +97,10 @@ def threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-def test_http_endpoint_keeps_few_threads_and_closes_idle_connections(tmp_path):
-    from sentinel.endpoint import IDLE
+IDLE = 5.0  # seconds before the endpoint closes a silent connection (sentinel/endpoint.py)
 
+
+def test_http_endpoint_keeps_few_threads_and_closes_idle_connections(tmp_path):
     make_warehouse(tmp_path)
     write_project(tmp_path, ONE_DATASET)
     port = free_port()
