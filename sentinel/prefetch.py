@@ -45,6 +45,18 @@ MAX_DATASET_SQL = 256 * 1024  # characters of SQL per dataset; a plan bigger tha
 CODE_STRINGS = frozenset({"(null)", "(all)", "second", "minute", "hour", "day", "week", "month", "quarter", "year"})
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)?)?")
 _STRING = re.compile(r"'((?:[^']|'')*)'")
+_LOCAL_DUCKDB = re.compile(r"duckdb:///[^?$:{}'\"#\s]+(\?[^$'\"#\s]*)?")
+
+
+def _named_url(config: Path, template: str) -> bool:
+    """Whether config.yaml has `url: <template>` (bare or quoted) on a line that is not a comment."""
+    pattern = rf"""(?m)^[^#\n]*\burl:\s*(["']?){re.escape(template)}\1\s*(?:[,}}#]|$)"""
+    try:
+        return re.search(pattern, config.read_text()) is not None
+    except OSError:
+        return False
+
+
 # A PostgreSQL dataset whose statements took less than this last time is not worth two more server sessions
 # (measured on a 10,000-row table: 30 ms slower with them). DuckDB datasets are always speculated: the
 # speculative connection opens the file while Python imports, and the runner's own connection then shares
@@ -86,7 +98,13 @@ class _Worker(threading.Thread):
         self.stop = threading.Event()
 
     def _check_binding(self) -> None:
-        """Raise unless every dataset this lane serves is bound to this URL template by the config files."""
+        """Raise unless every dataset this lane serves is bound to this URL template by the config files.
+
+        A local DuckDB file named as a source's `url:` in config.yaml is checked on the text (no host, no
+        credentials: it is one of the config's own sources), so the file opens while Python imports; any other
+        URL waits for the config files to be parsed."""
+        if _LOCAL_DUCKDB.fullmatch(self.template) and _named_url(self.where[0], self.template):
+            return
         current = bindings(*self.where)
         for name, binding in self.bound:
             if current.get(name) != (self.template, binding):
@@ -247,15 +265,20 @@ def bindings(config: Path, root: Path, files: list[Path]) -> dict[str, tuple[str
         return _bindings[key]
 
 
-def _read_bindings(config: Path, files: list[Path]) -> dict[str, tuple[str, str]]:
+def _parse(paths: list[Path]) -> dict[Path, Any]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    main = yaml.load(config.read_text(), Loader=loader) or {}
+    return {p: yaml.load(p.read_text(), Loader=loader) for p in paths}
+
+
+def _read_bindings(config: Path, files: list[Path], docs: dict[Path, Any] | None = None) -> dict[str, tuple[str, str]]:
+    docs = docs or _parse([config, *files])
+    main = docs[config] if isinstance(docs[config], dict) else {}
     sources = main.get("sources") or {}
     out: dict[str, tuple[str, str]] = {}
     for path in files:
-        doc = yaml.load(path.read_text(), Loader=loader)
+        doc = docs[path]
         for ds in (doc.get("datasets") or []) if isinstance(doc, dict) else []:
             if not isinstance(ds, dict) or not isinstance(sources.get(ds.get("source")), dict):
                 continue
@@ -375,11 +398,9 @@ def record(config_path: Path, root: Path, patterns: list[str], files: list[Path]
         return
     config_path, files = config_path.resolve(), sorted(files)
     try:
-        bound = _read_bindings(config_path, files)
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        known = frozenset(_strings([yaml.load(p.read_text(), Loader=loader) for p in [config_path, *files]], set()))
+        docs = _parse([config_path, *files])
+        bound = _read_bindings(config_path, files, docs)
+        known = frozenset(_strings(list(docs.values()), set()))
     except Exception:
         return
     kept: dict[str, dict] = {}

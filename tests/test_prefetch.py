@@ -345,3 +345,19 @@ def test_plans_stay_small_with_many_categories_and_long_statements(project):
     run(project)
     path = project.root / ".sentinel" / "scan-plans.json"
     assert not path.exists() or path.stat().st_size < 64 * 1024
+
+
+def test_a_local_duckdb_plan_is_followed_only_for_a_url_the_config_names(tmp_path):
+    """DuckDB plans skip the YAML parse only for a local file that config.yaml names as a source's url:
+    a commented-out URL, a prefix of one, or anything with a host or ${VAR} does not qualify."""
+    from sentinel.prefetch import _LOCAL_DUCKDB, _named_url
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "# url: duckdb:///old.duckdb\nsources:\n  wh: {type: sql, url: \"duckdb:///wh.duckdb\"}\n"
+        "  w2:\n    type: sql\n    url: duckdb:///w2.duckdb?threads=2  # tuned\n"
+    )
+    assert _named_url(config, "duckdb:///wh.duckdb") and _named_url(config, "duckdb:///w2.duckdb?threads=2")
+    assert not _named_url(config, "duckdb:///old.duckdb") and not _named_url(config, "duckdb:///wh.duck")
+    assert not _named_url(config, "duckdb:///w2.duckdb")
+    assert not _LOCAL_DUCKDB.fullmatch("duckdb:///md:db") and not _LOCAL_DUCKDB.fullmatch("duckdb:///${HOME}/x")
