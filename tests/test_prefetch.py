@@ -354,7 +354,7 @@ def test_a_local_duckdb_plan_is_followed_only_for_a_url_the_config_names(tmp_pat
 
     config = tmp_path / "config.yaml"
     config.write_text(
-        "# url: duckdb:///old.duckdb\nsources:\n  wh: {type: sql, url: \"duckdb:///wh.duckdb\"}\n"
+        '# url: duckdb:///old.duckdb\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n'
         "  w2:\n    type: sql\n    url: duckdb:///w2.duckdb?threads=2  # tuned\n"
     )
     assert _named_url(config, "duckdb:///wh.duckdb") and _named_url(config, "duckdb:///w2.duckdb?threads=2")

@@ -24,7 +24,9 @@ def big(tmp_path_factory) -> Path:
     """A project whose run scans a few million DuckDB rows, run once so that a scan plan is recorded."""
     root = tmp_path_factory.mktemp("big")
     (root / "checks").mkdir()
-    (root / "config.yaml").write_text('state: sqlite:///state.db\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n')
+    (root / "config.yaml").write_text(
+        'state: sqlite:///state.db\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n'
+    )
     (root / "checks" / "d.yaml").write_text(
         textwrap.dedent("""
         datasets:
