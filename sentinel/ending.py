@@ -108,6 +108,7 @@ def watch(command: str) -> None:
     os.set_blocking(write, False)
     signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _unraisable
     threading.Thread(target=_watcher, args=(read,), daemon=True, name="sentinel-sigint").start()
 
 
@@ -148,6 +149,14 @@ def _on_sigint(_signum: int, _frame: Any) -> None:
         _state["pending"] = True
         return
     raise Interrupted
+
+
+def _unraisable(unraisable: Any, default: Callable[[Any], None] = sys.unraisablehook) -> None:
+    """Python runs a signal handler wherever the main thread is, also inside a callback that cannot raise (a
+    weakref's): there `Interrupted` is dropped, not printed. The flag it set stays, so the next statement or
+    store write raises it again, and the watchdog ends the process in any case."""
+    if not isinstance(unraisable.exc_value, Interrupted):
+        default(unraisable)
 
 
 def _watcher(fd: int) -> None:

@@ -128,3 +128,41 @@ def test_ctrl_c_at_any_moment_exits_130_at_once_and_writes_nothing(big, delay, p
     else:  # Ctrl-C after the first, small dataset: its run is whole, the big one's is not there at all
         assert [d for d, _ in new] == ["small"]
         assert err.strip() == "interrupted: the datasets finished before it are written, nothing else"
+
+
+@pytest.fixture
+def big_pg(tmp_path, pg_schema) -> Path:
+    """A project on a PostgreSQL table of a few million rows, run once so that a scan plan is recorded."""
+    url, schema, engine = pg_schema
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".big AS SELECT g AS id, mod(g, 97)::text AS grp, '
+            f"100 + mod(hashint4(g), 1000)::float8 AS amount FROM generate_series(1, 3000000) g"
+        )
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "config.yaml").write_text(f'state: sqlite:///state.db\nsources:\n  wh: {{type: sql, url: "{url}"}}\n')
+    (tmp_path / "checks" / "d.yaml").write_text(
+        textwrap.dedent("""
+        datasets:
+          - name: big
+            source: wh
+            table: big
+            key: id
+            checks:
+              - not_empty: {}
+              - magnitude: {column: amount, group_by: [grp]}
+              - expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
+        """)
+    )
+    proc = sentinel(tmp_path, "run")
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path
+
+
+@pytest.mark.parametrize("delay, prefetch", [(0.3, True), (1.0, True), (1.0, False)])
+def test_ctrl_c_cancels_postgres_statements(big_pg, delay, prefetch):
+    before = runs(big_pg)
+    code, err, elapsed = interrupt_after(big_pg, delay, {} if prefetch else {"SENTINEL_NO_PREFETCH": "1"})
+    assert code == 130 and err.strip() == "interrupted, nothing written", err
+    assert elapsed < 2.0, f"{elapsed:.2f}s after Ctrl-C"
+    assert runs(big_pg) == before
