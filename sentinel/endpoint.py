@@ -4,7 +4,8 @@ The standard library's ThreadingHTTPServer starts a thread per connection and wa
 sockets held 603 threads. Here one thread watches every open connection with a selector and hands a
 connection to a small pool only once its request has started to arrive; a connection idle for IDLE seconds is
 closed, and past MAX_OPEN connections the oldest idle one is closed to make room, so a probe still gets in.
-A request that stalls half-way is bounded by the same socket timeout.
+A request that stalls half-way is bounded by the same socket timeout, and a client that trickles bytes to
+stay under it is cut off REQUEST_DEADLINE seconds after its request began.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 WORKERS = 4
 IDLE = 5.0  # seconds a connection may stay silent (before its request, or inside it)
 MAX_OPEN = 256  # connections held open at once, idle or being served
+REQUEST_DEADLINE = 2 * IDLE  # seconds a pool thread may spend on one connection
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -30,6 +32,7 @@ class BoundedHTTPServer(HTTPServer):
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="http")
         self.idle: dict[socket.socket, tuple[float, tuple]] = {}  # in accept order: the oldest first
         self.busy = 0
+        self.serving: dict[socket.socket, float] = {}  # connections in the pool, with when they got there
         self.busy_lock = threading.Lock()
         self.stopping = threading.Event()
         self.stopped = threading.Event()
@@ -48,6 +51,13 @@ class BoundedHTTPServer(HTTPServer):
                 for conn, (since, _) in list(self.idle.items()):
                     if now - since > IDLE:
                         self._drop(sel, conn)
+                with self.busy_lock:
+                    late = [c for c, since in self.serving.items() if now - since > REQUEST_DEADLINE]
+                for conn in late:  # its pool thread's next read or write fails, and the thread is free again
+                    try:
+                        conn.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
         finally:
             for conn in list(self.idle):
                 self._drop(sel, conn)
@@ -69,6 +79,7 @@ class BoundedHTTPServer(HTTPServer):
         _, addr = self.idle.pop(conn)
         with self.busy_lock:
             self.busy += 1
+            self.serving[conn] = time.monotonic()
         self.pool.submit(self._serve_one, conn, addr)
 
     def _serve_one(self, conn: socket.socket, addr: tuple) -> None:
@@ -78,9 +89,10 @@ class BoundedHTTPServer(HTTPServer):
         except Exception:
             pass  # a client that went away or timed out
         finally:
-            self.shutdown_request(conn)
             with self.busy_lock:
                 self.busy -= 1
+                self.serving.pop(conn, None)
+            self.shutdown_request(conn)
 
     def _drop(self, sel: selectors.BaseSelector, conn: socket.socket) -> None:
         self.idle.pop(conn, None)

@@ -129,6 +129,21 @@ def test_http_endpoint_keeps_few_threads_and_closes_idle_connections(tmp_path):
             s.settimeout(5)
             assert s.recv(1) == b""
         assert healthy()
+        # clients that trickle a byte a second, more of them than the pool has threads: cut off in the end
+        slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(6)]
+        idle.extend(slow)
+        began = time.monotonic()
+        cut: set[int] = set()
+        while len(cut) < len(slow) and time.monotonic() - began < 4 * IDLE:
+            for i, s in enumerate(slow):
+                if i not in cut:
+                    try:
+                        s.sendall(b"G")
+                    except OSError:
+                        cut.add(i)
+            time.sleep(1)
+        assert len(cut) == len(slow), "a trickling client kept its connection"
+        assert healthy()
         assert d.stop() == 0
     finally:
         for s in idle:
