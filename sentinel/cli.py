@@ -114,9 +114,11 @@ def run(
 
             known = f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})"
             _config_errors([ConfigIssue(str(config), None, "--dataset", known)], as_json)
+    from sentinel import ending
     from sentinel.notify.channels import hold_console
     from sentinel.runner import run_many
 
+    ending.track_statements()  # Ctrl-C interrupts the statements in flight
     wanted = dataset or names
     shown = nullcontext(None)  # rich is imported only for people: --json stays as fast as it was
     if not as_json and sys.stdout.isatty() and sys.stderr.isatty():
@@ -124,7 +126,11 @@ def run(
 
         shown = run_progress(wanted, True)
     with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held, shown as progress:
-        doc, reports = run_many(cfg, store, wanted, uuid.uuid4().hex, progress=progress)
+        doc, reports = run_many(cfg, ending.GuardedStore(store), wanted, uuid.uuid4().hex, progress=progress)
+    from sentinel.storefault import message
+
+    for line in filter(None, map(message, reports)):  # a run the store did not take: one line each
+        sys.stderr.write(line + "\n")
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
     else:

@@ -14,7 +14,9 @@
   A check that raises is an `error` result; a job that raises is logged; neither stops the daemon.
 - SIGTERM/SIGINT: no new runs; running ones finish; exit 0. SIGHUP: reload; an invalid config is reported
   and the old one keeps running.
-- `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics`.
+- `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics` from a few threads (endpoint.py); idle
+  connections are closed. `/healthz` is 503 while the store refuses writes (storefault.py).
+- Spooled runs are JSON files (spool.py); a file that is not one is moved to `spool/bad/`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import signal
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import exc as sa_exc
 
+from sentinel import spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
+from sentinel.endpoint import BoundedHTTPServer
 from sentinel.envsubst import RedactFilter
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
@@ -67,6 +70,13 @@ class Metrics:
         self.open_incidents = Gauge("sentinel_open_incidents", "Incidents open in the state store", registry=r)
         self.reloads = Counter("sentinel_config_reloads", "SIGHUP reloads, by result", ["result"], registry=r)
         self.spooled = Gauge("sentinel_spooled_runs", "Runs waiting for the state store", registry=r)
+        self.refused = Counter(
+            "sentinel_store_refused_runs",
+            "Runs the state store refused (reported as errors, not spooled)",
+            ["dataset"],
+            registry=r,
+        )
+        self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
 
 
 class Daemon:
@@ -85,8 +95,9 @@ class Daemon:
         self.spool_lock = threading.Lock()
         self.spool_pending = True  # files may be waiting from before a restart; known after the first replay
         self.last_beat: dt.datetime | None = None
+        self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
-        self.server: ThreadingHTTPServer | None = None
+        self.server: BoundedHTTPServer | None = None
         d = self.cfg.main.daemon
         self.scheduler = BlockingScheduler(
             timezone="UTC",
@@ -292,13 +303,17 @@ class Daemon:
             except TickTaken:
                 self.metrics.skipped.labels("done").inc()
                 return
-            except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
+            except sa_exc.DBAPIError as exc:
+                if not storefault.is_down(exc):  # it answered and refused: the same run would be refused again
+                    self._refused(report, tick, exc)
+                    return
                 if dt.datetime.now(dt.UTC) >= deadline or self.stopping.is_set():
                     self._spool(report, tick, exc)
                     return
                 log.warning("state store unavailable, retrying: %s", str(exc).splitlines()[0])
                 self.stopping.wait(wait)
                 wait = min(wait * 2, 30.0)
+        self.refusing = None
         self._record(report)
         if self.spool_pending:  # the store took this run: it can take the spooled ones too
             self._replay_spool()
@@ -339,15 +354,40 @@ class Daemon:
     def spool_dir(self) -> Path:
         return self.cfg.root / ".sentinel" / "spool"
 
+    def _refused(self, report: RunReport, tick: dt.datetime, exc: Exception) -> None:
+        """A write the store refused for a reason other than connectivity (storefault.py): reported as error
+        results, written if the store takes those; counted; /healthz is 503 until a run is written whole."""
+        what = storefault.describe(exc)
+        self.refusing = f"{report.dataset}: {what}"
+        self.metrics.refused.labels(report.dataset).inc()
+        log.error(
+            "state store refused run %s of %s (not retried, not spooled; its checks are reported as errors): %s",
+            report.run_uid,
+            report.dataset,
+            what,
+            extra={"event": "store_refused", "dataset": report.dataset, "run_uid": report.run_uid, "error": what},
+        )
+        storefault.refused(report, exc)
+        try:
+            save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
+        except TickTaken:
+            return
+        except sa_exc.DBAPIError as again:
+            log.error(
+                "state store refused the error results of %s too: %s",
+                report.dataset,
+                storefault.describe(again),
+                extra={"event": "store_refused", "dataset": report.dataset, "run_uid": report.run_uid},
+            )
+            self.metrics.errors.labels(report.dataset).inc(len(report.results))
+            return
+        self._record(report)
+
     def _spool(self, report: RunReport, tick: dt.datetime, exc: Exception) -> None:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        final = self.spool_dir / f"{report.run_uid}.pickle"
-        tmp = final.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps((report, tick)))
-        os.replace(tmp, final)  # a crash leaves the old file or the new one, never half of one
+        spool.write(self.spool_dir, report, tick)
         with self.spool_lock:  # after any replay in progress has counted what it left
             self.spool_pending = True
-        self.metrics.spooled.set(len(list(self.spool_dir.glob("*.pickle"))))
+        self.metrics.spooled.set(len(spool.waiting(self.spool_dir)))
         log.error(
             "state store unavailable; run %s of %s spooled: %s",
             report.run_uid,
@@ -356,19 +396,42 @@ class Daemon:
             extra={"event": "spooled", "dataset": report.dataset, "run_uid": report.run_uid},
         )
 
+    def _set_aside(self, path: Path, why: str) -> None:
+        try:
+            moved: Path | str = spool.move_aside(path)
+        except OSError as exc:
+            moved = f"nowhere ({exc}); it is skipped"
+        self.metrics.bad_spool.inc()
+        log.error(
+            "spool file %s is not a run this daemon can replay (%s); moved to %s",
+            path.name,
+            why,
+            moved,
+            extra={"event": "spool_set_aside", "file": str(path), "reason": why, "moved_to": str(moved)},
+        )
+
     def _replay_spool(self) -> None:
         with self.spool_lock:  # one replayer at a time: workers finishing together must not write a file twice
-            for path in sorted(self.spool_dir.glob("*.pickle")):
-                report, tick = pickle.loads(path.read_bytes())  # our own files, written by _spool
+            for path in spool.strays(self.spool_dir):
+                self._set_aside(path, "not a JSON spool file; older pickle spools are never unpickled")
+            for path in spool.waiting(self.spool_dir):
+                try:
+                    report, tick = spool.load(path)
+                except spool.SpoolError as exc:
+                    self._set_aside(path, str(exc))
+                    continue
                 try:
                     save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
                     self._record(report)
                 except TickTaken:
                     pass
-                except sa_exc.DBAPIError:
-                    return  # still down: try again after the next run
+                except sa_exc.DBAPIError as exc:
+                    if storefault.is_down(exc):
+                        return  # still down: try again after the next run
+                    self._set_aside(path, f"the state store refused it: {storefault.describe(exc)}")
+                    continue
                 path.unlink()
-            left = len(list(self.spool_dir.glob("*.pickle")))
+            left = len(spool.waiting(self.spool_dir))
             self.spool_pending = left > 0
             self.metrics.spooled.set(left)
 
@@ -379,7 +442,7 @@ class Daemon:
             self.last_beat is not None
             and dt.datetime.now(dt.UTC) - self.last_beat <= 3 * self.cfg.main.daemon.heartbeat
         )
-        ok = self.scheduler.running and not self.stopping.is_set() and beat_ok
+        ok = self.scheduler.running and not self.stopping.is_set() and beat_ok and self.refusing is None
         body = {
             "status": "ok" if ok else "unhealthy",
             "daemon": self.id,
@@ -387,6 +450,7 @@ class Daemon:
             "stopping": self.stopping.is_set(),
             "last_heartbeat": self.last_beat.isoformat() if self.last_beat else None,
             "datasets": len(self.cfg.datasets),
+            "store_refusing": self.refusing,
         }
         return (200 if ok else 503), body
 
@@ -412,7 +476,7 @@ class Daemon:
             def log_message(self, *args: Any) -> None:  # quiet: the daemon's log is for runs
                 pass
 
-        self.server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
+        self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
 

@@ -2,6 +2,8 @@
 
 Pydantic's plugin discovery scans every installed distribution's metadata at import (about 20 ms with
 Great Expectations installed); Sentinel uses no pydantic plugins, so it is switched off for this process.
+Every way out (a result, a usage error, a crash, Ctrl-C) goes through ending.py, so the speculative scan never
+changes how the process ends.
 """
 
 import os
@@ -9,10 +11,33 @@ import sys
 
 
 def main() -> None:
+    try:
+        from sentinel import ending
+    except KeyboardInterrupt:  # Ctrl-C before anything started
+        sys.stderr.write("interrupted, nothing written\n" if sys.argv[1:2] == ["run"] else "interrupted\n")
+        os._exit(130)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    from sentinel import prefetch
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        code = 0
+        try:
+            if command != "daemon":  # the daemon stops gracefully on SIGINT, with its own handlers
+                ending.watch(command)
+            from sentinel import prefetch
 
-    prefetch.start(sys.argv)
-    from sentinel.cli import app
+            prefetch.start(sys.argv)
+            from sentinel.cli import app
 
-    app()
+            app()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if isinstance(exc.code, str):
+                sys.stderr.write(exc.code + "\n")
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        ending.finish(code)
+    except (ending.Interrupted, KeyboardInterrupt):
+        ending.end_interrupted()

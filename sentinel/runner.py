@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel import incidents as incident_log
-from sentinel import prefetch, scan
+from sentinel import prefetch, scan, storefault
 from sentinel.checks.common import CannotMeasure, Context, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
 from sentinel.notify.outbox import configured_channels, dispatch, enqueue, recipients
@@ -141,7 +141,10 @@ def run_dataset(
         _tell(ds.name, None)
         report = collect(cfg, store, ds, now, run_uid, plans)
         _tell(ds.name, "saving")
-        save(store, report, cfg.main.daemon.unmeasurable_after)
+        try:
+            save(store, report, cfg.main.daemon.unmeasurable_after)
+        except sa.exc.DBAPIError as exc:  # its checks become error results (storefault.py), never a traceback
+            storefault.settle(store, report, exc, cfg.main.daemon.unmeasurable_after)
     finally:
         _progress.reset(token)
     return report

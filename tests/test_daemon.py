@@ -411,7 +411,8 @@ def test_a_state_store_down_for_a_while_loses_no_run(tmp_path, own_cluster):
         spooled = {e["run_uid"] for e in d.events() if e.get("event") == "spooled"}
         start_pg()
         spool = tmp_path / ".sentinel" / "spool"
-        wait_for(lambda: not list(spool.glob("*.pickle")), timeout=40)
+        wait_for(lambda: not list(spool.glob("*.json")), timeout=40)
+        assert not (spool / "bad").exists()  # every spooled run was read back
         written = count(
             engine,
             "SELECT count(*) FROM runs WHERE run_uid IN ("

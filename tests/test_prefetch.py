@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -97,9 +99,10 @@ def test_second_run_hits_and_matches_the_plain_path(duck):
     assert rows["evidence"]["rows"]["items"] == [{"key": 7, "value": -1.0}, {"key": 70, "value": -1.0}]
 
 
-def test_detectors_replay_every_statement_on_unchanged_data(project):
+def test_detectors_replay_every_recorded_statement_on_unchanged_data(project):
     """The detectors pass their references back as literals; listed in a fixed order, the second run's SQL is
-    the first run's, so every statement is speculated (DuckDB's parallel GROUP BY returns groups in any order)."""
+    the first run's, so every recorded statement is speculated (DuckDB's parallel GROUP BY returns groups in
+    any order). Statements naming the groups' labels (data) are not recorded: the runner runs them itself."""
     con = duckdb.connect(str(project.root / "wh.duckdb"))
     con.execute(
         "CREATE TABLE deals AS SELECT range AS id, 'rep' || (range % 300) AS owner, "
@@ -121,7 +124,10 @@ def test_detectors_replay_every_statement_on_unchanged_data(project):
     run(project)
     doc, err = run(project)
     line = [x for x in err.splitlines() if x.startswith("prefetch:")][-1]
-    assert line.endswith(" 0 misses") and hits(err) >= 8, line
+    text = (project.root / ".sentinel" / "scan-plans.json").read_text()
+    recorded = len(json.loads(text)["datasets"]["deals"]["sql"])
+    assert hits(err) == recorded >= 5 and int(line.split()[3]) >= 1, line
+    assert "rep1" not in text and "JPY" not in text  # labels from the data
     plain, _ = run(project, prefetch=False)
     assert results(doc) == results(plain)
 
@@ -139,8 +145,9 @@ def test_changed_data_or_config_never_gives_stale_answers(duck):
 
 
 def test_a_miss_leaves_the_later_statements_speculated(project):
-    """Changed data changes a detector's literals, so that statement misses and the runner opens its own
-    connection; it shares the file with the speculative one, so the next dataset's statements still hit."""
+    """A detector statement misses (its literals name the data's groups, so it is not recorded; changed data
+    would change it anyway) and the runner opens its own connection; it shares the file with the speculative
+    one, so the next dataset's statements still hit."""
     con = duckdb.connect(str(project.root / "wh.duckdb"))
     con.execute(
         "CREATE TABLE deals AS SELECT range AS id, 'rep' || (range % 20) AS owner, "
@@ -172,7 +179,9 @@ def test_a_miss_leaves_the_later_statements_speculated(project):
     misses = int(line.split()[3])
     plans = json.loads((project.root / ".sentinel" / "scan-plans.json").read_text())
     executed = sum(len(p["sql"]) for p in plans["datasets"].values())
-    assert misses >= 1 and hits(err) == executed - misses, line  # every other statement, fx's too, still hit
+    # the scoring statement names the groups (data), so it is not recorded: the runner runs it on its own
+    # connection, and every recorded statement, fx's too, still hits
+    assert misses >= 1 and hits(err) == executed, line
     plain, _ = run(project, prefetch=False)
     assert results(doc) == results(plain)
 
@@ -230,9 +239,125 @@ def test_speculative_postgres_sessions_are_read_only(pg_schema):
     url, schema, _engine = pg_schema
     assert _read_only("SELECT 1") and _read_only("WITH a AS (SELECT 1) SELECT * FROM a") and _read_only("DESCRIBE t")
     assert not _read_only("DELETE FROM t") and not _read_only("SELECT 1; DROP TABLE t")
-    conn = _Worker(url, url, "postgresql", 0, [])._connect()
+    worker = _Worker(url, "postgresql", 0, [], [], (Path("config.yaml"), Path("."), []))
+    worker.url = url
+    conn = worker._connect()
     try:
         with pytest.raises(Exception, match="read-only"):
             conn.execute(f'CREATE TABLE "{schema}".x (a int)')
     finally:
         conn.close()
+
+
+def forge(project, template: str, rebind: bool) -> None:
+    """Edit the plan file as an attacker would: its dataset's statements now go to `template`, a PostgreSQL
+    URL; with `rebind`, the binding is recomputed for the forged template (it holds no secret)."""
+    import hashlib
+
+    import yaml
+
+    path = project.root / ".sentinel" / "scan-plans.json"
+    plans = json.loads(path.read_text())
+    plan = plans["datasets"]["deals"]
+    plan.update(source_url=template, dialect="postgresql", db_seconds=10.0, sql=["SELECT 1"])
+    if rebind:
+        ds = yaml.safe_load((project.root / "checks" / "deals.yaml").read_text())["datasets"][0]
+        plan["binding"] = hashlib.sha256(json.dumps([template, ds], sort_keys=True, default=str).encode()).hexdigest()
+    path.write_text(json.dumps(plans))
+
+
+@pytest.mark.parametrize("rebind", [False, True])
+def test_an_edited_plan_cannot_make_the_run_connect_anywhere_new(duck, rebind):
+    """A listener stands in for the attacker's host: the next run must not connect to it, with or without the
+    secret-bearing template the plan names, and its results are the plain path's."""
+    import socket
+
+    first, _ = run(duck)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        forge(duck, f"postgresql://${{SENTINEL_TEST_SECRET}}@127.0.0.1:{port}/test", rebind)
+        doc, err = run(duck, env={"SENTINEL_TEST_SECRET": "user:hunter2"})
+        time.sleep(0.2)  # a connection the scan thread attempted has reached the listener's queue by now
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert results(doc) == results(first)
+    assert hits(err) == 0
+
+
+def test_plans_hold_no_labels_from_the_data_and_are_private(project):
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE deals AS SELECT range AS id, 'label-' || md5((range % 20)::VARCHAR) AS owner, "
+        "(100 + range % 7) * (CASE WHEN range % 20 = 3 THEN 1000 ELSE 1 END) AS amount FROM range(1, 5001)"
+    )
+    labels = [r[0] for r in con.execute("SELECT DISTINCT owner FROM deals").fetchall()]
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    project.write(
+        "checks/deals.yaml",
+        """
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - magnitude: {column: amount, group_by: [owner]}
+              - subschema: {value_column: amount, category_column: owner}
+        """,
+    )
+    run(project)
+    path = project.root / ".sentinel" / "scan-plans.json"
+    text = path.read_text()
+    assert json.loads(text)["datasets"]["deals"]["sql"]  # the statements without labels are still recorded
+    assert not [label for label in labels if label in text]
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)  # an existing world-readable file is replaced by a private one
+    run(project)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_plans_stay_small_with_many_categories_and_long_statements(project):
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE deals AS SELECT range AS id, range % 10000 AS code, 'c' || (range % 10000) AS category, "
+        "1.0 + range % 13 AS amount FROM range(1, 50001)"
+    )
+    con.close()
+    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
+    allowed = ", ".join(str(i) for i in range(60_000))  # a long statement from the config itself
+    project.write(
+        "checks/deals.yaml",
+        f"""
+        datasets:
+          - name: deals
+            source: wh
+            table: deals
+            key: id
+            checks:
+              - subschema: {{value_column: amount, category_column: category}}
+              - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: code, value_set: [{allowed}]}}}}
+        """,
+    )
+    run(project)
+    path = project.root / ".sentinel" / "scan-plans.json"
+    assert not path.exists() or path.stat().st_size < 64 * 1024
+
+
+def test_a_local_duckdb_plan_is_followed_only_for_a_url_the_config_names(tmp_path):
+    """DuckDB plans skip the YAML parse only for a local file that config.yaml names as a source's url:
+    a commented-out URL, a prefix of one, or anything with a host or ${VAR} does not qualify."""
+    from sentinel.prefetch import _LOCAL_DUCKDB, _named_url
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        '# url: duckdb:///old.duckdb\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n'
+        "  w2:\n    type: sql\n    url: duckdb:///w2.duckdb?threads=2  # tuned\n"
+    )
+    assert _named_url(config, "duckdb:///wh.duckdb") and _named_url(config, "duckdb:///w2.duckdb?threads=2")
+    assert not _named_url(config, "duckdb:///old.duckdb") and not _named_url(config, "duckdb:///wh.duck")
+    assert not _named_url(config, "duckdb:///w2.duckdb")
+    assert not _LOCAL_DUCKDB.fullmatch("duckdb:///md:db") and not _LOCAL_DUCKDB.fullmatch("duckdb:///${HOME}/x")

@@ -1,0 +1,168 @@
+"""How a `sentinel run` process ends, as a real process: the speculative scan (prefetch.py) never changes it.
+A usage error exits 2 and Ctrl-C at any moment exits 130 within a second with one line, and writes nothing,
+whatever DuckDB (the speculative scan or the runner's own statement) is doing at the time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROWS = 5_000_000  # a run takes seconds: every delay below lands inside it
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """A project whose run scans a few million DuckDB rows, run once so that a scan plan is recorded."""
+    root = tmp_path_factory.mktemp("big")
+    (root / "checks").mkdir()
+    (root / "config.yaml").write_text(
+        'state: sqlite:///state.db\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n'
+    )
+    (root / "checks" / "d.yaml").write_text(
+        textwrap.dedent("""
+        datasets:
+          - name: small
+            source: wh
+            table: small
+            checks: [{not_empty: {}}]
+          - name: big
+            source: wh
+            table: big
+            key: id
+            checks:
+              - not_empty: {}
+              - magnitude: {column: amount, group_by: [grp]}
+              - expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
+        """)
+    )
+    con = duckdb.connect(str(root / "wh.duckdb"))
+    con.execute(
+        "CREATE TABLE big AS SELECT range AS id, (range % 97)::VARCHAR AS grp, "
+        f"100 + (hash(range) % 1000)::DOUBLE AS amount FROM range({ROWS})"
+    )
+    con.execute("CREATE TABLE small AS SELECT range AS id FROM range(10)")
+    con.close()
+    proc = sentinel(root, "run")
+    assert proc.returncode == 0, proc.stderr
+    assert (root / ".sentinel" / "scan-plans.json").exists()
+    return root
+
+
+def sentinel(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sentinel", *args, "--config", str(root / "config.yaml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def runs(root: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(root / "state.db") as con:
+        return con.execute("SELECT dataset, run_uid FROM runs ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("args, tries", [(["run", "--bogus"], 20), (["run", "--json", "true"], 10)])
+def test_usage_errors_exit_2_while_the_scan_is_speculated(big, args, tries):
+    """The speculative scan of the recorded plan is inside DuckDB when the usage error ends the process."""
+    for _ in range(tries):
+        proc = subprocess.run(
+            [sys.executable, "-m", "sentinel", *args[:1], "--config", str(big / "config.yaml"), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "terminate called" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def interrupt_after(root: Path, delay: float, env: dict | None = None) -> tuple[int, str, float]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentinel", "run", "--config", str(root / "config.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    time.sleep(delay)
+    assert proc.poll() is None, "the run ended before the signal: the table is too small for this machine"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"still running 10 s after Ctrl-C at {delay}s") from None
+    return proc.returncode, err, time.monotonic() - sent
+
+
+@pytest.mark.parametrize(
+    "delay, prefetch",
+    [(0.1, True), (0.2, True), (0.3, True), (0.5, True), (0.8, True), (1.2, True), (0.6, False), (1.2, False)],
+)
+def test_ctrl_c_at_any_moment_exits_130_at_once_and_writes_nothing(big, delay, prefetch):
+    """With the plan speculated (the scan thread is in DuckDB from the start) and without (the runner's own
+    statement is): the same ending."""
+    before = runs(big)
+    env = {"SENTINEL_NO_PREFETCH": "1"} if not prefetch else {}
+    code, err, elapsed = interrupt_after(big, delay, env)
+    assert code == 130, err
+    assert err.strip().splitlines()[-1].startswith("interrupted"), err
+    assert "Traceback" not in err and "terminate called" not in err
+    assert elapsed < 2.0, f"{elapsed:.2f}s after Ctrl-C"
+    after = runs(big)
+    new = [r for r in after if r not in before]
+    if not new:
+        assert err.strip() == "interrupted, nothing written"
+    else:  # Ctrl-C after the first, small dataset: its run is whole, the big one's is not there at all
+        assert [d for d, _ in new] == ["small"]
+        assert err.strip() == "interrupted: the datasets finished before it are written, nothing else"
+
+
+@pytest.fixture
+def big_pg(tmp_path, pg_schema) -> Path:
+    """A project on a PostgreSQL table of a few million rows, run once so that a scan plan is recorded."""
+    url, schema, engine = pg_schema
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{schema}".big AS SELECT g AS id, mod(g, 97)::text AS grp, '
+            f"100 + mod(hashint4(g), 1000)::float8 AS amount FROM generate_series(1, 3000000) g"
+        )
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "config.yaml").write_text(f'state: sqlite:///state.db\nsources:\n  wh: {{type: sql, url: "{url}"}}\n')
+    (tmp_path / "checks" / "d.yaml").write_text(
+        textwrap.dedent("""
+        datasets:
+          - name: big
+            source: wh
+            table: big
+            key: id
+            checks:
+              - not_empty: {}
+              - magnitude: {column: amount, group_by: [grp]}
+              - expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
+        """)
+    )
+    proc = sentinel(tmp_path, "run")
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path
+
+
+@pytest.mark.parametrize("delay, prefetch", [(0.3, True), (1.0, True), (1.0, False)])
+def test_ctrl_c_cancels_postgres_statements(big_pg, delay, prefetch):
+    before = runs(big_pg)
+    code, err, elapsed = interrupt_after(big_pg, delay, {} if prefetch else {"SENTINEL_NO_PREFETCH": "1"})
+    assert code == 130 and err.strip() == "interrupted, nothing written", err
+    assert elapsed < 2.0, f"{elapsed:.2f}s after Ctrl-C"
+    assert runs(big_pg) == before
