@@ -76,7 +76,9 @@ def test_meaningless_expectations_are_located_config_errors(project):
     validate = project.cli("validate")
     assert validate.exit_code == 2 and validate.stderr.count("datasets[0].checks[") == len(EXPECTED)
     run = project.cli("run", "--json")
-    assert run.exit_code == 2 and run.stdout == "" and "kwargs.value_set: required" in run.stderr
+    assert run.exit_code == 2 and "kwargs.value_set: required" in run.stderr
+    errors = json.loads(run.stdout)["errors"]  # under --json the same errors, as one document
+    assert len(errors) == len(EXPECTED) and all(e["file"].endswith("a.yaml") and e["line"] for e in errors)
 
 
 def test_suite_files_follow_the_same_rules(project):

@@ -112,8 +112,9 @@ def flagged(result: dict, labels: dict[str, str], keys: dict[str, str]) -> dict:
         (label(m["label"]), m["side"], m["count"], sorted(key(i["key"]) for i in m["rows"]["items"]))
         for m in ev.get("modes", [])
     )
-    out["new"] = sorted((label(v["value"]), v["count"]) for v in ev.get("new_values", []))
-    out["shifted"] = sorted((label(v["value"]), v["share"], v["was"]) for v in ev.get("shifted", []))
+    out["new"] = sorted((label(v["value"]), v["count"]) for v in (ev.get("new_values") or {}).get("items", []))
+    shifted = (ev.get("shifted") or {}).get("items", [])
+    out["shifted"] = sorted((label(v["value"]), v["share"], v["was"]) for v in shifted)
     return out
 
 
