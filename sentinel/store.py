@@ -162,6 +162,13 @@ outbox = sa.Table(
     sa.Column("claimed_at", TS),
     sa.Column("sent_at", TS),
 )
+retention_marks = sa.Table(
+    "retention_marks",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("upto", sa.Integer),
+    sa.Column("at", TS),
+)
 
 T = TypeVar("T")
 

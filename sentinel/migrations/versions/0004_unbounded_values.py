@@ -8,7 +8,8 @@
   series index becomes (dataset, check_name, run_id), which serves the same reads.
 - The foreign keys to `runs` are dropped (PostgreSQL enforced them; SQLite never did): retention deletes runs
   after 90 days while metric history, incidents and their events keep the run id as a plain number.
-- Indexes for retention's batches and for the volume check's read of earlier flagged buckets.
+- Indexes for retention's batches and for the volume check's read of earlier flagged buckets, and
+  `retention_marks`: how far retention has looked through a table whose old rows are partly kept forever.
 
 Revision ID: 0004
 """
@@ -100,7 +101,13 @@ def upgrade() -> None:
     op.create_index("ix_runs_started", "runs", ["started_at"])
     op.create_index("ix_ticks_tick", "ticks", ["tick"])
     op.create_index("ix_events_at", "incident_events", ["at"])
-    op.create_index("ix_results_flagged", "results", ["dataset", "kind", "status"])
+    op.create_index("ix_results_flagged", "results", ["dataset", "kind", "status", "run_id"])
+    op.create_table(
+        "retention_marks",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("upto", sa.Integer, nullable=False),  # rows with a lower id were pruned or are kept on purpose
+        sa.Column("at", TS, nullable=False),
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,279 @@
+"""Retention: old rows leave the state store in small batches, and what a detector or an open incident reads
+stays.
+
+Deleted once older than their window (`retention:` in config.yaml):
+- `results` (raw results and their evidence, 30d) and the `updated` events of incidents (one per run while an
+  incident stays open; the incident keeps its count, its opening, reopening and resolution events);
+- the category shares of `subschema` runs (`share:*` and `candidate_share:*` metrics, one row per category
+  and run), on the results window;
+- `runs` and `ticks` (90d), and daemons stopped (or silent) that long;
+- delivered (and undeliverable) `outbox` rows (30d); pending and failed ones are the backlog and stay.
+
+Kept whatever their age, because a run or `resolve` reads them (runner.collect, store.py's reads, incidents):
+- metric history (the scalar `metrics`: `magnitude` reads its last 60 sums and means);
+- the latest 500 failing or warning `volume` results of each dataset (their flagged buckets stay out of the
+  baseline, store.flagged_buckets);
+- each dataset's latest run with a measured (non-`error`) result, that result, and the run after it: the
+  "could not measure since ..." incident dates its outage from them (incidents.unmeasurable);
+- each subschema check's latest accepted share set (store.last_shares), and the candidate shares of the last
+  run of every open incident (accepted by `resolve`);
+- accepted schemas, `history_by` value snapshots, incidents.
+
+Each batch (`batch` rows, 1,000 by default) is its own short transaction, so a run waiting to write waits for
+one batch at most; several daemons may prune at once (deleting a row twice is a no-op).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from sentinel.yamlmodel import Duration, Model
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from sentinel.store import Store
+
+log = logging.getLogger(__name__)
+
+VOLUME_FLAGS_KEPT = 500  # store.flagged_buckets reads this many per dataset
+SHARE_PREFIXES = ("share:", "candidate_share:")
+
+
+class RetentionConfig(Model):
+    """`retention:` in config.yaml: how long each kind of row is kept (what detectors read is always kept)."""
+
+    results: Duration = timedelta(days=30)  # results and evidence, incident update events, category shares
+    runs: Duration = timedelta(days=90)  # runs, schedule ticks, stopped daemons
+    outbox: Duration = timedelta(days=30)  # delivered notifications
+    batch: int = Field(1000, ge=1, le=50_000, description="rows deleted per transaction")
+
+
+def prune_some(store: Store, policy: RetentionConfig, now: dt.datetime | None = None) -> dict[str, int]:
+    """The daemon's daily job: prune, log what went, never raise (the store may be down; tomorrow prunes)."""
+    try:
+        with store.lease("retention") as mine:
+            if mine is False:  # another daemon is pruning this store right now
+                return {}
+            done = prune(store, policy, now)
+    except Exception as exc:
+        log.warning("retention: pruning stopped: %s", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return {}
+    log.info(
+        "retention: pruned %s",
+        ", ".join(f"{t} {n}" for t, n in done.items()) or "nothing",
+        extra={"event": "pruned", "deleted": done},
+    )
+    return done
+
+
+def prune(
+    store: Store, policy: RetentionConfig, now: dt.datetime | None = None, dry_run: bool = False
+) -> dict[str, int]:
+    """Delete what `policy` lets go, in batches; return rows deleted per table (with dry_run, what would be)."""
+    now = now or dt.datetime.now(dt.UTC)
+    p = _Pruner(store, policy, now, dry_run)
+    return {
+        "results": p.results(),
+        "incident_events": p.events(),
+        "metrics": p.shares(),
+        "runs": p.runs(),
+        "ticks": p.ticks(),
+        "outbox": p.outbox(),
+        "daemons": p.daemons(),
+    }
+
+
+class _Pruner:
+    def __init__(self, store: Store, policy: RetentionConfig, now: dt.datetime, dry_run: bool) -> None:
+        import sqlalchemy as sa
+
+        from sentinel import store as st
+
+        self.sa, self.st, self.store, self.dry_run, self.batch = sa, st, store, dry_run, policy.batch
+        self.results_before = now - policy.results
+        self.runs_before = now - policy.runs
+        self.outbox_before = now - policy.outbox
+        self.batches = 0
+        with store.engine.connect() as conn:
+            # results and shares hang off runs: everything of a run older than the results window goes
+            first_recent = conn.execute(
+                sa.select(sa.func.min(st.runs.c.id)).where(st.runs.c.started_at >= self.results_before)
+            ).scalar()
+            self.old_run_below = first_recent if first_recent is not None else _max_id(conn, st.runs) + 1
+            self.measured_runs = self._measured_runs(conn)
+
+    # --- what stays ------------------------------------------------------------------------------------
+
+    def _measured_runs(self, conn: sa.Connection) -> dict[str, int]:
+        """Each dataset's latest run with a non-`error` result (incidents.unmeasurable dates outages from it)."""
+        sa, r = self.sa, self.st.results
+        stmt = sa.select(r.c.dataset, sa.func.max(r.c.run_id)).where(r.c.status != "error").group_by(r.c.dataset)
+        return dict(conn.execute(stmt).all())
+
+    def _flagged_volume_results(self, conn: sa.Connection) -> set[int]:
+        sa, r = self.sa, self.st.results
+        ranked = (
+            sa.select(r.c.id, sa.func.row_number().over(partition_by=r.c.dataset, order_by=r.c.id.desc()).label("n"))
+            .where(r.c.kind == "volume", r.c.status.in_(("fail", "warn")))
+            .subquery()
+        )
+        return set(conn.execute(sa.select(ranked.c.id).where(ranked.c.n <= VOLUME_FLAGS_KEPT)).scalars())
+
+    # --- the tables ------------------------------------------------------------------------------------
+
+    def results(self) -> int:
+        r = self.st.results
+        with self.store.engine.connect() as conn:
+            kept = self._flagged_volume_results(conn)
+        kept_runs = set(self.measured_runs.values())
+        where = [r.c.run_id < self.old_run_below]
+        return self._by_id(r, where, lambda row: row.id in kept or row.run_id in kept_runs, [r.c.run_id])
+
+    def events(self) -> int:
+        e = self.st.incident_events
+        return self._by_id(e, [e.c.event == "updated", e.c.at < self.results_before])
+
+    def shares(self) -> int:
+        """Category shares of runs past the results window, except the ones a run or `resolve` reads. Metric
+        history is kept, so old rows stay in this table: a mark remembers how far earlier prunes looked."""
+        sa, m, inc = self.sa, self.st.metrics, self.st.incidents
+        with self.store.engine.connect() as conn:
+            open_runs = set(
+                conn.execute(sa.select(inc.c.last_run_id).where(inc.c.open_fingerprint.is_not(None))).scalars()
+            )
+            start = conn.execute(
+                sa.select(self.st.retention_marks.c.upto).where(self.st.retention_marks.c.name == "metrics")
+            ).scalar()
+        latest: dict[tuple[str, str], int] = {}
+
+        def latest_shares(dataset: str, check: str) -> int:
+            if (dataset, check) not in latest:
+                with self.store.engine.connect() as conn:
+                    latest[dataset, check] = (
+                        conn.execute(
+                            sa.select(sa.func.max(m.c.run_id)).where(
+                                m.c.dataset == dataset, m.c.check_name == check, m.c.metric.like("share:%")
+                            )
+                        ).scalar()
+                        or 0
+                    )
+            return latest[dataset, check]
+
+        def keep(row: Any) -> bool:
+            if row.metric.startswith("share:"):
+                return row.run_id >= latest_shares(row.dataset, row.check_name)
+            return row.run_id in open_runs
+
+        where = [m.c.run_id < self.old_run_below, sa.or_(*[m.c.metric.like(p + "%") for p in SHARE_PREFIXES])]
+        cols = [m.c.run_id, m.c.dataset, m.c.check_name, m.c.metric]
+        marks: list[int] = []
+        deleted = self._by_id(m, where, keep, cols, start=start or 0, reached=marks.append)
+        if marks and not self.dry_run:
+            self._mark("metrics", marks[-1])
+        return deleted
+
+    def runs(self) -> int:
+        sa, runs = self.sa, self.st.runs
+        kept = set(self.measured_runs.values())
+        with self.store.engine.connect() as conn:
+            for dataset, run_id in self.measured_runs.items():  # and the run after it: when the outage began
+                after = conn.execute(
+                    sa.select(sa.func.min(runs.c.id)).where(runs.c.dataset == dataset, runs.c.id > run_id)
+                ).scalar()
+                if after is not None:
+                    kept.add(after)
+        return self._by_id(runs, [runs.c.started_at < self.runs_before], lambda row: row.id in kept)
+
+    def ticks(self) -> int:
+        sa, t = self.sa, self.st.ticks
+        after: tuple[Any, str] | None = None
+        deleted = 0
+        while True:
+            stmt = sa.select(t.c.tick, t.c.dataset).where(t.c.tick < self.runs_before)
+            if after is not None:
+                stmt = stmt.where(sa.tuple_(t.c.tick, t.c.dataset) > sa.tuple_(*after))
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(stmt.order_by(t.c.tick, t.c.dataset).limit(self.batch)).all()
+            if not rows:
+                return deleted
+            after = tuple(rows[-1])
+            pairs = [tuple(r) for r in rows]
+            if not self.dry_run:
+                self._delete(
+                    lambda conn, pairs=pairs: conn.execute(
+                        t.delete().where(sa.tuple_(t.c.tick, t.c.dataset).in_(pairs))
+                    )
+                )
+            deleted += len(rows)
+
+    def outbox(self) -> int:
+        o = self.st.outbox
+        return self._by_id(o, [o.c.state.in_(("sent", "unsupported")), o.c.created_at < self.outbox_before])
+
+    def daemons(self) -> int:
+        sa, d = self.sa, self.st.daemons
+        gone = sa.or_(d.c.stopped_at < self.runs_before, d.c.beat_at < self.runs_before)
+        with self.store.engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(d).where(gone)).scalar() or 0
+        if n and not self.dry_run:
+            self._delete(lambda conn: conn.execute(d.delete().where(gone)))
+        return int(n)
+
+    # --- batches ---------------------------------------------------------------------------------------
+
+    def _by_id(
+        self,
+        table: sa.Table,
+        where: list,
+        keep: Callable[[Any], bool] | None = None,
+        columns: list | None = None,
+        start: int = 0,
+        reached: Callable[[int], None] | None = None,
+    ) -> int:
+        """Walk the rows matching `where` in id order, `batch` at a time; delete those `keep` does not hold."""
+        deleted = 0
+        for rows in self._batches(table, where, columns or [], start):
+            ids = [r.id for r in rows if keep is None or not keep(r)]
+            if ids and not self.dry_run:
+                self._delete(lambda conn, ids=ids: conn.execute(table.delete().where(table.c.id.in_(ids))))
+            deleted += len(ids)
+            if reached is not None:
+                reached(rows[-1].id)
+        return deleted
+
+    def _batches(self, table: sa.Table, where: list, columns: list, start: int) -> Iterator[list]:
+        after = start
+        while True:
+            stmt = self.sa.select(table.c.id, *columns).where(*where, table.c.id > after)
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(stmt.order_by(table.c.id).limit(self.batch)).all()
+            if not rows:
+                return
+            yield rows
+            after = rows[-1].id
+
+    def _delete(self, fn: Callable[[sa.Connection], Any]) -> None:
+        self.store.transaction(fn)
+        self.batches += 1
+
+    def _mark(self, name: str, upto: int) -> None:
+        marks = self.st.retention_marks
+
+        def write(conn: sa.Connection) -> None:
+            conn.execute(marks.delete().where(marks.c.name == name))
+            conn.execute(marks.insert().values(name=name, upto=upto, at=dt.datetime.now(dt.UTC)))
+
+        self.store.transaction(write)
+
+
+def _max_id(conn: sa.Connection, table: sa.Table) -> int:
+    import sqlalchemy as sa
+
+    return int(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)

@@ -1,0 +1,203 @@
+"""Retention (issue 10, item 19): `sentinel prune` deletes old rows in batches and keeps everything a detector
+or an open incident reads, so a run after a prune gives exactly the results it gives on the unpruned store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from backends import make
+
+from sentinel.store import Store, incident_events, metrics, outbox, results, runs, ticks
+
+AGE = dt.timedelta(days=100)  # past every default window
+CHECKS = """datasets:
+  - name: deals
+    source: wh
+    table: deals
+    key: id
+    checks:
+      - volume: {timestamp_column: loaded_at, bucket: day, seasonality: none, training_period: 30d,
+                 detection_period: 2d}
+      - magnitude: {column: amount, history_by: id}
+      - subschema: {value_column: amount, category_column: currency}
+"""
+AGED = {  # every timestamp a run writes, moved back by AGE to make the history old
+    runs: ["started_at", "finished_at"],
+    metrics: ["measured_at"],
+    incident_events: ["at"],
+    outbox: ["created_at", "sent_at", "claimed_at"],
+}
+
+
+def _cli(root, *args: str, config: str = "config.yaml") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sentinel", *args, "--config", str(root / config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _deals(today: dt.date, seed: int = 1) -> list[dict]:
+    """60 days of deals, ~50 a day; 10 days ago only 4 arrived (a drop an earlier run flagged)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for back in range(1, 61):
+        day = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(12))
+        for j in range(4 if back == 10 else int(rng.integers(45, 56))):
+            rows.append(
+                {
+                    "id": len(rows) + 1,
+                    "currency": "EUR" if len(rows) % 5 == 0 else "USD",
+                    "amount": float(np.round(10 ** rng.uniform(3, 6), 2)),
+                    "loaded_at": day + dt.timedelta(minutes=j),
+                }
+            )
+    return rows
+
+
+def _load(wh, rows: list[dict]) -> None:
+    wh.execute("DROP TABLE IF EXISTS deals")
+    wh.execute("CREATE TABLE deals (id INTEGER, currency VARCHAR, amount DOUBLE, loaded_at TIMESTAMP)")
+    wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount, :loaded_at)", rows)
+
+
+def _age(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table, columns in AGED.items():
+            for row in conn.execute(sa.select(table.c.id, *[table.c[c] for c in columns])).all():
+                moved = {c: v - AGE for c, v in zip(columns, row[1:], strict=True) if v is not None}
+                conn.execute(table.update().where(table.c.id == row.id).values(**moved))
+        then = dt.datetime.now(dt.UTC) - AGE
+        conn.execute(ticks.insert().values(dataset="deals", tick=then, run_uid="x", done_at=then))
+    engine.dispose()
+
+
+def _twin(url: str, tmp_path, pg) -> tuple[str, str | None]:
+    """An unpruned copy of the store at `url`, and its PostgreSQL schema."""
+    if pg is None:  # through SQLite: a plain file copy would drop this process's locks on the store
+        with sqlite3.connect(tmp_path / "state.db") as src, sqlite3.connect(tmp_path / "twin.db") as dst:
+            src.backup(dst)
+        return f"sqlite:///{tmp_path / 'twin.db'}", None
+    _, schema, engine = pg
+    twin = "t_" + uuid.uuid4().hex[:10]
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{twin}"'))
+        names = conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}).scalars()
+        for name in names:
+            conn.execute(sa.text(f'CREATE TABLE "{twin}"."{name}" (LIKE "{schema}"."{name}" INCLUDING ALL)'))
+            conn.execute(sa.text(f'INSERT INTO "{twin}"."{name}" SELECT * FROM "{schema}"."{name}"'))
+    return url.replace(f"search_path%3D{schema}", f"search_path%3D{twin}"), twin
+
+
+def _verdicts(doc: dict) -> list[tuple]:
+    return [
+        (r["check"], r["status"], r["observed"], r["expected"], r["evidence"], r["diagnosis"]) for r in doc["results"]
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_run_after_a_prune_gives_the_same_results_and_old_rows_are_gone(backend, tmp_path, request):
+    pg = request.getfixturevalue("pg_schema") if backend == "postgresql" else None
+    url = pg[0] if pg else f"sqlite:///{tmp_path / 'state.db'}"
+    wh = make("duckdb", tmp_path)
+    today = dt.datetime.now(dt.UTC).date()
+    rows = _deals(today)
+    _load(wh, rows)
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "deals.yaml").write_text(CHECKS)
+    source = f'sources:\n  wh: {{type: sql, url: "{wh.url}"}}\nnotify: {{default: ["console://"]}}\n'
+    (tmp_path / "config.yaml").write_text(f'state: "{url}"\n' + source)
+    for _ in range(2):  # two healthy runs: the second's category shares supersede the first's
+        first = _cli(tmp_path, "run", "--json")
+        assert first.returncode == 0, first.stderr[-2000:]
+
+    # an earlier run flagged the drop of 10 days ago: that bucket stays out of the volume baseline
+    store = Store(url)
+    bucket = dt.datetime.combine(today - dt.timedelta(days=10), dt.time(0), dt.UTC).isoformat()
+    with store.engine.begin() as conn:
+        now = dt.datetime.now(dt.UTC) - dt.timedelta(days=9)
+        rid = conn.execute(
+            runs.insert()
+            .values(run_uid="earlier", dataset="deals", started_at=now, finished_at=now, status="fail")
+            .returning(runs.c.id)
+        ).scalar_one()
+        conn.execute(
+            results.insert().values(
+                run_id=rid,
+                dataset="deals",
+                check_name="volume",
+                kind="volume",
+                status="fail",
+                severity="error",
+                evidence={"buckets": [{"bucket": bucket, "count": 4, "reason": "drop"}]},
+            )
+        )
+
+    for r in rows[:10]:
+        r["currency"] = "CHF"  # a new currency: a subschema incident, its shares only candidates
+    rows[20]["amount"] *= 1000  # three zeros too many: a magnitude incident against the key's last value
+    _load(wh, rows)
+    second = _cli(tmp_path, "run", "--json")
+    assert second.returncode == 1, second.stderr[-2000:]
+    assert {c["check"] for c in json.loads(second.stdout)["incidents"]} == {"subschema(amount)", "magnitude(amount)"}
+
+    _age(url)
+    twin_url, twin_schema = _twin(url, tmp_path, pg)
+    (tmp_path / "twin.yaml").write_text(f'state: "{twin_url}"\n' + source)
+    before = {t.name: store.count(t) for t in (results, runs, ticks, outbox, incident_events, metrics)}
+    kept = (store.flagged_buckets("deals"), store.last_shares("deals", "subschema(amount)"))
+
+    dry = _cli(tmp_path, "prune", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert {t.name: store.count(t) for t in (results, runs, ticks, outbox, incident_events, metrics)} == before
+    done = _cli(tmp_path, "prune")
+    assert done.returncode == 0, done.stderr
+    deleted = json.loads(dry.stdout)["deleted"]
+    assert [line.split() for line in done.stdout.splitlines()] == [[t, "deleted", f"{n:,}"] for t, n in deleted.items()]
+
+    import sqlite3
+    if pg is None:
+        raw = sqlite3.connect(tmp_path / "state.db")
+        print("RAW", raw.execute("select count(*) from ticks").fetchall())
+        with store.engine.connect() as c:
+            print("POOL", c.execute(sa.text("select count(*) from ticks")).all())
+        store.engine.dispose()
+        print("FRESH", store.count(ticks))
+    # the rest is gone: old runs (but the last measured one), ticks, sent notifications, update events
+    assert store.count(ticks) == 0 and store.count(outbox) == 0
+    assert store.count(runs) == 1 and store.count(incident_events, incident_events.c.event == "updated") == 0
+    last_run = {r.check_name for r in _rows(store, results)}
+    assert store.count(results) == 4 and last_run == {"volume", "magnitude(amount)", "subschema(amount)"}
+    assert deleted["results"] == before["results"] - 4 and deleted["runs"] == before["runs"] - 1
+    assert deleted["metrics"] == 2  # the first run's shares of EUR and USD; scalar metric history is kept
+    # what detectors read is all there
+    assert (store.flagged_buckets("deals"), store.last_shares("deals", "subschema(amount)")) == kept
+
+    pruned = _cli(tmp_path, "run", "--json")
+    unpruned = _cli(tmp_path, "run", "--json", config="twin.yaml")
+    assert pruned.returncode == unpruned.returncode == 1
+    assert _verdicts(json.loads(pruned.stdout)) == _verdicts(json.loads(unpruned.stdout))
+
+    # resolving the subschema incident still accepts its candidate shares
+    (inc,) = [i for i in store.list_incidents() if i["check"] == "subschema(amount)"]
+    assert _cli(tmp_path, "resolve", str(inc["id"]), "--note", "CHF is real").returncode == 0
+    assert "CHF" in store.last_shares("deals", "subschema(amount)")
+    store.close()
+    if twin_schema is not None:
+        with pg[2].begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{twin_schema}" CASCADE'))
+
+
+def _rows(store: Store, table: sa.Table) -> list:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(table)).all()
