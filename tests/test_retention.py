@@ -165,14 +165,6 @@ def test_a_run_after_a_prune_gives_the_same_results_and_old_rows_are_gone(backen
     deleted = json.loads(dry.stdout)["deleted"]
     assert [line.split() for line in done.stdout.splitlines()] == [[t, "deleted", f"{n:,}"] for t, n in deleted.items()]
 
-    import sqlite3
-    if pg is None:
-        raw = sqlite3.connect(tmp_path / "state.db")
-        print("RAW", raw.execute("select count(*) from ticks").fetchall())
-        with store.engine.connect() as c:
-            print("POOL", c.execute(sa.text("select count(*) from ticks")).all())
-        store.engine.dispose()
-        print("FRESH", store.count(ticks))
     # the rest is gone: old runs (but the last measured one), ticks, sent notifications, update events
     assert store.count(ticks) == 0 and store.count(outbox) == 0
     assert store.count(runs) == 1 and store.count(incident_events, incident_events.c.event == "updated") == 0
@@ -201,3 +193,61 @@ def test_a_run_after_a_prune_gives_the_same_results_and_old_rows_are_gone(backen
 def _rows(store: Store, table: sa.Table) -> list:
     with store.engine.connect() as conn:
         return conn.execute(sa.select(table)).all()
+
+
+WRITER = """
+import datetime as dt, sys
+from sentinel.store import Store, runs
+store = Store(sys.argv[1])
+for i in range(60):
+    now = dt.datetime.now(dt.UTC)
+    store.transaction(lambda conn: conn.execute(runs.insert().values(
+        run_uid=f"w-{i}", dataset="writer", started_at=now, finished_at=now, status="pass")))
+"""
+
+
+def test_prune_deletes_in_batches_while_runs_keep_writing(tmp_path):
+    from sqlalchemy import event
+
+    from sentinel.retention import RetentionConfig, prune
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = Store(url)
+    old = dt.datetime.now(dt.UTC) - AGE
+    with store.engine.begin() as conn:
+        conn.execute(
+            runs.insert(),
+            [
+                {"run_uid": f"r{i}", "dataset": f"d{i % 7}", "started_at": old, "finished_at": old, "status": "fail"}
+                for i in range(2500)
+            ],
+        )
+        conn.execute(
+            results.insert(),
+            [
+                {
+                    "run_id": i + 1,
+                    "dataset": f"d{i % 7}",
+                    "check_name": "c",
+                    "kind": "not_empty",
+                    "status": "fail",
+                    "severity": "error",
+                }
+                for i in range(2500)
+            ],
+        )
+    deletes: list[int] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def _count(_conn, cursor, statement, *_):
+        if statement.startswith("DELETE FROM results"):
+            deletes.append(cursor.rowcount)
+
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, url])
+    done = prune(store, RetentionConfig(batch=300))
+    assert writer.wait(timeout=120) == 0
+    # each dataset keeps its last measured run and that run's result; the rest went, 300 rows at a time
+    assert done["results"] == 2500 - 7 and done["runs"] == 2500 - 7
+    assert len(deletes) == 9 and max(deletes) == 300 and sum(deletes) == 2500 - 7
+    assert store.count(runs, runs.c.dataset == "writer") == 60  # nothing the writer wrote was lost
+    store.close()
