@@ -426,6 +426,34 @@ class Store:
             ]
         return out
 
+    def size(self) -> int | None:
+        """Bytes the store takes on disk: the SQLite file with its WAL, or on PostgreSQL the total relation size
+        (tables, indexes, TOAST) of Sentinel's tables in the current schema; None where neither applies."""
+        if self.url.get_backend_name() == "sqlite":
+            if not self.url.database or self.url.database == ":memory:":
+                return None
+            files = [Path(self.url.database + suffix) for suffix in ("", "-wal")]
+            return sum(f.stat().st_size for f in files if f.exists())
+        if self.engine.dialect.name != "postgresql":
+            return None
+        stmt = sa.text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt, {"names": [*metadata.tables, "alembic_version"]}).scalar())
+
+    def outbox_backlog(self) -> dict[str, int]:
+        """Notifications not delivered yet: pending (to be retried) and failed (out of attempts)."""
+        stmt = (
+            sa.select(outbox.c.state, sa.func.count())
+            .where(outbox.c.state.in_(("pending", "failed")))
+            .group_by(outbox.c.state)
+        )
+        with self.engine.connect() as conn:
+            return {"pending": 0, "failed": 0, **dict(conn.execute(stmt).all())}
+
     def count(self, table: sa.Table, *where: sa.ColumnElement) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar())
