@@ -10,7 +10,8 @@ Deleted once older than their window (`retention:` in config.yaml):
 - delivered (and undeliverable) `outbox` rows (30d); pending and failed ones are the backlog and stay.
 
 Kept whatever their age, because a run or `resolve` reads them (runner.collect, store.py's reads, incidents):
-- metric history (the scalar `metrics`: `magnitude` reads its last 60 sums and means);
+- metric history (the scalar `metrics`), unless `metrics:` sets a window; even then the newest 60 values of
+  each series stay (`magnitude` reads its last 60 sums and means);
 - the latest 500 failing or warning `volume` results of each dataset (their flagged buckets stay out of the
   baseline, store.flagged_buckets);
 - each dataset's latest run with a measured (non-`error`) result, that result, and the run after it: the
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VOLUME_FLAGS_KEPT = 500  # store.flagged_buckets reads this many per dataset
+HISTORY_READ = 60  # store.metric_history reads this many values of a series
 SHARE_PREFIXES = ("share:", "candidate_share:")
 
 
@@ -52,6 +54,7 @@ class RetentionConfig(Model):
     results: Duration = timedelta(days=30)  # results and evidence, incident update events, category shares
     runs: Duration = timedelta(days=90)  # runs, schedule ticks, stopped daemons
     outbox: Duration = timedelta(days=30)  # delivered notifications
+    metrics: Duration | None = None  # metric history; None keeps it all (the newest 60 of a series always stay)
     batch: int = Field(1000, ge=1, le=50_000, description="rows deleted per transaction")
 
 
@@ -82,7 +85,7 @@ def prune(
     return {
         "results": p.results(),
         "incident_events": p.events(),
-        "metrics": p.shares(),
+        "metrics": p.metrics(),
         "runs": p.runs(),
         "ticks": p.ticks(),
         "outbox": p.outbox(),
@@ -100,6 +103,7 @@ class _Pruner:
         self.results_before = now - policy.results
         self.runs_before = now - policy.runs
         self.outbox_before = now - policy.outbox
+        self.metrics_before = now - policy.metrics if policy.metrics is not None else None
         self.batches = 0
         with store.engine.connect() as conn:
             # results and shares hang off runs: everything of a run older than the results window goes
@@ -140,43 +144,53 @@ class _Pruner:
         e = self.st.incident_events
         return self._by_id(e, [e.c.event == "updated", e.c.at < self.results_before])
 
-    def shares(self) -> int:
-        """Category shares of runs past the results window, except the ones a run or `resolve` reads. Metric
-        history is kept, so old rows stay in this table: a mark remembers how far earlier prunes looked."""
+    def metrics(self) -> int:
+        """Category shares past the results window, and with `metrics:` set, metric history past it, except
+        what a run or `resolve` reads. Old rows that stay sit among the ones that go: a mark per pass remembers
+        how far earlier prunes looked, so a daily prune reads only what aged since."""
         sa, m, inc = self.sa, self.st.metrics, self.st.incidents
         with self.store.engine.connect() as conn:
             open_runs = set(
                 conn.execute(sa.select(inc.c.last_run_id).where(inc.c.open_fingerprint.is_not(None))).scalars()
             )
-            start = conn.execute(
-                sa.select(self.st.retention_marks.c.upto).where(self.st.retention_marks.c.name == "metrics")
-            ).scalar()
+        shares = sa.or_(*[m.c.metric.like(p + "%") for p in SHARE_PREFIXES])
         latest: dict[tuple[str, str], int] = {}
+        recent: dict[tuple[str, str, str], int] = {}
 
-        def latest_shares(dataset: str, check: str) -> int:
-            if (dataset, check) not in latest:
+        def first_read(key: tuple, where: list, offset: int, cache: dict) -> int:
+            """The oldest run id a read of the `offset + 1` newest rows of this series still sees."""
+            if key not in cache:
+                stmt = sa.select(m.c.run_id).where(*where).order_by(m.c.run_id.desc()).offset(offset).limit(1)
                 with self.store.engine.connect() as conn:
-                    latest[dataset, check] = (
-                        conn.execute(
-                            sa.select(sa.func.max(m.c.run_id)).where(
-                                m.c.dataset == dataset, m.c.check_name == check, m.c.metric.like("share:%")
-                            )
-                        ).scalar()
-                        or 0
-                    )
-            return latest[dataset, check]
+                    cache[key] = conn.execute(stmt).scalar() or 0
+            return cache[key]
 
-        def keep(row: Any) -> bool:
-            if row.metric.startswith("share:"):
-                return row.run_id >= latest_shares(row.dataset, row.check_name)
-            return row.run_id in open_runs
+        def keep_share(row: Any) -> bool:
+            if row.metric.startswith("share:"):  # store.last_shares: the latest run's set
+                where = [m.c.dataset == row.dataset, m.c.check_name == row.check_name, m.c.metric.like("share:%")]
+                return row.run_id >= first_read((row.dataset, row.check_name), where, 0, latest)
+            return row.run_id in open_runs  # candidate shares: what resolving the open incident accepts
 
-        where = [m.c.run_id < self.old_run_below, sa.or_(*[m.c.metric.like(p + "%") for p in SHARE_PREFIXES])]
+        def keep_history(row: Any) -> bool:  # store.metric_history reads the newest HISTORY_READ of a series
+            where = [m.c.dataset == row.dataset, m.c.check_name == row.check_name, m.c.metric == row.metric]
+            key = (row.dataset, row.check_name, row.metric)
+            return row.run_id >= first_read(key, where, HISTORY_READ - 1, recent)
+
+        deleted = self._marked("shares", [m.c.measured_at < self.results_before, shares], keep_share)
+        if self.metrics_before is not None:
+            where = [m.c.measured_at < self.metrics_before, sa.not_(shares)]
+            deleted += self._marked("metrics", where, keep_history)
+        return deleted
+
+    def _marked(self, name: str, where: list, keep: Callable[[Any], bool]) -> int:
+        m, marks = self.st.metrics, self.st.retention_marks
+        with self.store.engine.connect() as conn:
+            start = conn.execute(self.sa.select(marks.c.upto).where(marks.c.name == name)).scalar()
+        reached: list[int] = []
         cols = [m.c.run_id, m.c.dataset, m.c.check_name, m.c.metric]
-        marks: list[int] = []
-        deleted = self._by_id(m, where, keep, cols, start=start or 0, reached=marks.append)
-        if marks and not self.dry_run:
-            self._mark("metrics", marks[-1])
+        deleted = self._by_id(m, where, keep, cols, start=start or 0, reached=reached.append)
+        if reached and not self.dry_run:
+            self._mark(name, reached[-1])
         return deleted
 
     def runs(self) -> int:

@@ -251,3 +251,31 @@ def test_prune_deletes_in_batches_while_runs_keep_writing(tmp_path):
     assert len(deletes) == 9 and max(deletes) == 300 and sum(deletes) == 2500 - 7
     assert store.count(runs, runs.c.dataset == "writer") == 60  # nothing the writer wrote was lost
     store.close()
+
+
+def test_a_metrics_window_keeps_the_history_a_detector_reads(tmp_path):
+    """With `metrics: 30d`, old metric history goes but the newest 60 values of every series stay, however old."""
+    from sentinel.retention import RetentionConfig, prune
+
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    rows = [
+        {
+            "run_id": i,
+            "dataset": "d",
+            "check_name": "magnitude(amount)",
+            "metric": name,
+            "value": float(i),
+            "measured_at": start + dt.timedelta(days=i),
+        }
+        for i in range(1, 101)  # one value a day for 100 days, the newest 300 days ago
+        for name in ("sum", "mean")
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(metrics.insert(), rows)
+    history = store.metric_history("d", "magnitude(amount)", ("sum", "mean"))
+    assert prune(store, RetentionConfig())["metrics"] == 0  # by default metric history is kept
+    assert prune(store, RetentionConfig(metrics=dt.timedelta(days=30)))["metrics"] == 2 * 40
+    assert store.count(metrics) == 2 * 60
+    assert store.metric_history("d", "magnitude(amount)", ("sum", "mean")) == history
+    store.close()
