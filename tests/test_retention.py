@@ -279,3 +279,29 @@ def test_a_metrics_window_keeps_the_history_a_detector_reads(tmp_path):
     assert store.count(metrics) == 2 * 60
     assert store.metric_history("d", "magnitude(amount)", ("sum", "mean")) == history
     store.close()
+
+
+def test_retention_settings_are_validated_with_their_line(tmp_path):
+    from sentinel.config import ConfigError, load_config
+
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "a.yaml").write_text(
+        "datasets:\n  - {name: d, source: s, table: t, checks: [{not_empty: {}}]}\n"
+    )
+    (tmp_path / "config.yaml").write_text(
+        "sources:\n  s: {type: sql, url: 'duckdb:///x.duckdb'}\nretention:\n  results: 0d\n  rnus: 90d\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "config.yaml")
+    text = str(err.value)
+    assert "config.yaml:4: retention.results" in text and "must be > 0" in text
+    assert "config.yaml:5: retention.rnus" in text
+    (tmp_path / "config.yaml").write_text(
+        "sources:\n  s: {type: sql, url: 'duckdb:///x.duckdb'}\nretention: {results: 7d, metrics: 400d}\n"
+    )
+    policy = load_config(tmp_path / "config.yaml").main.retention
+    assert (policy.results, policy.runs, policy.metrics) == (
+        dt.timedelta(days=7),
+        dt.timedelta(days=90),
+        dt.timedelta(days=400),
+    )

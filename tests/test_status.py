@@ -77,3 +77,26 @@ def test_status_piped_at_80_columns_wraps_and_cuts_nothing(tmp_path):
     following = dt.datetime.fromisoformat(ds["next_run"]).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     for whole in (NAME, incident["key"], started, following):  # each whole, on one line
         assert any(whole in line for line in lines), (whole, shown.stdout)
+
+
+def test_the_size_of_a_postgresql_store_counts_its_tables_and_indexes(pg_schema):
+    from sentinel.store import Store, metrics
+
+    url, schema, engine = pg_schema
+    store = Store(url)
+    empty = store.size()
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE TABLE "{schema}".not_sentinels AS SELECT g FROM generate_series(1, 50000) g'))
+    assert store.size() == empty  # only Sentinel's tables count
+    now = dt.datetime.now(dt.UTC)
+    with store.engine.begin() as conn:
+        conn.execute(
+            metrics.insert(),
+            [
+                {"run_id": i, "dataset": "d", "check_name": "c", "metric": "m", "value": 1.0, "measured_at": now}
+                for i in range(20000)
+            ],
+        )
+    assert store.size() > empty + 20000 * 40  # rows and index entries
+    assert store.outbox_backlog() == {"pending": 0, "failed": 0}
+    store.close()
