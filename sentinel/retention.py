@@ -94,6 +94,10 @@ def prune(
 
 
 class _Pruner:
+    """One prune. What stays is looked up per dataset or series as rows come up (cached for the pass), and each
+    table is walked only below the first id too young to go, so a daily prune reads one day's rows, not the
+    store."""
+
     def __init__(self, store: Store, policy: RetentionConfig, now: dt.datetime, dry_run: bool) -> None:
         import sqlalchemy as sa
 
@@ -104,45 +108,79 @@ class _Pruner:
         self.runs_before = now - policy.runs
         self.outbox_before = now - policy.outbox
         self.metrics_before = now - policy.metrics if policy.metrics is not None else None
-        self.batches = 0
-        with store.engine.connect() as conn:
-            # results and shares hang off runs: everything of a run older than the results window goes
-            first_recent = conn.execute(
-                sa.select(sa.func.min(st.runs.c.id)).where(st.runs.c.started_at >= self.results_before)
-            ).scalar()
-            self.old_run_below = first_recent if first_recent is not None else _max_id(conn, st.runs) + 1
-            self.measured_runs = self._measured_runs(conn)
+        self._measured: dict[str, tuple[int, ...]] = {}
+        self._flag_floor: dict[str, int] = {}
+
+    def _scalar(self, stmt: Any) -> Any:
+        with self.store.engine.connect() as conn:
+            return conn.execute(stmt).scalar()
 
     # --- what stays ------------------------------------------------------------------------------------
 
-    def _measured_runs(self, conn: sa.Connection) -> dict[str, int]:
-        """Each dataset's latest run with a non-`error` result (incidents.unmeasurable dates outages from it)."""
-        sa, r = self.sa, self.st.results
-        stmt = sa.select(r.c.dataset, sa.func.max(r.c.run_id)).where(r.c.status != "error").group_by(r.c.dataset)
-        return dict(conn.execute(stmt).all())
+    def measured(self, dataset: str) -> tuple[int, ...]:
+        """The dataset's latest run with a non-`error` result and the run after it: "could not measure since"
+        (incidents.unmeasurable) dates an outage from them."""
+        if dataset not in self._measured:
+            sa, runs, r = self.sa, self.st.runs, self.st.results
+            ok = sa.or_(
+                runs.c.status != "error",
+                sa.exists().where(r.c.run_id == runs.c.id, r.c.status != "error"),
+            )
+            with self.store.engine.connect() as conn:
+                last = conn.execute(
+                    sa.select(runs.c.id, runs.c.started_at)
+                    .where(runs.c.dataset == dataset, ok)
+                    .order_by(runs.c.started_at.desc())
+                    .limit(1)
+                ).first()
+                after = None
+                if last is not None:
+                    after = conn.execute(
+                        sa.select(runs.c.id)
+                        .where(runs.c.dataset == dataset, runs.c.started_at > last.started_at)
+                        .order_by(runs.c.started_at)
+                        .limit(1)
+                    ).scalar()
+            self._measured[dataset] = tuple(i for i in (last and last.id, after) if i is not None)
+        return self._measured[dataset]
 
-    def _flagged_volume_results(self, conn: sa.Connection) -> set[int]:
-        sa, r = self.sa, self.st.results
-        ranked = (
-            sa.select(r.c.id, sa.func.row_number().over(partition_by=r.c.dataset, order_by=r.c.id.desc()).label("n"))
-            .where(r.c.kind == "volume", r.c.status.in_(("fail", "warn")))
-            .subquery()
-        )
-        return set(conn.execute(sa.select(ranked.c.id).where(ranked.c.n <= VOLUME_FLAGS_KEPT)).scalars())
+    def flag_floor(self, dataset: str) -> int:
+        """The oldest of the dataset's newest VOLUME_FLAGS_KEPT failing or warning volume results (whose flagged
+        buckets stay out of the baseline, store.flagged_buckets)."""
+        if dataset not in self._flag_floor:
+            r = self.st.results
+            stmt = (
+                self.sa.select(r.c.id)
+                .where(r.c.dataset == dataset, r.c.kind == "volume", r.c.status.in_(("fail", "warn")))
+                .order_by(r.c.id.desc())
+                .offset(VOLUME_FLAGS_KEPT - 1)
+                .limit(1)
+            )
+            self._flag_floor[dataset] = self._scalar(stmt) or 0
+        return self._flag_floor[dataset]
 
     # --- the tables ------------------------------------------------------------------------------------
 
     def results(self) -> int:
-        r = self.st.results
-        with self.store.engine.connect() as conn:
-            kept = self._flagged_volume_results(conn)
-        kept_runs = set(self.measured_runs.values())
-        where = [r.c.run_id < self.old_run_below]
-        return self._by_id(r, where, lambda row: row.id in kept or row.run_id in kept_runs, [r.c.run_id])
+        sa, r, runs = self.sa, self.st.results, self.st.runs
+        # results hang off runs: everything of a run older than the results window goes
+        recent_run = self._scalar(sa.select(sa.func.min(runs.c.id)).where(runs.c.started_at >= self.results_before))
+        upto = None
+        if recent_run is not None:
+            upto = self._scalar(sa.select(sa.func.min(r.c.id)).where(r.c.run_id >= recent_run))
+
+        def keep(row: Any) -> bool:
+            if row.kind == "volume" and row.status in ("fail", "warn") and row.id >= self.flag_floor(row.dataset):
+                return True
+            return row.run_id in self.measured(row.dataset)
+
+        where = [] if recent_run is None else [r.c.run_id < recent_run]
+        return self._by_id(r, where, keep, [r.c.run_id, r.c.dataset, r.c.kind, r.c.status], upto=upto)
 
     def events(self) -> int:
         e = self.st.incident_events
-        return self._by_id(e, [e.c.event == "updated", e.c.at < self.results_before])
+        upto = self._id_from(e, e.c.at, self.results_before)
+        return self._by_id(e, [e.c.event == "updated", e.c.at < self.results_before], upto=upto)
 
     def metrics(self) -> int:
         """Category shares past the results window, and with `metrics:` set, metric history past it, except
@@ -161,8 +199,7 @@ class _Pruner:
             """The oldest run id a read of the `offset + 1` newest rows of this series still sees."""
             if key not in cache:
                 stmt = sa.select(m.c.run_id).where(*where).order_by(m.c.run_id.desc()).offset(offset).limit(1)
-                with self.store.engine.connect() as conn:
-                    cache[key] = conn.execute(stmt).scalar() or 0
+                cache[key] = self._scalar(stmt) or 0
             return cache[key]
 
         def keep_share(row: Any) -> bool:
@@ -176,34 +213,28 @@ class _Pruner:
             key = (row.dataset, row.check_name, row.metric)
             return row.run_id >= first_read(key, where, HISTORY_READ - 1, recent)
 
-        deleted = self._marked("shares", [m.c.measured_at < self.results_before, shares], keep_share)
+        deleted = self._marked("shares", self.results_before, shares, keep_share)
         if self.metrics_before is not None:
-            where = [m.c.measured_at < self.metrics_before, sa.not_(shares)]
-            deleted += self._marked("metrics", where, keep_history)
+            deleted += self._marked("metrics", self.metrics_before, sa.not_(shares), keep_history)
         return deleted
 
-    def _marked(self, name: str, where: list, keep: Callable[[Any], bool]) -> int:
+    def _marked(self, name: str, before: dt.datetime, which: Any, keep: Callable[[Any], bool]) -> int:
         m, marks = self.st.metrics, self.st.retention_marks
-        with self.store.engine.connect() as conn:
-            start = conn.execute(self.sa.select(marks.c.upto).where(marks.c.name == name)).scalar()
+        start = self._scalar(self.sa.select(marks.c.upto).where(marks.c.name == name))
+        upto = self._id_from(m, m.c.measured_at, before)
         reached: list[int] = []
         cols = [m.c.run_id, m.c.dataset, m.c.check_name, m.c.metric]
-        deleted = self._by_id(m, where, keep, cols, start=start or 0, reached=reached.append)
+        where = [m.c.measured_at < before, which]
+        deleted = self._by_id(m, where, keep, cols, start=start or 0, upto=upto, reached=reached.append)
         if reached and not self.dry_run:
             self._mark(name, reached[-1])
         return deleted
 
     def runs(self) -> int:
-        sa, runs = self.sa, self.st.runs
-        kept = set(self.measured_runs.values())
-        with self.store.engine.connect() as conn:
-            for dataset, run_id in self.measured_runs.items():  # and the run after it: when the outage began
-                after = conn.execute(
-                    sa.select(sa.func.min(runs.c.id)).where(runs.c.dataset == dataset, runs.c.id > run_id)
-                ).scalar()
-                if after is not None:
-                    kept.add(after)
-        return self._by_id(runs, [runs.c.started_at < self.runs_before], lambda row: row.id in kept)
+        runs = self.st.runs
+        upto = self._id_from(runs, runs.c.started_at, self.runs_before)
+        where = [runs.c.started_at < self.runs_before]
+        return self._by_id(runs, where, lambda row: row.id in self.measured(row.dataset), [runs.c.dataset], upto=upto)
 
     def ticks(self) -> int:
         sa, t = self.sa, self.st.ticks
@@ -249,11 +280,14 @@ class _Pruner:
         keep: Callable[[Any], bool] | None = None,
         columns: list | None = None,
         start: int = 0,
+        upto: int | None = None,
         reached: Callable[[int], None] | None = None,
     ) -> int:
-        """Walk the rows matching `where` in id order, `batch` at a time; delete those `keep` does not hold."""
+        """Walk the rows matching `where` with start < id < upto in id order, `batch` at a time; delete those
+        `keep` does not hold."""
         deleted = 0
-        for rows in self._batches(table, where, columns or [], start):
+        bounded = [*where, table.c.id < upto] if upto is not None else where
+        for rows in self._batches(table, bounded, columns or [], start):
             ids = [r.id for r in rows if keep is None or not keep(r)]
             if ids and not self.dry_run:
                 self._delete(lambda conn, ids=ids: conn.execute(table.delete().where(table.c.id.in_(ids))))
@@ -273,9 +307,26 @@ class _Pruner:
             yield rows
             after = rows[-1].id
 
+    def _id_from(self, table: sa.Table, column: sa.Column, when: dt.datetime) -> int | None:
+        """The first id whose `column` is at or after `when` (None: there is none), by bisection over the
+        primary key: rows are written in time order, so ids and times rise together."""
+        sa = self.sa
+        lo = self._scalar(sa.select(sa.func.min(table.c.id)))
+        hi = self._scalar(sa.select(sa.func.max(table.c.id)))
+        if lo is None:
+            return None
+        hi += 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            at = self._scalar(sa.select(column).where(table.c.id >= mid).order_by(table.c.id).limit(1))
+            if at is None or self.st.utc(at) >= when:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
     def _delete(self, fn: Callable[[sa.Connection], Any]) -> None:
         self.store.transaction(fn)
-        self.batches += 1
 
     def _mark(self, name: str, upto: int) -> None:
         marks = self.st.retention_marks
@@ -285,9 +336,3 @@ class _Pruner:
             conn.execute(marks.insert().values(name=name, upto=upto, at=dt.datetime.now(dt.UTC)))
 
         self.store.transaction(write)
-
-
-def _max_id(conn: sa.Connection, table: sa.Table) -> int:
-    import sqlalchemy as sa
-
-    return int(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
