@@ -305,3 +305,24 @@ def test_retention_settings_are_validated_with_their_line(tmp_path):
         dt.timedelta(days=90),
         dt.timedelta(days=400),
     )
+
+
+def test_the_daemons_daily_prune_logs_a_failure_and_carries_on(pg_schema, caplog):
+    from sentinel.retention import RetentionConfig, prune_some
+
+    url, schema, engine = pg_schema
+    store = Store(url)
+    assert prune_some(store, RetentionConfig()) == {
+        "results": 0,
+        "incident_events": 0,
+        "metrics": 0,
+        "runs": 0,
+        "ticks": 0,
+        "outbox": 0,
+        "daemons": 0,
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP TABLE "{schema}".results'))
+    assert prune_some(store, RetentionConfig()) == {}  # never raises into the scheduler
+    assert "retention: pruning stopped: ProgrammingError" in caplog.text
+    store.close()
