@@ -16,6 +16,14 @@ event a run) and two notifications a day. Then `sentinel.retention.prune` runs w
 Printed every --report days: the day, rows per table, the store's size, and that day's prune time; at the end
 the largest size and the prune time's median and maximum. SQLite reuses freed pages, so the file's size is the
 high-water mark of what the store held.
+
+Measured 2026-11-30 (2 cores shared with other jobs, run under nice; times are upper bounds):
+- 500 datasets every 15 min, 100 days: 5.6 GB at day 30 (results reach their window), 9.4 GB at day 90 (runs
+  and ticks reach theirs), 9.8 GB at day 100; prune 16-20 s a day deleting ~370k rows (47 s max, once runs
+  and ticks go too), in ~1,000-row transactions.
+- 50 datasets, 365 days: 938 MB at day 90, then only metric history grows (3.6 MB a day): 1.95 GB at day
+  365. At 500 datasets that is 9.4 GB at day 90 and 19.5 GB after a year with metric history kept.
+- 10 datasets, 365 days, --metrics 90d: 189 MB at day 90, 191 MB at day 365 (flat): ~9.6 GB at 500 datasets.
 """
 
 from __future__ import annotations
