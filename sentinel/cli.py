@@ -262,3 +262,29 @@ def status(
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         render_status(doc)
+
+
+@app.command()
+def prune(
+    config: ConfigOpt = Path("config.yaml"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would be deleted; delete nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+) -> None:
+    """Delete what `retention:` lets go (old results, runs, ticks, delivered notifications) in small batches;
+    metric history and what detectors and open incidents read are kept. The daemon does this once a day."""
+    from sentinel.retention import prune as prune_store
+
+    cfg = _load(config)
+    with _store(cfg) as store:
+        try:
+            done = prune_store(store, cfg.main.retention, dry_run=dry_run)
+        except Exception as exc:
+            _stderr().print(f"pruning stopped: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+    if as_json:
+        sys.stdout.write(json.dumps({"dry_run": dry_run, "deleted": done}) + "\n")
+        return
+    verb = "would delete" if dry_run else "deleted"
+    width = max(len(t) for t in done)
+    for table, n in done.items():
+        typer.echo(f"{table:<{width}}  {verb} {n:,}")

@@ -31,6 +31,7 @@ from pydantic import (
 
 from sentinel import yamlfile
 from sentinel.envsubst import MissingEnv, expand_env, placeholder_url, references, resolve_url  # noqa: F401
+from sentinel.retention import RetentionConfig
 from sentinel.timespec import Schedule, parse_schedule
 from sentinel.yamlmodel import Duration, Model, Severity, TimeZoneName
 
@@ -144,6 +145,7 @@ class MainConfig(Model):
     daemon: DaemonConfig = DaemonConfig()
     fx_rates: dict[str, Annotated[float, Field(gt=0)]] = {}
     evidence_limit: int = Field(1000, gt=0, description="max rows/categories listed per result; counts stay exact")
+    retention: RetentionConfig = RetentionConfig()
 
 
 # --- checks --------------------------------------------------------------------------------------------

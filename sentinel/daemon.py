@@ -39,7 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import exc as sa_exc
 
-from sentinel import spool, storefault
+from sentinel import retention, spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
 from sentinel.endpoint import BoundedHTTPServer
 from sentinel.envsubst import RedactFilter
@@ -115,6 +115,9 @@ class Daemon:
         self.scheduler.add_job(
             self.beat, IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()), id="heartbeat"
         )
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
+        prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
+        self.scheduler.add_job(prune, IntervalTrigger(days=1), id="prune", next_run_time=soon)
         self.beat()
         self._replay_spool()
         self._catch_up()

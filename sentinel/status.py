@@ -1,4 +1,5 @@
-"""`sentinel status`: each dataset's last run, outcome, next run and open incidents; the daemons alive."""
+"""`sentinel status`: each dataset's last run, outcome, next run and open incidents; the daemons alive; the
+state store's size and the notifications not delivered yet."""
 
 from __future__ import annotations
 
@@ -64,33 +65,60 @@ def collect_status(cfg: Config, store: Store, now: dt.datetime | None = None) ->
                 if now - utc(r.beat_at) <= 10 * stale  # long-silent rows are dead daemons: not listed
             ],
             "datasets": datasets,
+            "store": {"backend": store.url.get_backend_name(), "bytes": store.size()},
+            "outbox": store.outbox_backlog(),
         }
     )
 
 
 def render_status(doc: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """A few lines per dataset rather than a table: at 80 columns (or piped) a line wraps between words with a
+    hanging indent, so dates, keys and names are never cut short."""
+    import textwrap
 
-    console = Console()
-    table = Table(title="Sentinel status")
-    for col in ("dataset", "schedule", "last run", "outcome", "next run", "open incidents"):
-        table.add_column(col)
+    from rich.console import Console
+
+    console = Console(highlight=False)
+
+    def say(text: str, indent: str = "") -> None:  # names and keys print as text: no markup, no escape codes
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+        for line in textwrap.wrap(
+            text, console.width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+        ) or [""]:
+            console.print(line, markup=False, soft_wrap=True)
+
+    say(f"Sentinel status at {_when(doc['now'])}")
     for d in doc["datasets"]:
-        run = d["last_run"] or {}
-        table.add_row(
-            escape(d["dataset"]),
-            d["schedule"],
-            (run.get("started_at") or "never")[:19],
-            run.get("status", "-"),
-            (d["next_run"] or "-")[:19],
-            escape(", ".join(f"#{i['id']} {i['key']}" for i in d["open_incidents"]) or "-"),
-        )
-    console.print(table)
+        run = d["last_run"]
+        say("")
+        say(f"{d['dataset']} · {d['schedule']}")
+        last = "never run" if run is None else f"last run {_when(run['started_at'])}: {run['status']}"
+        say(f"{last} · next {_when(d['next_run'])}", "  ")
+        for i in d["open_incidents"]:
+            say(f"open #{i['id']} {i['key']} ({i['severity']}) since {_when(i['since'])}", "  ")
+    say("")
     if not doc["daemons"]:
-        console.print("no daemon is running against this state store")
+        say("no daemon is running against this state store")
     for dm in doc["daemons"]:
-        console.print(
-            f"daemon {dm['id']}: {'alive' if dm['alive'] else 'silent'}, last heartbeat {dm['last_heartbeat']}"
-        )
+        state = "alive" if dm["alive"] else "silent"
+        say(f"daemon {dm['id']}: {state}, last heartbeat {_when(dm['last_heartbeat'])}")
+    store, backlog = doc["store"], doc["outbox"]
+    size = "size unknown" if store["bytes"] is None else _bytes(store["bytes"])
+    say(
+        f"state store: {size} ({store['backend']}) · "
+        f"outbox backlog: {backlog['pending']:,} pending, {backlog['failed']:,} failed"
+    )
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    return dt.datetime.fromisoformat(iso).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")

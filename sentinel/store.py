@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.results import SnapshotUpdate
 
-HEAD = "0003"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+HEAD = "0004"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -111,7 +112,8 @@ value_snapshots = sa.Table(
     metadata,
     sa.Column("dataset", sa.String, primary_key=True),
     sa.Column("check_name", sa.String, primary_key=True),
-    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("key_hash", sa.String, primary_key=True),  # key_hash(key): an index entry holds no data value
+    sa.Column("key", sa.String),
     sa.Column("bucket", sa.Integer),
     sa.Column("value", sa.Float),
     sa.Column("taken_at", TS),
@@ -159,6 +161,13 @@ outbox = sa.Table(
     sa.Column("claimed_by", sa.String),
     sa.Column("claimed_at", TS),
     sa.Column("sent_at", TS),
+)
+retention_marks = sa.Table(
+    "retention_marks",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("upto", sa.Integer),
+    sa.Column("at", TS),
 )
 
 T = TypeVar("T")
@@ -339,7 +348,7 @@ class Store:
                 rows = conn.execute(
                     sa.select(metrics.c.value)
                     .where(metrics.c.dataset == dataset, metrics.c.check_name == check, metrics.c.metric == name)
-                    .order_by(metrics.c.id.desc())
+                    .order_by(metrics.c.run_id.desc(), metrics.c.id.desc())
                     .limit(limit)
                 ).scalars()
                 out[name] = list(reversed(list(rows)))
@@ -357,7 +366,10 @@ class Store:
                 return None
             rows = conn.execute(
                 sa.select(metrics.c.metric, metrics.c.value).where(
-                    metrics.c.run_id == last, metrics.c.check_name == check, metrics.c.metric.like("share:%")
+                    metrics.c.dataset == dataset,
+                    metrics.c.check_name == check,
+                    metrics.c.run_id == last,
+                    metrics.c.metric.like("share:%"),
                 )
             )
             return {m.removeprefix("share:"): float(v) for m, v in rows}
@@ -414,6 +426,34 @@ class Store:
             ]
         return out
 
+    def size(self) -> int | None:
+        """Bytes the store takes on disk: the SQLite file with its WAL, or on PostgreSQL the total relation size
+        (tables, indexes, TOAST) of Sentinel's tables in the current schema; None where neither applies."""
+        if self.url.get_backend_name() == "sqlite":
+            if not self.url.database or self.url.database == ":memory:":
+                return None
+            files = [Path(self.url.database + suffix) for suffix in ("", "-wal")]
+            return sum(f.stat().st_size for f in files if f.exists())
+        if self.engine.dialect.name != "postgresql":
+            return None
+        stmt = sa.text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt, {"names": [*metadata.tables, "alembic_version"]}).scalar())
+
+    def outbox_backlog(self) -> dict[str, int]:
+        """Notifications not delivered yet: pending (to be retried) and failed (out of attempts)."""
+        stmt = (
+            sa.select(outbox.c.state, sa.func.count())
+            .where(outbox.c.state.in_(("pending", "failed")))
+            .group_by(outbox.c.state)
+        )
+        with self.engine.connect() as conn:
+            return {"pending": 0, "failed": 0, **dict(conn.execute(stmt).all())}
+
     def count(self, table: sa.Table, *where: sa.ColumnElement) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar())
@@ -454,7 +494,15 @@ def write_snapshot(conn: sa.Connection, dataset: str, check: str, update: Snapsh
         conn.execute(
             value_snapshots.insert(),
             [
-                {"dataset": dataset, "check_name": check, "key": k, "bucket": b, "value": v, "taken_at": at}
+                {
+                    "dataset": dataset,
+                    "check_name": check,
+                    "key_hash": key_hash(k),
+                    "key": k,
+                    "bucket": b,
+                    "value": v,
+                    "taken_at": at,
+                }
                 for k, b, v in update.values[i : i + 5000]
             ],
         )
@@ -467,6 +515,12 @@ def write_snapshot(conn: sa.Connection, dataset: str, check: str, update: Snapsh
                 for b, d in kept
             ],
         )
+
+
+def key_hash(key: str) -> str:
+    """What indexes `value_snapshots` instead of the key itself, which can be any length (the migration 0004
+    computes the same)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _incident_dict(r: sa.Row) -> dict[str, Any]:

@@ -153,3 +153,132 @@ def test_one_open_incident_per_fingerprint_is_enforced_by_the_database(tmp_path)
         conn.execute(incidents.insert().values(**row))
     with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
         conn.execute(incidents.insert().values(**row))
+
+
+# --- values from the data are never too long for the store (issue 10, item 8) ------------------------------
+
+
+def _hostile(n: int, seed: int) -> str:
+    """n characters that do not compress: an index entry holding them would exceed PostgreSQL's ~2.7 KB."""
+    import random
+    import string
+
+    rng = random.Random(seed)
+    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+def _cli(root, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sentinel", *args, "--config", str(root / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ten_kilobyte_labels_and_keys_reach_a_postgresql_store(tmp_path, pg_schema):
+    """A 10 KB category label (subschema shares, `metrics.metric`) and a 10 KB `history_by` key (magnitude,
+    `value_snapshots.key`) are written, and the incident names them exactly."""
+    import json
+
+    import numpy as np
+    from backends import make
+
+    url, *_ = pg_schema
+    wh = make("duckdb", tmp_path)
+    long_label, new_label, long_key = _hostile(10_000, 1), _hostile(10_000, 2), _hostile(10_000, 3)
+    rng = np.random.default_rng(5)
+    n = 1500
+    amounts = np.round(10 ** rng.uniform(3, 6, n), 2)
+    ids = [long_key if i == 0 else f"k{i}" for i in range(n)]
+    labels = [long_label if i % 4 == 0 else "USD" for i in range(n)]
+
+    def load(labels: list[str], amounts) -> None:
+        wh.execute("DROP TABLE IF EXISTS deals")
+        wh.execute("CREATE TABLE deals (id VARCHAR, currency VARCHAR, amount DOUBLE)")
+        rows = [{"id": i, "currency": c, "amount": float(a)} for i, c, a in zip(ids, labels, amounts, strict=True)]
+        wh.execute("INSERT INTO deals VALUES (:id, :currency, :amount)", rows)
+
+    load(labels, amounts)
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "config.yaml").write_text(f'state: "{url}"\nsources:\n  wh: {{type: sql, url: "{wh.url}"}}\n')
+    (tmp_path / "checks" / "deals.yaml").write_text(
+        "datasets:\n  - name: deals\n    source: wh\n    table: deals\n    key: id\n    checks:\n"
+        "      - subschema: {value_column: amount, category_column: currency}\n"
+        "      - magnitude: {column: amount, history_by: id}\n"
+    )
+    first = _cli(tmp_path, "run", "--json")
+    assert first.returncode == 0, first.stderr[-2000:]
+    store = Store(url)
+    assert store.last_shares("deals", "subschema(amount)") == {long_label: 0.25, "USD": 0.75}
+    assert long_key in store.snapshot_values("deals", "magnitude(amount)", list(range(4096)))
+
+    labels[1] = labels[2] = labels[3] = new_label  # a new 10 KB category
+    amounts[0] *= 1000  # and the 10 KB key's amount typed with three zeros too many
+    load(labels, amounts)
+    second = _cli(tmp_path, "run", "--json")
+    assert second.returncode == 1, second.stderr[-2000:]
+    opened = {i["check"]: i["id"] for i in json.loads(second.stdout)["incidents"]}
+    shown = json.loads(_cli(tmp_path, "show", str(opened["subschema(amount)"]), "--json").stdout)
+    assert shown["last_result"]["evidence"]["new_values"] == [{"value": new_label, "count": 3}]
+    shown = json.loads(_cli(tmp_path, "show", str(opened["magnitude(amount)"]), "--json").stdout)
+    assert [i["key"] for i in shown["last_result"]["evidence"]["rows"]["items"]] == [long_key]
+    store.close()
+
+
+def _store_at_0003(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    engine = sa.create_engine(url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", "sentinel:migrations")
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        conn.execute(
+            sa.text(
+                "INSERT INTO runs (run_uid, dataset, started_at, finished_at, status) VALUES ('r', 'd', :t, :t, 'pass')"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO metrics (run_id, dataset, check_name, metric, value, measured_at) "
+                "VALUES (1, 'd', 'm', 'sum', 5.0, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO value_snapshots (dataset, check_name, key, bucket, value, taken_at) "
+                "VALUES ('d', 'm', 'k1', 3, 7.0, :t)"
+            ),
+            {"t": now},
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_0003_store_upgrades_and_keeps_its_history(backend, tmp_path, request):
+    url = f"sqlite:///{tmp_path}/s.db" if backend == "sqlite" else request.getfixturevalue("pg_schema")[0]
+    _store_at_0003(url)
+    store = Store(url)
+    assert store.version() == HEAD
+    assert store.snapshot_values("d", "m", [3]) == {"k1": 7.0}
+    assert store.metric_history("d", "m", ("sum",)) == {"sum": [5.0]}
+    long_name = "a_dataset_named_at_length_" + "x" * 300  # run ids embed the dataset name
+    now = dt.datetime.now(dt.UTC)
+    with store.engine.begin() as conn:
+        conn.execute(
+            runs.insert().values(
+                run_uid="u" * 32 + ":" + long_name,
+                dataset=long_name,
+                started_at=now,
+                finished_at=now,
+                status="pass",
+                host="h" * 300,
+            )
+        )
+    store.close()
