@@ -28,7 +28,7 @@ def main() -> None:
             prefetch.start(sys.argv)
             from sentinel.cli import app
 
-            app()
+            app(prog_name="sentinel")  # `python -m sentinel` would otherwise be named from its module path
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             if isinstance(exc.code, str):
@@ -36,7 +36,9 @@ def main() -> None:
         except Exception:
             import traceback
 
-            traceback.print_exc()
+            from sentinel.envsubst import redact
+
+            sys.stderr.write(redact(traceback.format_exc()))  # a crash never prints a secret either
             code = 1
         ending.finish(code)
     except (ending.Interrupted, KeyboardInterrupt):
