@@ -220,7 +220,8 @@ def test_ten_kilobyte_labels_and_keys_reach_a_postgresql_store(tmp_path, pg_sche
     assert second.returncode == 1, second.stderr[-2000:]
     opened = {i["check"]: i["id"] for i in json.loads(second.stdout)["incidents"]}
     shown = json.loads(_cli(tmp_path, "show", str(opened["subschema(amount)"]), "--json").stdout)
-    assert shown["last_result"]["evidence"]["new_values"] == [{"value": new_label, "count": 3}]
+    new_values = shown["last_result"]["evidence"]["new_values"]
+    assert new_values == {"count": 1, "items": [{"value": new_label, "count": 3}], "omitted": 0}
     shown = json.loads(_cli(tmp_path, "show", str(opened["magnitude(amount)"]), "--json").stdout)
     assert [i["key"] for i in shown["last_result"]["evidence"]["rows"]["items"]] == [long_key]
     store.close()
