@@ -93,6 +93,13 @@ class Project:
             f"datasets:\n  - name: {table}\n    source: wh\n    table: {table}\n    key: {key}\n    checks:\n{items}\n",
         )
 
+    def duckdb(self, checks: str, table: str = "deals", key: str = "id") -> None:
+        """`dataset` on the DuckDB file wh.duckdb in this folder, named in config.yaml by its relative url."""
+        from backends import Warehouse
+
+        wh = Warehouse("duckdb", "duckdb:///wh.duckdb", f"duckdb:///{self.root / 'wh.duckdb'}")
+        self.dataset(wh, checks, table, key)
+
     def cli(self, *args: str):
         from sentinel.cli import app
 
