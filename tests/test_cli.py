@@ -26,20 +26,12 @@ def warehouse(project, rows: int) -> None:
 
 @pytest.fixture
 def deals(project):
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/deals.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - not_empty: {}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}}
-                severity: warn
-        """,
+        - not_empty: {}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}}
+          severity: warn
+        """
     )
     return project
 
