@@ -17,12 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import copy_demo
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sentinel.terminal import visible
 
-REPO = Path(__file__).resolve().parents[1]
 # values a category label or key can hold: rich markup, a window-title OSC, clear-screen CSI, BEL, a C1 CSI,
 # a right-to-left override and a newline that would forge a line of the report
 HOSTILE_CURRENCIES = ["[/]evil", "\x1b]0;pwned\x07", "[bold red]loud[/]", "x\x1b[2Jy", "c1\x9b31m", "rtl\u202eabc"]
@@ -233,9 +233,7 @@ def test_long_tail_expectations_leave_stderr_to_sentinel(wide):
 
 
 def test_the_demos_next_command_runs_where_sentinel_is_not_on_path(tmp_path):
-    for name in ("config.yaml", "checks", "correctors"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    copy_demo(tmp_path)
     env = {**os.environ, "COLUMNS": "80", "PATH": "/usr/bin:/bin"}
     assert shutil.which("sentinel", path=env["PATH"]) is None
     proc = subprocess.run(
