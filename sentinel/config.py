@@ -474,6 +474,22 @@ def _expand_globs(root: Path, patterns: list[str]) -> list[Path]:
     return files
 
 
+def _load_located(
+    cfg: Config, patterns: list[str], key: str, model: type[BaseModel], issues: list[ConfigIssue]
+) -> list[tuple[Located, Any, Any]]:
+    """(where, model or None, raw item) for each `key` entry of the files `patterns` match; the valid ones'
+    places are recorded in cfg.where."""
+    found = []
+    for file in _expand_globs(cfg.root, patterns):
+        items, fdoc = _load_items(file, key, model, issues)
+        for i, obj, item in items:
+            w = Located(_display(file), fdoc.line_of((key, i)), f"{key}[{i}]", fdoc, (key, i))
+            found.append((w, obj, item))
+            if obj is not None:
+                cfg.where[id(obj)] = w
+    return found
+
+
 def _leaves_folder(path: str) -> bool:
     """True when a path meant to stay inside a folder is absolute or climbs out of it with `..`."""
     return os.path.isabs(path) or os.path.normpath(path).split(os.sep)[0] == ".."
@@ -520,25 +536,11 @@ def load_config(path: str | Path = "config.yaml") -> Config:
                 if not _glob(root, pattern):
                     issues.append(raw.issue((key, i), f"{pattern!r} matches no file"))
     cfg.files = _expand_globs(root, [*main.checks, *main.correctors])
-    datasets: list[tuple[Located, DatasetConfig | None, Any]] = []
     before = len(issues)
-    for file in _expand_globs(root, main.checks):
-        items, fdoc = _load_items(file, "datasets", DatasetConfig, issues)
-        for i, ds, item in items:
-            w = Located(_display(file), fdoc.line_of(("datasets", i)), f"datasets[{i}]", fdoc, ("datasets", i))
-            datasets.append((w, ds, item))
-            if ds is not None:
-                cfg.where[id(ds)] = w
-                cfg.datasets.append(ds)
-    playbooks: list[tuple[Located, Playbook | None, Any]] = []
-    for file in _expand_globs(root, main.correctors):
-        items, fdoc = _load_items(file, "playbooks", Playbook, issues)
-        for i, pb, item in items:
-            w = Located(_display(file), fdoc.line_of(("playbooks", i)), f"playbooks[{i}]", fdoc, ("playbooks", i))
-            playbooks.append((w, pb, item))
-            if pb is not None:
-                cfg.where[id(pb)] = w
-                cfg.playbooks.append(pb)
+    datasets = _load_located(cfg, main.checks, "datasets", DatasetConfig, issues)
+    cfg.datasets = [ds for _, ds, _ in datasets if ds is not None]
+    playbooks = _load_located(cfg, main.correctors, "playbooks", Playbook, issues)
+    cfg.playbooks = [pb for _, pb, _ in playbooks if pb is not None]
     if not datasets and len(issues) == before:  # (a checks file that did not parse says so already)
         where = ", ".join(main.checks) or "nothing"
         issues.append(raw.issue(("checks",), f"no datasets declared (checks: {where}); nothing would be monitored"))

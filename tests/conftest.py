@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 import uuid
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("SENTINEL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -93,6 +95,13 @@ class Project:
             f"datasets:\n  - name: {table}\n    source: wh\n    table: {table}\n    key: {key}\n    checks:\n{items}\n",
         )
 
+    def duckdb(self, checks: str, table: str = "deals", key: str = "id") -> None:
+        """`dataset` on the DuckDB file wh.duckdb in this folder, named in config.yaml by its relative url."""
+        from backends import Warehouse
+
+        wh = Warehouse("duckdb", "duckdb:///wh.duckdb", f"duckdb:///{self.root / 'wh.duckdb'}")
+        self.dataset(wh, checks, table, key)
+
     def cli(self, *args: str):
         from sentinel.cli import app
 
@@ -111,3 +120,10 @@ def project(tmp_path: Path) -> Project:
 
 def by_check(doc: dict) -> dict[str, dict]:
     return {r["check"]: r for r in doc["results"]}
+
+
+def copy_demo(dest: Path) -> None:
+    """The repository's demo project (config.yaml, checks/, correctors/) copied into `dest`."""
+    for name in ("config.yaml", "checks", "correctors"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import by_check
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import by_check, copy_demo
 
 
 def warehouse(project, rows: int) -> None:
@@ -26,20 +22,12 @@ def warehouse(project, rows: int) -> None:
 
 @pytest.fixture
 def deals(project):
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/deals.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - not_empty: {}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}}
-                severity: warn
-        """,
+        - not_empty: {}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, max_value: 100}}
+          severity: warn
+        """
     )
     return project
 
@@ -116,9 +104,7 @@ def test_stdout_is_exactly_one_json_document_in_a_real_process(deals):
 
 
 def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
-    for name in ("config.yaml", "checks", "correctors"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    copy_demo(tmp_path)
     env = {**os.environ, "COLUMNS": "200"}
     for _ in range(2):  # safe to run again
         proc = subprocess.run(

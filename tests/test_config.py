@@ -143,19 +143,13 @@ def test_duplicate_keys_and_names(project):
 
 
 def test_expect_names_and_kwargs_are_checked_without_gx(project):
-    project.write("config.yaml", BASE)
-    project.write(
-        "checks/a.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: a
-            source: warehouse
-            table: t
-            checks:
-              - expect: {type: expect_column_values_to_be_betwen, kwargs: {column: x}}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: x, min_val: 0}}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {min_value: 0}}
+        - expect: {type: expect_column_values_to_be_betwen, kwargs: {column: x}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: x, min_val: 0}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {min_value: 0}}
         """,
+        table="t",
     )
     text = "\n".join(errors(project))
     assert "did you mean 'expect_column_values_to_be_between'" in text

@@ -103,24 +103,18 @@ def test_suite_files_follow_the_same_rules(project):
 
 
 def test_sensible_expectations_still_load(project):
-    project.write("config.yaml", BASE)
-    project.write(
-        "checks/a.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: a
-            source: warehouse
-            table: t
-            checks:
-              - expect: {type: expect_column_values_to_not_be_in_set, kwargs: {column: cat, value_set: []}}
-              - expect: {type: expect_column_values_to_be_between, kwargs: {column: x, min_value: 1, max_value: 1}}
-              - expect: {type: expect_table_row_count_to_be_between, kwargs: {min_value: 1}}
-              - expect: {type: expect_column_max_to_be_between, kwargs: {column: d, max_value: "2026-01-01T00:00"}}
-              - expect: {type: expect_column_mean_to_be_between, kwargs: {column: x, max_value: "12.5"}}
-              - expect:
-                  type: expect_column_quantile_values_to_be_between
-                  kwargs: {column: x, quantile_ranges: {quantiles: [0.5], value_ranges: [[null, 3]]}}
+        - expect: {type: expect_column_values_to_not_be_in_set, kwargs: {column: cat, value_set: []}}
+        - expect: {type: expect_column_values_to_be_between, kwargs: {column: x, min_value: 1, max_value: 1}}
+        - expect: {type: expect_table_row_count_to_be_between, kwargs: {min_value: 1}}
+        - expect: {type: expect_column_max_to_be_between, kwargs: {column: d, max_value: "2026-01-01T00:00"}}
+        - expect: {type: expect_column_mean_to_be_between, kwargs: {column: x, max_value: "12.5"}}
+        - expect:
+            type: expect_column_quantile_values_to_be_between
+            kwargs: {column: x, quantile_ranges: {quantiles: [0.5], value_ranges: [[null, 3]]}}
         """,
+        table="t",
     )
     assert len(load_config(project.root / "config.yaml").datasets[0].checks) == 6
 

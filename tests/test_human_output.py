@@ -17,12 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import copy_demo
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sentinel.terminal import visible
 
-REPO = Path(__file__).resolve().parents[1]
 # values a category label or key can hold: rich markup, a window-title OSC, clear-screen CSI, BEL, a C1 CSI,
 # a right-to-left override and a newline that would forge a line of the report
 HOSTILE_CURRENCIES = ["[/]evil", "\x1b]0;pwned\x07", "[bold red]loud[/]", "x\x1b[2Jy", "c1\x9b31m", "rtl\u202eabc"]
@@ -84,19 +84,7 @@ def hostile(project):
     rows += [(k, c, 20.0) for k, c in zip(HOSTILE_KEYS, HOSTILE_CURRENCIES, strict=True)]
     con.executemany("INSERT INTO deals VALUES (?, ?, ?)", rows)
     con.close()
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/deals.yaml",
-        """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD]}}
-        """,
-    )
+    project.duckdb("- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD]}}")
     return project
 
 
@@ -144,19 +132,12 @@ def wide(project):
     con = duckdb.connect(str(project.root / "wh.duckdb"))
     con.execute("CREATE TABLE opportunities_emea AS SELECT 'd' || range AS id, 'XYZ' AS currency FROM range(40)")
     con.close()
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/emea.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: opportunities_emea
-            source: wh
-            table: opportunities_emea
-            key: id
-            checks:
-              - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD, EUR]}}
-              - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: currency}}
+        - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD, EUR]}}
+        - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: currency}}
         """,
+        table="opportunities_emea",
     )
     return project
 
@@ -237,17 +218,9 @@ def test_a_runs_incident_changes_are_shown_once(wide):
 
 def test_long_tail_expectations_leave_stderr_to_sentinel(wide):
     """GX itself validates this one; its INFO lines and progress bars must not reach the user."""
-    wide.write(
-        "checks/emea.yaml",
-        """
-        datasets:
-          - name: opportunities_emea
-            source: wh
-            table: opportunities_emea
-            key: id
-            checks:
-              - expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: id, max_value: 2}}
-        """,
+    wide.duckdb(
+        "- expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: id, max_value: 2}}",
+        table="opportunities_emea",
     )
     proc = sentinel(wide.root, "run", "--json")
     assert proc.returncode == 1, proc.stderr
@@ -260,9 +233,7 @@ def test_long_tail_expectations_leave_stderr_to_sentinel(wide):
 
 
 def test_the_demos_next_command_runs_where_sentinel_is_not_on_path(tmp_path):
-    for name in ("config.yaml", "checks", "correctors"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    copy_demo(tmp_path)
     env = {**os.environ, "COLUMNS": "80", "PATH": "/usr/bin:/bin"}
     assert shutil.which("sentinel", path=env["PATH"]) is None
     proc = subprocess.run(

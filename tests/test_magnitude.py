@@ -284,7 +284,6 @@ def test_through_each_backend(project, wh):
 def test_aggregate_sum_and_mean_against_history(project):
     """Every amount x1000 at once: no row stands out from its peers, but the sum and mean do."""
     import duckdb
-    from backends import make
     from conftest import by_check
 
     df = deals(800)
@@ -296,7 +295,7 @@ def test_aggregate_sum_and_mean_against_history(project):
         con.execute("CREATE OR REPLACE TABLE deals AS SELECT * FROM noisy")
         con.close()
 
-    project.dataset(make("duckdb", project.root), "- magnitude: {column: amount, group_by: [owner]}")
+    project.duckdb("- magnitude: {column: amount, group_by: [owner]}")
     for day in range(5):  # history builds up; nothing to judge against before 5 runs
         load(1.0, day)
         assert project.run_json()[0] == 0

@@ -111,10 +111,7 @@ def test_detectors_replay_every_recorded_statement_on_unchanged_data(project):
         "1 + range % 40 AS seats FROM range(1, 400001)"
     )
     con.close()
-    from backends import Warehouse
-
-    project.dataset(
-        Warehouse("duckdb", "duckdb:///wh.duckdb", f"duckdb:///{project.root / 'wh.duckdb'}"),
+    project.duckdb(
         """
         - magnitude: {column: amount, group_by: [owner]}
         - magnitude: {column: amount, explained_by: [seats], group_by: [owner], name: fitted}
@@ -295,19 +292,11 @@ def test_plans_hold_no_labels_from_the_data_and_are_private(project):
     )
     labels = [r[0] for r in con.execute("SELECT DISTINCT owner FROM deals").fetchall()]
     con.close()
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
-    project.write(
-        "checks/deals.yaml",
+    project.duckdb(
         """
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - magnitude: {column: amount, group_by: [owner]}
-              - subschema: {value_column: amount, category_column: owner}
-        """,
+        - magnitude: {column: amount, group_by: [owner]}
+        - subschema: {value_column: amount, category_column: owner}
+        """
     )
     run(project)
     path = project.root / ".sentinel" / "scan-plans.json"
@@ -327,20 +316,12 @@ def test_plans_stay_small_with_many_categories_and_long_statements(project):
         "1.0 + range % 13 AS amount FROM range(1, 50001)"
     )
     con.close()
-    project.config('wh: {type: sql, url: "duckdb:///wh.duckdb"}')
     allowed = ", ".join(str(i) for i in range(60_000))  # a long statement from the config itself
-    project.write(
-        "checks/deals.yaml",
+    project.duckdb(
         f"""
-        datasets:
-          - name: deals
-            source: wh
-            table: deals
-            key: id
-            checks:
-              - subschema: {{value_column: amount, category_column: category}}
-              - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: code, value_set: [{allowed}]}}}}
-        """,
+        - subschema: {{value_column: amount, category_column: category}}
+        - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: code, value_set: [{allowed}]}}}}
+        """
     )
     run(project)
     path = project.root / ".sentinel" / "scan-plans.json"

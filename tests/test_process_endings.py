@@ -9,41 +9,32 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from backends import make
+from conftest import Project
 
 ROWS = 10_000_000  # a run takes seconds; the delays below are fractions of a measured run, so they land inside it
+
+
+BIG_CHECKS = """
+- not_empty: {}
+- magnitude: {column: amount, group_by: [grp]}
+- expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
+"""
 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
     """A project whose run scans a few million DuckDB rows, run once so that a scan plan is recorded."""
     root = tmp_path_factory.mktemp("big")
-    (root / "checks").mkdir()
-    (root / "config.yaml").write_text(
-        'state: sqlite:///state.db\nsources:\n  wh: {type: sql, url: "duckdb:///wh.duckdb"}\n'
-    )
-    (root / "checks" / "d.yaml").write_text(
-        textwrap.dedent("""
-        datasets:
-          - name: small
-            source: wh
-            table: small
-            checks: [{not_empty: {}}]
-          - name: big
-            source: wh
-            table: big
-            key: id
-            checks:
-              - not_empty: {}
-              - magnitude: {column: amount, group_by: [grp]}
-              - expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
-        """)
-    )
+    project = Project(root)
+    project.duckdb(BIG_CHECKS, table="big")
+    # a.yaml sorts before big.yaml: the small dataset is run first
+    project.write("checks/a.yaml", "datasets: [{name: small, source: wh, table: small, checks: [{not_empty: {}}]}]\n")
     con = duckdb.connect(str(root / "wh.duckdb"))
     con.execute(
         "CREATE TABLE big AS SELECT range AS id, (range % 97)::VARCHAR AS grp, "
@@ -142,32 +133,18 @@ def test_ctrl_c_at_any_moment_exits_130_at_once_and_writes_nothing(big, run_seco
 
 
 @pytest.fixture
-def big_pg(tmp_path, pg_schema) -> Path:
+def big_pg(project, pg_schema) -> Path:
     """A project on a PostgreSQL table of a few million rows, run once so that a scan plan is recorded."""
-    url, schema, engine = pg_schema
+    _, schema, engine = pg_schema
     with engine.begin() as conn:
         conn.exec_driver_sql(
             f'CREATE TABLE "{schema}".big AS SELECT g AS id, mod(g, 97)::text AS grp, '
             f"100 + mod(hashint4(g), 1000)::float8 AS amount FROM generate_series(1, 3000000) g"
         )
-    (tmp_path / "checks").mkdir()
-    (tmp_path / "config.yaml").write_text(f'state: sqlite:///state.db\nsources:\n  wh: {{type: sql, url: "{url}"}}\n')
-    (tmp_path / "checks" / "d.yaml").write_text(
-        textwrap.dedent("""
-        datasets:
-          - name: big
-            source: wh
-            table: big
-            key: id
-            checks:
-              - not_empty: {}
-              - magnitude: {column: amount, group_by: [grp]}
-              - expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
-        """)
-    )
-    proc = sentinel(tmp_path, "run")
+    project.dataset(make("postgresql", project.root, pg_schema), BIG_CHECKS, table="big")
+    proc = sentinel(project.root, "run")
     assert proc.returncode == 0, proc.stderr
-    return tmp_path
+    return project.root
 
 
 @pytest.mark.parametrize("delay, prefetch", [(0.3, True), (1.0, True), (1.0, False)])
