@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
 
+from sentinel.envsubst import redact
 from sentinel.results import CheckResult
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def describe(exc: BaseException) -> str:
     """One line: the driver's exception class and the first line of its message."""
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
-    text = f"{type(orig).__name__}: {lines[0] if lines else ''}".rstrip(": ")[:MAX_MESSAGE]
+    text = redact(f"{type(orig).__name__}: {lines[0] if lines else ''}".rstrip(": "))[:MAX_MESSAGE]
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # no terminal escapes from values
 
 
