@@ -502,10 +502,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One line a record for a terminal or journal: a message built from data (a label, a key) shows its
+    control characters as escapes instead of writing them (tracebacks keep their own lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the stdlib's name
+        from sentinel.terminal import visible
+
+        return visible(super().formatMessage(record))
+
+
 def configure_logging(fmt: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     handler.addFilter(RedactFilter())  # no value taken from the environment reaches a log line
     root = logging.getLogger()

@@ -224,3 +224,32 @@ def test_daemon_reports_a_refused_write_without_spooling_and_turns_unhealthy(tmp
     finally:
         if d.proc.poll() is None:
             d.kill()
+
+
+def test_text_log_lines_show_control_characters_from_data_and_keep_tracebacks():
+    """A category label with an escape sequence and a newline, logged by the daemon in text format, cannot
+    retitle the terminal or forge a second log line; a traceback still prints on its own lines."""
+    import io
+    import logging
+
+    from sentinel.daemon import TextFormatter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(TextFormatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("sentinel.test.textlog")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("run of %s failed", "deals\x1b]0;pwned\x07\nINFO forged: all good")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("crash")
+    finally:
+        logger.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "WARNING sentinel.test.textlog: run of deals\\x1b]0;pwned\\x07\\nINFO forged: all good failed"
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert lines[1] == "ERROR sentinel.test.textlog: crash" and lines[2].startswith("Traceback")
+    assert lines[-1] == "ValueError: boom"
