@@ -65,14 +65,10 @@ def _config_errors(issues, as_json: bool):  # type: ignore[no-untyped-def]
 
 @contextmanager
 def _store(cfg) -> Iterator:
-    from sentinel.config import MissingEnv
     from sentinel.store import Store
 
     try:
-        store = Store(cfg.state_url)
-    except MissingEnv as exc:
-        _stderr().print(f"state: {exc}", markup=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        store = Store(cfg.state_url)  # _load has reported a missing ${VAR} of the state URL already
     except Exception as exc:
         from sentinel.envsubst import redact
 
@@ -124,7 +120,7 @@ def run(
     if not as_json and sys.stdout.isatty() and sys.stderr.isatty():
         from sentinel.report import run_progress
 
-        shown = run_progress(wanted, True)
+        shown = run_progress(wanted)
     with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held, shown as progress:
         doc, reports = run_many(cfg, ending.GuardedStore(store), wanted, uuid.uuid4().hex, progress=progress)
     from sentinel.storefault import message
@@ -268,7 +264,7 @@ def status(
 def prune(
     config: ConfigOpt = Path("config.yaml"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would be deleted; delete nothing")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Delete what `retention:` lets go (old results, runs, ticks, delivered notifications) in small batches;
     metric history and what detectors and open incidents read are kept. The daemon does this once a day."""

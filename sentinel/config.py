@@ -475,12 +475,12 @@ def _expand_globs(root: Path, patterns: list[str]) -> list[Path]:
 
 
 def _load_located(
-    cfg: Config, patterns: list[str], key: str, model: type[BaseModel], issues: list[ConfigIssue]
+    cfg: Config, files: list[Path], key: str, model: type[BaseModel], issues: list[ConfigIssue]
 ) -> list[tuple[Located, Any, Any]]:
-    """(where, model or None, raw item) for each `key` entry of the files `patterns` match; the valid ones'
-    places are recorded in cfg.where."""
+    """(where, model or None, raw item) for each `key` entry of `files`; the valid ones' places are recorded
+    in cfg.where."""
     found = []
-    for file in _expand_globs(cfg.root, patterns):
+    for file in files:
         items, fdoc = _load_items(file, key, model, issues)
         for i, obj, item in items:
             w = Located(_display(file), fdoc.line_of((key, i)), f"{key}[{i}]", fdoc, (key, i))
@@ -535,11 +535,12 @@ def load_config(path: str | Path = "config.yaml") -> Config:
             for i, pattern in enumerate(getattr(main, key)):
                 if not _glob(root, pattern):
                     issues.append(raw.issue((key, i), f"{pattern!r} matches no file"))
-    cfg.files = _expand_globs(root, [*main.checks, *main.correctors])
+    check_files, corrector_files = _expand_globs(root, main.checks), _expand_globs(root, main.correctors)
+    cfg.files = check_files + [f for f in corrector_files if f not in check_files]
     before = len(issues)
-    datasets = _load_located(cfg, main.checks, "datasets", DatasetConfig, issues)
+    datasets = _load_located(cfg, check_files, "datasets", DatasetConfig, issues)
     cfg.datasets = [ds for _, ds, _ in datasets if ds is not None]
-    playbooks = _load_located(cfg, main.correctors, "playbooks", Playbook, issues)
+    playbooks = _load_located(cfg, corrector_files, "playbooks", Playbook, issues)
     cfg.playbooks = [pb for _, pb, _ in playbooks if pb is not None]
     if not datasets and len(issues) == before:  # (a checks file that did not parse says so already)
         where = ", ".join(main.checks) or "nothing"

@@ -144,12 +144,9 @@ def print_run(reports, console: Console | None = None, held: Sequence[dict[str, 
 
 
 @contextmanager
-def run_progress(names: Sequence[str], enabled: bool) -> Iterator[Callable[[str, str | None], None] | None]:
-    """A transient progress line on stderr ("dataset 2/5 deals: magnitude(amount)") while a run measures, or
-    None when not `enabled` (under --json, or when stdout or stderr is not a terminal)."""
-    if not enabled:
-        yield None
-        return
+def run_progress(names: Sequence[str]) -> Iterator[Callable[[str, str | None], None]]:
+    """A transient progress line on stderr ("dataset 2/5 deals: magnitude(amount)") while a run measures; the
+    CLI asks for it only on a terminal and never under --json."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     position = {name: i for i, name in enumerate(names, 1)}

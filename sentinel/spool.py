@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sentinel.results import CheckResult, SnapshotUpdate, jsonable
 from sentinel.runner import RunReport
+from sentinel.store import utc
 
 SUFFIX = ".json"
 MAX_BYTES = 256 * 1024 * 1024  # a larger file is not a run this daemon wrote
@@ -135,13 +136,9 @@ def load(path: Path) -> tuple[RunReport, dt.datetime]:
         for r in run.results
     ]
     report = RunReport(
-        run.run_uid, run.dataset, _utc(run.started_at), _utc(run.finished_at), results, recipients=run.recipients
+        run.run_uid, run.dataset, utc(run.started_at), utc(run.finished_at), results, recipients=run.recipients
     )
-    return report, _utc(run.tick)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return report, utc(run.tick)
 
 
 def write(folder: Path, report: RunReport, tick: dt.datetime) -> Path:

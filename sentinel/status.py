@@ -12,6 +12,7 @@ from sentinel.config import Config
 from sentinel.results import jsonable
 from sentinel.scheduler import trigger
 from sentinel.store import Store, daemons, runs, utc
+from sentinel.terminal import visible
 
 
 def collect_status(cfg: Config, store: Store, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def render_status(doc: dict[str, Any]) -> None:
     console = Console(highlight=False)
 
     def say(text: str, indent: str = "") -> None:  # names and keys print as text: no markup, no escape codes
-        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+        text = visible(text)
         for line in textwrap.wrap(
             text, console.width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
         ) or [""]:

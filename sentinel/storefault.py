@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.envsubst import redact
 from sentinel.results import CheckResult
+from sentinel.terminal import visible
 
 if TYPE_CHECKING:
     from sentinel.runner import RunReport
@@ -35,7 +36,7 @@ def describe(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     text = redact(f"{type(orig).__name__}: {lines[0] if lines else ''}".rstrip(": "))[:MAX_MESSAGE]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # no terminal escapes from values
+    return visible(text)  # no terminal escapes from values
 
 
 def refused(report: RunReport, exc: BaseException) -> RunReport:
