@@ -51,7 +51,9 @@ def _num(v: Any) -> str:
         return f"{v:,}"
     if v != v or v in (float("inf"), float("-inf")):
         return str(v)
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.6g}"
+    from sentinel.checks.common import number  # the messages' own rule, so tables and summaries agree
+
+    return number(v)
 
 
 def _short(value: Any, width: int = 48) -> str:
