@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.results import SnapshotUpdate
 
-HEAD = "0004"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+HEAD = "0005"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -161,6 +161,41 @@ outbox = sa.Table(
     sa.Column("claimed_by", sa.String),
     sa.Column("claimed_at", TS),
     sa.Column("sent_at", TS),
+    sa.Column("next_attempt_at", TS),  # a transient failure waits until then (backoff)
+    sa.Column("request_id", sa.Integer),
+)
+owner_requests = sa.Table(  # "requests" would shadow the HTTP library's name wherever both are imported
+    "requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text),
+    sa.Column("dataset", sa.Text),
+    sa.Column("owner", sa.Text),
+    sa.Column("state", sa.Text),
+    sa.Column("lead_incident_id", sa.Integer),
+    sa.Column("opened_at", TS),
+    sa.Column("updated_at", TS),
+    sa.Column("notified_at", TS),
+    sa.Column("reminders", sa.Integer),
+    sa.Column("last_reminded_at", TS),
+    sa.Column("next_reminder_at", TS),
+    sa.Column("escalated_at", TS),
+    sa.Column("escalated_to", sa.Text),
+    sa.Column("acked_at", TS),
+    sa.Column("ack_note", sa.Text),
+    sa.Column("snoozed_until", TS),
+    sa.Column("resolved_at", TS),
+    sa.Column("resolution", sa.Text),
+    sa.Column("reopened", sa.Integer),
+    sa.Column("version", sa.Integer),
+    sa.Column("recipients", sa.JSON),
+)
+request_incidents = sa.Table(
+    "request_incidents",
+    metadata,
+    sa.Column("request_id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer, primary_key=True),
+    sa.Column("added_at", TS),
 )
 retention_marks = sa.Table(
     "retention_marks",

@@ -1,0 +1,56 @@
+"""One problem, one request: which incidents of a dataset belong together, and which of them leads.
+
+Incidents of one dataset whose flagged keys overlap are one problem (the demo's yen rows are flagged by
+`magnitude`, `subschema` and a range expectation at once: one cause, one request). Whole-table incidents
+(empty, stale, drifted: no row keys) of a dataset are one problem with each other. The lead is the
+diagnosis that explains more rows: a currency named for 25 rows beats "likely 1 extra digit" for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def flagged_keys(last_result: Mapping[str, Any] | None) -> frozenset[str]:
+    """Every row key a result's evidence lists (rows, and rows inside subschema's modes)."""
+    evidence = (last_result or {}).get("evidence") or {}
+    if not isinstance(evidence, Mapping):
+        return frozenset()
+    found: set[str] = set()
+    blocks = [evidence.get("rows")] + [m.get("rows") for m in evidence.get("modes") or [] if isinstance(m, Mapping)]
+    for block in blocks:
+        if isinstance(block, Mapping):
+            found.update(str(i["key"]) for i in block.get("items") or [] if isinstance(i, Mapping) and "key" in i)
+    return frozenset(found)
+
+
+def explained_rows(last_result: Mapping[str, Any] | None) -> int:
+    """How many rows the result's diagnosis explains: rows given a candidate value or a named factor."""
+    evidence = (last_result or {}).get("evidence") or {}
+    if not isinstance(evidence, Mapping):
+        return 0
+    n = 0
+    for mode in evidence.get("modes") or []:
+        if isinstance(mode, Mapping) and mode.get("factor"):
+            n += int((mode.get("rows") or {}).get("count") or 0)
+    rows = evidence.get("rows")
+    if isinstance(rows, Mapping):
+        n += sum(1 for i in rows.get("items") or [] if isinstance(i, Mapping) and i.get("candidate") is not None)
+    return n
+
+
+def belongs_with(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two incidents' last results (same dataset) are one problem."""
+    ka, kb = flagged_keys(a), flagged_keys(b)
+    if not ka and not kb:
+        return True  # whole-table problems of one dataset: one message
+    return bool(ka & kb)
+
+
+def lead(incidents: Iterable[Any]) -> Any:
+    """The incident whose diagnosis explains the most rows; then the most flagged rows; then the oldest."""
+    return max(
+        incidents,
+        key=lambda i: (explained_rows(i.last_result), len(flagged_keys(i.last_result)), -int(i.id)),
+    )
