@@ -106,6 +106,7 @@ class OwnerConfig(Model):
     notify: list[str] = []
     backup: str | None = None
     timezone: TimeZoneName | None = None
+    working_hours: str = "08:00-18:00 Mon-Fri"  # reminders only inside these, in the owner's timezone
 
 
 class NotifyConfig(Model):
@@ -194,11 +195,27 @@ def _check_union() -> Any:
 CheckEntry = _check_union()
 
 
+class OriginConfig(Model):
+    """Where a warehouse table's rows come from, so a request names the sheet, tab and rows (or records)
+    where the fix belongs. `key` is the origin's column or field that holds the dataset's `key`."""
+
+    source: str
+    worksheet: str | None = None  # gsheets: the tab
+    range: str | None = None  # gsheets: A1 range of the tab (header row first)
+    object: str | None = None  # salesforce: the sObject
+    key: str | None = None
+
+
 class DatasetConfig(Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]
     source: str
-    table: str
+    table: str  # sql/iceberg: table; files: path or glob; gsheets: worksheet; salesforce: sObject
     key: str | None = None
+    fields: list[str] | None = None  # salesforce: the fields read (default: every field the object describes)
+    where: str | None = None  # salesforce: a SOQL filter
+    header_row: int = Field(1, ge=1)  # gsheets: the row holding column names
+    range: str | None = None  # gsheets: an A1 range of the worksheet (header row first)
+    origin: OriginConfig | None = None
     owner: str | None = None
     schedule: Annotated[Schedule | None, BeforeValidator(lambda v: v if v is None else parse_schedule(v))] = None
     context: str | None = None

@@ -56,6 +56,7 @@ class RunReport:
     results: list[CheckResult]
     changes: list[incident_log.Change] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)  # notify URLs of the dataset's incident changes
+    origin: dict[str, Any] | None = None  # what the dataset's `origin:` holds now (rows, last change), if read
 
     @property
     def status(self) -> str:
