@@ -12,7 +12,13 @@ from sentinel.store import incidents, owner_requests, request_incidents
 
 
 def render(
-    conn: sa.Connection, cfg: Any, request_id: int, kind: str, now: dt.datetime, to_backup: bool = False
+    conn: sa.Connection,
+    cfg: Any,
+    request_id: int,
+    kind: str,
+    now: dt.datetime,
+    to_backup: bool = False,
+    origin: dict | None = None,
 ) -> Message:
     """The message of step `kind` (request | reminder | escalation | closing | reopened) of a request, from
     the store as it is inside the caller's transaction. `to_backup`: addressed to the owner's backup."""
