@@ -26,7 +26,8 @@ def flagged_keys(last_result: Mapping[str, Any] | None) -> frozenset[str]:
 
 
 def explained_rows(last_result: Mapping[str, Any] | None) -> int:
-    """How many rows the result's diagnosis explains: rows given a candidate value or a named factor."""
+    """How many rows the result's diagnosis explains: rows of a mode with a named factor (a currency), and
+    rows given a candidate value (subschema's `candidate`, magnitude's `diagnosis.candidate` for x / 10^k)."""
     evidence = (last_result or {}).get("evidence") or {}
     if not isinstance(evidence, Mapping):
         return 0
@@ -36,8 +37,21 @@ def explained_rows(last_result: Mapping[str, Any] | None) -> int:
             n += int((mode.get("rows") or {}).get("count") or 0)
     rows = evidence.get("rows")
     if isinstance(rows, Mapping):
-        n += sum(1 for i in rows.get("items") or [] if isinstance(i, Mapping) and i.get("candidate") is not None)
+        n += sum(1 for i in rows.get("items") or [] if isinstance(i, Mapping) and _candidate(i) is not None)
     return n
+
+
+def _candidate(item: Mapping[str, Any]) -> Any:
+    diagnosis = item.get("diagnosis")
+    nested = diagnosis.get("candidate") if isinstance(diagnosis, Mapping) else None
+    return item.get("candidate") if item.get("candidate") is not None else nested
+
+
+def names_factor(last_result: Mapping[str, Any] | None) -> bool:
+    """Whether the diagnosis names a unit factor (a currency): on equal counts it beats a digit count."""
+    evidence = (last_result or {}).get("evidence") or {}
+    modes = evidence.get("modes") if isinstance(evidence, Mapping) else None
+    return any(isinstance(m, Mapping) and m.get("factor") for m in modes or [])
 
 
 def belongs_with(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
@@ -49,8 +63,14 @@ def belongs_with(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bo
 
 
 def lead(incidents: Iterable[Any]) -> Any:
-    """The incident whose diagnosis explains the most rows; then the most flagged rows; then the oldest."""
+    """The incident whose diagnosis explains the most rows (the demo's JPY mode explains 25, magnitude's
+    x / 10^k one); on a tie the one naming a currency; then the most flagged rows; then the oldest."""
     return max(
         incidents,
-        key=lambda i: (explained_rows(i.last_result), len(flagged_keys(i.last_result)), -int(i.id)),
+        key=lambda i: (
+            explained_rows(i.last_result),
+            names_factor(i.last_result),
+            len(flagged_keys(i.last_result)),
+            -int(i.id),
+        ),
     )
