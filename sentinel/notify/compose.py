@@ -257,7 +257,7 @@ def _context(
         found = [head, *[i for i in found if i is not head]]
     first_opened = min((i.opened_at for i in found), default=now)
     rows_before = _last_rows(conn, req.dataset, first_opened)
-    where = _origin(cfg, ds, rows_before, origin_now, tz)
+    where = _origin(cfg, ds, rows_before, origin_now, tz, now)
 
     items = []
     for inc in found:
@@ -316,7 +316,9 @@ def _context(
     }
 
 
-def _origin(cfg: Any, ds: Any, rows_before: int | None, now_: dict | None, tz: ZoneInfo) -> dict | None:
+def _origin(
+    cfg: Any, ds: Any, rows_before: int | None, now_: dict | None, tz: ZoneInfo, now: dt.datetime
+) -> dict | None:
     """Where the dataset's rows come from, named from the config (no API call), and what it holds now."""
     o = getattr(ds, "origin", None) if ds is not None else None
     if o is None:
@@ -342,7 +344,7 @@ def _origin(cfg: Any, ds: Any, rows_before: int | None, now_: dict | None, tz: Z
             unit = "data rows" if kind == "gsheets" else "records"
             since = _parse_time(now_.get("modified_at"))
             out["now"] = f"{thing} has {_number(now_['rows'])} {unit}" + (
-                f" since {_when(since, tz)} (the file's last change)" if since else " now"
+                f" since {_when(since, tz, now)} (the file's last change)" if since else " now"
             )
             if rows_before is not None:
                 out["now"] += f"; it had {rows_before:,} at the last good run"
