@@ -27,6 +27,7 @@ from sentinel.notify.message import request_key
 from sentinel.results import CheckResult
 from sentinel.runner import run_many
 from sentinel.store import Store, incidents, outbox, owner_requests, request_incidents, runs
+from sentinel.terminal import visible
 
 CHICAGO = ZoneInfo("America/Chicago")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -400,3 +401,18 @@ def test_hostile_values_are_escaped_in_html_one_line_in_text_and_never_templates
         assert "{{ 7*7 }}" in body and "{{ config }}" in body
         assert "49" not in body
     assert "\n" not in msg.subject and "\n" not in msg.summary
+
+
+def test_values_are_shown_exactly_as_the_evidence_holds_them(hostile):
+    """Exact evidence (decimals as strings) is shown to the last digit; text that looks numeric stays text."""
+    inc = hostile.incident("deals/expect_column_values_to_be_in_set(currency)/violation")
+    last = dict(inc.last_result)
+    items = last["evidence"]["rows"]["items"]
+    items[0]["value"], items[0]["candidate"] = "12345678.9", "1234567.89"
+    items[1]["value"] = "00123"
+    with hostile.store.engine.begin() as conn:
+        conn.execute(incidents.update().where(incidents.c.id == inc.id).values(last_result=last))
+    now = dt.datetime(2026, 11, 30, 16, 10, tzinfo=dt.UTC)
+    text = hostile.render(hostile.request("deals", "ann", [inc.id], now), "request", now).text
+    assert f"{visible(items[0]['key'])}: 12,345,678.9, candidate 1,234,567.89" in text
+    assert f"{visible(items[1]['key'])}: 00123" in text

@@ -383,7 +383,8 @@ def _rows(found: list[_Incident], origin_now: dict | None, cfg: Any, where: dict
     """The flagged rows of every incident (lead first), merged by key: value, reference, candidate, where."""
     merged: dict[str, dict[str, Any]] = {}
     keys_of: dict[int, list[str]] = {}
-    omitted = 0
+    counted = 0  # the largest exact count one evidence block gives (its items may be capped)
+    capped_out = False
     cells = (origin_now or {}).get("cells") if isinstance(origin_now, Mapping) else None
     records = (origin_now or {}).get("records") if isinstance(origin_now, Mapping) else None
     for inc in found:
@@ -396,7 +397,8 @@ def _rows(found: list[_Incident], origin_now: dict | None, cfg: Any, where: dict
         for block, factor in blocks:
             if not isinstance(block, Mapping):
                 continue
-            omitted += int(block.get("omitted") or 0)
+            counted = max(counted, int(block.get("count") or 0))
+            capped_out = capped_out or bool(block.get("omitted"))
             for item in block.get("items") or []:
                 if not isinstance(item, Mapping) or "key" not in item:
                     continue
@@ -421,8 +423,8 @@ def _rows(found: list[_Incident], origin_now: dict | None, cfg: Any, where: dict
         row["checks"] = ", ".join(row["checks"])
     for row in merged.values():
         row.pop("origin", None)
-    more = max(len(merged) - len(shown), 0) + omitted
-    return {"shown": shown, "total": len(merged) + omitted, "more": more}
+    total = max(len(merged), counted)
+    return {"shown": shown, "total": total, "more": total - len(shown), "at_least": capped_out}
 
 
 def _pick(found: list[_Incident], keys_of: dict[int, list[str]], merged: dict[str, dict]) -> list[str]:
@@ -555,8 +557,8 @@ def _number(value: Any) -> str:
             return str(value)
         if not d.is_finite():
             return str(value)
-        if isinstance(value, str) and (value.strip() != value or not re.fullmatch(r"[-+]?\d+(\.\d+)?", value)):
-            return value  # text that merely parses as a number ("00123", "1e3") is shown as it is
+        if isinstance(value, str) and not re.fullmatch(r"-?(0|[1-9]\d*)(\.\d+)?", value):
+            return value  # text that merely parses as a number ("00123", "1e3", " 5") is shown as it is
         if d == d.to_integral_value():
             return f"{int(d):,}"
         return f"{d:,f}"
