@@ -189,6 +189,7 @@ def test_petes_empty_forecast_names_the_sheet_tab_rows_and_what_it_holds_now(wor
     # memory: the context notes and how the last outage of this check ended
     assert "he sometimes overwrites it at month end" in text
     assert "resolved by hand: re-uploaded from the master file; fixed within 1 h 40 min" in text
+    assert "  Last time:\n" in text
     # the HTML carries the same facts, the sheet as a link
     assert f'<a href="https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit">' in msg.html
     assert "0 data rows since 09:12 CST" in msg.html and rows_span in msg.html
