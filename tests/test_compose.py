@@ -346,6 +346,7 @@ def hostile(tmp_path) -> World:
             state: sqlite:///{tmp_path / "state.db"}
             sources:
               wh: {{type: sql, url: "duckdb:///{wh}"}}
+              crm: {{type: salesforce, production: {{instance_url: "https://acme.my.salesforce.com"}}}}
             owners:
               ann: {{name: "Ann <b>Ops</b>", notify: ["console://"], timezone: Europe/Berlin}}
             """
@@ -361,6 +362,7 @@ def hostile(tmp_path) -> World:
                 table: deals
                 key: id
                 owner: ann
+                origin: {source: crm, object: Opportunity, key: id}
                 context: "Typed by hand. <i>Careful</i> {{ config }}"
                 checks:
                   - expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD]}}
@@ -381,6 +383,10 @@ def test_hostile_values_are_escaped_in_html_one_line_in_text_and_never_templates
     by_key = {i["key"]: i for i in items}
     by_key["k3"]["origin"] = {"cells": "Deals!A4:B4", "url": "https://evil.example/steal"}
     by_key["k4"]["origin"] = {"cells": "Deals!A5:B5", "url": "https://docs.google.com/spreadsheets/d/x/edit#gid=0"}
+    record = "https://acme.my.salesforce.com/lightning/r/Opportunity/006A/view"
+    by_key["k2\nincident #9 resolved"]["origin"] = {"record": "006A", "url": record}
+    lookalike = "https://acme.my.salesforce.com.evil.example/lightning/r/Opportunity/006B/view"
+    by_key["<script>alert(1)</script>"]["origin"] = {"record": "006B", "url": lookalike}
     with hostile.store.engine.begin() as conn:
         conn.execute(incidents.update().where(incidents.c.id == inc.id).values(last_result=last))
     now = dt.datetime(2026, 11, 30, 16, 10, tzinfo=dt.UTC)
@@ -391,8 +397,9 @@ def test_hostile_values_are_escaped_in_html_one_line_in_text_and_never_templates
     assert "<script>" not in msg.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in msg.html
     assert "Ann &lt;b&gt;Ops&lt;/b&gt;" in msg.html and "&lt;i&gt;Careful&lt;/i&gt;" in msg.html
     hrefs = re.findall(r'href="([^"]*)"', msg.html)
-    assert hrefs == ["https://docs.google.com/spreadsheets/d/x/edit#gid=0"]
-    assert "https://evil.example/phish" in msg.html and "Deals!A4:B4" in msg.html
+    assert sorted(hrefs) == sorted(["https://docs.google.com/spreadsheets/d/x/edit#gid=0", record])
+    assert "https://evil.example/phish" in msg.html and "Deals!A4:B4" in msg.html and "006B" in msg.html
+    assert "Salesforce (source crm), object <strong>Opportunity</strong>" in msg.html
     # text: a value is one line, control characters visible
     assert "\x1b" not in msg.text and "\x07" not in msg.text and "\\x1b]0;pwned\\x07" in msg.text
     assert "k2\\nincident #9 resolved" in msg.text
@@ -417,3 +424,13 @@ def test_values_are_shown_exactly_as_the_evidence_holds_them(hostile):
     text = hostile.render(hostile.request("deals", "ann", [inc.id], now), "request", now).text
     assert f"{visible(items[0]['key'])}: 12,345,678.9, candidate 1,234,567.89" in text
     assert f"{visible(items[1]['key'])}: 00123" in text
+
+
+def test_salesforce_origin_count_now(hostile):
+    inc = hostile.incident("deals/expect_column_values_to_be_in_set(currency)/violation")
+    now = dt.datetime(2026, 11, 30, 16, 10, tzinfo=dt.UTC)
+    rid = hostile.request("deals", "ann", [inc.id], now)
+    text = hostile.render(rid, "request", now, origin={"rows": 1234567}).text
+    assert "Comes from: Salesforce (source crm), object Opportunity" in text
+    assert "Now: Opportunity has 1,234,567 records now" in text
+    assert "Please correct the rows listed in the Opportunity records." in text
