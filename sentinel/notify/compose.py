@@ -278,7 +278,7 @@ def _context(
             }
         )
 
-    flagged = _rows(found, origin_now, cfg, where)
+    flagged = _rows(found, origin_now, where)
     schedule_next = _next_check(cfg, ds, now)
     lead_cause = found[0].cause if found else ""
     fixed_at = utc(req.resolved_at) or now
@@ -296,7 +296,6 @@ def _context(
         "owner": owner_name,
         "backup": (backup.name or owner.backup) if backup is not None else None,
         "tz": str(tz),
-        "now": _when(now, tz, now),
         "first_sent": _when(utc(req.notified_at), tz, now) if req.notified_at is not None else None,
         "reminder": reminders,
         "max_reminders": cfg.main.notify.max_reminders,
@@ -379,7 +378,7 @@ def _safe_link(url: Any, where: dict | None) -> str | None:
     return url if instance and url.startswith(instance) else None
 
 
-def _rows(found: list[_Incident], origin_now: dict | None, cfg: Any, where: dict | None) -> dict[str, Any]:
+def _rows(found: list[_Incident], origin_now: dict | None, where: dict | None) -> dict[str, Any]:
     """The flagged rows of every incident (lead first), merged by key: value, reference, candidate, where."""
     merged: dict[str, dict[str, Any]] = {}
     keys_of: dict[int, list[str]] = {}
