@@ -434,3 +434,44 @@ def test_salesforce_origin_count_now(hostile):
     assert "Comes from: Salesforce (source crm), object Opportunity" in text
     assert "Now: Opportunity has 1,234,567 records now" in text
     assert "Please correct the rows listed in the Opportunity records." in text
+
+
+def test_on_equal_explained_rows_a_currency_leads_over_a_digit_count():
+    """One row explained by a currency, one by x / 10^k (which also flags a second row): the currency leads."""
+
+    class Inc:
+        def __init__(self, id_: int, last_result: dict):
+            self.id, self.last_result = id_, last_result
+
+    digits = Inc(
+        1,
+        {
+            "evidence": {
+                "rows": {
+                    "count": 2,
+                    "items": [
+                        {"key": "a", "value": 1000, "diagnosis": {"k": 1, "candidate": 100}},
+                        {"key": "b", "value": 5},
+                    ],
+                }
+            }
+        },
+    )
+    currency = Inc(
+        2,
+        {
+            "evidence": {
+                "modes": [
+                    {
+                        "label": "USD",
+                        "factor": {"factor": 150.0, "label": "JPY", "kind": "currency"},
+                        "rows": {"count": 1, "items": [{"key": "a", "value": 1000, "candidate": 6.67}]},
+                    }
+                ]
+            }
+        },
+    )
+    assert problems.explained_rows(digits.last_result) == problems.explained_rows(currency.last_result) == 1
+    assert problems.belongs_with(digits.last_result, currency.last_result)
+    assert problems.lead([digits, currency]) is currency
+    assert problems.lead([currency, digits]) is currency
