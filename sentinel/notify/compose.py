@@ -14,7 +14,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from markupsafe import Markup
 from sentinel.envsubst import expand_env, references
 from sentinel.notify import problems
 from sentinel.notify.message import Message
+from sentinel.notify.wording import brief, count, number, parse_time, span, when
 from sentinel.store import incidents, outbox, owner_requests, request_incidents, results, runs, utc
 from sentinel.terminal import visible
 
@@ -174,7 +174,7 @@ def _last_rows(conn: sa.Connection, dataset: str, before: dt.datetime) -> int | 
         .order_by(runs.c.started_at.desc(), results.c.id.desc())
         .limit(1)
     ).first()
-    return _count(row.observed) if row is not None else None
+    return count(row.observed) if row is not None else None
 
 
 def _memory(conn: sa.Connection, dataset: str, checks: list[str], exclude: list[int], tz: ZoneInfo) -> list[dict]:
@@ -194,8 +194,8 @@ def _memory(conn: sa.Connection, dataset: str, checks: list[str], exclude: list[
         {
             "key": r.key,
             "resolution": r.resolution or "resolved",
-            "open_for": _span(utc(r.resolved_at) - utc(r.opened_at)),
-            "resolved_at": _when(utc(r.resolved_at), tz),
+            "open_for": span(utc(r.resolved_at) - utc(r.opened_at)),
+            "resolved_at": when(utc(r.resolved_at), tz),
         }
         for r in rows
     ]
@@ -206,7 +206,7 @@ def _history(conn: sa.Connection, req: Any, who: str, tz: ZoneInfo, now: dt.date
     request, one per step whatever the number of channels)."""
     lines = []
     if req.notified_at is not None:
-        lines.append(f"asked {who} at {_when(utc(req.notified_at), tz, now)}")
+        lines.append(f"asked {who} at {when(utc(req.notified_at), tz, now)}")
     steps = conn.execute(
         sa.select(outbox.c.key, sa.func.min(outbox.c.created_at).label("at"))
         .where(outbox.c.request_id == req.id, outbox.c.key.like(f"request-{req.id}:reminder-%"))
@@ -219,12 +219,12 @@ def _history(conn: sa.Connection, req: Any, who: str, tz: ZoneInfo, now: dt.date
             n = int(m.group(1))
             sent[n] = min(sent.get(n, utc(s.at)), utc(s.at))
     for n in sorted(sent):
-        lines.append(f"reminder {n} sent to {who} at {_when(sent[n], tz, now)}")
+        lines.append(f"reminder {n} sent to {who} at {when(sent[n], tz, now)}")
     if not sent and (req.reminders or 0) and req.last_reminded_at is not None:
-        lines.append(f"{req.reminders} reminder(s), the last at {_when(utc(req.last_reminded_at), tz, now)}")
+        lines.append(f"{req.reminders} reminder(s), the last at {when(utc(req.last_reminded_at), tz, now)}")
     if req.acked_at is not None:
         note = f": {req.ack_note}" if req.ack_note else ""
-        lines.append(f"acknowledged at {_when(utc(req.acked_at), tz, now)}{note}")
+        lines.append(f"acknowledged at {when(utc(req.acked_at), tz, now)}{note}")
     else:
         lines.append("no answer")
     return lines
@@ -271,10 +271,10 @@ def _context(
                 "check": inc.check,
                 "cause": inc.cause,
                 "summary": inc.summary,
-                "expected": _brief(last.get("expected")),
+                "expected": brief(last.get("expected")),
                 "last_good": _last_good(good[0], tz, now) if good else None,
                 "passing": _passing(inc.check, passing[0], tz, now) if passing else None,
-                "opened_at": _when(inc.opened_at, tz, now),
+                "opened_at": when(inc.opened_at, tz, now),
             }
         )
 
@@ -296,19 +296,19 @@ def _context(
         "owner": owner_name,
         "backup": (backup.name or owner.backup) if backup is not None else None,
         "tz": str(tz),
-        "first_sent": _when(utc(req.notified_at), tz, now) if req.notified_at is not None else None,
+        "first_sent": when(utc(req.notified_at), tz, now) if req.notified_at is not None else None,
         "reminder": reminders,
         "max_reminders": cfg.main.notify.max_reminders,
         "history": _history(conn, req, owner_name, tz, now) if kind == "escalation" else [],
         "is_backup": to_backup and backup is not None,
-        "broke_again": _when(max((i.updated_at for i in found), default=now), tz, now),
-        "fixed_at": _when(fixed_at, tz, now),
+        "broke_again": when(max((i.updated_at for i in found), default=now), tz, now),
+        "fixed_at": when(fixed_at, tz, now),
         "fixed": [p["passing"] for p in items if p["passing"]],
         "origin": where,
         "problems": items,
         "rows": flagged,
         "action": _action(ACTIONS.get(lead_cause), req.dataset, where, found[0] if found else None),
-        "next_check": _when(schedule_next, tz, now) if schedule_next else None,
+        "next_check": when(schedule_next, tz, now) if schedule_next else None,
         "context": [line for line in (ds.context or "").splitlines() if line.strip()] if ds else [],
         "memory": _memory(conn, req.dataset, sorted({i.check for i in found}), [i.id for i in found], tz),
         "incident_ids": [i.id for i in found],
@@ -341,9 +341,9 @@ def _origin(
         elif now_.get("rows") is not None:
             thing = f"the sheet tab {o.worksheet}" if kind == "gsheets" else f"{o.object or o.source}"
             unit = "data rows" if kind == "gsheets" else "records"
-            since = _parse_time(now_.get("modified_at"))
-            out["now"] = f"{thing} has {_number(now_['rows'])} {unit}" + (
-                f" since {_when(since, tz, now)} (the file's last change)" if since else " now"
+            since = parse_time(now_.get("modified_at"))
+            out["now"] = f"{thing} has {number(now_['rows'])} {unit}" + (
+                f" since {when(since, tz, now)} (the file's last change)" if since else " now"
             )
             if rows_before is not None:
                 out["now"] += f"; it had {rows_before:,} at the last good run"
@@ -408,9 +408,9 @@ def _rows(found: list[_Incident], origin_now: dict | None, where: dict | None) -
                 )
                 row["checks"].append(inc.check)
                 if row["value"] is None and "value" in item:
-                    row["value"] = _number(item["value"])
+                    row["value"] = number(item["value"])
                 if row["reference"] is None and item.get("reference") is not None:
-                    row["reference"] = _number(item["reference"])
+                    row["reference"] = number(item["reference"])
                 if row["candidate"] is None:
                     row["candidate"] = _candidate(item, factor)
                 row.setdefault("origin", item.get("origin"))
@@ -458,12 +458,12 @@ def _candidate(item: Mapping[str, Any], factor: Any) -> str | None:
     if item.get("candidate") is not None:
         why = ""
         if isinstance(factor, Mapping) and factor.get("label"):
-            why = f" (if {factor['label']}: / {_number(factor.get('factor'))})"
-        return f"{_number(item['candidate'])}{why}"
+            why = f" (if {factor['label']}: / {number(factor.get('factor'))})"
+        return f"{number(item['candidate'])}{why}"
     d = item.get("diagnosis")
     if isinstance(d, Mapping) and d.get("candidate") is not None:
         k = d.get("k")
-        return f"{_number(d['candidate'])} (/ 10^{k})" if k is not None else _number(d["candidate"])
+        return f"{number(d['candidate'])} (/ 10^{k})" if k is not None else number(d["candidate"])
     return None
 
 
@@ -506,8 +506,8 @@ def _next_check(cfg: Any, ds: Any, now: dt.datetime) -> dt.datetime | None:
 
 
 def _last_good(row: Any, tz: ZoneInfo, now: dt.datetime) -> str:
-    at = _when(utc(row.started_at), tz, now)
-    n = _count(row.observed) if row.kind == "not_empty" else None
+    at = when(utc(row.started_at), tz, now)
+    n = count(row.observed) if row.kind == "not_empty" else None
     if n is not None:
         return f"it had {n:,} rows at the last good run, {at}"
     return f"it last passed at {at}"
@@ -516,95 +516,15 @@ def _last_good(row: Any, tz: ZoneInfo, now: dt.datetime) -> str:
 def _passing(check: str, row: Any, tz: ZoneInfo, now: dt.datetime) -> str:
     """What the passing re-check measured, in its own numbers."""
     obs = row.observed
-    n = _count(obs) if row.kind == "not_empty" else None
+    n = count(obs) if row.kind == "not_empty" else None
     if n is not None:
         return f"{n:,} rows back"
     if isinstance(obs, Mapping):
         if obs.get("rows_scored") is not None and obs.get("flagged") is not None:
-            return f"{check}: {_number(obs['flagged'])} of {_number(obs['rows_scored'])} rows flagged"
+            return f"{check}: {number(obs['flagged'])} of {number(obs['rows_scored'])} rows flagged"
         if obs.get("unexpected_count") is not None and obs.get("element_count") is not None:
-            return f"{check}: {_number(obs['unexpected_count'])} of {_number(obs['element_count'])} rows unexpected"
+            return f"{check}: {number(obs['unexpected_count'])} of {number(obs['element_count'])} rows unexpected"
         if obs.get("latest") is not None:
-            latest = _parse_time(obs["latest"])
-            return f"{check}: newest value {_when(latest, tz, now) if latest else obs['latest']}"
-    return f"{check} passes (re-checked {_when(utc(row.started_at), tz, now)})"
-
-
-# --- formatting --------------------------------------------------------------------------------------------
-
-
-def _count(observed: Any) -> int | None:
-    if isinstance(observed, bool):
-        return None
-    if isinstance(observed, int | float) and float(observed).is_integer():
-        return int(observed)
-    if isinstance(observed, Mapping):
-        for k in ("rows", "row_count", "count"):
-            if isinstance(observed.get(k), int) and not isinstance(observed.get(k), bool):
-                return observed[k]
-    return None
-
-
-def _number(value: Any) -> str:
-    """A value as stored, exactly: 12345678.9 -> "12,345,678.9" (a decimal string stays exact); text as is."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int | float | str):
-        try:
-            d = Decimal(str(value).strip()) if not isinstance(value, float) else Decimal(repr(value))
-        except InvalidOperation:
-            return str(value)
-        if not d.is_finite():
-            return str(value)
-        if isinstance(value, str) and not re.fullmatch(r"-?(0|[1-9]\d*)(\.\d+)?", value):
-            return value  # text that merely parses as a number ("00123", "1e3", " 5") is shown as it is
-        if d == d.to_integral_value():
-            return f"{int(d):,}"
-        return f"{d:,f}"
-    return str(value)
-
-
-def _brief(value: Any) -> str | None:
-    """`expected` in one short phrase: a scalar, or a flat mapping of scalars ("min_rows 1")."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        return _number(value) if not isinstance(value, list | dict) else None
-    flat = value.get("kwargs") if isinstance(value.get("kwargs"), Mapping) else value
-    parts = []
-    for k, v in flat.items():
-        if isinstance(v, list) and len(v) <= 10 and all(not isinstance(x, list | dict) for x in v):
-            parts.append(f"{k} [{', '.join(_number(x) for x in v)}]")
-        elif not isinstance(v, list | dict):
-            parts.append(f"{k} {_number(v)}")
-    return ", ".join(parts[:6]) or None
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return utc(value)
-    if not isinstance(value, str):
-        return None
-    try:
-        return utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-
-
-def _when(at: dt.datetime | None, tz: ZoneInfo, now: dt.datetime | None = None) -> str:
-    """A time in the recipient's zone with its abbreviation; the date too unless it is today there."""
-    if at is None:
-        return "an unknown time"
-    local = at.astimezone(tz)
-    if now is not None and now.astimezone(tz).date() == local.date():
-        return f"{local:%H:%M %Z}"
-    return f"{local:%a %d %b %H:%M %Z}"
-
-
-def _span(td: dt.timedelta) -> str:
-    """How long something stayed open, to the minute, the largest two units ("2 h 5 min", "3 d 4 h")."""
-    minutes = max(int(td.total_seconds() // 60), 0)
-    d, rest = divmod(minutes, 1440)
-    h, m = divmod(rest, 60)
-    parts = [f"{d} d"] * bool(d) + [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m)
-    return " ".join(parts[:2]) or "under a minute"
+            latest = parse_time(obs["latest"])
+            return f"{check}: newest value {when(latest, tz, now) if latest else obs['latest']}"
+    return f"{check} passes (re-checked {when(utc(row.started_at), tz, now)})"
