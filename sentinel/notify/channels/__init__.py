@@ -111,7 +111,8 @@ def display_url(url: str) -> str:
         netloc = f"{user}{colon}{password}@{hostport}"
     path = "/".join("***" if _TOKEN.match(seg) else seg for seg in parts.path.split("/"))
     query = "&".join(_masked_option(option) for option in parts.query.split("&")) if parts.query else ""
-    return f"{scheme}://{netloc}{path}{'?' + query if query else ''}"
+    fragment = f"#{parts.fragment}" if parts.fragment else ""  # slack://T/B/token/#channel
+    return f"{scheme}://{netloc}{path}{'?' + query if query else ''}{fragment}"
 
 
 def _masked_option(option: str) -> str:
