@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
-from fakes.smtp_server import free_port, smtp_server
+from fakes.smtp_server import free_port, self_signed, smtp_server
 from fakes.webhook import webhook_server
 
 from sentinel.notify import channels
@@ -74,7 +74,8 @@ def project(root: Path, notify: list[str]) -> Path:
     )
     urls = ", ".join(f'"{u}"' for u in notify)
     (root / "config.yaml").write_text(
-        f'state: sqlite:///state.db\nsources:\n  wh: {{type: sql, url: "sqlite:///wh.db"}}\nnotify: {{default: [{urls}]}}\n'
+        'state: sqlite:///state.db\nsources:\n  wh: {type: sql, url: "sqlite:///wh.db"}\n'
+        f"notify: {{default: [{urls}]}}\n"
     )
     return root / "config.yaml"
 
@@ -120,6 +121,38 @@ def test_an_email_arrives_whole_with_auth_its_message_id_and_no_secret(store, tm
     assert not any(SECRET in x or "s3cr3t" in x for x in everything)
 
 
+def test_mailtos_uses_starttls_before_auth_and_refuses_an_untrusted_certificate(store, tmp_path, monkeypatch):
+    """The production form: STARTTLS, then AUTH. The server requires TLS first (AUTH in clear text is refused);
+    a certificate the machine does not trust fails the row for good (it will not become trusted by waiting)."""
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    monkeypatch.setenv("SMTP_PASSWORD", SECRET)
+    with smtp_server(credentials=("bot", SECRET), tls_context=server_tls) as box:
+        url = f"mailtos://bot:${{SMTP_PASSWORD}}@127.0.0.1:{box.port}?from=sentinel@example.com&to=pete@acme.example"
+        untrusted = add_row(store, "k-untrusted", url, request_message())
+        assert dispatch(store, "d", tmp_path, [url]) == 0
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now this machine trusts the server's certificate
+        trusted = add_row(store, "k-trusted", url, request_message())
+        assert dispatch(store, "d", tmp_path, [url]) == 1
+    r = row(store, untrusted)
+    assert (r.state, r.attempts) == ("failed", 1) and "certificate" in r.last_error
+    assert row(store, trusted).state == "sent"
+    (got,) = box.messages
+    assert got.login == "bot" and parsed(got.content)["Message-ID"] == message_id("k-trusted")
+
+
+def test_an_unset_variable_in_a_channel_url_is_retried_not_lost(store, tmp_path, monkeypatch):
+    monkeypatch.delenv("NEVER_SET_PASSWORD", raising=False)
+    url = "mailtos://bot:${NEVER_SET_PASSWORD}@127.0.0.1:1?from=sentinel@example.com&to=pete@acme.example"
+    rid = add_row(store, "k", url, request_message())
+    assert dispatch(store, "d", tmp_path, [url]) == 0
+    r = row(store, rid)
+    assert (r.state, r.attempts) == ("pending", 1) and "NEVER_SET_PASSWORD is not set" in r.last_error
+
+
 def test_a_resend_of_the_same_row_carries_the_same_message_id(store, tmp_path):
     """A dispatcher that died between the server accepting the mail and the outbox recording it: the row is sent
     again, with the same Message-ID, so the receiver's client collapses the two."""
@@ -160,11 +193,11 @@ def test_a_hostile_subject_cannot_add_headers_or_recipients(store, tmp_path):
 
 
 def test_an_unreachable_smtp_server_is_retried_with_growing_delays_then_failed_and_nothing_is_lost(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, capsys
 ):
     from sentinel.config import load_config
     from sentinel.daemon import Daemon
-    from sentinel.status import collect_status
+    from sentinel.status import collect_status, render_status
 
     monkeypatch.setenv("SMTP_PASSWORD", SECRET)
     port = free_port()  # nothing listens there
@@ -200,6 +233,10 @@ def test_an_unreachable_smtp_server_is_retried_with_growing_delays_then_failed_a
     assert failure["state"] == "failed" and failure["attempts"] == MAX_ATTEMPTS
     assert failure["reason"] == failed.last_error and failure["channel"].startswith("mailtos://bot:${SMTP_PASSWORD}@")
     assert SECRET not in str(doc)
+    render_status(doc)
+    shown = capsys.readouterr().out
+    assert "outbox backlog: 0 pending, 1 failed" in shown and f"failed #{rid} to mailtos://bot:" in shown
+    assert "s3cr3t" not in shown and f"({MAX_ATTEMPTS} attempts)" in shown
 
 
 def test_the_metrics_endpoint_has_the_outbox_gauges(tmp_path):
