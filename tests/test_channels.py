@@ -405,7 +405,7 @@ def test_a_webhook_secret_from_env_reaches_the_server_but_not_the_store_or_the_l
     assert SECRET not in str(r._mapping) and "s3cr3t" not in caplog.text
 
 
-def test_an_unknown_apprise_option_value_fails_at_once_and_validation_names_it(store, tmp_path):
+def test_a_url_apprise_cannot_use_fails_at_once_and_validation_names_it(store, tmp_path, monkeypatch):
     url = "json://"  # no host
     rid = add_row(store, "k", url, request_message())
     assert dispatch(store, "d", tmp_path, [url]) == 0
@@ -413,6 +413,12 @@ def test_an_unknown_apprise_option_value_fails_at_once_and_validation_names_it(s
     assert (r.state, r.attempts) == ("failed", 1) and "not a usable json:// URL" in r.last_error
     assert channels.url_problem(url) == r.last_error
     assert "not a notification channel" in channels.url_problem("carrier-pigeon://x")
+    monkeypatch.setenv("SLACK_HOOK", "T0000AAAA/B0000BBBB/XXXXyyyyZZZZ1111wwww")  # one variable, three parts
+    assert channels.url_problem("slack://${SLACK_HOOK}/#dq") is None
+    assert channels.url_problem("slack://${NEVER_SET_HOOK}/#dq") == "environment variable NEVER_SET_HOOK is not set"
+    monkeypatch.setenv("SMTP_PASSWORD", SECRET)
+    problem = channels.url_problem("mailtos://bot:${SMTP_PASSWORD}@smtp.example.com?mode=carrier&from=a@b.example")
+    assert "mode" in problem and "s3cr3t" not in problem and "bot:s" not in problem
 
 
 # --- console, outbox file, URLs shown ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sentinel.envsubst import redact
+from sentinel.envsubst import MissingEnv, expand_url, redact
 from sentinel.notify.channels import console, email, outbox_file
 from sentinel.notify.channels.console import console_line, hold_console
 from sentinel.notify.channels.failures import Permanent, Refused, Transient, Unsupported
@@ -72,17 +72,22 @@ def deliver(url: str, key: str, payload: dict[str, Any], root: Path) -> None:
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be delivered to (unknown scheme, a URL apprise cannot parse), or None; for validation.
-    `${ENV}` references are not read: they are replaced by a neutral value first."""
+    `${ENV}` references are expanded (one may stand for several parts of the URL, a Slack token); an unset one
+    is the problem. The answer is redacted."""
     try:
         send = channel_for(url)
     except Unsupported as exc:
         return str(exc)
+    try:
+        candidate = expand_url(url)
+    except MissingEnv as exc:
+        return str(exc)
     if send is email.deliver:
-        return email.url_problem(url)
+        return email.url_problem(candidate)
     from sentinel.notify.channels import apprise_channel
 
     if send is apprise_channel.deliver:
-        return apprise_channel.url_problem(url)
+        return apprise_channel.url_problem(candidate)
     return None
 
 

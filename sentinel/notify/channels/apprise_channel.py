@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sentinel.envsubst import MissingEnv, expand_url, placeholder_url, redact
-from sentinel.notify.channels.apprise_log import captured, quiet_apprise
+from sentinel.envsubst import MissingEnv, expand_url, redact
+from sentinel.notify.channels.apprise_log import captured, quiet_apprise, warnings
 from sentinel.notify.channels.content import content, one_line
 from sentinel.notify.channels.failures import Permanent, Transient
 
@@ -56,14 +56,15 @@ def _add(url: str):  # type: ignore[no-untyped-def]
         ok = a.add(url)
     if not ok:
         scheme = url.partition("://")[0]
-        why = "; ".join(one_line(r.getMessage()) for r in records if r.levelno >= logging.WARNING)
+        why = warnings(records)
         raise Permanent(redact(f"not a usable {scheme}:// URL: {why or 'apprise cannot parse it'}"))
     return a
 
 
 def url_problem(url: str) -> str | None:
+    """Why apprise cannot use this (expanded) URL, or None."""
     try:
-        _add(placeholder_url(url))
+        _add(url)
     except Permanent as exc:
         return str(exc)
     return None

@@ -41,3 +41,10 @@ def captured() -> Iterator[list[logging.LogRecord]]:
         yield handler.records
     finally:
         log.removeHandler(handler)
+
+
+def warnings(records: list[logging.LogRecord]) -> str:
+    """apprise's warnings as one line, without its "Could not load <URL>" (the URL apprise shows keeps the first
+    and last character of a password)."""
+    said = (" ".join(r.getMessage().split()) for r in records if r.levelno >= logging.WARNING)
+    return "; ".join(m for m in said if not m.startswith("Could not load"))

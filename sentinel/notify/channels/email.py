@@ -22,8 +22,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sentinel.envsubst import MissingEnv, expand_url, placeholder_url, redact
-from sentinel.notify.channels.apprise_log import captured
+from sentinel.envsubst import MissingEnv, expand_url, redact
+from sentinel.notify.channels.apprise_log import captured, warnings
 from sentinel.notify.channels.content import Content, content, one_line
 from sentinel.notify.channels.failures import Permanent, Transient
 
@@ -53,8 +53,8 @@ def parse(url: str) -> Target:
     with captured() as records:
         plugin = apprise.Apprise.instantiate(url, asset=apprise.AppriseAsset(app_id=SENDER_NAME))
     if plugin is None or not hasattr(plugin, "smtp_host"):
-        why = "; ".join(one_line(r.getMessage()) for r in records if r.levelno >= 30) or "unparseable"
-        raise Permanent(f"not a usable mailto URL: {why}")
+        why = warnings(records) or "apprise cannot parse it"
+        raise Permanent(redact(f"not a usable mailto URL: {why}"))
     name, address = plugin.from_addr
     return Target(
         host=plugin.smtp_host,
@@ -73,8 +73,9 @@ def parse(url: str) -> Target:
 
 
 def url_problem(url: str) -> str | None:
+    """Why apprise cannot read this (expanded) mailto URL, or None."""
     try:
-        parse(placeholder_url(url))
+        parse(url)
     except Permanent as exc:
         return str(exc)
     return None
