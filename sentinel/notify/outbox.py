@@ -131,7 +131,7 @@ def _attempt(row: sa.Row, url: str | None, root: Path) -> dict[str, Any]:
     if url is None:
         log.warning("notification %s not delivered: its channel is not in the current config", row.key)
         return {"state": "unconfigured", "last_error": "channel not in the current config; not delivered"}
-    attempts = row.attempts + 1
+    attempts = (row.attempts or 0) + 1
     try:
         deliver(url, row.key, row.payload, root)
     except Unsupported as exc:
