@@ -1,7 +1,8 @@
 """The outbox: one row per incident change and recipient, inserted in the same transaction as the change, so
 a crash can neither report a change that did not commit nor lose one that did. A dispatcher claims rows
 (so two daemons never send the same one), delivers them, and records the outcome; each row's idempotency
-key goes with the message, and channels that can dedupe on it (the JSONL file) deliver exactly once.
+key goes with the message: the JSONL file never writes a key twice, and a resend after a crash between a
+server's acceptance and the record carries the same Message-ID (email) or Idempotency-Key (json webhooks).
 
 Who hears: the dataset owner's `notify` URLs, else `notify.default`. What: opened, reopened and resolved
 incidents (reminders and escalation come with the owner-request work); repeats of an open incident are not
