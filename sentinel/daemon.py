@@ -77,6 +77,8 @@ class Metrics:
             registry=r,
         )
         self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
+        self.outbox_pending = Gauge("sentinel_outbox_pending", "Notifications waiting to be delivered", registry=r)
+        self.outbox_failed = Gauge("sentinel_outbox_failed", "Notifications that failed for good", registry=r)
 
 
 class Daemon:
@@ -326,6 +328,9 @@ class Daemon:
     def _dispatch(self) -> None:
         try:
             dispatch(self.store, self.id, self.cfg.root, configured_channels(self.cfg))
+            backlog = self.store.outbox_backlog()
+            self.metrics.outbox_pending.set(backlog["pending"])
+            self.metrics.outbox_failed.set(backlog["failed"])
         except Exception as exc:  # the outbox keeps the rows: the next dispatch sends them
             log.warning("notifications not dispatched: %s", str(exc).splitlines()[0])
 

@@ -1,5 +1,5 @@
 """`sentinel status`: each dataset's last run, outcome, next run and open incidents; the daemons alive; the
-state store's size and the notifications not delivered yet."""
+state store's size and the notifications not delivered yet, with the last few that failed and why."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sentinel.config import Config
 from sentinel.results import jsonable
 from sentinel.scheduler import trigger
-from sentinel.store import Store, daemons, runs, utc
+from sentinel.store import Store, daemons, outbox, runs, utc
 from sentinel.terminal import visible
 
 
@@ -68,8 +68,41 @@ def collect_status(cfg: Config, store: Store, now: dt.datetime | None = None) ->
             "datasets": datasets,
             "store": {"backend": store.url.get_backend_name(), "bytes": store.size()},
             "outbox": store.outbox_backlog(),
+            "outbox_failures": outbox_failures(store),
         }
     )
+
+
+UNDELIVERED = ("failed", "unsupported", "refused", "unconfigured")
+
+
+def outbox_failures(store: Store, limit: int = 5) -> list[dict[str, Any]]:
+    """The last few notifications that did not go out: failed for good, kept (unsupported, refused,
+    unconfigured), or waiting for a retry; each with its channel as shown to people (secrets masked), the reason
+    and the attempts so far."""
+    from sentinel.notify.channels import display_url
+
+    stmt = (
+        sa.select(outbox)
+        .where(sa.or_(outbox.c.state.in_(UNDELIVERED), sa.and_(outbox.c.state == "pending", outbox.c.attempts > 0)))
+        .order_by(outbox.c.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [
+        {
+            "id": r.id,
+            "key": r.key,
+            "channel": display_url(r.channel or ""),
+            "state": r.state,
+            "attempts": r.attempts or 0,
+            "reason": r.last_error,
+            "next_attempt_at": utc(r.next_attempt_at) if r.state == "pending" else None,
+            "created_at": utc(r.created_at),
+        }
+        for r in rows
+    ]
 
 
 def render_status(doc: dict[str, Any]) -> None:
@@ -109,6 +142,10 @@ def render_status(doc: dict[str, Any]) -> None:
         f"state store: {size} ({store['backend']}) · "
         f"outbox backlog: {backlog['pending']:,} pending, {backlog['failed']:,} failed"
     )
+    for f in doc.get("outbox_failures", []):
+        tries = f"{f['attempts']} attempt{'s' if f['attempts'] != 1 else ''}"
+        retry = f", next try {_when(f['next_attempt_at'])}" if f["next_attempt_at"] else ""
+        say(f"{f['state']} #{f['id']} to {f['channel']} ({tries}{retry}): {f['reason'] or 'no reason recorded'}", "  ")
 
 
 def _when(iso: str | None) -> str:

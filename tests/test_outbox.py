@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from sentinel.incidents import Change
 from sentinel.notify import channels
+from sentinel.notify.channels import outbox_file
 from sentinel.notify.outbox import dispatch, enqueue
 from sentinel.store import Store, outbox
 
@@ -45,7 +46,7 @@ def test_a_dispatcher_dying_after_delivery_does_not_duplicate(tmp_path):
         first = conn.execute(sa.select(outbox).order_by(outbox.c.id).limit(1)).one()
     # a dispatcher delivered the first row and died before recording it (and its claim went stale)
     channels.deliver(first.channel, first.key, first.payload, tmp_path)
-    channels._SEEN.clear()  # a new process knows only what the file says
+    outbox_file._SEEN.clear()  # a new process knows only what the file says
     assert dispatch(store, "second", tmp_path, NOTES) == 3
     lines = [json.loads(x) for x in (tmp_path / "notes.jsonl").read_text().splitlines()]
     assert sorted(x["incident_id"] if "incident_id" in x else x["id"] for x in lines) == [0, 1, 2]
@@ -73,14 +74,15 @@ def test_concurrent_dispatchers_send_each_row_once(tmp_path):
 
 
 def test_unknown_channels_are_kept_not_dropped(tmp_path):
+    """A scheme neither Sentinel nor apprise knows: the row stays, as `unsupported`, with the reason."""
+    unknown = ["carrier-pigeon://loft/7"]
     store = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    store.transaction(
-        lambda conn: enqueue(conn, changes(1), ["mailto://pete@acme.example"], "r", dt.datetime.now(dt.UTC))
-    )
-    assert dispatch(store, "d", tmp_path, ["mailto://pete@acme.example"]) == 0
+    store.transaction(lambda conn: enqueue(conn, changes(1), unknown, "r", dt.datetime.now(dt.UTC)))
+    assert dispatch(store, "d", tmp_path, unknown) == 0
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(outbox)).one()
-    assert row.state == "unsupported" and "mailto" in row.last_error
+    assert row.state == "unsupported" and "carrier-pigeon://" in row.last_error
+    assert dispatch(store, "again", tmp_path, unknown) == 0  # kept, not retried
 
 
 def test_the_target_comes_from_the_config_not_from_the_state_store(tmp_path):
