@@ -27,7 +27,6 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
-    model_validator,
 )
 
 from sentinel import yamlfile
@@ -84,12 +83,6 @@ class GSheetsSourceConfig(Model):
     staging_spreadsheet: str | None = None
     api_root: Annotated[str | None, Field(pattern=r"^https?://[^/?#]+(/[^?#]*)?$")] = None
     timeout: Duration = timedelta(seconds=30)
-
-    @model_validator(mode="after")
-    def _one_sign_in(self) -> GSheetsSourceConfig:
-        if (self.credentials is None) == (self.token is None):
-            raise ValueError("give exactly one of `credentials:` (service-account JSON) or `token:` (OAuth token)")
-        return self
 
 
 class SalesforceOrgConfig(Model):
@@ -657,6 +650,10 @@ def _cross_check(
                     add(w, ("checks", j, "expect_suite"), str(exc))
     out.extend(_url_issues(raw, read))
     out.extend(_outbox_issues(raw))
+    for name, src in cfg.main.sources.items() if main_ok else ():
+        if isinstance(src, GSheetsSourceConfig) and (src.credentials is None) == (src.token is None):
+            message = "give exactly one of `credentials:` (service-account JSON) or `token:` (OAuth access token)"
+            out.append(raw.issue(("sources", name), message))
     for name, owner in cfg.main.owners.items() if main_ok else ():
         if owner.backup is not None and owner.backup not in owners:
             out.append(raw.issue(("owners", name, "backup"), f"unknown owner {owner.backup!r}"))
