@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 
 import pytest
 from conftest import by_check
@@ -59,6 +60,7 @@ def sheet_project(project, sheets, monkeypatch, checks: str, table: str = "Forec
     return info
 
 
+ONE_CHECK = "datasets:\n  - {name: f, source: sop, table: Forecast_US, checks: [{not_empty: {}}]}\n"
 ALL_KINDS = """
 - not_empty: {}
 - freshness: {column: updated_at, max_age: 3d}
@@ -300,10 +302,7 @@ def test_an_oauth_token_from_env_signs_in_without_a_token_request(project, sheet
     sheets.static_tokens.add("ya29.user-token-from-env")
     monkeypatch.setenv("GOOGLE_TOKEN", "ya29.user-token-from-env")
     project.config(f"sop: {{type: gsheets, token: '${{GOOGLE_TOKEN}}', spreadsheet: {KEY}, api_root: '{sheets.url}'}}")
-    project.write(
-        "checks/f.yaml",
-        "datasets:\n  - {name: f, source: sop, table: Forecast_US, checks: [{not_empty: {}}]}\n",
-    )
+    project.write("checks/f.yaml", ONE_CHECK)
     code, doc = project.run_json()
     assert doc["results"][0]["observed"] == 3 and code == 0
     assert sheets.count("POST", "/token") == 0
@@ -325,3 +324,20 @@ def test_a_key_that_is_not_json_or_a_file_is_a_clear_error(project, sheets, monk
     assert r["status"] == "error" and "sources.sop.credentials: not a service-account JSON key" in json.dumps(r)
     assert "secret-material" not in json.dumps(doc) and code in (2, 3)
     assert not sheets.seen
+
+
+def test_a_sheet_that_does_not_answer_is_a_timeout_not_a_hang(project, sheets, monkeypatch):
+    sheets.add(KEY, {"Forecast_US": [HEADER]})
+    monkeypatch.setenv("GOOGLE_TOKEN", "ya29.user-token-from-env")
+    sheets.static_tokens.add("ya29.user-token-from-env")
+    project.config(
+        f"sop: {{type: gsheets, token: '${{GOOGLE_TOKEN}}', spreadsheet: {KEY}, api_root: '{sheets.url}', timeout: 1}}"
+    )
+    project.write("checks/f.yaml", ONE_CHECK)
+    sheets.stall = threading.Event()
+    try:
+        code, doc = project.run_json()
+    finally:
+        sheets.stall.set()
+    (r,) = doc["results"]
+    assert (r["status"], r["diagnosis"]["cause"], code) == ("error", "timeout", 3)

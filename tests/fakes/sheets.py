@@ -65,6 +65,7 @@ class FakeSheets:
     seen: list[Seen] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)  # verified JWT claims of each token request
     issued: set[str] = field(default_factory=set)
+    stall: threading.Event | None = None  # when set: API reads wait for it (at most 10 s), to test timeouts
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -243,6 +244,8 @@ def _handler(fake: FakeSheets) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802
             seen = self._record()
+            if fake.stall is not None:
+                fake.stall.wait(10)
             auth = seen.headers.get("authorization", "")
             token = auth.removeprefix("Bearer ")
             if not auth.startswith("Bearer ") or token not in fake.issued | fake.static_tokens:
