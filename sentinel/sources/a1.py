@@ -38,7 +38,7 @@ def column_letters(n: int) -> str:
 def range_problem(text: str) -> str | None:
     """Why `text` is not an A1 range inside one tab (`A1:F200`, `A3:F`, `B:F`, `2:40`), or None."""
     m = _RANGE.match(text.strip())
-    if m is None or not (m["c1"] or m["r1"]):
+    if m is None or not (m["c1"] or m["r1"]) or ":" not in text and not (m["c1"] and m["r1"]):
         return f"{text!r} is not an A1 range inside the tab (e.g. A1:F200); the tab itself is the dataset's `table:`"
     if m["r1"] and int(m["r1"]) < 1 or m["r2"] and int(m["r2"]) < 1:
         return f"{text!r}: rows are numbered from 1"
