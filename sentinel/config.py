@@ -69,10 +69,20 @@ class IcebergSourceConfig(Model):
 
 
 class GSheetsSourceConfig(Model):
+    """A Google spreadsheet read through gspread; a dataset's `table` is a worksheet (tab) title.
+
+    Sign-in: `credentials` is a service-account JSON key (a file path, or the JSON itself from `${ENV}`), or
+    `token` an OAuth access token from `${ENV}`. Both are expanded only when the sheet is read. `api_root`
+    (e.g. `http://127.0.0.1:8080`) sends every https request of the client (Sheets, Drive, the OAuth token
+    endpoint) there instead: for a proxy/gateway or a test fake."""
+
     type: Literal["gsheets"]
-    credentials: str
+    credentials: str | None = None
+    token: str | None = None
     spreadsheet: str
     staging_spreadsheet: str | None = None
+    api_root: Annotated[str | None, Field(pattern=r"^https?://[^/?#]+(/[^?#]*)?$")] = None
+    timeout: Duration = timedelta(seconds=30)
 
 
 class SalesforceOrgConfig(Model):
@@ -589,6 +599,7 @@ def _cross_check(
     seen: dict[str, Located] = {}
     valid: dict[str, DatasetConfig] = {}
     read: set[str] = set()
+    tabs: dict[tuple[str, str], tuple[Located, DatasetConfig]] = {}
     for w, ds, item in datasets:
         item = item if isinstance(item, dict) else {}
         name, source, owner = item.get("name"), item.get("source"), item.get("owner")
@@ -610,6 +621,18 @@ def _cross_check(
         src = cfg.main.sources.get(ds.source) if main_ok else None
         if isinstance(src, FilesSourceConfig) and _leaves_folder(ds.table):
             add(w, ("table",), f"{ds.table!r} is outside the source's root folder ({src.root}); name a path under it")
+        for keys, message in _sheet_issues(ds, item, src, cfg.main.sources if main_ok else None):
+            add(w, keys, message)
+        if isinstance(src, GSheetsSourceConfig):  # the source reads a tab one way (it is opened by table name)
+            first = tabs.setdefault((ds.source, ds.table), (w, ds))
+            if (first[1].header_row, first[1].range) != (ds.header_row, ds.range):
+                add(
+                    w,
+                    ("table",),
+                    f"tab {ds.table!r} of source {ds.source!r} is also read by dataset {first[1].name!r} "
+                    f"({first[0].file}:{first[0].line}) with another header_row/range; give both the same, "
+                    "or declare a second source for the same spreadsheet",
+                )
         for j, entry in enumerate(ds.checks):
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:
@@ -627,6 +650,10 @@ def _cross_check(
                     add(w, ("checks", j, "expect_suite"), str(exc))
     out.extend(_url_issues(raw, read))
     out.extend(_outbox_issues(raw))
+    for name, src in cfg.main.sources.items() if main_ok else ():
+        if isinstance(src, GSheetsSourceConfig) and (src.credentials is None) == (src.token is None):
+            message = "give exactly one of `credentials:` (service-account JSON) or `token:` (OAuth access token)"
+            out.append(raw.issue(("sources", name), message))
     for name, owner in cfg.main.owners.items() if main_ok else ():
         if owner.backup is not None and owner.backup not in owners:
             out.append(raw.issue(("owners", name, "backup"), f"unknown owner {owner.backup!r}"))
@@ -643,6 +670,40 @@ def _cross_check(
             add(w, ("target",), f"unknown source {pb.target!r}")
         if pb.action == "stage_fix" and (pb.target is None or pb.allow is None):
             add(w, (), "stage_fix needs `target:` and `allow:` (nothing is written without an allowance)")
+    return out
+
+
+def _sheet_issues(ds: DatasetConfig, item: dict, src: Any, sources: dict[str, Any] | None) -> list[tuple[tuple, str]]:
+    """A dataset's gsheets read options and its `origin:`: each (keys inside the dataset, message)."""
+    from sentinel.sources.a1 import range_problem
+
+    out: list[tuple[tuple, str]] = []
+    if src is not None and not isinstance(src, GSheetsSourceConfig):
+        out += [((k,), "applies to gsheets sources only") for k in ("header_row", "range") if k in item]
+    elif ds.range is not None and (problem := range_problem(ds.range)):
+        out.append((("range",), problem))
+    origin = ds.origin
+    if origin is None or sources is None:
+        return out
+    osrc = sources.get(origin.source)
+    sheet_only = [k for k in ("worksheet", "range") if getattr(origin, k) is not None]
+    if osrc is None:
+        known = ", ".join(sorted(sources)) or "none declared in config.yaml"
+        out.append((("origin", "source"), f"unknown source {origin.source!r} (known: {known})"))
+    elif isinstance(osrc, GSheetsSourceConfig):
+        if origin.worksheet is None:
+            out.append((("origin",), "a gsheets origin needs `worksheet:` (the tab the rows come from)"))
+        if origin.object is not None:
+            out.append((("origin", "object"), "applies to salesforce origins only"))
+        if origin.range is not None and (problem := range_problem(origin.range)):
+            out.append((("origin", "range"), problem))
+    elif isinstance(osrc, SalesforceSourceConfig):
+        if origin.object is None:
+            out.append((("origin",), "a salesforce origin needs `object:` (the sObject the rows come from)"))
+        out += [(("origin", k), "applies to gsheets origins only") for k in sheet_only]
+    else:
+        message = f"{origin.source!r} is a {osrc.type} source; an origin is a gsheets or salesforce source"
+        out.append((("origin", "source"), message))
     return out
 
 

@@ -175,9 +175,17 @@ def collect(
             name = check_name(e)
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history, engines)
+    origin = None
+    if ds.origin is not None and any(r.status in ("fail", "warn") for r in found):
+        # read by API here, before any store transaction: a slow or failing origin never holds one open
+        from sentinel.notify.problems import flagged_keys
+        from sentinel.origin import read_origin
+
+        keys = sorted(set().union(*(flagged_keys(r.to_json()) for r in found)))
+        origin = read_origin(cfg, ds, keys)
     finished = max(dt.datetime.now(dt.UTC), started)
     uid = run_uid or uuid.uuid4().hex
-    return RunReport(uid, ds.name, started, finished, found, recipients=recipients(cfg, ds.name))
+    return RunReport(uid, ds.name, started, finished, found, recipients=recipients(cfg, ds.name), origin=origin)
 
 
 def save(

@@ -35,6 +35,12 @@ def _open_iceberg(name, source_cfg, cfg, engines=None):
     return iceberg.open(name, source_cfg, cfg)
 
 
+def _open_gsheets(name, source_cfg, cfg, engines=None):
+    from sentinel.sources import gsheets
+
+    return gsheets.open(name, source_cfg, cfg, engines)
+
+
 def _not_yet(name, source_cfg, cfg, engines=None):
     raise SourceError(
         "unsupported",
@@ -46,7 +52,7 @@ OPENERS: dict[str, Callable[..., SqlSource]] = {
     "sql": _open_sql,
     "files": _open_files,
     "iceberg": _open_iceberg,
-    "gsheets": _not_yet,
+    "gsheets": _open_gsheets,
     "salesforce": _not_yet,
 }
 
