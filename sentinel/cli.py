@@ -190,13 +190,13 @@ def resolve(
     config: ConfigOpt = Path("config.yaml"),
 ) -> None:
     """Close an incident by hand, accepting what was flagged (schema columns, history_by values, category shares)."""
-    from sentinel.notify.outbox import configured_channels, dispatch, recipients
+    from sentinel.notify.outbox import configured_channels, dispatch
     from sentinel.runner import resolve_incident
     from sentinel.terminal import visible
 
     cfg = _load(config)
     with _store(cfg) as store:
-        change = resolve_incident(store, incident_id, note, lambda ds: recipients(cfg, ds))
+        change = resolve_incident(store, incident_id, note, cfg)
         dispatch(store, f"resolve:{incident_id}", cfg.root, configured_channels(cfg))
     if change is None:
         _stderr().print(f"incident {incident_id} is not open")
