@@ -300,3 +300,53 @@ def test_overlapping_incidents_of_the_demo_are_one_request_closed_when_all_pass(
     sent = [json.loads(x) for x in (tmp_path / "salesops.jsonl").read_text().splitlines()]
     assert [m["step"] for m in sent if m["request_id"] == yen["id"]] == ["notified", "closing"]
     store.close()
+
+
+def test_cli_ack_snooze_incidents_and_show_carry_the_request(tmp_path):
+    from typer.testing import CliRunner
+
+    from sentinel.cli import app
+
+    life = Life(tmp_path, pete=', working_hours: "always", timezone: America/Chicago')
+    now = dt.datetime.now(UTC)
+    incident_id = life.run(now).changes[0].id
+
+    def cli(*args: str):
+        return CliRunner().invoke(app, [*args, "--config", str(tmp_path / "config.yaml")])
+
+    listed = json.loads(cli("incidents", "--json").stdout)
+    [item] = listed
+    req = item["request"]
+    assert (req["ref"], req["state"], req["owner"], req["incidents"]) == ("REQ-1", "notified", "pete", [incident_id])
+    assert req["next_reminder_at"] == (now + dt.timedelta(hours=4)).isoformat()
+    assert [(m["step"], m["channel"], m["state"], m["attempts"]) for m in req["messages"]] == [
+        ("notified", "outbox://pete.jsonl", "sent", 1)
+    ]
+    shown = cli("incidents")
+    assert "REQ-1 notified: asked pete" in shown.stdout and "next reminder" in shown.stdout
+
+    res = cli("snooze", "REQ-1", "--until", "2099-01-05T09:00")  # no offset: the owner's timezone (CST, -6)
+    assert res.exit_code == 0, res.output
+    assert "snoozed until 2099-01-05 15:00 UTC" in res.stdout
+    doc = json.loads(cli("show", str(incident_id), "--json").stdout)
+    assert doc["request"]["snoozed_until"] == "2099-01-05T15:00:00+00:00"
+    assert doc["request"]["next_reminder_at"] == "2099-01-05T15:00:00+00:00"
+    assert cli("snooze", "REQ-1", "--until", "soon").exit_code == 2
+
+    res = cli("ack", str(incident_id), "--note", "re-uploading [bold]now[/]")
+    assert res.exit_code == 0 and "REQ-1 acknowledged" in res.stdout
+    doc = json.loads(cli("show", str(incident_id), "--json").stdout)
+    assert doc["request"]["ack_note"] == "re-uploading [bold]now[/]" and doc["request"]["next_reminder_at"] is None
+    assert [e["event"] for e in doc["events"]][-2:] == ["snoozed", "acknowledged"]
+    shown = cli("show", str(incident_id)).stdout
+    assert "Request" in shown and "re-uploading [bold]now[/]" in shown and "outbox://pete.jsonl" in shown
+
+    missing = cli("ack", "REQ-9", "--note", "x")
+    assert missing.exit_code == 2 and "no request REQ-9" in missing.stderr
+
+
+def test_show_masks_a_password_in_a_channel_url():
+    assert (
+        ladder.shown_channel("mailtos://pete:hunter2@smtp.example/?to=p@x") == "mailtos://pete:***@smtp.example/?to=p@x"
+    )
+    assert ladder.shown_channel("outbox://notes.jsonl") == "outbox://notes.jsonl"

@@ -69,6 +69,29 @@ def _hours(cfg: Any, owner: str | None) -> tuple[hours.Hours, Any]:
     return hours.parse(spec), hours.zone((o.timezone if o is not None else None) or cfg.main.daemon.timezone)
 
 
+def owner_zone(cfg: Any, owner: str | None) -> Any:
+    return _hours(cfg, owner)[1]
+
+
+def parse_until(text: str, now: dt.datetime, tz: Any) -> dt.datetime:
+    """`--until`: a duration from now (4h, 1d) or an ISO time; a time without an offset is in `tz` (the owner's
+    timezone). ValueError for anything else, or a time already past."""
+    from sentinel.timespec import parse_duration
+
+    try:
+        return now + parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a duration (4h) or a time (2026-12-01T09:00), got {text!r}") from None
+    when = when.replace(tzinfo=tz) if when.tzinfo is None else when
+    if when <= now:
+        raise ValueError(f"{text!r} is in the past")
+    return when.astimezone(dt.UTC)
+
+
 def _next_reminder(cfg: Any, owner: str | None, after: dt.datetime) -> dt.datetime:
     h, tz = _hours(cfg, owner)
     return hours.next_open(after + cfg.main.notify.remind_after, h, tz)
