@@ -194,7 +194,7 @@ def save(
     it, nothing is written and TickTaken is raised."""
     report.changes = store.transaction(lambda conn: persist(conn, report, cfg, tick, by))
     for step in report.steps:
-        ladder.crash_point(f"commit:{step.split('.')[-1]}")
+        ladder.crash_point(f"commit:{step}")
     return report.changes
 
 

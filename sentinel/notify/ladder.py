@@ -17,7 +17,7 @@
 Steps after a reopen carry the episode in their key (`reopened-1.reminder-1`), so each is sent once per
 channel however often the request comes back.
 
-Set SENTINEL_CRASH_AFTER=commit:<step> (e.g. `commit:notified`, `commit:reminder-1`) and the process exits
+Set SENTINEL_CRASH_AFTER=commit:<step> (e.g. `commit:notified`, `commit:reopened-1.reminder-1`) and the process exits
 with 137 right after the transaction that took that step commits: how the tests kill -9 a daemon at a known
 point. Inert unless that variable is set.
 """
@@ -244,7 +244,7 @@ def _open(conn: sa.Connection, cfg: Any, c: Any, now: dt.datetime) -> int:
             updated_at=now,
             notified_at=now,
             reminders=0,
-            next_reminder_at=_next_reminder(cfg, owner, now) if cfg.main.notify.max_reminders else None,
+            next_reminder_at=_next_reminder(cfg, owner, now),  # max_reminders is applied when it is due
             reopened=0,
             version=1,
             recipients=recipients(cfg, c.dataset),
@@ -270,7 +270,7 @@ def _reopen(conn: sa.Connection, cfg: Any, req: sa.Row, now: dt.datetime) -> Non
             notified_at=now,
             reminders=0,
             last_reminded_at=None,
-            next_reminder_at=_next_reminder(cfg, req.owner, now) if cfg.main.notify.max_reminders else None,
+            next_reminder_at=_next_reminder(cfg, req.owner, now),
             escalated_at=None,
             escalated_to=None,
             acked_at=None,
@@ -379,7 +379,7 @@ def step(store: Store, cfg: Any, now: dt.datetime | None = None) -> list[str]:
     for request_id in ids:
         done = store.transaction(lambda conn, i=request_id: _step_one(conn, cfg, i, now))
         if done is not None:
-            crash_point(f"commit:{done.split('.')[-1]}")
+            crash_point(f"commit:{done}")
             taken.append(f"REQ-{request_id}:{done}")
     return taken
 
@@ -419,7 +419,7 @@ def _step_one(conn: sa.Connection, cfg: Any, request_id: int, now: dt.datetime) 
     if not h.is_open(now, tz):
         return None  # due outside working hours: it waits for the next window
     count = req.reminders + 1
-    later = _next_reminder(cfg, req.owner, now) if count < n.max_reminders else None
+    later = _next_reminder(cfg, req.owner, now)  # held while max_reminders is reached (a reload may raise it)
     state = "escalated" if req.state == "escalated" else "reminded"
     if not _take(conn, req, state=state, reminders=count, last_reminded_at=now, next_reminder_at=later, updated_at=now):
         return None
