@@ -189,6 +189,8 @@ def test_snooze_holds_reminders_until_then(tmp_path):
     life = Life(tmp_path, pete=', working_hours: "always"')
     t0 = at(2026, 12, 1, 9, 0)
     life.run(t0)
+    assert [c.change for c in life.run(t0 + dt.timedelta(minutes=30)).changes] == ["updated"]
+    assert life.steps("pete") == ["notified"]  # a repeat of an open problem is not news
     until = t0 + dt.timedelta(hours=10)
     ladder.snooze(life.store, "REQ-1", until, now=t0 + dt.timedelta(hours=1))
     assert life.step(t0 + dt.timedelta(hours=4)) == []
