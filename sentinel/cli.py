@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -151,9 +151,14 @@ def list_incidents(
     as_json: JsonOpt = False,
 ) -> None:
     """List open incidents (or all of them)."""
+    from sentinel.notify.ladder import requests_of
+
     cfg = _load(config)
     with _store(cfg) as store:
         items = store.list_incidents(None if all_ else "open")
+        asked = requests_of(store, cfg, [i["id"] for i in items])
+    for i in items:
+        i["request"] = asked.get(i["id"])  # the owner request it is part of (state, who was asked when), or None
     if as_json:
         sys.stdout.write(json.dumps(items) + "\n")
         return
@@ -169,9 +174,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print the incident's whole document as JSON")] = False,
 ) -> None:
     """Show one incident as a report: summary, diagnosis, evidence and history."""
+    from sentinel.notify.ladder import requests_of
+
     cfg = _load(config)
     with _store(cfg) as store:
         item = store.get_incident(incident_id)
+        if item is not None:
+            item["request"] = requests_of(store, cfg, [incident_id]).get(incident_id)
     if item is None:
         _stderr().print(f"no incident {incident_id}")
         raise typer.Exit(EXIT_CONFIG)
@@ -190,18 +199,82 @@ def resolve(
     config: ConfigOpt = Path("config.yaml"),
 ) -> None:
     """Close an incident by hand, accepting what was flagged (schema columns, history_by values, category shares)."""
-    from sentinel.notify.outbox import configured_channels, dispatch, recipients
+    from sentinel.notify.outbox import configured_channels, dispatch
     from sentinel.runner import resolve_incident
     from sentinel.terminal import visible
 
     cfg = _load(config)
     with _store(cfg) as store:
-        change = resolve_incident(store, incident_id, note, lambda ds: recipients(cfg, ds))
+        change = resolve_incident(store, incident_id, note, cfg)
         dispatch(store, f"resolve:{incident_id}", cfg.root, configured_channels(cfg))
     if change is None:
         _stderr().print(f"incident {incident_id} is not open")
         raise typer.Exit(EXIT_CONFIG)
     typer.echo(f"resolved incident {incident_id} ({visible(change.key)})")
+
+
+RefArg = Annotated[str, typer.Argument(metavar="ID", help="REQ-n (a request) or n (an incident: its request)")]
+
+
+def _answer(config: Path, ref: str, act) -> Any:  # type: ignore[no-untyped-def]
+    from sentinel.notify.ladder import RequestNotFound
+
+    cfg = _load(config)
+    with _store(cfg) as store:
+        try:
+            answer = act(cfg, store)
+        except RequestNotFound as exc:
+            _stderr().print(str(exc), markup=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+    return answer
+
+
+@app.command()
+def ack(
+    ref: RefArg,
+    note: Annotated[str, typer.Option("--note", help="what the owner is doing about it")],
+    config: ConfigOpt = Path("config.yaml"),
+) -> None:
+    """Acknowledge an owner request: no more reminders or escalation; re-checks go on and a pass closes it."""
+    from sentinel.notify import ladder
+
+    answer = _answer(config, ref, lambda cfg, store: ladder.ack(store, ref, note))
+    typer.echo(f"REQ-{answer.request_id} acknowledged: no more reminders (incidents {_ids(answer.incident_ids)})")
+
+
+@app.command()
+def snooze(
+    ref: RefArg,
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until",
+            metavar="WHEN",
+            help="a duration (4h, 1d) or a time (2026-12-01T09:00, in the owner's timezone; or with an offset)",
+        ),
+    ],
+    config: ConfigOpt = Path("config.yaml"),
+) -> None:
+    """Hold an owner request's reminders and escalation until a time."""
+    import datetime as dt
+
+    from sentinel.notify import ladder
+
+    def act(cfg, store):  # type: ignore[no-untyped-def]
+        with store.engine.connect() as conn:
+            req = ladder.find(conn, ref)
+        try:
+            when = ladder.parse_until(until, dt.datetime.now(dt.UTC), ladder.owner_zone(cfg, req.owner))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--until") from None
+        return ladder.snooze(store, f"REQ-{req.id}", when), when
+
+    answer, when = _answer(config, ref, act)
+    typer.echo(f"REQ-{answer.request_id} snoozed until {when:%Y-%m-%d %H:%M UTC}")
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(f"#{i}" for i in ids)
 
 
 @app.command()

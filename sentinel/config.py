@@ -118,6 +118,14 @@ class OwnerConfig(Model):
     timezone: TimeZoneName | None = None
     working_hours: str = "08:00-18:00 Mon-Fri"  # reminders only inside these, in the owner's timezone
 
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        from sentinel.notify.hours import parse
+
+        parse(v)  # ValueError: a located config error
+        return v
+
 
 class NotifyConfig(Model):
     default: list[str] = ["console://"]
@@ -657,6 +665,7 @@ def _cross_check(
     for name, owner in cfg.main.owners.items() if main_ok else ():
         if owner.backup is not None and owner.backup not in owners:
             out.append(raw.issue(("owners", name, "backup"), f"unknown owner {owner.backup!r}"))
+    out.extend(_unreachable_owners(cfg, datasets) if main_ok else [])
     for w, pb, _item in playbooks:
         if pb is None:
             continue
@@ -704,6 +713,17 @@ def _sheet_issues(ds: DatasetConfig, item: dict, src: Any, sources: dict[str, An
     else:
         message = f"{origin.source!r} is a {osrc.type} source; an origin is a gsheets or salesforce source"
         out.append((("origin", "source"), message))
+    return out
+
+
+def _unreachable_owners(cfg: Config, datasets: list[tuple[Located, DatasetConfig | None, Any]]) -> list[ConfigIssue]:
+    """An owner a dataset names must have a `notify` channel, or that dataset's requests reach no one."""
+    out: list[ConfigIssue] = []
+    for w, ds, _item in datasets:
+        owner = cfg.main.owners.get(ds.owner) if ds is not None and ds.owner else None
+        if owner is not None and not owner.notify:
+            message = f"owner {ds.owner!r} has no notify channel: requests for {ds.name} would reach no one"
+            out.append(ConfigIssue(w.file, w.at("owner"), w.path + ".owner", message))
     return out
 
 

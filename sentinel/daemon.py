@@ -43,6 +43,7 @@ from sentinel import retention, spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
 from sentinel.endpoint import BoundedHTTPServer
 from sentinel.envsubst import RedactFilter
+from sentinel.notify import ladder
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import nominal_tick, trigger
@@ -232,6 +233,10 @@ class Daemon:
         except Exception as exc:
             log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
             return
+        try:
+            ladder.step(self.store, self.cfg, now)  # reminders and escalations due: outbox rows, sent just below
+        except Exception as exc:  # the requests keep their place: the next beat takes the step
+            log.warning("owner requests not advanced: %s", str(exc).splitlines()[0])
         self._dispatch()  # retries deliveries that failed, and rows a dead daemon had claimed
 
     # --- one run ---------------------------------------------------------------------------------------
@@ -303,7 +308,7 @@ class Daemon:
         wait = 1.0
         while True:
             try:
-                save(self.store, report, d.unmeasurable_after, tick, self.id)
+                save(self.store, report, self.cfg, tick, self.id)
                 break
             except TickTaken:
                 self.metrics.skipped.labels("done").inc()
@@ -377,7 +382,7 @@ class Daemon:
         )
         storefault.refused(report, exc)
         try:
-            save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
+            save(self.store, report, self.cfg, tick, self.id)
         except TickTaken:
             return
         except sa_exc.DBAPIError as again:
@@ -429,7 +434,7 @@ class Daemon:
                     self._set_aside(path, str(exc))
                     continue
                 try:
-                    save(self.store, report, self.cfg.main.daemon.unmeasurable_after, tick, self.id)
+                    save(self.store, report, self.cfg, tick, self.id)
                     self._record(report)
                 except TickTaken:
                     pass

@@ -33,6 +33,12 @@ STYLE = {
     "opened": "bold red",
     "updated": "yellow",
     "reopened": "bold red",
+    "notified": "yellow",
+    "reminded": "yellow",
+    "escalated": "bold red",
+    "sent": "green",
+    "pending": "yellow",
+    "failed": "bold red",
 }
 EVIDENCE_SHOWN = 10  # rows of each evidence list `show` prints; the rest are counted ("and N more")
 HISTORY_SHOWN = 20  # latest history lines `show` prints
@@ -193,7 +199,57 @@ def print_incidents(items: list[dict[str, Any]], console: Console | None = None)
         if i.get("summary"):
             body.append("\n")
             body.append(_t(i["summary"]))
+        if i.get("request"):
+            body.append("\n")
+            body.append(_request_line(i["request"]))
         console.print(Padding(body, (0, 0, 0, 2)))
+
+
+def _request_line(r: dict[str, Any]) -> Text:
+    """`REQ-3 reminded: asked pete 2026-11-30 17:35 UTC, 1 reminder; next reminder 2026-11-30 21:35 UTC`."""
+    line = Text.assemble((r["ref"], "bold"), " ", (r["state"], STYLE.get(r["state"], "")))
+    line.append(_t(f": asked {r.get('owner') or 'notify.default'} {_when(r.get('notified_at'))}"))
+    if r.get("reminders"):
+        line.append(f", {r['reminders']} reminder" + ("s" if r["reminders"] != 1 else ""))
+    if r.get("escalated_to"):
+        line.append(_t(f", escalated to {r['escalated_to']} {_when(r.get('escalated_at'))}"))
+    if r.get("acked_at"):
+        line.append(_t(f", acknowledged {_when(r['acked_at'])}"))
+    elif r.get("snoozed_until") and r.get("state") != "resolved":
+        line.append(f", snoozed until {_when(r['snoozed_until'])}")
+    if r.get("next_reminder_at"):
+        line.append(f"; next reminder {_when(r['next_reminder_at'])}")
+    return line
+
+
+def _request(r: dict[str, Any]) -> RenderableType:
+    """`show`'s Request section: the state line, the ack note, and each message (step, channel, delivery)."""
+    parts: list[RenderableType] = [_request_line(r)]
+    facts = _grid(10)
+    facts.add_row("incidents", Text(", ".join(f"#{i}" for i in r.get("incidents") or [])))
+    if r.get("ack_note"):
+        facts.add_row("ack note", _t(r["ack_note"]))
+    if r.get("resolution") and r.get("state") == "resolved":
+        facts.add_row("resolved", _t(f"{_when(r.get('resolved_at'))}: {r['resolution']}"))
+    parts.append(facts)
+    messages = r.get("messages") or []
+    if messages:  # one line each: when, step, delivery; the channel (and any error) take the wrapping column
+        grid = _grid(20, max(len(visible(m.get("step"))) for m in messages), 9)
+        for m in messages:
+            state = visible(m.get("state"))
+            tries = m.get("attempts") or 0
+            where = _t(m.get("channel"))
+            if m.get("last_error"):
+                where.append("\n")
+                where.append(_t(m["last_error"], "dim"))
+            grid.add_row(
+                Text(_when(m.get("created_at"))),
+                _t(m.get("step")),
+                Text(f"{state} ×{tries}" if tries > 1 else state, style=STYLE.get(state, "")),
+                where,
+            )
+        parts.append(grid)
+    return Group(*parts)
 
 
 # --- sentinel show ---------------------------------------------------------------------------------------
@@ -245,6 +301,8 @@ def print_incident(item: dict[str, Any], console: Console | None = None) -> None
     blocks = [b for name, value in evidence.items() for b in _evidence(visible(name), value)]
     if blocks:
         _section(console, "Evidence", Group(*blocks))
+    if item.get("request"):
+        _section(console, "Request", _request(item["request"]))
     events = item.get("events") or []
     if events:
         _section(console, "History", _history(events))
@@ -346,7 +404,11 @@ def _history(events: list[dict[str, Any]]) -> Table:
     lines: list[tuple[str, str, int, str, str]] = []  # at, event, repeats, last at, detail
     for e in events:
         detail = e.get("detail") or {}
-        text = (detail.get("summary") or detail.get("resolution") or "") if isinstance(detail, dict) else detail
+        if isinstance(detail, dict):
+            text = detail.get("summary") or detail.get("resolution") or detail.get("note") or ""
+            text = f"until {_when(detail['until'])}" if detail.get("until") and not text else text
+        else:
+            text = detail
         text = visible(text if isinstance(text, str) else json.dumps(text, default=str))
         if lines and lines[-1][1] == e["event"] == "updated" and lines[-1][4] == text:
             at, event, n, _, _ = lines[-1]

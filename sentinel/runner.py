@@ -22,7 +22,8 @@ from sentinel import incidents as incident_log
 from sentinel import prefetch, scan, storefault
 from sentinel.checks.common import CannotMeasure, Context, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
-from sentinel.notify.outbox import configured_channels, dispatch, enqueue, recipients
+from sentinel.notify import ladder
+from sentinel.notify.outbox import configured_channels, dispatch, recipients
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
 from sentinel.store import (
@@ -57,6 +58,7 @@ class RunReport:
     changes: list[incident_log.Change] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)  # notify URLs of the dataset's incident changes
     origin: dict[str, Any] | None = None  # what the dataset's `origin:` holds now (rows, last change), if read
+    steps: list[str] = field(default_factory=list)  # request steps the write took (notified, closing, ...)
 
     @property
     def status(self) -> str:
@@ -143,9 +145,9 @@ def run_dataset(
         report = collect(cfg, store, ds, now, run_uid, plans)
         _tell(ds.name, "saving")
         try:
-            save(store, report, cfg.main.daemon.unmeasurable_after)
+            save(store, report, cfg)
         except sa.exc.DBAPIError as exc:  # its checks become error results (storefault.py), never a traceback
-            storefault.settle(store, report, exc, cfg.main.daemon.unmeasurable_after)
+            storefault.settle(store, report, exc, cfg)
     finally:
         _progress.reset(token)
     return report
@@ -191,23 +193,27 @@ def collect(
 def save(
     store: Store,
     report: RunReport,
-    unmeasurable_after: dt.timedelta,
+    cfg: Config,
     tick: dt.datetime | None = None,
     by: str | None = None,
 ) -> list[incident_log.Change]:
-    """Persist a report in one transaction. With `tick`, the run also claims that schedule tick for daemon
-    `by`: if another daemon already completed it, nothing is written and TickTaken is raised."""
-    report.changes = store.transaction(lambda conn: persist(conn, report, unmeasurable_after, tick, by))
+    """Persist a report in one transaction, with its owner requests' steps and messages (notify/ladder.py).
+    With `tick`, the run also claims that schedule tick for daemon `by`: if another daemon already completed
+    it, nothing is written and TickTaken is raised."""
+    report.changes = store.transaction(lambda conn: persist(conn, report, cfg, tick, by))
+    for step in report.steps:
+        ladder.crash_point(f"commit:{step}")
     return report.changes
 
 
 def persist(
     conn: sa.Connection,
     report: RunReport,
-    unmeasurable_after: dt.timedelta,
+    cfg: Config,
     tick: dt.datetime | None = None,
     by: str | None = None,
 ) -> list[incident_log.Change]:
+    unmeasurable_after = cfg.main.daemon.unmeasurable_after
     if tick is not None:
         claim_tick(conn, report.dataset, tick, report.run_uid, by)
     run_id = conn.execute(
@@ -268,7 +274,7 @@ def persist(
     changes += incident_log.unmeasurable(
         conn, run_id, report.dataset, report.results, report.started_at, unmeasurable_after
     )
-    enqueue(conn, changes, report.recipients, report.run_uid, report.started_at)
+    report.steps = ladder.on_changes(conn, cfg, changes, report.started_at, report.run_uid, report.origin)
     return changes
 
 
@@ -298,19 +304,20 @@ def run_many(
 
 
 def resolve_incident(
-    store: Store, incident_id: int, note: str, to: Callable[[str], list[str]] | None = None
+    store: Store, incident_id: int, note: str, cfg: Config | None = None
 ) -> incident_log.Change | None:
     """Close an incident by hand; a schema-drift incident's current columns become the accepted schema, and a
     magnitude incident's flagged values the accepted `history_by` values, and a subschema incident's category
-    shares the accepted reference. `to(dataset)` gives who hears of it."""
+    shares the accepted reference. With `cfg`, its request hears of it (closed with it when it was the last
+    open incident of the request)."""
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: sa.Connection):
         change = incident_log.resolve_manually(conn, incident_id, note, now)
         if change is None:
             return None
-        if to is not None:
-            enqueue(conn, [change], to(change.dataset), f"manual:{now.isoformat()}", now)
+        if cfg is not None:
+            ladder.on_changes(conn, cfg, [change], now, f"manual:{now.isoformat()}")
         inc = store_incident(conn, incident_id)
         last = inc.last_result or {}
         if inc.kind == "schema" and isinstance(last.get("observed"), dict):

@@ -57,7 +57,7 @@ def refused(report: RunReport, exc: BaseException) -> RunReport:
     return report
 
 
-def settle(store, report: RunReport, exc: BaseException, unmeasurable_after) -> None:
+def settle(store, report: RunReport, exc: BaseException, cfg) -> None:
     """`sentinel run` after a failed write: the report becomes error results, written if the store takes
     them (it was reachable and refused only what the data put in the run)."""
     from sentinel.runner import save
@@ -66,7 +66,7 @@ def settle(store, report: RunReport, exc: BaseException, unmeasurable_after) -> 
     refused(report, exc)
     if not down:
         try:
-            save(store, report, unmeasurable_after)
+            save(store, report, cfg)
         except sa_exc.DBAPIError:
             pass
 
