@@ -89,7 +89,8 @@ def rate_text(rate: float | str | Decimal) -> str:
 
 
 def grouped(v: Any) -> str | None:
-    """An exact number with grouping separators ("1,234,567.89"); None if `v` is not a finite number."""
+    """An exact number with grouping separators ("1,234,567.89"; a decimal keeps its stored scale,
+    "12,345,678.90"); None if `v` is not a finite number."""
     if isinstance(v, bool) or v is None:
         return None
     if isinstance(v, int):
@@ -100,4 +101,6 @@ def grouped(v: Any) -> str | None:
         return None
     if not d.is_finite():
         return None
+    if isinstance(v, float):  # a double has no stored scale: 10000000.0 reads as 10,000,000
+        d = Decimal(plain(d))
     return format(d, ",f")
