@@ -281,3 +281,23 @@ def test_day_one_reference_from_timestamps_and_acceptance_by_resolve(project, ba
     assert project.cli("resolve", str(incident), "--note", "we sell in Switzerland now").exit_code == 0
     code, doc = project.run_json()
     assert code == 0, by_check(doc)["subschema(amount)"]
+
+
+def test_a_mode_gets_candidate_values_only_at_an_exact_configured_factor():
+    from sentinel.checks.subschema import candidate, provenance
+
+    # USD amounts under a JPY label sit 2.18 decades below: with the rate configured, x * rate, exactly
+    named = name_offset(-np.log10(150.0), {"JPY": 150.0})
+    assert named["label"] == "USD labelled JPY" and (named["rate"], named["source"]) == ("150.0", "config fx_rates")
+    prov = provenance(named, 30, "below")
+    assert prov["kind"] == "fx_rate" and prov["transform"] == "x * rate" and "30 rows sit 2.176" in prov["proof"]
+    assert candidate("100.01", prov) == ("15001.5", prov)
+    # the same offset at the built-in rate names JPY and proposes nothing
+    builtin = name_offset(-np.log10(150.0), {})
+    assert builtin["source"] == "built-in approximation" and provenance(builtin, 30, "below") is None
+    # x / 10^k for any k, from the value's own digits (a float by its shortest repr)
+    tenth = provenance(name_offset(-1.0, {}), 30, "below")
+    assert (tenth["kind"], tenth["k"]) == ("power_of_ten", -1) and candidate(0.1, tenth)[0] == "1"
+    assert candidate("123456789012345678.123456", provenance(name_offset(3.0, {}), 30, "above"))[0] == (
+        "123456789012345.678123456"
+    )

@@ -24,7 +24,7 @@ from pydantic import ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sentinel.checks import expect_rules
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, number, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, approx, capped, number, result
 from sentinel.checks.exact import exact
 from sentinel.checks.gx_catalog import COMMON
 from sentinel.yamlmodel import CheckParams
@@ -197,7 +197,9 @@ def _statistic(label: str, kw: dict[str, Any], value: Any) -> Outcome:
     x = _num(value)
     if x is None:
         return Outcome(False, None, {}, f"{kw['column']} has no values to take the {label} of")
-    return Outcome(_between(x, kw), x, {}, f"{label} of {kw['column']} is {number(x)}, outside {_range_text(kw)}")
+    # min, max and sum are stored values (a DECIMAL's shown with its digits); mean and median are estimates
+    shown = number(value) if label in ("min", "max", "sum") else approx(x)
+    return Outcome(_between(x, kw), x, {}, f"{label} of {kw['column']} is {shown}, outside {_range_text(kw)}")
 
 
 def _aggregate(label: str, fn: Callable[[sa.ColumnClause], sa.ColumnElement]) -> Native:
