@@ -3,6 +3,8 @@ between runs (in memory for frames, in the state store for DuckDB and PostgreSQL
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,7 +45,8 @@ def test_previous_value_catches_what_peers_cannot():
     assert res.status == "fail" and set(hits) == {victim + 1}
     item = hits[victim + 1]
     assert item["reference"] == day1.loc[victim, "amount"] and item["diagnosis"]["k"] == 1
-    assert item["diagnosis"]["candidate"] == pytest.approx(day1.loc[victim, "amount"])
+    assert Decimal(item["diagnosis"]["candidate"]) == Decimal(repr(float(day2.loc[victim, "amount"]))) / 10
+    assert float(item["diagnosis"]["candidate"]) == pytest.approx(day1.loc[victim, "amount"])
     assert "previous value" in item["baseline"]["kind"] and res.expected["history"]["changed_keys"] == len(legit) + 1
     assert "1 extra digit" in res.diagnosis["message"]
 

@@ -3,6 +3,8 @@ in-memory frame, DuckDB and PostgreSQL; clean data of many shapes raises nothing
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,7 +74,8 @@ def test_peer_group_reference_names_extra_digits():
     hits = flagged(res)
     assert res.status == "fail" and set(hits) == {42, 100, 501}
     assert hits[42]["diagnosis"]["k"] == 1 and hits[100]["diagnosis"]["k"] == 3 and hits[501]["diagnosis"]["k"] == -2
-    assert hits[42]["diagnosis"]["candidate"] == pytest.approx(df.loc[41, "amount"] / 10, rel=1e-5)
+    # exactly the stored double's digits / 10, as a decimal string
+    assert Decimal(hits[42]["diagnosis"]["candidate"]) == Decimal(repr(float(df.loc[41, "amount"]))) / 10
     assert hits[42]["baseline"]["group"] == {"owner": df.loc[41, "owner"]}
     assert "1 extra digit" in res.diagnosis["message"] or "3 extra digits" in res.diagnosis["message"]
 
@@ -187,7 +190,7 @@ def test_edge_cases_equal_values_group_of_one_zeros_nulls_negatives():
     df.loc[59, "v"] = 100.0  # the group of one borrows the table's reference
     hits = flagged(run_check(df, "magnitude", {"column": "v", "group_by": ["g"]}))
     assert set(hits) == {6, 10}
-    assert hits[10]["diagnosis"]["k"] == 2 and hits[10]["diagnosis"]["candidate"] == -100.0
+    assert hits[10]["diagnosis"]["k"] == 2 and hits[10]["diagnosis"]["candidate"] == "-100"
 
 
 def test_text_column_is_an_error():
@@ -277,7 +280,7 @@ def test_through_each_backend(project, wh):
     assert code == 1 and res["status"] == "fail"
     (item,) = res["evidence"]["rows"]["items"]
     assert item["key"] == typical + 1 and item["diagnosis"]["k"] == 1
-    assert item["diagnosis"]["candidate"] == pytest.approx(df.loc[typical, "amount"] / 10, rel=1e-5)
+    assert Decimal(item["diagnosis"]["candidate"]) == Decimal(repr(float(df.loc[typical, "amount"]))) / 10
     assert res["diagnosis"]["k"] == 1 and "1 extra digit" in res["diagnosis"]["message"]
 
 

@@ -3,6 +3,8 @@ new and re-weighted categories against the previous run; ratio drift against a r
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,7 +80,12 @@ def test_a_small_share_of_shifted_rows_is_caught_and_named(share, factor, label,
     extra = max(2, 0.1 * len(truth)) if sigma < 0.1 else max(3, 0.2 * len(truth))
     assert len(flagged & truth) >= 0.9 * len(truth) and len(flagged - truth) <= extra
     some = mode["rows"]["items"][0]
-    assert some["candidate"] == pytest.approx(some["value"] / mode["factor"]["factor"], rel=1e-3)
+    if named["kind"] == "power of ten":  # x / 10^k, exactly, from the stored double's digits
+        assert Decimal(some["candidate"]) == Decimal(repr(some["value"])).scaleb(-named["k"])
+        assert some["provenance"]["kind"] == "power_of_ten" and some["provenance"]["k"] == named["k"]
+    else:  # no fx_rates given: a built-in rate names the currency, and produces no value to write
+        assert "candidate" not in some and "provenance" not in some
+        assert f"set fx_rates.{named['currency']} in config.yaml" in res.diagnosis["message"]
 
 
 def test_fx_rates_from_config_override_the_builtin_ones():
@@ -274,3 +281,23 @@ def test_day_one_reference_from_timestamps_and_acceptance_by_resolve(project, ba
     assert project.cli("resolve", str(incident), "--note", "we sell in Switzerland now").exit_code == 0
     code, doc = project.run_json()
     assert code == 0, by_check(doc)["subschema(amount)"]
+
+
+def test_a_mode_gets_candidate_values_only_at_an_exact_configured_factor():
+    from sentinel.checks.subschema import candidate, provenance
+
+    # USD amounts under a JPY label sit 2.18 decades below: with the rate configured, x * rate, exactly
+    named = name_offset(-np.log10(150.0), {"JPY": 150.0})
+    assert named["label"] == "USD labelled JPY" and (named["rate"], named["source"]) == ("150.0", "config fx_rates")
+    prov = provenance(named, 30, "below")
+    assert prov["kind"] == "fx_rate" and prov["transform"] == "x * rate" and "30 rows sit 2.176" in prov["proof"]
+    assert candidate("100.01", prov) == ("15001.5", prov)
+    # the same offset at the built-in rate names JPY and proposes nothing
+    builtin = name_offset(-np.log10(150.0), {})
+    assert builtin["source"] == "built-in approximation" and provenance(builtin, 30, "below") is None
+    # x / 10^k for any k, from the value's own digits (a float by its shortest repr)
+    tenth = provenance(name_offset(-1.0, {}), 30, "below")
+    assert (tenth["kind"], tenth["k"]) == ("power_of_ten", -1) and candidate(0.1, tenth)[0] == "1"
+    assert candidate("123456789012345678.123456", provenance(name_offset(3.0, {}), 30, "above"))[0] == (
+        "123456789012345.678123456"
+    )

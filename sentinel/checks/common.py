@@ -12,11 +12,24 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel.checks import sqlstats
+from sentinel.checks.exact import exact, grouped
 from sentinel.envsubst import redact
 from sentinel.results import CannotMeasure, CheckResult
 from sentinel.sources import ColumnInfo, SqlSource
 
-__all__ = ["CannotMeasure", "Context", "Plan", "Spec", "capped", "error", "left_out", "not_finite", "number", "result"]
+__all__ = [
+    "CannotMeasure",
+    "Context",
+    "Plan",
+    "Spec",
+    "approx",
+    "capped",
+    "error",
+    "left_out",
+    "not_finite",
+    "number",
+    "result",
+]
 
 
 @dataclass(frozen=True)
@@ -107,8 +120,9 @@ class Context:
         return self.col(self.key)
 
     def flagged_rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None, total: int) -> dict[str, Any]:
-        """Evidence for `total` flagged rows: their keys (and values) ordered by key, capped at the evidence
-        limit. A missing key column is noted in the evidence; it does not hide the verdict."""
+        """Evidence for `total` flagged rows: their keys (and values, exact: sentinel/checks/exact.py) ordered by
+        key, capped at the evidence limit. A missing key column is noted in the evidence; it does not hide the
+        verdict."""
         try:
             key = self.key_col()
         except CannotMeasure as exc:
@@ -116,7 +130,9 @@ class Context:
         cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
         stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
         rows = self.source.execute(stmt)
-        items = [{"key": r[0], "value": r[1]} for r in rows] if value is not None else [{"key": r[0]} for r in rows]
+        items = (
+            [{"key": r[0], "value": exact(r[1])} for r in rows] if value is not None else [{"key": r[0]} for r in rows]
+        )
         return capped(items, total)
 
 
@@ -137,8 +153,16 @@ def error(spec: Spec, dataset: str, cause: str, message: str) -> CheckResult:
     )
 
 
-def number(v: float) -> str:
-    """A number as a message shows it: whole above 100 (amounts, counts), six significant digits below."""
+def number(v: Any) -> str:
+    """A value or candidate as messages and reports show it: exactly, with grouping separators
+    ("12,345,678.90" for a decimal string, a float by its shortest round-trip digits). Never rounded: an owner
+    copies it, and a correction writes it. Estimates (medians, references, ratios) go through `approx`."""
+    shown = grouped(v)
+    return str(v) if shown is None else shown
+
+
+def approx(v: float) -> str:
+    """An estimate as a message shows it: whole above 100, six significant digits below."""
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.6g}"
 
 

@@ -24,7 +24,8 @@ from pydantic import ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sentinel.checks import expect_rules
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, number, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, approx, capped, number, result
+from sentinel.checks.exact import exact
 from sentinel.checks.gx_catalog import COMMON
 from sentinel.yamlmodel import CheckParams
 
@@ -196,7 +197,9 @@ def _statistic(label: str, kw: dict[str, Any], value: Any) -> Outcome:
     x = _num(value)
     if x is None:
         return Outcome(False, None, {}, f"{kw['column']} has no values to take the {label} of")
-    return Outcome(_between(x, kw), x, {}, f"{label} of {kw['column']} is {number(x)}, outside {_range_text(kw)}")
+    # min, max and sum are stored values (a DECIMAL's shown with its digits); mean and median are estimates
+    shown = number(value) if label in ("min", "max", "sum") else approx(x)
+    return Outcome(_between(x, kw), x, {}, f"{label} of {kw['column']} is {shown}, outside {_range_text(kw)}")
 
 
 def _aggregate(label: str, fn: Callable[[sa.ColumnClause], sa.ColumnElement]) -> Native:
@@ -330,7 +333,8 @@ def _examples(evidence: dict[str, Any], n: int = 3) -> str:
 
 
 def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -> dict[str, Any]:
-    """Each unexpected value with its exact row count, most frequent first (capped, with the total)."""
+    """Each unexpected value (as stored: sentinel/checks/exact.py) with its exact row count, most frequent
+    first (capped, with the total)."""
     n = sa.func.count().label("count")
     inner = sa.select(col.label("value"), n).select_from(ctx.table).where(where).group_by(col).subquery()
     stmt = (
@@ -340,7 +344,7 @@ def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -
     )
     rows = ctx.source.execute(stmt)
     distinct = int(rows[0][2]) if rows else 0
-    return capped([{"value": _num(r[0]), "count": int(r[1])} for r in rows], distinct)
+    return capped([{"value": exact(r[0]), "count": int(r[1])} for r in rows], distinct)
 
 
 @native("expect_column_values_to_not_be_null", "column", "mostly")

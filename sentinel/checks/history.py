@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from sentinel.checks.common import Context
+from sentinel.checks.exact import exact, shifted
 from sentinel.checks.sqlstats import key_hash
 from sentinel.results import SnapshotUpdate
 
@@ -156,7 +157,7 @@ def compare(
     for r, old, d in beyond[: ctx.evidence_limit]:  # the rest are counted, not listed
         item: dict[str, Any] = {
             "key": r.k,
-            "value": float(r.x),
+            "value": exact(r.x),
             "score": round(d / spread, 2),
             "reference": old,
             "ratio": float(f"{10**d:.6g}"),
@@ -169,13 +170,20 @@ def compare(
         }
         k = round(d)
         if k != 0 and abs(d - k) <= TIGHT_TOLERANCE:
+            reference = f"previous value {old!r} of the same {key_name}"
             item["diagnosis"] = {
                 "k": k,
-                "candidate": float(f"{float(r.x) / 10**k:.6g}"),
+                "candidate": shifted(r.x, k),
                 "provenance": {
+                    "kind": "power_of_ten",
+                    "k": k,
                     "transform": f"x / 10^{k}",
                     "ratio": float(f"{10**d:.6g}"),
-                    "reference": f"the snapshot's previous value {old:g} of {key_name} {r.k}",
+                    "distance_decades": round(abs(d - k), 4),
+                    "tolerance_decades": TIGHT_TOLERANCE,
+                    "reference": reference,
+                    "proof": f"ratio {10**d:.4g} to the {reference} is within {abs(d - k):.2g} decades of 10^{k} "
+                    f"(tolerance {TIGHT_TOLERANCE})",
                 },
             }
         items.append(item)

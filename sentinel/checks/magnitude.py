@@ -23,7 +23,10 @@ under a normal tail, widened by how much heavier the data's own tail is (the sam
 quantiles of |z|).
 
 When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
-the diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate, with its provenance.
+the row's diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate: computed exactly
+from the stored value (sentinel/checks/exact.py: "12345678.90" -> "1234567.89"), with its provenance (the
+ratio, its distance from 10^k and the tolerance it is within). The result's diagnosis carries `k` only when
+every flagged row is listed and all share it; otherwise each row says its own.
 Aggregate magnitude: the column's sum and mean are kept as metric history each run and, once 5 runs exist,
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
 aggregates are not kept, so a bad day never becomes the baseline.
@@ -50,7 +53,19 @@ import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
 
 from sentinel.checks import fit, history
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, number, result
+from sentinel.checks.common import (
+    CannotMeasure,
+    Context,
+    Plan,
+    Spec,
+    approx,
+    capped,
+    left_out,
+    not_finite,
+    number,
+    result,
+)
+from sentinel.checks.exact import exact, shifted
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
@@ -116,15 +131,29 @@ def small_sample_factor(n: float) -> float:
     return 1.0 + 2 * MAD_SE / math.sqrt(max(n, 1.0))
 
 
+def tolerance(spread: float) -> float:
+    """How far (decades) log10(x/ref) may sit from an integer k for k to be named: the reference's noise."""
+    return max(0.05, 3.5 * spread)
+
+
 def digits(ratio_log: float, spread: float) -> int | None:
     """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None."""
     if not math.isfinite(ratio_log):
         return None
     k = round(ratio_log)
-    tol = max(0.05, 3.5 * spread)
+    tol = tolerance(spread)
     if k == 0 or tol > 0.6 or abs(ratio_log - k) > tol:  # beyond 0.6 the reference cannot tell k from k±1
         return None
     return k
+
+
+def shared_k(items: list[dict[str, Any]], total: int) -> int | None:
+    """The k every flagged row shares, if all `total` of them are listed and each names the same k: a
+    result-level k must hold for each row a correction would touch."""
+    ks = {(i.get("diagnosis") or {}).get("k") for i in items}
+    if len(items) != total or len(ks) != 1 or None in ks:
+        return None
+    return ks.pop()
 
 
 @dataclass(frozen=True)
@@ -408,14 +437,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     + "; ".join(_sentence(i, p) for i in sorted(items, key=lambda i: "diagnosis" not in i)[:3])
                 )
             parts += [
-                f"{d['metric']} of {p.column} is {number(d['value'])}, {d['ratio']:.3g}x its usual "
-                f"{number(d['expected'])} over {d['history_runs']} runs"
+                f"{d['metric']} of {p.column} is {approx(d['value'])}, {d['ratio']:.3g}x its usual "
+                f"{approx(d['expected'])} over {d['history_runs']} runs"
                 for d in drift
             ]
             diagnosis = {"cause": "magnitude", "message": "; ".join(parts + ([note] if note else []))}
-            ks = {i["diagnosis"]["k"] for i in items if i.get("diagnosis")}
-            if len(ks) == 1:
-                diagnosis["k"] = ks.pop()
+            k = shared_k(items, total)
+            if k is not None and not drift:
+                diagnosis["k"] = k
         elif note:
             diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
         return result(
@@ -480,7 +509,7 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
     group = {g: r[f"g{i}"] for i, g in enumerate(p.group_by)}
     item: dict[str, Any] = {
         "key": r["k"],
-        "value": x,
+        "value": exact(r["x"]),
         "score": round(z, 2),
         "reference": _round(reference),
         "ratio": _round(10**ratio_log),
@@ -496,10 +525,27 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
     if k is not None:
         item["diagnosis"] = {
             "k": k,
-            "candidate": _round(x / 10**k),
-            "provenance": {"transform": f"x / 10^{k}", "ratio": _round(10**ratio_log), "reference": describe},
+            "candidate": shifted(r["x"], k),
+            "provenance": power_of_ten(ratio_log, k, s, describe),
         }
     return item
+
+
+def power_of_ten(ratio_log: float, k: int, spread: float, reference: str) -> dict[str, Any]:
+    """What the detector proved about a row before proposing x / 10^k: its ratio to the reference, how far
+    that is from 10^k on the log scale, and the tolerance (the reference's own noise) it is within."""
+    ratio, distance, tol = 10**ratio_log, abs(ratio_log - k), tolerance(spread)
+    return {
+        "kind": "power_of_ten",
+        "k": k,
+        "transform": f"x / 10^{k}",
+        "ratio": _round(ratio),
+        "distance_decades": round(distance, 4),
+        "tolerance_decades": round(tol, 4),
+        "reference": reference,
+        "proof": f"ratio {ratio:.4g} to the {reference} is within {distance:.2g} decades of 10^{k} "
+        f"(tolerance {tol:.3g}: the reference's spread {spread:.3g} x 3.5, at least 0.05)",
+    }
 
 
 def _sum_mean(values: dict[str, Any]) -> dict[str, float | None]:
@@ -517,7 +563,7 @@ def _round(v: float) -> float:
 
 
 def _sentence(item: dict[str, Any], p: Params) -> str:
-    text = f"{item['key']}: {number(item['value'])} is {item['ratio']:.3g}x its reference {number(item['reference'])}"
+    text = f"{item['key']}: {number(item['value'])} is {item['ratio']:.3g}x its reference {approx(item['reference'])}"
     d = item.get("diagnosis")
     if d:
         what = (

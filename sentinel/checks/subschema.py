@@ -18,7 +18,10 @@
     leaving out as many rows nearest the main mode as the opposite tail holds) is matched against 10^k and
     FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name the candidate),
     within two standard errors; close neighbours (JPY 2.18 and x100 2.0 on a wide mode) are listed as
-    alternatives.
+    alternatives. Each row of a mode named 10^k, or a currency whose rate comes from `fx_rates`, gets a
+    candidate value computed exactly from its stored value (sentinel/checks/exact.py: x / 10^k, or x / rate
+    with the rate's decimal string) and that candidate's provenance. A built-in rate names the currency
+    only: no candidate, and the message says to set `fx_rates.<code>` to get them.
 (c) `reference_column`: the same on log10|value / reference|, so a drifting ratio to a trusted column shows;
     `explained_by: [cols]`: the same on the residual of a least-squares fit log10|value| ~ a + Σ b_j·log10|col_j|
     per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
@@ -44,6 +47,7 @@ from pydantic import Field, model_validator
 
 from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, result
+from sentinel.checks.exact import converted, exact, rate_text, shifted
 from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration
@@ -107,14 +111,23 @@ def needs_key(params: Params) -> bool:
     return True
 
 
-def candidates(fx_rates: dict[str, float]) -> list[tuple[float, str]]:
-    """(log10 factor, label) for every factor a silent unit change could bring."""
-    out = [(float(k), f"x10^{k}" if k > 0 else f"/10^{-k}") for k in (-3, -2, -1, 1, 2, 3)]
+CONFIGURED, BUILTIN = "config fx_rates", "built-in approximation"
+
+
+def candidates(fx_rates: dict[str, float]) -> list[tuple[float, str, dict[str, Any]]]:
+    """(log10 factor, label, what the factor is) for every factor a silent unit change could bring. A rate
+    from `fx_rates` can convert values; a built-in one (BUILTIN_FX) only names the currency."""
+    out: list[tuple[float, str, dict[str, Any]]] = [
+        (float(k), f"x10^{k}" if k > 0 else f"/10^{-k}", {"kind": "power of ten", "k": k})
+        for k in (-3, -2, -1, 1, 2, 3)
+    ]
     rates = {**BUILTIN_FX, **fx_rates}
     for code, rate in rates.items():
         if abs(math.log10(rate)) >= 0.3:  # currencies within 2x of USD are not separable from noise
-            out.append((math.log10(rate), code))
-            out.append((-math.log10(rate), f"USD labelled {code}"))
+            what = {"kind": "currency", "currency": code, "rate": rate_text(rate)}
+            what["source"] = CONFIGURED if code in fx_rates else BUILTIN
+            out.append((math.log10(rate), code, {**what, "transform": "x / rate"}))  # local amounts as USD
+            out.append((-math.log10(rate), f"USD labelled {code}", {**what, "transform": "x * rate"}))
     return out
 
 
@@ -127,16 +140,40 @@ def name_offset(offset: float, fx_rates: dict[str, float], se: float = 0.0) -> d
     if not near:
         return None
     best = near[0]
-    kind = "power of ten" if best[1].startswith(("x10", "/10")) else "currency"
     return {
-        "factor": _sig(10 ** best[0]),
+        "factor": _sig(10 ** best[0]),  # rounded for reading; candidates use `k` or `rate` exactly
         "label": best[1],
-        "kind": kind,
+        **best[2],
         "offset": round(offset, 3),
         "distance": round(abs(best[0] - offset), 3),
         "tolerance": round(tol, 3),
         "alternatives": [c[1] for c in near[1:]],
     }
+
+
+def provenance(factor: dict[str, Any], count: int, side: str) -> dict[str, Any] | None:
+    """Where a mode's candidate values come from, or None when its factor may only name a cause (a built-in
+    approximate rate): what the detector proved, the factor, and the transform applied to each row."""
+    proof = (
+        f"{count:,} rows sit {abs(factor['offset']):.3f} decades {side} the rest; {factor['label']} is "
+        f"{factor['distance']:.3f} from that, within the tolerance {factor['tolerance']:.3f} "
+        "(two standard errors of the offset, at least 0.05)"
+    )
+    if factor["kind"] == "power of ten":
+        k = factor["k"]
+        return {"kind": "power_of_ten", "k": k, "transform": f"x / 10^{k}", "proof": proof}
+    if factor["source"] != CONFIGURED:
+        return None
+    keep = ("currency", "rate", "source", "transform")
+    return {"kind": "fx_rate", **{k: factor[k] for k in keep}, "proof": proof}
+
+
+def candidate(value: Any, prov: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A row's candidate value from its exact stored value, and its provenance (noting any rounding)."""
+    if prov["kind"] == "power_of_ten":
+        return shifted(value, prov["k"]), prov
+    out, is_exact = converted(value, prov["rate"], divide=prov["transform"] == "x / rate")
+    return out, prov if is_exact else {**prov, "rounded": "half-even, to the quotient's significant digits"}
 
 
 def _skewness(q25: float | None, q50: float | None, q75: float | None) -> float:
@@ -373,16 +410,22 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             mode.update(honest_tail=other, offset=round(sign * mid_v, 3))
             # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
             mode["factor"] = name_offset(sign * mid_v, fx, 1.2533 * spread / shifted**0.5)
-            rows = [{"key": r.k, "value": float(r.x), "score": round(float(r.d), 3)} for r in found]
+            rows = [{"key": r.k, "value": exact(r.x), "score": round(float(r.d), 3)} for r in found]
             f = mode["factor"]
-            if f:
-                for r in rows:
-                    r["candidate"] = _sig(r["value"] / f["factor"])
+            prov = provenance(f, mode["count"], mode["side"]) if f else None
+            if prov:
+                for row, r in zip(rows, found, strict=True):
+                    row["candidate"], row["provenance"] = candidate(r.x, prov)
             mode["rows"] = capped(rows, mode["count"])
             where_ = f"{p.category_column}={mode['label']}: " if by_label else ""
             what = "no known factor matches"
             if f:
                 what = f"likely {f['label']} (factor {f['factor']:g})"
+                if not prov:
+                    what = (
+                        f"likely {f['label']} (factor {f['factor']:g} at a built-in approximate rate; set "
+                        f"fx_rates.{f['currency']} in config.yaml to get candidate values)"
+                    )
                 if f["alternatives"]:
                     what += f", or {' or '.join(f['alternatives'])}: too few rows to tell them apart"
             messages.append(
