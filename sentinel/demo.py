@@ -154,6 +154,56 @@ def command() -> str:
     return _shown(script)
 
 
+def _outbox_files(cfg) -> list[Path]:
+    """The `outbox://` files the demo config delivers to that lie under its `.sentinel/` folder."""
+    from sentinel.notify.channels import Refused, outbox_path
+    from sentinel.notify.outbox import configured_channels
+
+    found = []
+    for url in sorted(configured_channels(cfg)):
+        if url.startswith("outbox://"):
+            try:
+                path = outbox_path(url[len("outbox://") :], cfg.root)
+            except Refused:
+                continue
+            if cfg.root / ".sentinel" in path.parents and path not in found:
+                found.append(path)
+    return found
+
+
+# the two requests the demo shows: Pete's empty forecast, and the yen rows (one request for three checks)
+_SHOWN = {
+    "us_forecast_dec_v1": "The request Pete gets",
+    "opportunities/subschema(amount)/unit_shift": "The one request Sales Ops gets about the yen rows",
+}
+
+
+def _print_requests(cfg, out) -> None:
+    """Print, as their owners get them, the first message of the requests the demo is about."""
+    from rich.rule import Rule
+
+    shown, total = [], 0
+    for path in _outbox_files(cfg):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            message = row.get("message") if isinstance(row.get("message"), dict) else {}
+            if message.get("kind") != "request":
+                continue
+            total += 1
+            title = _SHOWN.get(row.get("key")) or _SHOWN.get(row.get("dataset"))
+            if title is not None:
+                shown.append((title, path, message))
+    for title, path, message in shown:
+        out.print()
+        out.print(Rule(f"{title} (in {path.relative_to(cfg.root)})"))
+        out.print(str(message.get("text", "")).rstrip(), markup=False, highlight=False, soft_wrap=True)
+    if total:
+        out.print(f"{total} requests in all are in the outbox file, each as text and HTML.")
+
+
 def run_demo(config_path: Path, as_json: bool = False) -> int:
     from rich.console import Console
     from rich.text import Text
@@ -178,13 +228,15 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
     if state_file is not None and cfg.root / ".sentinel" in state_file.parents:
         for p in state_file.parent.glob(state_file.name + "*"):
             p.unlink()
+    for path in _outbox_files(cfg):  # the demo's requests start afresh with its state
+        path.unlink(missing_ok=True)
     now = dt.datetime.now(dt.UTC)
     out.print(Text.assemble(("1. Building a healthy warehouse", "bold"), f" at {warehouse}"))
     build_warehouse(warehouse, now)
     store = Store(cfg.state_url)
     try:
         names = [d.name for d in cfg.datasets]
-        _, baseline = run_many(cfg, store, names, "demo-baseline")
+        _, baseline = run_many(cfg, store, names, "demo-baseline", read_origin=False)
         passed = sum(r.status == "pass" for rep in baseline for r in rep.results)
         total = sum(len(rep.results) for rep in baseline)
         out.print(f"   baseline run: {passed}/{total} checks pass (schema snapshots accepted)")
@@ -197,13 +249,14 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         out.print("[bold]3. Sentinel's next run[/]")
         # the run report below shows each incident change once; under --json, console:// writes to stderr
         with hold_console() if not as_json else nullcontext([]) as held:
-            doc, reports = run_many(cfg, store, names, "demo")
+            doc, reports = run_many(cfg, store, names, "demo", read_origin=False)  # no API call in the demo
     finally:
         store.close()
     if as_json:
         sys.stdout.write(json.dumps(doc) + "\n")
         return exit_code([r["status"] for r in doc["results"]])
     print_run(reports, out, held=held)
+    _print_requests(cfg, out)
     me = command() + ("" if config_path == Path("config.yaml") else f" --config {shlex.quote(str(config_path))}")
     out.print()
     out.print(

@@ -136,13 +136,14 @@ def run_dataset(
     run_uid: str | None = None,
     plans: dict[str, dict] | None = None,
     progress: Progress | None = None,
+    read_origin: bool = True,
 ) -> RunReport:
     """Measure one dataset and persist everything in one transaction. `plans` collects the SQL it ran;
-    `progress` hears each step (the scan, then each check)."""
+    `progress` hears each step (the scan, then each check); `read_origin=False` makes no origin API call."""
     token = _progress.set(progress)
     try:
         _tell(ds.name, None)
-        report = collect(cfg, store, ds, now, run_uid, plans)
+        report = collect(cfg, store, ds, now, run_uid, plans, read_origin=read_origin)
         _tell(ds.name, "saving")
         try:
             save(store, report, cfg)
@@ -161,9 +162,10 @@ def collect(
     run_uid: str | None = None,
     plans: dict[str, dict] | None = None,
     engines: dict | None = None,
+    read_origin: bool = True,
 ) -> RunReport:
     """Measure one dataset (reading what earlier runs learnt); nothing is written. `engines` keeps source
-    engines between runs (the daemon's)."""
+    engines between runs (the daemon's); with `read_origin`, a failing run reads the dataset's `origin:`."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
     history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
@@ -178,7 +180,7 @@ def collect(
             history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
     found = measure(cfg, ds, started, accepted, plans, history, engines)
     origin = None
-    if ds.origin is not None and any(r.status in ("fail", "warn") for r in found):
+    if read_origin and ds.origin is not None and any(r.status in ("fail", "warn") for r in found):
         # read by API here, before any store transaction: a slow or failing origin never holds one open
         from sentinel.notify.problems import flagged_keys
         from sentinel.origin import read_origin
@@ -279,7 +281,12 @@ def persist(
 
 
 def run_many(
-    cfg: Config, store: Store, names: list[str], invocation: str, progress: Progress | None = None
+    cfg: Config,
+    store: Store,
+    names: list[str],
+    invocation: str,
+    progress: Progress | None = None,
+    read_origin: bool = True,
 ) -> tuple[dict[str, Any], list[RunReport]]:
     """Run the named datasets in order; return the `run --json` document and the reports."""
     started = dt.datetime.now(dt.UTC)
@@ -287,7 +294,8 @@ def run_many(
     try:
         for name in names:
             ds = cfg.dataset(name)
-            report = run_dataset(cfg, store, ds, run_uid=f"{invocation}:{name}", plans=plans, progress=progress)
+            uid = f"{invocation}:{name}"
+            report = run_dataset(cfg, store, ds, run_uid=uid, plans=plans, progress=progress, read_origin=read_origin)
             reports.append(report)
     finally:
         prefetch.shutdown()
