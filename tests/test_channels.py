@@ -442,7 +442,7 @@ def test_the_console_shows_a_messages_summary_line(capsys):
     payload["message"]["summary"] = "REQ-3: asked Pete\n\x1b[2Jforged"
     channels.deliver("console://", "k", payload, Path("."))
     err = capsys.readouterr().err
-    assert err == "[sentinel] REQ-3: asked Pete\\n\\x1b[2Jforged\n"
+    assert err == "[sentinel] opened: us_forecast_dec_v1/not_empty/empty — REQ-3: asked Pete\\n\\x1b[2Jforged\n"
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,13 @@ _HELD: list[list[dict[str, Any]]] = []  # console messages kept for the command 
 
 
 def console_line(payload: dict[str, Any]) -> str:
-    """The console channel's message: one line, whatever the key or summary hold; a request message's own
-    summary line when the row carries one."""
+    """The console channel's message: one line, whatever the key or summary hold: the change, the (lead)
+    incident's key, and a request message's own summary line when the row carries one."""
     msg = payload.get("message")
+    summary = payload.get("summary")
     if isinstance(msg, dict) and (msg.get("summary") or msg.get("subject")):
-        return f"[sentinel] {visible(msg.get('summary') or msg.get('subject'))}"
-    change, key, summary = (visible(payload.get(k)) for k in ("change", "key", "summary"))
+        summary = msg.get("summary") or msg.get("subject")
+    change, key, summary = (visible(v) for v in (payload.get("change"), payload.get("key"), summary))
     return f"[sentinel] {change}: {key} — {summary}"
 
 
