@@ -35,6 +35,12 @@ def _open_iceberg(name, source_cfg, cfg, engines=None):
     return iceberg.open(name, source_cfg, cfg)
 
 
+def _open_salesforce(name, source_cfg, cfg, engines=None):
+    from sentinel.sources import salesforce
+
+    return salesforce.open(name, source_cfg, cfg, engines)
+
+
 def _not_yet(name, source_cfg, cfg, engines=None):
     raise SourceError(
         "unsupported",
@@ -47,7 +53,7 @@ OPENERS: dict[str, Callable[..., SqlSource]] = {
     "files": _open_files,
     "iceberg": _open_iceberg,
     "gsheets": _not_yet,
-    "salesforce": _not_yet,
+    "salesforce": _open_salesforce,
 }
 
 

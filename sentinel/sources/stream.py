@@ -35,9 +35,7 @@ class Column:
         return [get(r) for r in records] if get else [r.get(self.name) for r in records]
 
 
-def batches(
-    records: Iterable[dict], columns: list[Column], rows: int = ROWS_PER_BATCH
-) -> Iterator[pa.RecordBatch]:
+def batches(records: Iterable[dict], columns: list[Column], rows: int = ROWS_PER_BATCH) -> Iterator[pa.RecordBatch]:
     """Record batches of at most `rows` records each; only one chunk of records is alive at a time."""
     schema = pa.schema([pa.field(c.name, c.type) for c in columns])
     it = iter(records)
