@@ -70,12 +70,12 @@ def record_id(prefix: str, i: int) -> str:
 
 
 def opportunity(i: int, now: dt.datetime) -> dict:
-    """The i-th Opportunity: amounts between 1,000 and 100,000 with cents, modified within the last day."""
+    """The i-th Opportunity: amounts between 10,000 and 20,000 with cents, modified within the last day."""
     modified = now - dt.timedelta(seconds=(i * 37) % 86_000)
     return {
         "Id": record_id("006", i),
         "Name": f"Deal {i}",
-        "Amount": (1000 + (i * 7919) % 99_000) + ((i * 13) % 100) / 100,
+        "Amount": (10_000 + (i * 7919) % 10_000) + ((i * 13) % 100) / 100,
         "Probability": (i * 10) % 101,
         "StageName": STAGES[i % len(STAGES)],
         "IsWon": i % len(STAGES) == len(STAGES) - 1,
