@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,11 +27,10 @@ import pyarrow as pa
 import requests
 import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
-from sqlalchemy.pool import StaticPool
 
 from sentinel.envsubst import MissingEnv, expand_env, redact
 from sentinel.sources import stream
-from sentinel.sources.base import SourceError, SqlSource, classify, duckdb_engine
+from sentinel.sources.base import SourceError, SqlSource, classify
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -256,9 +257,13 @@ def _dataset(cfg: Config, source: str, table: str) -> DatasetConfig | None:
 class SalesforceSource(SqlSource):
     """A DuckDB holding the records read, plus how to name each record in the org."""
 
-    def __init__(self, name: str, engine: sa.Engine, resolve: Any, reads: dict[str, Read], instance: dict):
+    def __init__(self, name: str, engine: sa.Engine, resolve: Any, reads: dict[str, Read], instance: dict, spill: str):
         super().__init__(name, engine, resolve)
-        self._reads, self._instance = reads, instance
+        self._reads, self._instance, self._spill = reads, instance, spill
+
+    def close(self) -> None:
+        super().close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def origin_of(self, table: str, key_column: str, keys: list[str]) -> dict[str, dict]:
         """Per key: the record's Id and its Lightning URL."""
@@ -283,7 +288,8 @@ class SalesforceSource(SqlSource):
 
 def open(name: str, source_cfg: SalesforceSourceConfig, cfg: Config, engines: dict | None = None) -> SqlSource:
     """Nothing is fetched until a dataset's table is first described or queried."""
-    engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
+    spill = tempfile.mkdtemp(prefix="sentinel-sf-")
+    engine = stream.memory_engine(spill)
     org, where = source_cfg.production, f"sources.{name}.production"
     state: dict[str, Any] = {}
     reads: dict[str, Read] = {}
@@ -317,4 +323,4 @@ def open(name: str, source_cfg: SalesforceSourceConfig, cfg: Config, engines: di
             reads[table], tables[table] = read, local
         return None, tables[table]
 
-    return SalesforceSource(name, engine, resolve, reads, state)
+    return SalesforceSource(name, engine, resolve, reads, state, spill)
