@@ -98,9 +98,9 @@ def main() -> None:
             ds = cfg.dataset("opportunities")
             source = open_source("crm", cfg)
             try:
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 source.describe(ds.table)  # logs in, describes, streams every page into DuckDB
-                read_s = time.perf_counter() - began
+                read_s, read_cpu = time.perf_counter() - began, time.process_time() - cpu
                 read_peak = peak_mib()
                 rows = source.execute(__import__("sqlalchemy").text(f"SELECT count(*) FROM {source.table(ds.table)}"))
                 began = time.perf_counter()
@@ -113,7 +113,8 @@ def main() -> None:
         fake.wait(timeout=30)
     peak = peak_mib()
     print(f"records read:        {rows[0][0]:,} (of {records:,}, pages of {args.page_size:,})")
-    print(f"read:                {read_s:.1f} s = {rows[0][0] / read_s:,.0f} records/s")
+    print(f"read:                {read_s:.1f} s = {rows[0][0] / read_s:,.0f} records/s (fake org in another process)")
+    print(f"reader's CPU:        {read_cpu:.1f} s = {rows[0][0] / read_cpu:,.0f} records per CPU second")
     print(f"checks:              {check_s:.2f} s  " + ", ".join(f"{r.check}={r.status}" for r in results))
     print(f"peak RSS after the read: {read_peak:.0f} MiB; after the checks: {peak:.0f} MiB (this process)")
     print(f"target:              <= {LIMIT_MIB} MiB at 1,000,000 records")

@@ -123,6 +123,9 @@ EVERY_KIND = """
 - magnitude: {column: Amount}
 - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: Amount}}
 - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: Description}}
+- expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: Id, min_value: 18, max_value: 18}}
+- volume: {timestamp_column: CreatedDate, bucket: day, training_period: 14d, detection_period: 1d}
+- subschema: {value_column: Amount, category_column: StageName}
 """
 
 
@@ -149,6 +152,9 @@ def test_jwt_login_pages_and_every_check_kind(project, org, monkeypatch, keys):
     assert nulls["observed"]["unexpected_count"] == sum(
         1 for i in range(4500) if opportunity(i, NOW)["Description"] is None
     )
+
+    assert res["expect_column_value_lengths_to_be_between(Id)"]["status"] == "pass"  # GX itself, on the records
+    assert all(r["status"] != "error" for r in doc["results"]), [r for r in doc["results"] if r["status"] == "error"]
 
     mag = res["magnitude(Amount)"]
     assert mag["status"] == "fail" and code == 1

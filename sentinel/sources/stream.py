@@ -26,9 +26,10 @@ ROWS_PER_BATCH = 2_000  # a Salesforce page
 # Batches are short-lived: allocated from the C library's heap, their memory is reused by the next one and by
 # DuckDB, where Arrow's default pool (mimalloc) keeps it reserved (one 1M-row load: 205 against 239 MiB peak).
 POOL = pa.system_memory_pool()
-# DuckDB's share of an API source's memory. Past it, tables spill to disk and queries to temporary files;
-# measured with bench/salesforce.py: 1M records peak at 276 MiB RSS with 48 MB, 293 MiB with 96 MB.
-MEMORY_LIMIT = "64MB"
+# DuckDB's share of an API source's memory. Past it, tables spill to disk and queries to temporary files.
+# bench/salesforce.py, 1M records: peak RSS 293 MiB with 96 MB and 2 threads, 276 with 48 MB, 264 with 48 MB
+# and one thread (the process's floor, Python and its libraries with pandas that DuckDB imports, is ~220).
+MEMORY_LIMIT = "48MB"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def memory_engine(spill_to: str, memory_limit: str = MEMORY_LIMIT) -> sa.Engine:
     def _bounded(dbapi_conn, _record):
         for setting, value in (("memory_limit", memory_limit), ("temp_directory", spill_to)):
             dbapi_conn.execute(f"SET {setting} = '{value.replace(chr(39), chr(39) * 2)}'")
+        dbapi_conn.execute("SET threads = 1")  # tables of API records are small to scan; each thread costs memory
         dbapi_conn.execute("ATTACH ':memory:' AS streamed (COMPRESS)")
         dbapi_conn.execute("USE streamed")
 
