@@ -346,6 +346,41 @@ def test_private_key_may_be_a_file(project, org, monkeypatch, keys):
     assert code == 0 and by_check(doc)["not_empty"]["observed"] == 4500 and fake.counts["token"] == 1
 
 
+def test_an_existing_session_is_used_as_given(project, org, monkeypatch):
+    fake = org()
+    monkeypatch.setenv("SF_SESSION", fake.issue())
+    project.config(
+        f"""
+        crm:
+          type: salesforce
+          production: {{session_id: "${{SF_SESSION}}", instance_url: "https://{INSTANCE}", api_root: "{fake.api_root}"}}
+        """
+    )
+    dataset(project, "- not_empty: {}")
+    code, doc = project.run_json()
+    assert code == 0 and by_check(doc)["not_empty"]["observed"] == 4500
+    assert fake.counts["token"] == 0  # no login: the session was used as it is
+
+
+def test_an_incomplete_login_is_a_clear_error(project, org):
+    fake = org()
+    project.config(
+        f"""
+        crm:
+          type: salesforce
+          production: {{username: bot@acme.example, consumer_key: k, api_root: "{fake.api_root}"}}
+        """
+    )
+    dataset(project, "- not_empty: {}")
+    code, doc = project.run_json()
+    (result,) = doc["results"]
+    assert code == 3 and result["diagnosis"]["cause"] == "config"
+    assert result["diagnosis"]["message"] == (
+        "sources.crm.production: JWT bearer login needs `username`, `consumer_key` and `private_key`"
+    )
+    assert sum(fake.counts.values()) == 0
+
+
 def test_no_secret_in_results_logs_or_stored_rows(project, org, monkeypatch, keys, caplog):
     caplog.set_level(logging.DEBUG)
     good, refusing = org(), org(reject_all=True)

@@ -238,11 +238,15 @@ class FakeSalesforce:
                 return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
         else:
             return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+        return 200, {"access_token": self.issue(), "instance_url": f"https://{INSTANCE}", "token_type": "Bearer"}
+
+    def issue(self) -> str:
+        """A new valid access token (what a login elsewhere would have handed over as `session_id`)."""
         with self._lock:
             self._issued += 1
             token = f"00Dfake!token{self._issued}"
             self._tokens.add(token)
-        return 200, {"access_token": token, "instance_url": f"https://{INSTANCE}", "token_type": "Bearer"}
+        return token
 
     def _authorised(self, req: BaseHTTPRequestHandler) -> bool:
         token = (req.headers.get("Authorization") or "").removeprefix("Bearer ")
