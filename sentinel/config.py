@@ -86,7 +86,14 @@ class GSheetsSourceConfig(Model):
 
 
 class SalesforceOrgConfig(Model):
-    domain: str = "login"
+    """One Salesforce org and how to log in to it, through simple-salesforce. Exactly one of:
+    JWT bearer (`username` + `consumer_key` + `private_key`, PEM text or a file path), client credentials
+    (`consumer_key` + `consumer_secret` + a My Domain `domain`), or an existing session (`session_id` +
+    `instance_url`), checked when the org is first used (sources/salesforce.py `login_kind`). Username/password
+    (SOAP) login is not offered: Salesforce is retiring it. Secrets are `${ENV}` references, expanded only when
+    the org is logged in to."""
+
+    domain: str = "login"  # login | test | your My Domain, e.g. acme.my or acme--staging.sandbox.my
     username: str | None = None
     consumer_key: str | None = None
     consumer_secret: str | None = None
@@ -94,9 +101,26 @@ class SalesforceOrgConfig(Model):
     instance_url: str | None = None
     session_id: str | None = None
     version: str = "62.0"
+    timeout: Duration = timedelta(seconds=60)  # per HTTP request; simple-salesforce has none by default
+    # Every https request of the client goes to this root instead (scheme, host, port; path prefixed):
+    # for a proxy/gateway, or a test fake on 127.0.0.1.
+    api_root: str | None = None
+
+    @field_validator("api_root")
+    @classmethod
+    def _root_url(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is not None:
+            parts = urlsplit(v)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise ValueError("must be an http(s) URL such as https://gateway.example:8443 or http://127.0.0.1:8080")
+        return v
 
 
 class SalesforceSourceConfig(Model):
+    """Checks read `production`; `staging` (a sandbox) is where corrections are tried first."""
+
     type: Literal["salesforce"]
     production: SalesforceOrgConfig
     staging: SalesforceOrgConfig | None = None
@@ -641,6 +665,10 @@ def _cross_check(
                     f"({first[0].file}:{first[0].line}) with another header_row/range; give both the same, "
                     "or declare a second source for the same spreadsheet",
                 )
+        if src is not None and not isinstance(src, SalesforceSourceConfig):
+            for opt in ("fields", "where"):
+                if getattr(ds, opt) is not None:
+                    add(w, (opt,), f"`{opt}:` applies to salesforce sources only (source {ds.source!r} is {src.type})")
         for j, entry in enumerate(ds.checks):
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:

@@ -26,6 +26,7 @@ from sentinel.notify import ladder
 from sentinel.notify.outbox import configured_channels, dispatch, recipients
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources import open_source
+from sentinel.sources.origins import annotate_origins
 from sentinel.store import (
     Store,
     claim_tick,
@@ -125,7 +126,9 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         fx_rates=dict(cfg.main.fx_rates),
         root=cfg.root,
     )
-    return scan.run_checks(specs, ctx, lambda step: _tell(ds.name, step))
+    found = scan.run_checks(specs, ctx, lambda step: _tell(ds.name, step))
+    annotate_origins(found, source, ds.table, ds.key)  # evidence names the record or cells each row came from
+    return found
 
 
 def run_dataset(

@@ -41,11 +41,10 @@ def _open_gsheets(name, source_cfg, cfg, engines=None):
     return gsheets.open(name, source_cfg, cfg, engines)
 
 
-def _not_yet(name, source_cfg, cfg, engines=None):
-    raise SourceError(
-        "unsupported",
-        f"source {name!r}: reading {source_cfg.type} sources for checks is not available in this version",
-    )
+def _open_salesforce(name, source_cfg, cfg, engines=None):
+    from sentinel.sources import salesforce
+
+    return salesforce.open(name, source_cfg, cfg, engines)
 
 
 OPENERS: dict[str, Callable[..., SqlSource]] = {
@@ -53,7 +52,7 @@ OPENERS: dict[str, Callable[..., SqlSource]] = {
     "files": _open_files,
     "iceberg": _open_iceberg,
     "gsheets": _open_gsheets,
-    "salesforce": _not_yet,
+    "salesforce": _open_salesforce,
 }
 
 

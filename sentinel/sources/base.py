@@ -202,6 +202,11 @@ class SqlSource:
         finally:
             self.db_seconds += time.perf_counter() - began
 
+    def origin_of(self, table: str, key_column: str, keys: list[str]) -> dict[str, dict]:
+        """Where each keyed row of `table` lives at its origin, for evidence: {key: {"record": ..., "url": ...}}
+        from an API source. A database row has nothing further to name: empty."""
+        return {}
+
     def _reset(self) -> None:
         if self._conn is not None:
             try:

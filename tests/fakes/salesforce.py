@@ -1,0 +1,359 @@
+"""A fake Salesforce org on 127.0.0.1 for the real simple-salesforce client.
+
+Serves what a read needs, in Salesforce's wire format: the OAuth token endpoint (JWT bearer, with the
+assertion's signature, iss, sub and aud checked; client credentials, with HTTP Basic), sObject `describe`,
+SOQL `query/` with `nextRecordsUrl` paging, and the errors a client meets: `INVALID_SESSION_ID` 401 (once,
+then the client logs in again; or every time), a query that never answers (the client's timeout), 400
+`INVALID_FIELD`. Records are made per page by a function of their index, so a million of them never sit in
+memory. Every request is counted and every SOQL text kept, for tests to assert on.
+
+Run alone (the benchmark does, so its memory is not the client's):
+`python tests/fakes/salesforce.py --records 1000000` prints `port <n>` and serves until killed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+
+INSTANCE = "acme.my.salesforce.com"
+NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+
+
+@dataclass
+class SObject:
+    """An sObject: its describe() fields and `count` records made by `record(i)` (every field)."""
+
+    name: str
+    fields: list[dict]
+    count: int
+    record: Callable[[int], dict]
+
+
+def describe_field(name: str, type_: str, precision: int = 0, scale: int = 0) -> dict:
+    return {"name": name, "type": type_, "precision": precision, "scale": scale, "nillable": name != "Id"}
+
+
+OPPORTUNITY_FIELDS = [
+    describe_field("Id", "id"),
+    describe_field("Name", "string"),
+    describe_field("Amount", "currency", 18, 2),
+    describe_field("Probability", "percent", 3, 0),
+    describe_field("StageName", "picklist"),
+    describe_field("IsWon", "boolean"),
+    describe_field("CloseDate", "date"),
+    describe_field("CreatedDate", "datetime"),
+    describe_field("LastModifiedDate", "datetime"),
+    describe_field("AccountId", "reference"),
+    describe_field("Description", "textarea"),
+    describe_field("TotalOpportunityQuantity", "double", 18, 2),
+    describe_field("FiscalYear", "int"),
+    describe_field("ShippingAddress", "address"),  # compound: not read unless named
+]
+STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won"]
+
+
+def record_id(prefix: str, i: int) -> str:
+    """An 18-character Salesforce-like Id."""
+    return f"{prefix}{i:012d}AAA"
+
+
+def opportunity(i: int, now: dt.datetime) -> dict:
+    """The i-th Opportunity: amounts between 10,000 and 20,000 with cents, modified within the last day."""
+    modified = now - dt.timedelta(seconds=(i * 37) % 86_000)
+    return {
+        "Id": record_id("006", i),
+        "Name": f"Deal {i}",
+        "Amount": (10_000 + (i * 7919) % 10_000) + ((i * 13) % 100) / 100,
+        "Probability": (i * 10) % 101,
+        "StageName": STAGES[i % len(STAGES)],
+        "IsWon": i % len(STAGES) == len(STAGES) - 1,
+        "CloseDate": (now.date() + dt.timedelta(days=i % 90)).isoformat(),
+        "CreatedDate": sf_datetime(modified - dt.timedelta(days=30)),
+        "LastModifiedDate": sf_datetime(modified),
+        "AccountId": record_id("001", i % 500),
+        "Description": None if i % 3 else f"note {i}",
+        "TotalOpportunityQuantity": float(1 + i % 50),
+        "FiscalYear": 2026,
+        "ShippingAddress": {"city": "Springfield", "country": "US"},
+    }
+
+
+def sf_datetime(t: dt.datetime) -> str:
+    """Salesforce's JSON datetime: `2026-11-30T10:00:00.000+0000`."""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}+0000"
+
+
+def dumps(doc: Any) -> bytes:
+    """JSON as Salesforce sends it. Floats print as their shortest repr, which is the decimal text the
+    generator meant (12345.67 stays 12345.67), as in Salesforce's own numbers."""
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+_SOQL = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+))?\s*$", re.S | re.I
+)
+_CLAUSE = re.compile(r"^\s*(\w+)\s*(=|!=)\s*'((?:[^'\\]|\\.)*)'\s*$", re.S)
+
+
+@dataclass
+class FakeSalesforce:
+    """The fake org. `start()` it; `api_root` is what Sentinel's `api_root:` points at."""
+
+    objects: dict[str, SObject]
+    username: str = "bot@acme.example"
+    consumer_key: str = "3MVG9fake-consumer-key"
+    consumer_secret: str | None = None
+    public_key: bytes | None = None  # PEM; JWT assertions must verify with it
+    page_size: int = 2000
+    version: str = "62.0"
+    # knobs
+    expire_once: bool = False  # the next data request gets INVALID_SESSION_ID; every token issued so far dies
+    reject_all: bool = False  # every data request gets INVALID_SESSION_ID
+    stall_queries: bool = False  # queries wait (until stop()) instead of answering
+    # what was seen
+    counts: Counter = field(default_factory=Counter)
+    soql: list[str] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # every response body sent, for secret scans
+
+    def __post_init__(self) -> None:
+        self._tokens: set[str] = set()
+        self._issued = 0
+        self._cursors: dict[str, tuple[str, list[str], Any]] = {}
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self.keep_bodies = True
+
+    # --- lifecycle ---
+
+    def start(self) -> FakeSalesforce:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def api_root(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # --- dispatch ---
+
+    def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if length else b""
+        base = f"/services/data/v{self.version}"
+        if method == "POST" and url.path == "/services/oauth2/token":
+            self.counts["token"] += 1
+            return self._send(req, *self._token(req, parse_qs(body.decode())))
+        if method != "GET" or not url.path.startswith(base + "/"):
+            return self._send(req, 404, NOT_FOUND)
+        if not self._authorised(req):
+            self.counts["401"] += 1
+            return self._send(req, 401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
+        rest = url.path[len(base) :]
+        m = re.fullmatch(r"/sobjects/(\w+)/describe/?", rest)
+        if m:
+            self.counts["describe"] += 1
+            return self._send(req, *self._describe(m.group(1)))
+        if rest == "/query/":
+            self.counts["query"] += 1
+            soql = parse_qs(url.query).get("q", [""])[0]
+            self.soql.append(soql)
+            if self.stall_queries:
+                self._release.wait(30)
+            return self._send(req, *self._query(soql))
+        m = re.fullmatch(r"/query/(01g[\w-]+)", rest)
+        if m:
+            self.counts["query_more"] += 1
+            return self._send(req, *self._page(m.group(1)))
+        return self._send(req, 404, NOT_FOUND)
+
+    def _send(self, req: BaseHTTPRequestHandler, status: int, doc: Any) -> None:
+        data = dumps(doc)
+        if self.keep_bodies:
+            self.bodies.append(data)
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json;charset=UTF-8")
+        req.send_header("Content-Length", str(len(data)))
+        req.send_header("Sforce-Limit-Info", "api-usage=18/5000")
+        req.end_headers()
+        req.wfile.write(data)
+
+    # --- auth ---
+
+    def _token(self, req: BaseHTTPRequestHandler, form: dict[str, list[str]]) -> tuple[int, Any]:
+        grant = form.get("grant_type", [""])[0]
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" and self.public_key is not None:
+            try:
+                claims = jwt.decode(
+                    form.get("assertion", [""])[0],
+                    self.public_key,
+                    algorithms=["RS256"],
+                    audience=["https://login.salesforce.com", "https://test.salesforce.com"],
+                    issuer=self.consumer_key,
+                )
+            except jwt.PyJWTError as exc:
+                return 400, {"error": "invalid_grant", "error_description": f"invalid assertion: {exc}"}
+            self.claims.append(claims)
+            if claims.get("sub") != self.username:
+                return 400, {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}
+        elif grant == "client_credentials" and self.consumer_secret is not None:
+            expected = base64.b64encode(f"{self.consumer_key}:{self.consumer_secret}".encode()).decode()
+            if req.headers.get("Authorization") != f"Basic {expected}":
+                return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
+        else:
+            return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+        return 200, {"access_token": self.issue(), "instance_url": f"https://{INSTANCE}", "token_type": "Bearer"}
+
+    def issue(self) -> str:
+        """A new valid access token (what a login elsewhere would have handed over as `session_id`)."""
+        with self._lock:
+            self._issued += 1
+            token = f"00Dfake!token{self._issued}"
+            self._tokens.add(token)
+        return token
+
+    def _authorised(self, req: BaseHTTPRequestHandler) -> bool:
+        token = (req.headers.get("Authorization") or "").removeprefix("Bearer ")
+        with self._lock:
+            if self.reject_all:
+                return False
+            if self.expire_once and token in self._tokens:
+                self.expire_once = False
+                self._tokens.clear()
+                return False
+            return token in self._tokens
+
+    # --- data ---
+
+    def _describe(self, name: str) -> tuple[int, Any]:
+        obj = self.objects.get(name)
+        if obj is None:
+            return 404, NOT_FOUND
+        return 200, {"name": obj.name, "fields": obj.fields, "queryable": True}
+
+    def _query(self, soql: str) -> tuple[int, Any]:
+        m = _SOQL.match(soql)
+        if not m:
+            return 400, [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token"}]
+        obj = self.objects.get(m.group("object"))
+        if obj is None:
+            unknown = m.group("object")
+            return 400, [{"errorCode": "INVALID_TYPE", "message": f"sObject type '{unknown}' is not supported."}]
+        known = {f["name"].lower(): f["name"] for f in obj.fields}
+        fields = [f.strip() for f in m.group("fields").split(",")]
+        for f in fields:
+            if f.lower() not in known:
+                return 400, [{"errorCode": "INVALID_FIELD", "message": f"No such column '{f}' on entity '{obj.name}'."}]
+        keep = _filter(m.group("where"), known)
+        if isinstance(keep, str):
+            return 400, [{"errorCode": "INVALID_FIELD", "message": keep}]
+        cursor = f"01gFAKE{len(self._cursors)}"
+        self._cursors[cursor] = (obj.name, [known[f.lower()] for f in fields], keep)
+        return self._page(f"{cursor}-0")
+
+    def _page(self, locator: str) -> tuple[int, Any]:
+        cursor, _, start = locator.rpartition("-")
+        if cursor not in self._cursors or not start.isdigit():
+            return 400, [{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}]
+        name, fields, keep = self._cursors[cursor]
+        obj = self.objects[name]
+        i, records = int(start), []
+        while i < obj.count and len(records) < self.page_size:
+            rec = obj.record(i)
+            i += 1
+            if keep is None or keep(rec):
+                records.append(self._shape(obj.name, rec, fields))
+        done = i >= obj.count
+        doc: dict[str, Any] = {"totalSize": obj.count, "done": done, "records": records}
+        if not done:
+            doc["nextRecordsUrl"] = f"/services/data/v{self.version}/query/{cursor}-{i}"
+        return 200, doc
+
+    def _shape(self, name: str, rec: dict, fields: list[str]) -> dict:
+        out: dict[str, Any] = {
+            "attributes": {"type": name, "url": f"/services/data/v{self.version}/sobjects/{name}/{rec['Id']}"}
+        }
+        for f in fields:
+            out[f] = rec.get(f)
+        return out
+
+
+def _filter(where: str | None, known: dict[str, str]) -> Any:
+    """A tiny SOQL filter: `Field = 'text'` or `Field != 'text'`. None for no filter; a message if unknown."""
+    if where is None:
+        return None
+    m = _CLAUSE.match(where)
+    if not m:
+        return lambda rec: True  # a filter this fake cannot evaluate: every record (the test asserts the text)
+    name, op, literal = m.groups()
+    if name.lower() not in known:
+        return f"No such column '{name}' on entity"
+    column, value = known[name.lower()], re.sub(r"\\(.)", r"\1", literal)
+    return (lambda rec: rec.get(column) == value) if op == "=" else (lambda rec: rec.get(column) != value)
+
+
+def generated_opportunities(count: int, now: dt.datetime) -> SObject:
+    return SObject("Opportunity", OPPORTUNITY_FIELDS, count, lambda i: opportunity(i, now))
+
+
+def main() -> None:
+    """Serve `--records` generated Opportunities with client-credentials login until killed."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--page-size", type=int, default=2000)
+    parser.add_argument("--secret", default="fake-consumer-secret")
+    args = parser.parse_args()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    fake = FakeSalesforce(
+        {"Opportunity": generated_opportunities(args.records, now)},
+        consumer_secret=args.secret,
+        page_size=args.page_size,
+    )
+    fake.keep_bodies = False
+    fake.start()
+    print(f"port {fake.api_root.rpartition(':')[2]}", flush=True)
+    sys.stdin.read()  # until the parent closes our stdin (or kills us)
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
