@@ -35,23 +35,17 @@ SHEET_ID = "1AbCsopSheet"
 
 
 def _configure(root: Path) -> None:
-    """The demo config plus Pete's sheet as the origin of the forecast table, and a zone for the backup."""
+    """The demo config (Pete's sheet is the origin of the forecast table), with a short sheet id and the
+    backup in another zone."""
     cfg = (root / "config.yaml").read_text()
-    cfg = cfg.replace(
-        "sources:\n",
-        f'sources:\n  sop_sheet: {{type: gsheets, credentials: "${{GOOGLE_SA_JSON}}", spreadsheet: {SHEET_ID}}}\n',
-    )
-    cfg = cfg.replace(
-        '    notify: ["mailto://dana@acme.example"]\n',
-        '    notify: ["mailto://dana@acme.example"]\n    timezone: Europe/Berlin\n',
-    )
+    assert "spreadsheet: 1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-sopUS\n" in cfg
+    cfg = cfg.replace("spreadsheet: 1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-sopUS\n", f"spreadsheet: {SHEET_ID}\n")
+    dana = '    name: Dana (Finance lead)\n    notify: ["outbox://.sentinel/outbox.jsonl"]\n'
+    dana += "    timezone: America/Chicago\n"
+    assert dana in cfg
+    cfg = cfg.replace(dana, dana.replace("America/Chicago", "Europe/Berlin"))
     (root / "config.yaml").write_text(cfg)
-    forecast = (root / "checks" / "forecast.yaml").read_text()
-    forecast = forecast.replace(
-        "    context: |\n",
-        "    origin: {source: sop_sheet, worksheet: Forecast_US, range: A1:F200, key: id}\n    context: |\n",
-    )
-    (root / "checks" / "forecast.yaml").write_text(forecast)
+    assert "origin: {source: sop_sheet, worksheet: Forecast_US" in (root / "checks" / "forecast.yaml").read_text()
 
 
 class World:
@@ -232,9 +226,9 @@ def test_the_yen_rows_are_one_request_led_by_the_currency(world):
     assert f"Rows ({len(distinct)}):" in text
     assert f"and {len(distinct) - 10} more: the full list is in `sentinel show " in text
     assert "Please re-enter each amount listed in the currency its row is labelled with" in text
-    # the owner has no timezone: UTC; the dataset runs at minute 0 on weekdays (Mon 30 Nov 2026 17:00 UTC)
-    assert "I re-check at 17:00 UTC your time" in text
-    assert "Times are in UTC." in text
+    # Sales Ops are in New York; the dataset runs at minute 0 on weekdays (Mon 30 Nov 2026 17:00 UTC = 12:00 EST)
+    assert "I re-check at 12:00 EST your time" in text
+    assert "Times are in America/New_York." in text
 
 
 def test_reminder_says_which_and_when_first_sent(world):
