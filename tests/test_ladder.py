@@ -266,7 +266,9 @@ def test_overlapping_incidents_of_the_demo_are_one_request_closed_when_all_pass(
 
     copy_demo(tmp_path)
     cfg_text = (tmp_path / "config.yaml").read_text()
-    cfg_text = cfg_text.replace('notify: ["mailto://salesops@acme.example"]', 'notify: ["outbox://salesops.jsonl"]')
+    sales_ops = '    name: Sales Ops\n    notify: ["outbox://.sentinel/outbox.jsonl"]\n'
+    assert sales_ops in cfg_text
+    cfg_text = cfg_text.replace(sales_ops, sales_ops.replace(".sentinel/outbox.jsonl", "salesops.jsonl"))
     (tmp_path / "config.yaml").write_text(cfg_text)
     cfg = load_config(tmp_path / "config.yaml")
     warehouse = tmp_path / ".sentinel" / "warehouse.duckdb"
