@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from sentinel.config import ConfigError, load_config
 from sentinel.notify import ladder
+from sentinel.notify.channels import display_url
 from sentinel.notify.outbox import configured_channels, dispatch
 from sentinel.runner import resolve_incident, run_dataset
 from sentinel.store import Store, incident_events, outbox, owner_requests
@@ -350,7 +351,6 @@ def test_cli_ack_snooze_incidents_and_show_carry_the_request(tmp_path):
 
 
 def test_show_masks_a_password_in_a_channel_url():
-    assert (
-        ladder.shown_channel("mailtos://pete:hunter2@smtp.example/?to=p@x") == "mailtos://pete:***@smtp.example/?to=p@x"
-    )
-    assert ladder.shown_channel("outbox://notes.jsonl") == "outbox://notes.jsonl"
+    """`show` lists a request's messages with the channel as `display_url` shows it (ladder.describe)."""
+    assert display_url("mailtos://pete:hunter2@smtp.example/?to=p@x") == "mailtos://pete:***@smtp.example/?to=p@x"
+    assert display_url("outbox://notes.jsonl") == "outbox://notes.jsonl"

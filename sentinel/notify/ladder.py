@@ -33,7 +33,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sentinel.notify import compose, hours
+from sentinel.notify import hours
+from sentinel.notify.channels import display_url
 from sentinel.notify.message import request_key
 from sentinel.notify.outbox import enqueue, recipients
 from sentinel.notify.problems import belongs_with, lead
@@ -42,7 +43,6 @@ from sentinel.store import Store, incident_events, incidents, outbox, owner_requ
 
 OPEN = ("notified", "reminded", "escalated")
 CRASH_ENV = "SENTINEL_CRASH_AFTER"
-_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)[^@/]*@", re.IGNORECASE)
 _REF = re.compile(r"(?i)^\s*(req-)?(\d+)\s*$")
 KIND_OF = {"notified": "request", "reminder": "reminder", "escalated": "escalation", "closing": "closing"}
 
@@ -130,6 +130,8 @@ def _send(
     """One outbox row per channel for one step of a request, keyed so the step is sent once per channel."""
     if not urls:
         return
+    from sentinel.notify import compose  # Jinja2 is imported by the runs that have something to say
+
     msg = compose.render(conn, cfg, req.id, kind, now, to_backup=kind == "escalation", origin=origin)
     head = conn.execute(sa.select(incidents).where(incidents.c.id == req.lead_incident_id)).first()
     payload = {
@@ -532,7 +534,7 @@ def describe(conn: sa.Connection, cfg: Any, req: sa.Row) -> dict[str, Any]:
         "messages": [
             {
                 "step": r.key.split(":")[1],
-                "channel": shown_channel(r.channel),
+                "channel": display_url(r.channel),
                 "state": r.state,
                 "attempts": r.attempts,
                 "last_error": redact(r.last_error) if r.last_error else None,
@@ -542,13 +544,6 @@ def describe(conn: sa.Connection, cfg: Any, req: sa.Row) -> dict[str, Any]:
             for r in rows
         ],
     }
-
-
-def shown_channel(url: str) -> str:
-    """A channel URL as people may see it: a password inside it masked, and any value from the environment."""
-    from sentinel.envsubst import redact
-
-    return redact(_USERINFO.sub(r"\1***@", url))
 
 
 def requests_of(store: Store, cfg: Any, incident_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
