@@ -67,7 +67,9 @@ def smtp_channel() -> Iterator[Channel]:
             return f"mailto://127.0.0.1:{box.port}?from=sentinel@example.com&to={who}@acme.example"
 
         def received(root: Path, who: str) -> Counter:
-            mails = [email.message_from_bytes(m.content) for m in list(box.messages) if m.rcpt_tos == [f"{who}@acme.example"]]
+            mails = [
+                email.message_from_bytes(m.content) for m in list(box.messages) if m.rcpt_tos == [f"{who}@acme.example"]
+            ]
             return Counter(m["Message-ID"] for m in mails)
 
         yield Channel("smtp", url, received, message_id, True)
