@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 def read_origin(cfg: Config, ds: DatasetConfig, keys: list[str] | None = None) -> dict:
     """gsheets: `rows` (data rows in the tab or range now), `modified_at` and `version` (the Drive file's
     last change), and for `keys` their `cells` (`Forecast_US!A7:F7`), `links` and those `not_found`.
-    salesforce: `rows` (the object's record count) and for `keys` their `records` ({record, url}).
+    salesforce: `rows` (the object's record count), `instance` (the org's URL the login answered with, the
+    only host record links may point to) and for `keys` their `records` ({record, url}) and those `not_found`.
     `{}` when the dataset declares no origin; `{"error": ...}` when it cannot be read."""
     origin = ds.origin
     if origin is None:
@@ -100,7 +101,7 @@ def _salesforce(cfg: Config, origin: OriginConfig, src: Any, key: str | None, ke
         return {"error": f"origin object {obj!r} is not an sObject name"}
     try:
         sf = salesforce.connect(src.production, cfg.root, f"sources.{name}.production")
-        out: dict[str, Any] = {"source": name, "object": obj}
+        out: dict[str, Any] = {"source": name, "object": obj, "instance": f"https://{sf.sf_instance}/"}
         out["rows"] = int(sf.query(f"SELECT COUNT() FROM {obj}")["totalSize"])
         if keys:
             field = key or "Id"
@@ -111,7 +112,11 @@ def _salesforce(cfg: Config, origin: OriginConfig, src: Any, key: str | None, ke
             else:
                 wanted = [str(k) for k in keys]
                 soql = format_soql(f"SELECT Id, {field} FROM {obj} WHERE {field} IN {{keys}}", keys=wanted)
-                ids = {str(r[field]): r["Id"] for r in sf.query_all_iter(soql) if r.get(field) is not None}
+                ids = {}
+                for r in sf.query_all_iter(soql):  # fields come back in their API spelling, whatever the config's
+                    value = next((v for f, v in r.items() if f.lower() == field.lower()), None)
+                    if value is not None:
+                        ids[str(value)] = r["Id"]
             host = sf.sf_instance
             out["records"] = {
                 k: {"record": i, "url": f"https://{host}/lightning/r/{obj}/{i}/view"} for k, i in ids.items()

@@ -9,11 +9,13 @@ import logging
 import threading
 
 import pytest
+import sqlalchemy as sa
 from conftest import by_check
 from fakes.sheets import FakeSheets
 
 from sentinel.config import load_config
 from sentinel.sources import open_source
+from sentinel.store import Store, incidents, results
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 KEY = "1AbCforecastKey"
@@ -104,24 +106,36 @@ def test_every_check_kind_runs_on_a_tab_read_with_a_service_account(project, she
 
 
 def test_flagged_rows_are_named_by_their_cells_and_a_link(project, sheets, monkeypatch):
+    """The run's evidence rows carry their cells and link (annotated after the checks ran), in the JSON a run
+    prints, the stored result and the incident a request is composed from; and the source names them alike."""
     sheets.add(KEY, {"Forecast_US": [HEADER, *forecast_rows()]})
     sheet_project(project, sheets, monkeypatch, "- magnitude: {column: amount, explained_by: [quantity]}")
+    sheet_id = sheets.files[KEY].tabs[0].sheet_id
+    expected = {
+        "cells": "Forecast_US!A7:F7",  # id 6 is the 6th data row under the header in row 1
+        "url": f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid={sheet_id}&range=A7:F7",
+    }
     _, doc = project.run_json()
-    keys = [str(i["key"]) for i in doc["results"][0]["evidence"]["rows"]["items"]]
+    (item,) = doc["results"][0]["evidence"]["rows"]["items"]
+    assert item["key"] == 6 and item["origin"] == expected
     cfg = load_config(project.root / "config.yaml")
+    store = Store(cfg.state_url)
+    try:
+        with store.engine.connect() as conn:
+            (saved,) = conn.execute(sa.select(results.c.evidence).where(results.c.kind == "magnitude")).scalars()
+            (incident,) = conn.execute(sa.select(incidents.c.last_result)).scalars()
+    finally:
+        store.close()
+    assert [i["origin"] for i in saved["rows"]["items"]] == [expected]
+    assert [i["origin"] for i in incident["evidence"]["rows"]["items"]] == [expected]
+
     source = open_source("sop", cfg)
     try:
         source.describe("Forecast_US")
-        named = source.origin_of("Forecast_US", "id", keys)
+        named = source.origin_of("Forecast_US", "id", ["6"])
     finally:
         source.close()
-    sheet_id = sheets.files[KEY].tabs[0].sheet_id
-    assert named == {
-        "6": {
-            "cells": "Forecast_US!A7:F7",  # id 6 is the 6th data row under the header in row 1
-            "url": f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid={sheet_id}&range=A7:F7",
-        }
-    }
+    assert named == {"6": expected}
 
 
 def test_petes_overwritten_tab_with_a_header_and_no_rows_fails_not_empty(project, sheets, monkeypatch):
@@ -175,10 +189,15 @@ def test_header_row_and_range_are_respected(project, sheets, monkeypatch):
         ["left", 4, 40, "d"],  # below the range
     ]
     sheets.add(KEY, {tab: values})
-    sheet_project(project, sheets, monkeypatch, "- not_empty: {}\n- schema: {}", table=tab, extra="    range: B3:D7\n")
+    in_set = "- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: product, value_set: [a, c]}}"
+    checks = f"- not_empty: {{}}\n- schema: {{}}\n{in_set}"
+    sheet_project(project, sheets, monkeypatch, checks, table=tab, extra="    range: B3:D7\n")
     _, doc = project.run_json()
     res = by_check(doc)
     assert res["not_empty"]["observed"] == 3
+    (flagged,) = res["expect_column_values_to_be_in_set(product)"]["evidence"]["rows"]["items"]
+    assert flagged["key"] == 2 and flagged["origin"]["cells"] == "'Bob''s plan'!B6:D6"  # the tab's row, not the read's
+    assert flagged["origin"]["url"].endswith("&range=B6:D6")
     cfg = load_config(project.root / "config.yaml")
     source = open_source("sop", cfg)
     try:

@@ -5,18 +5,22 @@ something, never failing the run; and the config rules that keep `origin:`, `hea
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 
 import duckdb
 import pytest
 import sqlalchemy as sa
+from fakes.salesforce import INSTANCE as SF_INSTANCE
+from fakes.salesforce import record_id
 from fakes.sheets import FakeSheets
 from test_gsheets_source import HEADER, KEY, forecast_rows
 
 from sentinel.config import ConfigError, load_config
 from sentinel.origin import read_origin
 from sentinel.runner import collect, run_dataset
-from sentinel.store import Store, runs
+from sentinel.store import Store, outbox, runs
 
 MODIFIED = "2026-11-30T15:12:00.000Z"
 
@@ -240,3 +244,132 @@ def test_a_sheet_source_signs_in_one_way(project):
         "config.yaml:3: sources.sop: give exactly one of `credentials:` (service-account JSON) or "
         "`token:` (OAuth access token)"
     )
+
+
+# --- a salesforce origin ------------------------------------------------------------------------------
+
+
+SF_SECRET = "cc-secret-origin-5b1e"
+BAD = (3, 7)  # the warehouse rows whose stage is not a Salesforce stage
+
+
+@pytest.fixture
+def crm():
+    """A fake org with 250 generated Opportunities (client-credentials login), records paged by 100."""
+    from fakes.salesforce import FakeSalesforce, generated_opportunities
+
+    fake = FakeSalesforce(
+        {"Opportunity": generated_opportunities(250, dt.datetime.now(dt.UTC))}, consumer_secret=SF_SECRET, page_size=100
+    ).start()
+    yield fake
+    fake.stop()
+
+
+def deals_warehouse(project, names: list[str]) -> None:
+    """The warehouse copy of the opportunities: `id` the record Id, `name` the Name; BAD rows have a bad stage."""
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.execute("CREATE OR REPLACE TABLE deals (id VARCHAR, name VARCHAR, stage VARCHAR)")
+    rows = [(record_id("006", i), name, "Bogus" if i in BAD else "Prospecting") for i, name in enumerate(names)]
+    con.executemany("INSERT INTO deals VALUES (?, ?, ?)", rows)
+    con.close()
+
+
+def sf_origin_project(project, crm, monkeypatch, key: str, origin_key: str) -> tuple:
+    monkeypatch.setenv("SF_SECRET", SF_SECRET)
+    project.config(
+        f"""
+        warehouse: {{type: sql, url: "duckdb:///wh.duckdb"}}
+        crm:
+          type: salesforce
+          production:
+            domain: acme.my
+            consumer_key: {crm.consumer_key}
+            consumer_secret: ${{SF_SECRET}}
+            api_root: {crm.api_root}
+        """,
+        'owners:\n  ann: {notify: ["outbox://ann.jsonl"], working_hours: always}\n',
+    )
+    project.write(
+        "checks/deals.yaml",
+        f"""datasets:
+  - name: deals
+    source: warehouse
+    table: deals
+    key: {key}
+    owner: ann
+    origin: {{source: crm, object: Opportunity, key: {origin_key}}}
+    checks:
+      - expect: {{type: expect_column_values_to_be_in_set, kwargs: {{column: stage, value_set: [Prospecting]}}}}
+""",
+    )
+    cfg = load_config(project.root / "config.yaml")
+    return cfg, cfg.dataset("deals")
+
+
+def lightning(record: str) -> str:
+    return f"https://{SF_INSTANCE}/lightning/r/Opportunity/{record}/view"
+
+
+def test_a_salesforce_origin_counts_the_object_and_links_flagged_records_by_id(project, crm, monkeypatch):
+    """`key: Id`: the record count by SOQL `SELECT COUNT()`, and each flagged key is a record Id to link."""
+    cfg, ds = sf_origin_project(project, crm, monkeypatch, key="id", origin_key="Id")
+    flagged = [record_id("006", i) for i in BAD]
+    got = read_origin(cfg, ds, flagged)
+    assert "error" not in got, got
+    assert (got["source"], got["object"], got["rows"]) == ("crm", "Opportunity", 250)
+    assert got["instance"] == f"https://{SF_INSTANCE}/"  # what the token endpoint answered
+    assert got["records"] == {k: {"record": k, "url": lightning(k)} for k in flagged}
+    assert crm.soql == ["SELECT COUNT() FROM Opportunity"]  # the Ids are the records: no other query
+    assert crm.counts["query_more"] == 0  # a count is one answer, whatever the object's size
+
+
+@pytest.mark.parametrize("spelled", ["Name", "name"])
+def test_a_salesforce_origin_finds_records_by_another_field(project, crm, monkeypatch, spelled):
+    """`key: Name`: the flagged warehouse keys are looked up by a bound SOQL IN; a key the org lacks is named.
+    The field may be spelled in any case, as in SOQL."""
+    cfg, ds = sf_origin_project(project, crm, monkeypatch, key="name", origin_key=spelled)
+    got = read_origin(cfg, ds, ["Deal 3", "Deal 241", "Deal O'Brien"])
+    assert "error" not in got, got
+    assert got["rows"] == 250
+    assert got["records"] == {
+        "Deal 3": {"record": record_id("006", 3), "url": lightning(record_id("006", 3))},
+        "Deal 241": {"record": record_id("006", 241), "url": lightning(record_id("006", 241))},
+    }
+    assert got["not_found"] == ["Deal O'Brien"]
+    assert (
+        crm.soql[1]
+        == f"SELECT Id, {spelled} FROM Opportunity WHERE {spelled} IN ('Deal 3','Deal 241','Deal O\\'Brien')"
+    )
+
+
+def test_a_failing_salesforce_origin_is_one_redacted_line(project, crm, monkeypatch):
+    cfg, ds = sf_origin_project(project, crm, monkeypatch, key="id", origin_key="Id")
+    crm.reject_all = True
+    got = read_origin(cfg, ds, [record_id("006", 3)])
+    assert list(got) == ["error"] and "INVALID_SESSION_ID" in got["error"] and "\n" not in got["error"]
+    assert SF_SECRET not in got["error"]
+
+
+def test_the_request_for_a_warehouse_table_names_the_object_and_links_the_records(project, crm, monkeypatch, tmp_path):
+    """A run that flags rows reads the origin and the owner's request says how many records the object holds
+    and links each flagged row to its record, in text and HTML."""
+    names = [f"Deal {i}" for i in range(10)]
+    deals_warehouse(project, names)
+    cfg, ds = sf_origin_project(project, crm, monkeypatch, key="id", origin_key="Id")
+    store = Store(cfg.state_url)
+    try:
+        report = run_dataset(cfg, store, ds)
+        with store.engine.connect() as conn:
+            (payload,) = conn.execute(sa.select(outbox.c.payload)).scalars().all()
+    finally:
+        store.close()
+    assert report.results[0].status == "fail" and report.origin["rows"] == 250
+    msg = payload["message"]
+    assert "Comes from: Salesforce (source crm), object Opportunity" in msg["text"]
+    assert "Opportunity has 250 records now" in msg["text"]
+    hrefs = re.findall(r'href="([^"]*)"', msg["html"])
+    for i in BAD:
+        record = record_id("006", i)
+        assert record in msg["text"]
+        assert lightning(record) in hrefs
+    assert SF_SECRET not in json.dumps(payload)

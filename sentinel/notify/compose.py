@@ -334,7 +334,7 @@ def _origin(
     header = _header_row(o.range)
     if kind == "gsheets" and rows_before:
         out["rows_span"] = f"rows {header + 1}-{header + rows_before}"
-    out["instance"] = _instance(src) if kind == "salesforce" else None
+    out["instance"] = (_instance(src) or _logged_in(now_)) if kind == "salesforce" else None
     if isinstance(now_, Mapping):
         if now_.get("error"):
             out["now"] = f"I could not read it just now: {now_['error']}"
@@ -366,6 +366,14 @@ def _instance(src: Any) -> str | None:
     except Exception:  # an unset variable: no links then, the record ids are still shown
         return None
     return url.rstrip("/") + "/" if url.startswith("https://") else None
+
+
+def _logged_in(now_: dict | None) -> str | None:
+    """The instance the origin read logged in to (the OAuth answer's instance_url), for JWT and client-credentials
+    logins, whose config names only a login domain: `https://host/`, nothing else."""
+    url = now_.get("instance") if isinstance(now_, Mapping) else None
+    ok = isinstance(url, str) and re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d+)?/", url)
+    return url if ok else None
 
 
 def _safe_link(url: Any, where: dict | None) -> str | None:

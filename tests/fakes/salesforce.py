@@ -2,9 +2,10 @@
 
 Serves what a read needs, in Salesforce's wire format: the OAuth token endpoint (JWT bearer, with the
 assertion's signature, iss, sub and aud checked; client credentials, with HTTP Basic), sObject `describe`,
-SOQL `query/` with `nextRecordsUrl` paging, and the errors a client meets: `INVALID_SESSION_ID` 401 (once,
-then the client logs in again; or every time), a query that never answers (the client's timeout), 400
-`INVALID_FIELD`. Records are made per page by a function of their index, so a million of them never sit in
+SOQL `query/` with `nextRecordsUrl` paging, `SELECT COUNT()` (`totalSize`, no records) and filters `=`, `!=`,
+`IN (...)`; and the errors a client meets: `INVALID_SESSION_ID` 401 (once, then the client logs in again; or
+every time), a query that never answers (the client's timeout), 400 `INVALID_FIELD`. Records are made per page
+by a function of their index, so a million of them never sit in
 memory. Every request is counted and every SOQL text kept, for tests to assert on.
 
 Run alone (the benchmark does, so its memory is not the client's):
@@ -105,6 +106,10 @@ _SOQL = re.compile(
     r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+))?\s*$", re.S | re.I
 )
 _CLAUSE = re.compile(r"^\s*(\w+)\s*(=|!=)\s*'((?:[^'\\]|\\.)*)'\s*$", re.S)
+_IN = re.compile(
+    r"^\s*(\w+)\s+IN\s*\((?P<list>\s*'(?:[^'\\]|\\.)*'(?:\s*,\s*'(?:[^'\\]|\\.)*')*\s*)\)\s*$", re.S | re.I
+)
+_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
 @dataclass
@@ -276,6 +281,12 @@ class FakeSalesforce:
             unknown = m.group("object")
             return 400, [{"errorCode": "INVALID_TYPE", "message": f"sObject type '{unknown}' is not supported."}]
         known = {f["name"].lower(): f["name"] for f in obj.fields}
+        if m.group("fields").strip().upper() == "COUNT()":  # a count query: totalSize, no records
+            keep = _filter(m.group("where"), known)
+            if isinstance(keep, str):
+                return 400, [{"errorCode": "INVALID_FIELD", "message": keep}]
+            n = obj.count if keep is None else sum(1 for i in range(obj.count) if keep(obj.record(i)))
+            return 200, {"totalSize": n, "done": True, "records": []}
         fields = [f.strip() for f in m.group("fields").split(",")]
         for f in fields:
             if f.lower() not in known:
@@ -315,9 +326,18 @@ class FakeSalesforce:
 
 
 def _filter(where: str | None, known: dict[str, str]) -> Any:
-    """A tiny SOQL filter: `Field = 'text'` or `Field != 'text'`. None for no filter; a message if unknown."""
+    """A tiny SOQL filter: `Field = 'text'`, `Field != 'text'` or `Field IN ('a', 'b')`. None for no filter; a
+    message if the field is unknown."""
     if where is None:
         return None
+    listed = _IN.match(where)
+    if listed:
+        name = listed.group(1)
+        if name.lower() not in known:
+            return f"No such column '{name}' on entity"
+        column = known[name.lower()]
+        values = {re.sub(r"\\(.)", r"\1", v) for v in _LITERAL.findall(listed.group("list"))}
+        return lambda rec: rec.get(column) in values
     m = _CLAUSE.match(where)
     if not m:
         return lambda rec: True  # a filter this fake cannot evaluate: every record (the test asserts the text)
