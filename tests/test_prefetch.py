@@ -201,14 +201,15 @@ def test_plans_never_hold_secrets(project, pg_schema):
 def test_duckdb_files_are_speculated_however_small(duck):
     run(duck)
     plans = json.loads((duck.root / ".sentinel" / "scan-plans.json").read_text())
-    assert 0 < plans["datasets"]["deals"]["db_seconds"] < 0.15
-    _, err = run(duck, env={"SENTINEL_PREFETCH_MIN_SECONDS": "0.15"})
+    assert plans["datasets"]["deals"]["db_seconds"] > 0
+    # a threshold no statement reaches (an hour): a DuckDB file is speculated all the same
+    _, err = run(duck, env={"SENTINEL_PREFETCH_MIN_SECONDS": "3600"})
     assert hits(err) == 5  # opening the file while Python imports is the gain, however small the table
 
 
 def test_small_postgres_tables_are_not_worth_a_session(project, pg_deals):
     run(project)
-    _, err = run(project, env={"SENTINEL_PREFETCH_MIN_SECONDS": "0.15"})
+    _, err = run(project, env={"SENTINEL_PREFETCH_MIN_SECONDS": "3600"})  # more than its statements took
     assert hits(err) == 0
     _, err = run(project)  # the tests' default threshold, 0: the same table is speculated
     assert hits(err) >= 1
