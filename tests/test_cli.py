@@ -145,3 +145,31 @@ def test_demo_runs_twice_from_a_copy_of_the_repo(tmp_path):
         timeout=60,
     )
     assert len(json.loads(listed.stdout)) == 8
+
+
+def test_the_demo_prints_petes_request_and_one_request_for_the_yen_rows(tmp_path):
+    """Issue 11 item 9: after the run the demo prints the request Pete gets (his sheet named as the origin, no
+    API call) and the single grouped request about the yen rows; the outbox file holds them, and a second
+    demo starts its outbox afresh."""
+    copy_demo(tmp_path)
+    env = {**os.environ, "COLUMNS": "200", "GOOGLE_SERVICE_ACCOUNT_JSON": "not-a-key: reading it would fail"}
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-m", "sentinel", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 1, proc.stderr
+        out = proc.stdout
+        pete = out[out.index("The request Pete gets") : out.index("The one request Sales Ops gets")]
+        assert "Subject" not in pete and "[sentinel] us_forecast_dec_v1 is empty (REQ-1)" in pete
+        assert "tab Forecast_US, range A1:F200, rows 2-40" in pete and "39 rows at the last good run" in pete
+        assert "re-upload the sheet tab Forecast_US (rows 2-40)" in pete
+        assert "could not" not in pete  # the origin is named, never read in the demo
+        yen = out[out.index("The one request Sales Ops gets") :]
+        for check in ("subschema(amount)", "magnitude(amount)", "expect_column_values_to_be_between(amount)"):
+            assert f"opportunities/{check}/" in yen
+        assert "candidate 223,600 (if JPY: / 150)" in yen  # 33,540,000 yen at the configured rate
+        rows = [json.loads(x) for x in (tmp_path / ".sentinel" / "outbox.jsonl").read_text().splitlines()]
+        requests = [r for r in rows if r["message"]["kind"] == "request"]
+        assert len(requests) == len({r["idempotency_key"] for r in rows}) == 4  # no leftovers of the first demo
+        assert sum("yen" in r["text"] or "JPY" in r["text"] for r in requests) == 1
+        assert all(r["text"] and r["html"].count("<") > 10 for r in requests)
