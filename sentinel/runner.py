@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from sentinel import incidents as incident_log
 from sentinel import prefetch, scan, storefault
+from sentinel.checks import KINDS
 from sentinel.checks.common import CannotMeasure, Context, Spec, error
 from sentinel.config import Config, DatasetConfig, MissingEnv, check_name, check_params, check_severity
 from sentinel.notify import ladder
@@ -171,16 +172,11 @@ def collect(
     engines between runs (the daemon's); with `read_origin`, a failing run reads the dataset's `origin:`."""
     started = now or dt.datetime.now(dt.UTC)
     accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
-    history = store.flagged_buckets(ds.name) if any(e.kind == "volume" for e in ds.checks) else {}
-    for e in ds.checks:
-        if e.kind == "magnitude":
-            name = check_name(e)
-            history[f"metric_history:{name}"] = store.metric_history(ds.name, name, ("sum", "mean"))
-            if check_params(e).history_by:
-                history[f"snapshots:{name}"] = store.snapshots(ds.name, name)
-        if e.kind == "subschema" and check_params(e).category_column:
-            name = check_name(e)
-            history[f"category_shares:{name}"] = store.last_shares(ds.name, name)
+    history: dict[str, Any] = {}
+    for e in ds.checks:  # each check kind declares what earlier runs learnt that it reads (`reads`)
+        reads = getattr(KINDS[e.kind], "reads", None)
+        if reads is not None:
+            history.update(reads(store, ds.name, check_name(e), check_params(e)))
     found = measure(cfg, ds, started, accepted, plans, history, engines)
     origin = None
     if read_origin and ds.origin is not None and any(r.status in ("fail", "warn") for r in found):

@@ -6,7 +6,10 @@
   and a ``finish`` function that turns their values (plus targeted follow-up queries, e.g. ids of violating
   rows) into a CheckResult; or a list of plans, each naming its own ``spec`` (expect_suite: one per
   expectation);
-- optionally ``needs_key(params) -> bool``.
+- optionally ``needs_key(params) -> bool``;
+- optionally ``reads(store, dataset, name, params) -> dict``: what earlier runs learnt that the check needs
+  (metric history, value snapshots, accepted shares, flagged buckets), read from the state store before the
+  run under keys of the check's own (``ctx.history``); the runner asks every kind, and knows none of them.
 
 Registering a new kind is one line in ``KINDS``.
 """

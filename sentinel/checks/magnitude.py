@@ -573,3 +573,12 @@ def _sentence(item: dict[str, Any], p: Params) -> str:
         )
         text += f" (likely {what}; candidate {number(d['candidate'])})"
     return text
+
+
+def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]:
+    """What earlier runs learnt that this check reads: its sum/mean history (aggregate drift) and, with
+    `history_by`, the per-key value snapshots."""
+    found: dict[str, Any] = {f"metric_history:{name}": store.metric_history(dataset, name, ("sum", "mean"))}
+    if params.history_by:
+        found[f"snapshots:{name}"] = store.snapshots(dataset, name)
+    return found

@@ -539,3 +539,10 @@ def _split_by_time(ctx: Context, p: Params, label: sa.ColumnElement) -> tuple[di
         (new if r.recent else old)[str(r.value)] = int(r.n)
     total = sum(old.values())
     return ({v: c / total for v, c in old.items()} if total else None), new
+
+
+def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]:
+    """What earlier runs learnt that this check reads: the category shares last accepted (re-weighting)."""
+    if not params.category_column:
+        return {}
+    return {f"category_shares:{name}": store.last_shares(dataset, name)}

@@ -23,7 +23,7 @@ import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -297,3 +297,10 @@ def _counts(ctx, col, aware: bool, win: Window, naive_tz: str, p: Params) -> dic
         key = bucket_start(at, p.bucket, tz)
         counts[key] = counts.get(key, 0) + int(n)
     return counts
+
+
+def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]:
+    """What earlier runs learnt that this check reads: the buckets earlier results flagged (a known incident
+    stays out of the baseline)."""
+    key = f"flagged_buckets:{name}"
+    return {key: store.flagged_buckets(dataset).get(key, set())}
