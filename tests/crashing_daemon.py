@@ -1,4 +1,7 @@
-"""`sentinel` with a kill point after delivery, for tests/test_ladder_crash.py.
+"""`sentinel` with a kill point after delivery or after a request step's commit, for tests/test_ladder_crash.py.
+
+With SENTINEL_CRASH_AFTER=commit:<step> (e.g. `commit:notified`, `commit:reopened-1.reminder-1`) the process exits
+with 137 right after the transaction that took that step commits (`install_commit`).
 
 With TEST_CRASH_AFTER_DELIVERY=<step> (e.g. `reminder-1`), every channel exits the process with 137 (as kill -9
 would: no cleanup) right after it delivered a message of that request step, before the outbox records it:
@@ -45,9 +48,37 @@ def install(point: str) -> None:
     assert not unwrapped, f"channels not wrapped: {unwrapped}"
 
 
+def install_commit(point: str) -> None:
+    """Exit with 137 right after the transaction that took request step `commit:<step>` commits: a run's
+    (the daemon's `save`, which folds incident changes into requests) or a heartbeat's (`ladder._step_request`,
+    reminders, escalation). Wrapped here, so the product has no kill switch."""
+    from sentinel import daemon
+    from sentinel.notify import ladder
+
+    step = point.removeprefix("commit:")
+    save, step_request = daemon.save, ladder._step_request
+
+    def saved_then_die(store, report, *args, **kwargs):  # type: ignore[no-untyped-def]
+        changes = save(store, report, *args, **kwargs)
+        if step in report.steps:
+            os._exit(137)
+        return changes
+
+    def stepped_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
+        done = step_request(*args, **kwargs)
+        if done == step:
+            os._exit(137)
+        return done
+
+    daemon.save, ladder._step_request = saved_then_die, stepped_then_die
+
+
 point = os.environ.get("TEST_CRASH_AFTER_DELIVERY")
 if point:
     install(point)
+commit_point = os.environ.get("SENTINEL_CRASH_AFTER")
+if commit_point:
+    install_commit(commit_point)
 
 if __name__ == "__main__":
     from sentinel.cli import app

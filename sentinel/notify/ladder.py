@@ -17,15 +17,13 @@
 Steps after a reopen carry the episode in their key (`reopened-1.reminder-1`), so each is sent once per
 channel however often the request comes back.
 
-Set SENTINEL_CRASH_AFTER=commit:<step> (e.g. `commit:notified`, `commit:reopened-1.reminder-1`) and the process exits
-with 137 right after the transaction that took that step commits: how the tests kill -9 a daemon at a known
-point. Inert unless that variable is set.
+(tests/crashing_daemon.py kills a daemon right after the transaction of a named step commits by wrapping
+`runner.save`'s caller and `_step_request`: nothing in this module exists for the tests.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,15 +40,8 @@ from sentinel.results import jsonable
 from sentinel.store import Store, incident_events, incidents, outbox, owner_requests, request_incidents, utc
 
 OPEN = ("notified", "reminded", "escalated")
-CRASH_ENV = "SENTINEL_CRASH_AFTER"
 _REF = re.compile(r"(?i)^\s*(req-)?(\d+)\s*$")
 KIND_OF = {"notified": "request", "reminder": "reminder", "escalated": "escalation", "closing": "closing"}
-
-
-def crash_point(name: str) -> None:
-    """Exit at once (no cleanup, like kill -9) when SENTINEL_CRASH_AFTER names this point; tests only."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(137)
 
 
 # --- who and when -------------------------------------------------------------------------------------------
@@ -379,11 +370,15 @@ def step(store: Store, cfg: Any, now: dt.datetime | None = None) -> list[str]:
     )
     taken: list[str] = []
     for request_id in ids:
-        done = store.transaction(lambda conn, i=request_id: _step_one(conn, cfg, i, now))
+        done = _step_request(store, cfg, request_id, now)
         if done is not None:
-            crash_point(f"commit:{done}")
             taken.append(f"REQ-{request_id}:{done}")
     return taken
+
+
+def _step_request(store: Store, cfg: Any, request_id: int, now: dt.datetime) -> str | None:
+    """The step due on one request (None if none), taken and committed in its own transaction."""
+    return store.transaction(lambda conn: _step_one(conn, cfg, request_id, now))
 
 
 def _take(conn: sa.Connection, req: sa.Row, **values: Any) -> bool:
