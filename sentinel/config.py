@@ -768,7 +768,7 @@ def _playbook_issues(
         out.append(ConfigIssue(w.file, w.at(*keys), w.path + suffix, message))
 
     names: dict[str, Located] = {}
-    scopes: list[tuple[Located, Playbook, set[str]]] = []  # (where, playbook, the check names it covers)
+    scopes: list[tuple[Located, Playbook, DatasetConfig, set[str]]] = []  # with the check names it covers
     for w, pb, item in playbooks:
         name = item.get("name") if isinstance(item, dict) else None
         if isinstance(name, str):
@@ -788,7 +788,7 @@ def _playbook_issues(
                 of = f"check {when.check!r}" if when.check else f"dataset {when.dataset!r}"
                 add(w, ("when", "cause"), f"{of} never reports cause {when.cause!r} (known: {', '.join(known)})")
             else:
-                scopes.append((w, pb, covered))
+                scopes.append((w, pb, ds, covered))
         src = cfg.main.sources.get(pb.target) if main_ok and pb.target is not None else None
         if pb.target is not None and pb.target not in sources:
             add(w, ("target",), f"unknown source {pb.target!r}")
@@ -819,13 +819,19 @@ def _playbook_issues(
     return out
 
 
-def _overlaps(scopes: list[tuple[Located, Playbook, set[str]]]) -> list[ConfigIssue]:
+def _same_cause(a: Playbook, b: Playbook, ds: DatasetConfig, checks: set[str]) -> bool:
+    """Whether one incident of `checks` can have a cause both playbooks accept (no `cause:` accepts all)."""
+    causes = {c for c in (a.when.cause, b.when.cause) if c is not None}
+    return not causes or (len(causes) == 1 and causes <= set(_causes(ds, checks)))
+
+
+def _overlaps(scopes: list[tuple[Located, Playbook, DatasetConfig, set[str]]]) -> list[ConfigIssue]:
     """Two playbooks that can match one incident need distinct explicit priorities."""
     out: list[ConfigIssue] = []
-    for i, (w, pb, covered) in enumerate(scopes):
-        for w0, pb0, covered0 in scopes[:i]:
-            same_cause = pb.when.cause is None or pb0.when.cause is None or pb.when.cause == pb0.when.cause
-            if pb.when.dataset != pb0.when.dataset or not covered & covered0 or not same_cause:
+    for i, (w, pb, ds, covered) in enumerate(scopes):
+        for w0, pb0, _ds, covered0 in scopes[:i]:
+            both = covered & covered0
+            if pb.when.dataset != pb0.when.dataset or not both or not _same_cause(pb, pb0, ds, both):
                 continue
             if pb.priority is not None and pb0.priority is not None and pb.priority != pb0.priority:
                 continue
@@ -833,7 +839,7 @@ def _overlaps(scopes: list[tuple[Located, Playbook, set[str]]]) -> list[ConfigIs
             fix = "their priorities are equal; make them differ" if equal else "give both a distinct `priority:`"
             message = (
                 f"playbooks {pb0.name!r} ({w0.file}:{w0.line}) and {pb.name!r} can both match one incident "
-                f"of {pb.when.dataset} ({', '.join(sorted(covered & covered0))}); narrow `when:` or {fix}"
+                f"of {pb.when.dataset} ({', '.join(sorted(both))}); narrow `when:` or {fix}"
             )
             out.append(
                 ConfigIssue(

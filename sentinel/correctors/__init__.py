@@ -20,8 +20,6 @@ def playbook_for(cfg: Config, dataset: str, check: str, cause: str | None) -> Pl
     found = [
         pb
         for pb in cfg.playbooks
-        if pb.when.dataset == dataset
-        and check in playbook_checks(ds, pb.when.check)
-        and pb.when.cause in (None, cause)
+        if pb.when.dataset == dataset and check in playbook_checks(ds, pb.when.check) and pb.when.cause in (None, cause)
     ]
     return max(found, key=lambda pb: pb.priority or 0, default=None)
