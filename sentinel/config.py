@@ -890,16 +890,19 @@ def _dataset_table(cfg: Config, pb: Playbook) -> str | None:
 def check_allowance(cfg: Config, playbook: Playbook, columns: dict[str, Any]) -> list[str]:
     """Each `allow.fields` entry the target lacks, as a located message with a did-you-mean. `columns` is the
     target's description at run time (column or field name -> type): a sql table can only be described by
-    connecting, which loading the config never does. The correction code calls this before planning."""
+    connecting, which loading the config never does. The correction code calls this before planning.
+    Salesforce field names match regardless of case, as the API treats them."""
     allow = playbook.allow
     if allow is None:
         return []
     w = cfg.where.get(id(playbook))
     known = list(columns)
     what = allow.object or _dataset_table(cfg, playbook) or playbook.target
+    fold = isinstance(cfg.main.sources.get(playbook.target or ""), SalesforceSourceConfig)  # API names ignore case
+    have = {c.lower() for c in columns} if fold else set(columns)
     out = []
     for j, f in enumerate(allow.fields):
-        if f in columns:
+        if (f.lower() if fold else f) in have:
             continue
         message = f"{f!r} is not a column of {what} ({playbook.target}); {_did_you_mean(f, known)}"
         if w is not None:

@@ -392,3 +392,24 @@ def test_check_allowance_names_a_column_the_target_lacks(project):
         f"{PB}:6: playbooks[0].allow.fields[1]: 'sets' is not a column of deals (warehouse); did you mean 'seats'?"
     ]
     assert check_allowance(cfg, pb, {**columns, "sets": "INTEGER"}) == []
+
+
+def test_check_allowance_on_salesforce_ignores_case_as_the_api_does(project):
+    write(
+        project,
+        """
+        playbooks:
+          - name: sf
+            when: {dataset: sf_deals}
+            action: stage_fix
+            target: crm
+            allow: {object: Account, fields: [annualrevenue, NumberOfEmployes]}
+        """,
+    )
+    cfg = load_config(project.root / "config.yaml")  # no dataset reads Account: described at run time
+    (pb,) = cfg.playbooks
+    described = {"Id": "id", "AnnualRevenue": "currency", "NumberOfEmployees": "int"}
+    assert check_allowance(cfg, pb, described) == [
+        f"{PB}:6: playbooks[0].allow.fields[1]: 'NumberOfEmployes' is not a column of Account (crm); "
+        "did you mean 'NumberOfEmployees'?"
+    ]
