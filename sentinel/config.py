@@ -316,6 +316,9 @@ class PlaybookAfterPromote(Model):
 
 
 class Playbook(Model):
+    """What Sentinel may do about a dataset's incidents (README "correctors/*.yaml"); load_config cross-checks
+    it, and `sentinel.correctors.playbook_for` picks it. Only a `stage_fix` with an allowance may write."""
+
     name: str
     when: PlaybookWhen
     action: Literal["stage_fix", "notify_owner", "retry", "rerun"] = "notify_owner"
