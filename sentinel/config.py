@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from sentinel import yamlfile
@@ -276,24 +277,56 @@ class DatasetConfig(Model):
 
 
 class PlaybookWhen(Model):
+    """Which incidents a playbook handles: a dataset, optionally one check (its name or kind) and one cause."""
+
     dataset: str
     check: str | None = None
+    cause: str | None = None  # one of the CAUSES of the dataset's check kinds, e.g. magnitude, empty, stale
 
 
 class PlaybookAllow(Model):
+    """What a `stage_fix` may write: the object (sObject; default the dataset's table) and fields, and at most
+    `max_rows` rows per change-set."""
+
     object: str | None = None
     fields: list[str] = []
     max_rows: int = Field(1, gt=0)
 
 
+class PlaybookAfterPromote(Model):
+    """A downstream restart after a promotion: an argv run without a shell, or an http(s) webhook."""
+
+    rerun: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
+    webhook: str | None = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if v is not None and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
+            raise ValueError("must be an http(s) URL such as https://ci.example/hooks/deals")
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> PlaybookAfterPromote:
+        if self.rerun is None and self.webhook is None:
+            raise ValueError("give `rerun: [argv...]` or `webhook: URL`")
+        return self
+
+
 class Playbook(Model):
+    """What Sentinel may do about a dataset's incidents (README "correctors/*.yaml"); load_config cross-checks
+    it, and `sentinel.correctors.playbook_for` picks it. Only a `stage_fix` with an allowance may write."""
+
     name: str
     when: PlaybookWhen
     action: Literal["stage_fix", "notify_owner", "retry", "rerun"] = "notify_owner"
     target: str | None = None
     allow: PlaybookAllow | None = None
     promote: Literal["approval", "auto"] = "approval"
-    after_promote: dict[str, str] | None = None
+    after_promote: PlaybookAfterPromote | None = None
+    priority: int | None = None  # when two playbooks can match one incident, the higher one is used
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -694,19 +727,190 @@ def _cross_check(
         if owner.backup is not None and owner.backup not in owners:
             out.append(raw.issue(("owners", name, "backup"), f"unknown owner {owner.backup!r}"))
     out.extend(_unreachable_owners(cfg, datasets) if main_ok else [])
-    for w, pb, _item in playbooks:
+    out.extend(_playbook_issues(cfg, playbooks, seen, valid, sources, main_ok))
+    return out
+
+
+def _causes(ds: DatasetConfig, checks: set[str]) -> dict[str, None]:
+    """The causes the named checks of `ds` can report, in declaration order (CAUSES of each check kind)."""
+    from sentinel.checks import KINDS
+
+    kinds = [c.kind for c in ds.checks if check_name(c) in checks]
+    return {cause: None for kind in kinds for cause in KINDS[kind].CAUSES}
+
+
+def playbook_checks(ds: DatasetConfig, check: str | None) -> set[str]:
+    """The names of the checks of `ds` a playbook's `when.check` covers: a check's name or kind; None is all."""
+    return {check_name(c) for c in ds.checks if check is None or check in (check_name(c), c.kind)}
+
+
+def _has_staging(src: Any) -> str | None:
+    """Why `stage_fix` cannot write through this source, or None when it has a staging environment."""
+    if isinstance(src, SalesforceSourceConfig) and src.staging is None:
+        return "has no `staging:` org (a sandbox) to try the fix in first"
+    if isinstance(src, GSheetsSourceConfig) and src.staging_spreadsheet is None:
+        return "has no `staging_spreadsheet:` to try the fix in first"
+    if isinstance(src, FilesSourceConfig):
+        return "is a files source, which Sentinel never writes"
+    return None
+
+
+def _playbook_issues(
+    cfg: Config,
+    playbooks: list[tuple[Located, Playbook | None, Any]],
+    seen: dict[str, Located],
+    valid: dict[str, DatasetConfig],
+    sources: set[str],
+    main_ok: bool,
+) -> list[ConfigIssue]:
+    """Each playbook's references and allowance, and every pair that could match one incident."""
+    out: list[ConfigIssue] = []
+
+    def add(w: Located, keys: tuple, message: str) -> None:
+        suffix = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
+        out.append(ConfigIssue(w.file, w.at(*keys), w.path + suffix, message))
+
+    names: dict[str, Located] = {}
+    scopes: list[tuple[Located, Playbook, DatasetConfig, set[str]]] = []  # with the check names it covers
+    for w, pb, item in playbooks:
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            if name in names:
+                add(w, ("name",), f"playbook {name!r} is already declared at {names[name].file}:{names[name].line}")
+            names.setdefault(name, w)
         if pb is None:
             continue
-        if pb.when.dataset not in seen:
-            add(w, ("when", "dataset"), f"unknown dataset {pb.when.dataset!r}")
-        elif pb.when.check is not None and pb.when.dataset in valid:
-            checks = valid[pb.when.dataset].checks
-            if pb.when.check not in {check_name(c) for c in checks} | {c.kind for c in checks}:
-                add(w, ("when", "check"), f"dataset {pb.when.dataset!r} has no check {pb.when.check!r}")
+        when, ds = pb.when, valid.get(pb.when.dataset)
+        if when.dataset not in seen:
+            add(w, ("when", "dataset"), f"unknown dataset {when.dataset!r}")
+        elif ds is not None:
+            covered = playbook_checks(ds, when.check)
+            if not covered:
+                add(w, ("when", "check"), f"dataset {when.dataset!r} has no check {when.check!r}")
+            elif when.cause is not None and when.cause not in (known := _causes(ds, covered)):
+                of = f"check {when.check!r}" if when.check else f"dataset {when.dataset!r}"
+                add(w, ("when", "cause"), f"{of} never reports cause {when.cause!r} (known: {', '.join(known)})")
+            else:
+                scopes.append((w, pb, ds, covered))
+        src = cfg.main.sources.get(pb.target) if main_ok and pb.target is not None else None
         if pb.target is not None and pb.target not in sources:
             add(w, ("target",), f"unknown source {pb.target!r}")
-        if pb.action == "stage_fix" and (pb.target is None or pb.allow is None):
+        if pb.action == "notify_owner" and pb.target is not None:
+            add(w, ("target",), "notify_owner writes nothing: remove `target:`")
+        if pb.action != "stage_fix":
+            if pb.allow is not None:
+                add(w, ("allow",), f"`allow:` applies to stage_fix only (action is {pb.action})")
+            if pb.promote == "auto":
+                add(w, ("promote",), f"`promote: auto` applies to stage_fix only (action is {pb.action})")
+            if pb.after_promote is not None:
+                add(w, ("after_promote",), f"`after_promote:` applies to stage_fix only (action is {pb.action})")
+            continue
+        if pb.target is None or pb.allow is None:
             add(w, (), "stage_fix needs `target:` and `allow:` (nothing is written without an allowance)")
+        elif not pb.allow.fields:
+            add(
+                w,
+                ("allow", "fields") if "fields" in item["allow"] else ("allow",),
+                "stage_fix needs `fields:`: the fields it may write (nothing is written without an allowance)",
+            )
+        elif src is not None:
+            for keys, message in _offline_allowance(cfg, pb):
+                add(w, keys, message)
+        if src is not None and (why := _has_staging(src)) is not None:
+            add(w, ("target",), f"stage_fix cannot write to {pb.target!r}: it {why}")
+    out.extend(_overlaps(scopes))
+    return out
+
+
+def _same_cause(a: Playbook, b: Playbook, ds: DatasetConfig, checks: set[str]) -> bool:
+    """Whether one incident of `checks` can have a cause both playbooks accept (no `cause:` accepts all)."""
+    causes = {c for c in (a.when.cause, b.when.cause) if c is not None}
+    return not causes or (len(causes) == 1 and causes <= set(_causes(ds, checks)))
+
+
+def _overlaps(scopes: list[tuple[Located, Playbook, DatasetConfig, set[str]]]) -> list[ConfigIssue]:
+    """Two playbooks that can match one incident need distinct explicit priorities."""
+    out: list[ConfigIssue] = []
+    for i, (w, pb, ds, covered) in enumerate(scopes):
+        for w0, pb0, _ds, covered0 in scopes[:i]:
+            both = covered & covered0
+            if pb.when.dataset != pb0.when.dataset or not both or not _same_cause(pb, pb0, ds, both):
+                continue
+            if pb.priority is not None and pb0.priority is not None and pb.priority != pb0.priority:
+                continue
+            equal = pb.priority is not None and pb.priority == pb0.priority
+            fix = "their priorities are equal; make them differ" if equal else "give both a distinct `priority:`"
+            message = (
+                f"playbooks {pb0.name!r} ({w0.file}:{w0.line}) and {pb.name!r} can both match one incident "
+                f"of {pb.when.dataset} ({', '.join(sorted(both))}); narrow `when:` or {fix}"
+            )
+            out.append(
+                ConfigIssue(
+                    w.file,
+                    w.at("priority") if equal else w.at("when"),
+                    w.path + (".priority" if equal else ".when"),
+                    message,
+                )
+            )
+    return out
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    near = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    return f"did you mean {lowered[near[0]]!r}?" if near else "known: " + ", ".join(known)
+
+
+def _offline_allowance(cfg: Config, pb: Playbook) -> list[tuple[tuple, str]]:
+    """`allow.fields` against the fields a config declares for the target, where it names them: a salesforce
+    dataset's `fields:` on the same object. Anything else is described at run time (`check_allowance`)."""
+    assert pb.allow is not None
+    obj = pb.allow.object or _dataset_table(cfg, pb)
+    declared = next(
+        (
+            ds.fields
+            for ds in cfg.datasets
+            if ds.source == pb.target and ds.fields is not None and ds.table.lower() == (obj or "").lower()
+        ),
+        None,
+    )
+    if declared is None or not isinstance(cfg.main.sources.get(pb.target or ""), SalesforceSourceConfig):
+        return []
+    return [
+        (("allow", "fields", j), f"{f!r} is not a field the datasets read from {obj}; {_did_you_mean(f, declared)}")
+        for j, f in enumerate(pb.allow.fields)
+        if f.lower() not in {d.lower() for d in declared}
+    ]
+
+
+def _dataset_table(cfg: Config, pb: Playbook) -> str | None:
+    ds = next((d for d in cfg.datasets if d.name == pb.when.dataset), None)
+    return ds.table if ds is not None and ds.source == pb.target else None
+
+
+def check_allowance(cfg: Config, playbook: Playbook, columns: dict[str, Any]) -> list[str]:
+    """Each `allow.fields` entry the target lacks, as a located message with a did-you-mean. `columns` is the
+    target's description at run time (column or field name -> type): a sql table can only be described by
+    connecting, which loading the config never does. The correction code calls this before planning.
+    Salesforce field names match regardless of case, as the API treats them."""
+    allow = playbook.allow
+    if allow is None:
+        return []
+    w = cfg.where.get(id(playbook))
+    known = list(columns)
+    what = allow.object or _dataset_table(cfg, playbook) or playbook.target
+    fold = isinstance(cfg.main.sources.get(playbook.target or ""), SalesforceSourceConfig)  # API names ignore case
+    have = {c.lower() for c in columns} if fold else set(columns)
+    out = []
+    for j, f in enumerate(allow.fields):
+        if (f.lower() if fold else f) in have:
+            continue
+        message = f"{f!r} is not a column of {what} ({playbook.target}); {_did_you_mean(f, known)}"
+        if w is not None:
+            message = str(ConfigIssue(w.file, w.at("allow", "fields", j), f"{w.path}.allow.fields[{j}]", message))
+        out.append(message)
     return out
 
 

@@ -30,9 +30,7 @@ NOT_SPLIT = frozenset({"unreachable", "timeout"})  # failures that are not the e
 MAX_SPLITS = 64  # statements split per scan; past it, what is still mixed fails together
 
 
-def run_checks(
-    specs: Sequence[Spec], ctx: Context, tell: Callable[[str], None] | None = None
-) -> list[CheckResult]:
+def run_checks(specs: Sequence[Spec], ctx: Context, tell: Callable[[str], None] | None = None) -> list[CheckResult]:
     """One result per planned check, in order; a check that cannot plan, measure or finish is `error` alone.
     `tell(step)` hears of each step (the scan, then each check as it is finished) for a progress display."""
     planned = plan_checks(specs, ctx)

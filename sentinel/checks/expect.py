@@ -29,6 +29,8 @@ from sentinel.checks.exact import exact
 from sentinel.checks.gx_catalog import COMMON
 from sentinel.yamlmodel import CheckParams
 
+CAUSES = ("violation",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
 
 class Params(CheckParams):
     type: str

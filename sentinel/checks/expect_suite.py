@@ -18,6 +18,8 @@ from sentinel.checks.common import CannotMeasure, Plan, Spec, error
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
 
+CAUSES = ("violation",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
 
 class Params(CheckParams):
     path: str

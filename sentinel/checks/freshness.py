@@ -15,6 +15,8 @@ from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
 from sentinel.timespec import format_duration
 from sentinel.yamlmodel import CheckParams, Duration, TimeZoneName
 
+CAUSES = ("stale", "no_data")  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
 
 class Params(CheckParams):
     column: str

@@ -79,6 +79,9 @@ TAIL_CAP = 1.6  # the data's tail may widen the normal threshold this much at mo
 MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n)
 
 
+CAUSES = ("magnitude",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
+
 class Params(CheckParams):
     column: str
     group_by: list[str] = []

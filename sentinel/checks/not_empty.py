@@ -8,6 +8,8 @@ from pydantic import Field
 from sentinel.checks.common import Context, Plan, Spec, result
 from sentinel.yamlmodel import CheckParams
 
+CAUSES = ("empty", "too_few_rows")  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
 
 class Params(CheckParams):
     min_rows: int = Field(1, gt=0)

@@ -12,6 +12,8 @@ from pydantic import Field
 from sentinel.checks.common import Context, Plan, Spec, result
 from sentinel.yamlmodel import CheckParams
 
+CAUSES = ("drift",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
 
 class Params(CheckParams):
     columns: dict[str, str] | list[str] | None = None

@@ -77,6 +77,14 @@ MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a 
 MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
 
 
+CAUSES = (
+    "unit_shift",
+    "new_category",
+    "share_shift",
+    "high_cardinality",
+)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
+
 class Params(CheckParams):
     """`max_categories` (default 10,000): past this many distinct values of `category_column` the column is
     reported as high-cardinality (one `warn` with the exact count) instead of tracking a share per value, which

@@ -43,6 +43,14 @@ MAX_BUCKETS = 5000  # training + detection, a guard against a config that would 
 Seasonality = Literal["auto", "none", "day_of_week", "hour_of_day", "hour_of_week", "day_of_month"]
 
 
+CAUSES = (
+    "empty",
+    "empty_bucket",
+    "volume_drop",
+    "volume_spike",
+)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+
+
 class Params(CheckParams):
     timestamp_column: str
     bucket: Literal["hour", "day", "week"] = "day"

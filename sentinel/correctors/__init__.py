@@ -1,0 +1,25 @@
+"""Correctors: what Sentinel may do about an incident, decided by the `correctors/*.yaml` playbooks.
+
+Nothing is ever written without a playbook that allows it: `playbook_for` is the one place an incident is
+matched to a playbook, and no match means the default, `notify_owner` (ask the dataset's owner).
+"""
+
+from __future__ import annotations
+
+from sentinel.config import Config, Playbook, playbook_checks
+
+
+def playbook_for(cfg: Config, dataset: str, check: str, cause: str | None) -> Playbook | None:
+    """The playbook handling an incident of `check` (its name) on `dataset` with `cause`, or None for
+    `notify_owner`. Validation lets two playbooks match one incident only with distinct `priority:`, so the
+    highest priority is the one; a playbook without `when.check`/`when.cause` matches every check/cause."""
+    try:
+        ds = cfg.dataset(dataset)
+    except KeyError:
+        return None
+    found = [
+        pb
+        for pb in cfg.playbooks
+        if pb.when.dataset == dataset and check in playbook_checks(ds, pb.when.check) and pb.when.cause in (None, cause)
+    ]
+    return max(found, key=lambda pb: pb.priority or 0, default=None)
