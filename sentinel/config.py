@@ -454,6 +454,11 @@ class Located:
         """The line of a key inside this item (its own line when the key is absent)."""
         return self.doc.line_of(self.loc + keys) if self.doc is not None else self.line
 
+    def issue(self, keys: tuple, message: str) -> ConfigIssue:
+        """A located error at `keys` inside this item: `file:line: datasets[0].checks[2]: message`."""
+        suffix = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
+        return ConfigIssue(self.file, self.at(*keys), self.path + suffix, message)
+
 
 @dataclass
 class Config:
@@ -656,8 +661,7 @@ def _cross_check(
     out: list[ConfigIssue] = []
 
     def add(w: Located, keys: tuple, message: str) -> None:
-        suffix = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
-        out.append(ConfigIssue(w.file, w.at(*keys), w.path + suffix, message))
+        out.append(w.issue(keys, message))
 
     sources = set(cfg.main.sources) if main_ok else raw.names("sources")
     owners = set(cfg.main.owners) if main_ok else raw.names("owners")
@@ -767,8 +771,7 @@ def _playbook_issues(
     out: list[ConfigIssue] = []
 
     def add(w: Located, keys: tuple, message: str) -> None:
-        suffix = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)
-        out.append(ConfigIssue(w.file, w.at(*keys), w.path + suffix, message))
+        out.append(w.issue(keys, message))
 
     names: dict[str, Located] = {}
     scopes: list[tuple[Located, Playbook, DatasetConfig, set[str]]] = []  # with the check names it covers
