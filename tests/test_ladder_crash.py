@@ -20,7 +20,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from fakes.smtp_server import smtp_server
 from fakes.webhook import webhook_server
+from test_daemon import wait_for
 
 from sentinel.notify.message import message_id
 
@@ -101,16 +101,6 @@ def state(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     return request.getfixturevalue("pg_schema")[0]
-
-
-def wait_for(predicate, timeout: float = 60.0, every: float = 0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")
 
 
 class Project:
