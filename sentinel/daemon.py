@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -127,6 +129,7 @@ class Daemon:
         if self.http:
             self._serve(self.http)
         log.info("daemon started", extra={"event": "started", "daemon": self.id, "datasets": len(self.cfg.datasets)})
+        self.scheduler.add_listener(self._stop_if_asked, EVENT_SCHEDULER_STARTED)
         try:
             if not self.stopping.is_set():  # a signal during start-up: stop before the first run
                 self.scheduler.start()  # blocks until shutdown
@@ -142,6 +145,16 @@ class Daemon:
         if self.scheduler.running:
             # runs in the main thread, inside the scheduler's loop: waits for running jobs, then start() returns
             self.scheduler.shutdown(wait=True)
+
+    def _stop_if_asked(self, _event: Any) -> None:
+        """A signal that came after start-up's check but before the scheduler was running could not shut it
+        down (`_on_stop` saw it not running), and start() would block until the next signal: shut it down now,
+        when it is running and before its loop starts any job."""
+        if self.stopping.is_set():
+            try:
+                self.scheduler.shutdown(wait=False)
+            except SchedulerNotRunningError:  # the signal's own shutdown came first
+                pass
 
     def _on_reload(self, _signum: int, _frame: Any) -> None:
         threading.Thread(target=self.reload, daemon=True).start()

@@ -8,15 +8,18 @@ import datetime as dt
 import json
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from test_daemon import DATASETS, Daemon, count, free_port, make_warehouse, store_engine, wait_for, write_project
 
 ONE_DATASET = """
@@ -253,3 +256,43 @@ def test_text_log_lines_show_control_characters_from_data_and_keep_tracebacks():
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
     assert lines[1] == "ERROR sentinel.test.textlog: crash" and lines[2].startswith("Traceback")
     assert lines[-1] == "ValueError: boom"
+
+
+def test_a_stop_signal_just_before_the_scheduler_runs_still_stops_the_daemon(tmp_path):
+    """SIGTERM between start-up's "stopping?" check and the scheduler running found the scheduler not running,
+    so nothing shut it down and start() blocked until a second signal (seen in CI: a daemon stopped at start-up
+    hung for 30 s). The signal now takes effect as soon as the scheduler runs, before any job."""
+    from sentinel.daemon import Daemon as InProcess
+
+    write_project(tmp_path, DATASETS)
+    make_warehouse(tmp_path)
+    daemon = InProcess(tmp_path / "config.yaml")
+    real_start = daemon.scheduler.start
+
+    def signal_then_start(*args, **kwargs):  # the signal lands in the window
+        daemon._on_stop(signal.SIGTERM, None)
+        return real_start(*args, **kwargs)
+
+    daemon.scheduler.start = signal_then_start
+    rescued = threading.Event()
+
+    def watchdog() -> None:  # without the fix start() never returns: end it so the test fails instead of hanging
+        rescued.set()
+        daemon.scheduler.shutdown(wait=False)
+
+    guard = threading.Timer(20, watchdog)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    guard.start()
+    try:
+        assert daemon.start() == 0
+    finally:
+        guard.cancel()
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    assert not rescued.is_set(), "start() kept running after SIGTERM"
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    with engine.connect() as conn:
+        runs = conn.execute(sa.text("SELECT count(*) FROM runs")).scalar()
+        stopped = conn.execute(sa.text("SELECT stopped_at FROM daemons")).scalar()
+    engine.dispose()
+    assert runs == 0 and stopped is not None  # stopped before the first run, and said so
