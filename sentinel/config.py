@@ -45,6 +45,10 @@ class SqlSourceConfig(Model):
     type: Literal["sql"]
     url: str
     connect_timeout: Duration = timedelta(seconds=10)
+    # corrections (a `stage_fix` playbook targeting this source): the URL they write through (default `url`:
+    # give a role that may UPDATE the table and create views in the staging schema), and that schema
+    write_url: str | None = None
+    staging_schema: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "sentinel_staging"
 
 
 class FilesSourceConfig(Model):
@@ -291,6 +295,9 @@ class PlaybookAllow(Model):
     object: str | None = None
     fields: list[str] = []
     max_rows: int = Field(1, gt=0)
+    # where a new value may come from: the detector's proof of x / 10^k, the key's `history_by` snapshot, and
+    # (only when listed) a conversion at a config `fx_rates` rate
+    provenance: list[Literal["power_of_ten", "snapshot", "fx_rate"]] = ["power_of_ten", "snapshot"]
 
 
 class PlaybookAfterPromote(Model):

@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from sentinel.results import SnapshotUpdate
 
-HEAD = "0005"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
+HEAD = "0006"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -196,6 +196,65 @@ request_incidents = sa.Table(
     sa.Column("request_id", sa.Integer, primary_key=True),
     sa.Column("incident_id", sa.Integer, primary_key=True),
     sa.Column("added_at", TS),
+)
+changesets = sa.Table(
+    "changesets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("incident_id", sa.Integer),
+    sa.Column("open_incident", sa.Integer),
+    sa.Column("dataset", sa.Text),
+    sa.Column("check_name", sa.Text),
+    sa.Column("playbook", sa.Text),
+    sa.Column("target", sa.Text),
+    sa.Column("object", sa.Text),
+    sa.Column("key_column", sa.Text),
+    sa.Column("state", sa.Text),
+    sa.Column("promote", sa.Text),
+    sa.Column("planner", sa.Text),
+    sa.Column("plan_hash", sa.Text),
+    sa.Column("planned_at", TS),
+    sa.Column("updated_at", TS),
+    sa.Column("version", sa.Integer),
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("claimed_at", TS),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("staging", sa.JSON),
+    sa.Column("verification", sa.JSON),
+    sa.Column("approved_by", sa.Text),
+    sa.Column("approved_at", TS),
+    sa.Column("promoted_at", TS),
+    sa.Column("checked_at", TS),
+    sa.Column("rolled_back_at", TS),
+    sa.Column("note", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("request_id", sa.Integer),
+)
+changeset_rows = sa.Table(
+    "changeset_rows",
+    metadata,
+    sa.Column("changeset_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text),
+    sa.Column("field", sa.Text),
+    sa.Column("old", sa.JSON),
+    sa.Column("new", sa.JSON),
+    sa.Column("provenance", sa.JSON),
+    sa.Column("state", sa.Text),
+)
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", TS),
+    sa.Column("actor", sa.Text),
+    sa.Column("action", sa.Text),
+    sa.Column("decision", sa.Text),
+    sa.Column("changeset_id", sa.Integer),
+    sa.Column("incident_id", sa.Integer),
+    sa.Column("detail", sa.JSON),
+    sa.Column("prev_hash", sa.Text),
+    sa.Column("hash", sa.Text),
 )
 retention_marks = sa.Table(
     "retention_marks",
