@@ -357,3 +357,8 @@ def prune(
     width = max(len(t) for t in done)
     for table, n in done.items():
         typer.echo(f"{table:<{width}}  {verb} {n:,}")
+
+
+from sentinel import changes_cli  # noqa: E402 - registers its commands on `app`, which it imports from here
+
+changes_cli.register(app)

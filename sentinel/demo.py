@@ -118,7 +118,7 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
                   CAST(? AS TIMESTAMP) AS refreshed_at FROM pipeline_daily""",
         [stale],
     )
-    con.execute("UPDATE opportunities SET amount = -25000 WHERE id = '0060000042'")
+    con.execute("UPDATE opportunities SET amount = -amount WHERE id = '0060000042'")  # a minus sign typed
     con.execute("UPDATE opportunities SET amount = 10000000 WHERE id = '0060000777'")  # $1,000,000 + one zero
     # the Tokyo office's sync starts writing yen into the USD column: labels and types unchanged
     con.execute("""UPDATE opportunities SET amount = round(amount * 150) WHERE currency = 'USD' AND owner = 'erin'

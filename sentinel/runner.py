@@ -61,6 +61,7 @@ class RunReport:
     recipients: list[str] = field(default_factory=list)  # notify URLs of the dataset's incident changes
     origin: dict[str, Any] | None = None  # what the dataset's `origin:` holds now (rows, last change), if read
     steps: list[str] = field(default_factory=list)  # request steps the write took (notified, closing, ...)
+    planned: list[int] = field(default_factory=list)  # change-sets the run's incidents were planned into
 
     @property
     def status(self) -> str:
@@ -158,6 +159,18 @@ def run_dataset(
     return report
 
 
+def learnt(store: Store, ds: DatasetConfig) -> tuple[dict[str, str] | None, dict[str, Any]]:
+    """What earlier runs learnt that the dataset's checks read: the accepted schema, and what each check kind
+    declares it reads (`reads`: metric history, value snapshots)."""
+    accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
+    history: dict[str, Any] = {}
+    for e in ds.checks:
+        reads = getattr(KINDS[e.kind], "reads", None)
+        if reads is not None:
+            history.update(reads(store, ds.name, check_name(e), check_params(e)))
+    return accepted, history
+
+
 def collect(
     cfg: Config,
     store: Store,
@@ -171,12 +184,7 @@ def collect(
     """Measure one dataset (reading what earlier runs learnt); nothing is written. `engines` keeps source
     engines between runs (the daemon's); with `read_origin`, a failing run reads the dataset's `origin:`."""
     started = now or dt.datetime.now(dt.UTC)
-    accepted = store.accepted_schema(ds.name) if any(e.kind == "schema" for e in ds.checks) else None
-    history: dict[str, Any] = {}
-    for e in ds.checks:  # each check kind declares what earlier runs learnt that it reads (`reads`)
-        reads = getattr(KINDS[e.kind], "reads", None)
-        if reads is not None:
-            history.update(reads(store, ds.name, check_name(e), check_params(e)))
+    accepted, history = learnt(store, ds)
     found = measure(cfg, ds, started, accepted, plans, history, engines)
     origin = None
     if read_origin and ds.origin is not None and any(r.status in ("fail", "warn") for r in found):
@@ -273,6 +281,11 @@ def persist(
     changes += incident_log.unmeasurable(
         conn, run_id, report.dataset, report.results, report.started_at, unmeasurable_after
     )
+    from sentinel import changesets
+
+    report.planned = changesets.on_run(
+        conn, cfg, run_id, changes, report.results, report.started_at, f"run:{report.run_uid}"
+    )
     report.steps = ladder.on_changes(conn, cfg, changes, report.started_at, report.run_uid, report.origin)
     return changes
 
@@ -284,8 +297,10 @@ def run_many(
     invocation: str,
     progress: Progress | None = None,
     read_origin: bool = True,
+    drive: bool = False,
 ) -> tuple[dict[str, Any], list[RunReport]]:
-    """Run the named datasets in order; return the `run --json` document and the reports."""
+    """Run the named datasets in order, then take the steps their change-sets can take (stage, verify; all in
+    flight with `drive`); return the `run --json` document and the reports."""
     started = dt.datetime.now(dt.UTC)
     reports, plans = [], {}
     try:
@@ -296,6 +311,10 @@ def run_many(
             reports.append(report)
     finally:
         prefetch.shutdown()
+    if any(rep.planned for rep in reports) or drive:
+        from sentinel import changesets
+
+        changesets.drive(cfg, store, f"run:{invocation}")  # stage and verify what the runs planned
     dispatch(store, f"run:{invocation}", cfg.root, configured_channels(cfg))
     prefetch.record(cfg.path, cfg.root, [*cfg.main.checks, *cfg.main.correctors], cfg.files, plans)
     doc = {

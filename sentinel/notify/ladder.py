@@ -124,6 +124,21 @@ def _send(
     from sentinel.notify import compose  # Jinja2 is imported by the runs that have something to say
 
     msg = compose.render(conn, cfg, req.id, kind, now, to_backup=kind == "escalation", origin=origin)
+    enqueue_message(conn, req, step, msg, urls, now, change, extra)
+
+
+def enqueue_message(
+    conn: sa.Connection,
+    req: Any,
+    step: str,
+    msg: Any,
+    urls: Sequence[str],
+    now: dt.datetime,
+    change: str,
+    extra: dict | None = None,
+) -> None:
+    """One outbox row per channel for message `msg` of a request, keyed by (request, step, channel): a step is
+    sent once per channel however often it is recorded."""
     head = conn.execute(sa.select(incidents).where(incidents.c.id == req.lead_incident_id)).first()
     payload = {
         "id": req.lead_incident_id,
@@ -177,7 +192,7 @@ def history(conn: sa.Connection, request_id: int) -> list[dict[str, Any]]:
 # --- inside a run's transaction ---------------------------------------------------------------------------
 
 
-def _request_of(conn: sa.Connection, incident_id: int) -> sa.Row | None:
+def request_of(conn: sa.Connection, incident_id: int) -> sa.Row | None:
     return conn.execute(
         sa.select(owner_requests)
         .select_from(owner_requests.join(request_incidents, request_incidents.c.request_id == owner_requests.c.id))
@@ -303,17 +318,17 @@ def on_changes(
     ended: dict[int, str] = {}  # request -> why its incidents closed
     plain: list[Any] = []
     for c in changes:
-        if c.change == "opened" or c.change == "reopened" and _request_of(conn, c.id) is None:
+        if c.change == "opened" or c.change == "reopened" and request_of(conn, c.id) is None:
             request_id = _join(conn, c, now, closing_now)
             if request_id is None:
                 fresh.append((_open(conn, cfg, c, now), "notified", c.change))
         elif c.change == "reopened":
-            req = _request_of(conn, c.id)
+            req = request_of(conn, c.id)
             if req.state == "resolved":
                 _reopen(conn, cfg, req, now)
                 fresh.append((req.id, f"reopened-{req.reopened + 1}", c.change))
         elif c.change == "resolved":
-            req = _request_of(conn, c.id)
+            req = request_of(conn, c.id)
             if req is None:
                 plain.append(c)
             elif req.state in OPEN:
@@ -451,7 +466,7 @@ def find(conn: sa.Connection, ref: str | int) -> sa.Row:
         if row is None:
             raise RequestNotFound(f"no request REQ-{number}")
         return row
-    row = _request_of(conn, number)
+    row = request_of(conn, number)
     if row is None:
         raise RequestNotFound(f"incident {number} has no owner request")
     return row

@@ -12,17 +12,24 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def flagged_keys(last_result: Mapping[str, Any] | None) -> frozenset[str]:
-    """Every row key a result's evidence lists (rows, and rows inside subschema's modes)."""
+def row_items(last_result: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """Every flagged row a result's evidence lists (rows, and rows inside subschema's modes), as its item."""
     evidence = (last_result or {}).get("evidence") or {}
     if not isinstance(evidence, Mapping):
-        return frozenset()
-    found: set[str] = set()
+        return []
     blocks = [evidence.get("rows")] + [m.get("rows") for m in evidence.get("modes") or [] if isinstance(m, Mapping)]
-    for block in blocks:
-        if isinstance(block, Mapping):
-            found.update(str(i["key"]) for i in block.get("items") or [] if isinstance(i, Mapping) and "key" in i)
-    return frozenset(found)
+    return [
+        i
+        for block in blocks
+        if isinstance(block, Mapping)
+        for i in block.get("items") or []
+        if isinstance(i, Mapping) and "key" in i
+    ]
+
+
+def flagged_keys(last_result: Mapping[str, Any] | None) -> frozenset[str]:
+    """Every row key a result's evidence lists (rows, and rows inside subschema's modes)."""
+    return frozenset(str(i["key"]) for i in row_items(last_result))
 
 
 def explained_rows(last_result: Mapping[str, Any] | None) -> int:
