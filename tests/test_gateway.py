@@ -18,10 +18,12 @@ from conftest import copy_demo
 from sentinel import audit, changesets, gateway
 from sentinel.agent import rules
 from sentinel.config import load_config
-from sentinel.correctors.actions import Change, FxRate, Plan, PowerOfTen, Snapshot, StageFix
+from sentinel.correctors.actions import FxRate, Plan, PowerOfTen, Snapshot, StageFix
 from sentinel.demo import break_warehouse, build_warehouse
 from sentinel.runner import run_many
-from sentinel.store import Store, audit as audit_table, changeset_rows, changesets as cs_table, incidents
+from sentinel.store import Store, changeset_rows, incidents
+from sentinel.store import audit as audit_table
+from sentinel.store import changesets as cs_table
 
 
 class World:
