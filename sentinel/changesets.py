@@ -281,7 +281,7 @@ def _record(
         fresh = get(conn, cs.id)
         if fresh is None or fresh.claimed_by != me:
             return False  # our claim was taken over: the other driver records
-        return transition(conn, fresh, to, now, f"daemon:{me}" if ":" in me else me, detail, decision, action, **values)
+        return transition(conn, fresh, to, now, me, detail, decision, action, **values)
 
     ok = store.transaction(work)
     return Step(cs.id, cs.state, to) if ok else None

@@ -260,7 +260,7 @@ class Daemon:
         from sentinel import changesets
 
         try:
-            if changesets.drive(self.cfg, self.store, self.id):
+            if changesets.drive(self.cfg, self.store, f"daemon:{self.id}"):
                 self._dispatch()  # the owner's yes/no question goes out now, not at the next beat
         except Exception as exc:  # each change-set keeps its place: the next pass takes the step
             log.warning("change-sets not advanced: %s", str(exc).splitlines()[0])

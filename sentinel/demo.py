@@ -190,6 +190,9 @@ def _print_requests(cfg, out) -> None:
             except ValueError:
                 continue
             message = row.get("message") if isinstance(row.get("message"), dict) else {}
+            if message.get("kind") == "change":  # the owner's yes/no question on a verified change-set
+                shown.append(("The question Sales Ops gets about the staged correction", path, message))
+                continue
             if message.get("kind") != "request":
                 continue
             total += 1
@@ -202,6 +205,21 @@ def _print_requests(cfg, out) -> None:
         out.print(str(message.get("text", "")).rstrip(), markup=False, highlight=False, soft_wrap=True)
     if total:
         out.print(f"{total} requests in all are in the outbox file, each as text and HTML.")
+
+
+def _awaiting(cfg) -> list[int]:
+    """The change-sets the demo's run staged and verified, waiting for a person's approval."""
+    import sqlalchemy as sa
+
+    from sentinel.store import Store, changesets
+
+    store = Store(cfg.state_url)
+    try:
+        with store.engine.connect() as conn:
+            stmt = sa.select(changesets.c.id).where(changesets.c.state == "awaiting_approval").order_by(changesets.c.id)
+            return [r.id for r in conn.execute(stmt)]
+    finally:
+        store.close()
 
 
 def run_demo(config_path: Path, as_json: bool = False) -> int:
@@ -259,8 +277,27 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
     _print_requests(cfg, out)
     me = command() + ("" if config_path == Path("config.yaml") else f" --config {shlex.quote(str(config_path))}")
     out.print()
+    for cs in _awaiting(cfg):
+        out.print(
+            Text.assemble(
+                f"Change-set {cs} is staged and verified, awaiting approval: ",
+                (f"{me} approve {cs}", "bold"),
+                " promotes it and re-checks; then ",
+                (f"{me} rollback {cs}", "bold"),
+                " puts the old values back.",
+            ),
+            soft_wrap=True,
+        )
     out.print(
-        Text.assemble("Next: ", (f"{me} incidents", "bold"), ", ", (f"{me} show ID", "bold"), " (from this folder)"),
+        Text.assemble(
+            "Next: ",
+            (f"{me} incidents", "bold"),
+            ", ",
+            (f"{me} show ID", "bold"),
+            ", ",
+            (f"{me} changes", "bold"),
+            " (from this folder)",
+        ),
         soft_wrap=True,
     )
     return exit_code([r["status"] for r in doc["results"]])

@@ -79,6 +79,8 @@ def plan(s: Situation) -> Plan:
             continue
         old, new, prov, _ = found[0]
         changes.append(Change(key=key, field=str(inc.column), old=old, new=new, provenance=prov))
+    order = {"power_of_ten": 0, "snapshot": 1, "fx_rate": 2}  # the owner reads the single-row fixes first
+    changes.sort(key=lambda c: (order[c.provenance.kind], c.key))
     actions: list[Any] = []
     if changes:
         actions.append(StageFix(incident_id=inc.id, playbook=pb.name, changes=changes))

@@ -14,7 +14,7 @@ from sentinel.checks.exact import grouped
 from sentinel.notify.message import Message
 from sentinel.terminal import visible
 
-SHOWN = 20  # rows listed; the rest are counted and `sentinel changes --json` lists them all
+SHOWN = 10  # rows listed; the rest are counted and `sentinel changes --json` lists them all
 
 
 def _value(v: Any) -> str:
