@@ -451,24 +451,28 @@ def approve(cfg: Config, store: Store, cs_id: int, who: str, now: dt.datetime | 
     caller, then promotes it). ValueError when it is not awaiting approval."""
     now = now or _now()
 
-    def work(conn: sa.Connection) -> sa.Row:
+    def work(conn: sa.Connection) -> sa.Row | str:
         cs = get(conn, cs_id)
         if cs is None:
-            raise ValueError(f"no change-set {cs_id}")
+            return f"no change-set {cs_id}"
+        why = None
         if cs.state not in ("awaiting_approval", "verified"):
-            audit.append(conn, f"cli:{who}", "approve", "refused", {"state": cs.state}, cs.id, cs.incident_id, now)
-            raise ValueError(
-                f"change-set {cs_id} is {cs.state}: only a verified change-set awaiting approval can be approved"
-            )
-        if (cs.verification or {}).get("plan_hash") != cs.plan_hash:
-            raise ValueError(f"change-set {cs_id} changed after its verification: it cannot be approved")
+            why = f"change-set {cs_id} is {cs.state}: only a verified change-set awaiting approval can be approved"
+        elif (cs.verification or {}).get("plan_hash") != cs.plan_hash:
+            why = f"change-set {cs_id} changed after its verification: it cannot be approved"
+        if why is not None:  # refused, and the refusal is audited (committed): the caller raises after
+            audit.append(conn, f"cli:{who}", "approve", "refused", {"reason": why}, cs.id, cs.incident_id, now)
+            return why
         if not transition(
             conn, cs, "approved", now, f"cli:{who}", {"by": who}, "allowed", "approve", approved_by=who, approved_at=now
         ):
             raise ValueError(f"change-set {cs_id} changed while approving it: try again")
         return get(conn, cs_id)
 
-    return store.transaction(work)
+    found = store.transaction(work)
+    if isinstance(found, str):
+        raise ValueError(found)
+    return found
 
 
 def reject(cfg: Config, store: Store, cs_id: int, who: str, note: str, now: dt.datetime | None = None) -> sa.Row:

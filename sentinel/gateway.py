@@ -135,6 +135,11 @@ def _policy(conn: sa.Connection, cfg: Config, action: StageFix) -> tuple[list[st
     keys = {c.key for c in action.changes}
     if len(keys) > pb.allow.max_rows:
         reasons.append(f"{len(keys)} rows exceed the playbook's max_rows {pb.allow.max_rows}")
+    reasons += [
+        f"{c.key}: new value {c.new!r} is the value it has: nothing to change"
+        for c in action.changes
+        if same(c.old, c.new)
+    ]
     if len({(c.key, c.field) for c in action.changes}) != len(action.changes):
         reasons.append("a cell appears twice in the change-set")
     if not reasons:
