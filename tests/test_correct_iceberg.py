@@ -105,6 +105,14 @@ def row(cat, key: str, ref: str = "main") -> dict:
     return found[0]
 
 
+def edit(cat, key: str, **values) -> None:
+    """Another writer changes one row on main."""
+    from pyiceberg.expressions import EqualTo
+
+    changed = {**row(cat, key), **values}
+    cat.load_table(TABLE).overwrite(pa.Table.from_pylist([changed], schema=SCHEMA), overwrite_filter=EqualTo("id", key))
+
+
 def status(cfg, ds) -> dict[str, str]:
     return {r.check: r.status for r in measure(cfg, ds, NOW, None, None, {})}
 
@@ -194,14 +202,9 @@ def test_promotion_rebases_when_main_moved_on(lake, target):
 
 
 def test_conflict_when_a_staged_cell_changed_on_main(lake, target):
-    from pyiceberg.expressions import EqualTo
-
     cat, _ = lake
     handle = target.stage(6, FIX + [Cell("006C", "qty", 3, 30)])
-    t = cat.load_table(TABLE)
-    changed = row(cat, "006B")
-    changed["amount"] = 5.0
-    t.overwrite(pa.Table.from_pylist([changed], schema=SCHEMA), overwrite_filter=EqualTo("id", "006B"))
+    edit(cat, "006B", amount=5.0)
     before = dump(cat)
     with pytest.raises(Conflict) as err:
         target.promote(6, FIX + [Cell("006C", "qty", 3, 30)], handle)
@@ -222,6 +225,18 @@ def test_conflict_when_a_row_is_gone(lake, target):
         target.promote(8, FIX, handle)
     assert err.value.found == [(FIX[0], None)]
     assert dump(cat) == before
+
+
+def test_rollback_conflicts_when_the_promoted_value_changed(lake, target):
+    cat, _ = lake
+    handle = target.stage(13, FIX)
+    target.promote(13, FIX, handle)
+    edit(cat, "006B", amount=1_000_001.0)  # the owner edited the promoted value
+    before = dump(cat)
+    with pytest.raises(Conflict) as err:
+        target.rollback(13, [c.inverse() for c in FIX], handle)
+    assert err.value.found == [(FIX[0].inverse(), 1_000_001.0)] and dump(cat) == before
+    assert "sentinel-cs13-rollback" not in cat.load_table(TABLE).metadata.refs
 
 
 def test_fast_forward_is_a_compare_and_swap_on_main(lake, target):

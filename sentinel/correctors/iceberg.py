@@ -361,7 +361,9 @@ def _fit(t: Any, value: Any) -> Any:
             q = d.quantize(Decimal(1).scaleb(-t.scale))
         return q if q == d and len(q.as_tuple().digits) <= t.precision else value
     if kind == "int":
-        bits = 63 if type(t).__name__ == "LongType" else 31
+        from pyiceberg.types import LongType
+
+        bits = 63 if isinstance(t, LongType) else 31
         ok = d == d.to_integral_value() and -(2**bits) <= d < 2**bits
         return int(d) if ok else value
     f = float(d)
