@@ -287,6 +287,8 @@ class IcebergTarget:
         todo, done, conflicts = classify(cells, now, self.fit)
         if conflicts:
             raise Conflict(conflicts)
+        noop = [c for c in todo if _exact(now[c.key][c.field], self.fit(c.field, c.new))]  # old == new: nothing to do
+        todo, done = [c for c in todo if c not in noop], done + noop
         if not todo:
             return {"written": 0, "already": len(done), "snapshot": main}
         staged = head is not None and tbl.metadata.snapshot_by_id(head) is not None
