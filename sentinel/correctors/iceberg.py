@@ -292,7 +292,7 @@ class IcebergTarget:
         if not todo:
             return {"written": 0, "already": len(done), "snapshot": main}
         staged = head is not None and tbl.metadata.snapshot_by_id(head) is not None
-        if staged and _ancestor(tbl, head, main):
+        if staged and _ancestor(tbl, head, main) and not self._differing(tbl, head, cells):
             target = head
         else:
             tbl, target = self._apply(cs_id, fresh, main, todo)
