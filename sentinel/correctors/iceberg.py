@@ -74,21 +74,14 @@ class IcebergTarget:
     staging_kind = "branch"
 
     def __init__(self, where: Where):
-        from pyiceberg.catalog.sql import SqlCatalog
-
-        from sentinel.sources.iceberg import _location
+        from sentinel.sources.iceberg import catalog_of
 
         self.where = where
         self.src = where.cfg.main.sources[where.source]
         if self.src.branch != MAIN:
             raise TargetError(f"source {where.source!r} reads branch {self.src.branch!r}; only main can be corrected")
-        cat = self.src.catalog
         with _api(f"opening the catalog of source {where.source!r}"):
-            self.catalog = SqlCatalog(
-                cat.name,
-                uri=_location(cat.uri, where.cfg, f"sources.{where.source}.catalog.uri"),
-                warehouse=_location(cat.warehouse, where.cfg, f"sources.{where.source}.catalog.warehouse"),
-            )
+            self.catalog = catalog_of(where.source, self.src, where.cfg)
         self.name, self.key = where.object, where.key_column
         self.schema = self._load().schema()
         names = [f.name for f in self.schema.fields]

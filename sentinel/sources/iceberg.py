@@ -18,16 +18,21 @@ def _location(value: str, cfg, where: str) -> str:
     return value
 
 
-def open(name, source_cfg, cfg) -> SqlSource:
+def catalog_of(name, source_cfg, cfg):  # type: ignore[no-untyped-def]
+    """The source's pyiceberg SqlCatalog (the correction target opens the same one)."""
     from pyiceberg.catalog.sql import SqlCatalog
 
     cat_cfg = source_cfg.catalog
+    return SqlCatalog(
+        cat_cfg.name,
+        uri=_location(cat_cfg.uri, cfg, f"sources.{name}.catalog.uri"),
+        warehouse=_location(cat_cfg.warehouse, cfg, f"sources.{name}.catalog.warehouse"),
+    )
+
+
+def open(name, source_cfg, cfg) -> SqlSource:
     try:
-        catalog = SqlCatalog(
-            cat_cfg.name,
-            uri=_location(cat_cfg.uri, cfg, f"sources.{name}.catalog.uri"),
-            warehouse=_location(cat_cfg.warehouse, cfg, f"sources.{name}.catalog.warehouse"),
-        )
+        catalog = catalog_of(name, source_cfg, cfg)
     except Exception as exc:
         raise classify(exc) from exc
     engine = duckdb_engine("duckdb:///:memory:", poolclass=StaticPool)
