@@ -662,8 +662,7 @@ def on_run(
         if pb is None or pb.action != "stage_fix":
             continue  # notify_owner: the request machinery asks (sentinel/notify/ladder.py)
         situation = situation_of(conn, cfg, inc, pb)
-        name = cfg.main.agent.planner if cfg.main.agent.planner in agent.PLANNERS else "rules"
-        proposal = agent.plan(name, situation)
+        proposal = agent.plan(cfg.main.agent.planner, situation)
         stage = [a for a in proposal.actions if a.action == "stage_fix"]
         if stage and _rejected_before(conn, inc.id, gateway.plan_hash(stage[0].changes)):
             continue  # the same plan was rejected, rolled back or failed verification: ask, do not retry it

@@ -164,7 +164,9 @@ class NotifyConfig(Model):
 
 
 class AgentConfig(Model):
-    planner: Literal["rules", "claude"] = "rules"
+    # the rules planner (sentinel/agent/rules.py); an LLM planner is not built yet, so naming one is an error
+    # rather than a silent fall-back to rules
+    planner: Literal["rules"] = "rules"
     model: str = "claude-sonnet-4-6"
     api_key: str | None = None
 
