@@ -720,10 +720,14 @@ def situation_of(conn: sa.Connection, cfg: Config, inc: sa.Row, pb: Any) -> Any:
     return agent.Situation(view(inc), problem, pb, ds.context, [dict(p._mapping) for p in past])
 
 
-def listing(store: Store) -> list[dict[str, Any]]:
+def listing(store: Store, incident_id: int | None = None) -> list[dict[str, Any]]:
+    """Every change-set (or an incident's) as `sentinel changes --json` prints it."""
+    stmt = sa.select(changesets).order_by(changesets.c.id)
+    if incident_id is not None:
+        stmt = stmt.where(changesets.c.incident_id == incident_id)
     with store.engine.connect() as conn:
         out = []
-        for cs in conn.execute(sa.select(changesets).order_by(changesets.c.id)).all():
+        for cs in conn.execute(stmt).all():
             rows = rows_of(conn, cs.id)
             out.append(
                 {

@@ -180,12 +180,17 @@ def show(
     with _store(cfg) as store:
         item = store.get_incident(incident_id)
         if item is not None:
+            from sentinel.changesets import listing
+
             item["request"] = requests_of(store, cfg, [incident_id]).get(incident_id)
+            item["changesets"] = listing(store, incident_id)
     if item is None:
         _stderr().print(f"no incident {incident_id}")
         raise typer.Exit(EXIT_CONFIG)
     if as_json:
-        sys.stdout.write(json.dumps(item) + "\n")
+        from sentinel.results import jsonable
+
+        sys.stdout.write(json.dumps(jsonable(item)) + "\n")
         return
     from sentinel.report import print_incident
 

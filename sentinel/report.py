@@ -222,6 +222,19 @@ def _request_line(r: dict[str, Any]) -> Text:
     return line
 
 
+def _changeset(cs: dict[str, Any]) -> Text:
+    """`#1 awaiting_approval: 26 row(s) to warehouse.opportunities (playbook fat-finger-amounts)`, then why it
+    stopped, if it did."""
+    line = Text.assemble((f"#{cs['id']}", "bold"), " ", (cs["state"], STYLE.get(cs["state"], "")))
+    line.append(_t(f": {len(cs['rows'])} row(s) to {cs['target']}.{cs['object']} (playbook {cs['playbook']})"))
+    if cs.get("approved_by"):
+        line.append(_t(f", approved by {cs['approved_by']}"))
+    if cs.get("error"):
+        line.append("\n  ")
+        line.append(_t(cs["error"]))
+    return line
+
+
 def _request(r: dict[str, Any]) -> RenderableType:
     """`show`'s Request section: the state line, the ack note, and each message (step, channel, delivery)."""
     parts: list[RenderableType] = [_request_line(r)]
@@ -303,6 +316,8 @@ def print_incident(item: dict[str, Any], console: Console | None = None) -> None
         _section(console, "Evidence", Group(*blocks))
     if item.get("request"):
         _section(console, "Request", _request(item["request"]))
+    if item.get("changesets"):
+        _section(console, "Change-sets", Group(*[_changeset(cs) for cs in item["changesets"]]))
     events = item.get("events") or []
     if events:
         _section(console, "History", _history(events))
