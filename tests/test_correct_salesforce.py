@@ -219,6 +219,19 @@ def test_a_401_during_promotion_logs_in_again_and_the_write_goes_through(orgs):
     assert o.prod.current("Opportunity", OID)["Amount"] == Decimal(FIXED)
 
 
+def test_a_503_on_the_write_is_transient_and_a_retry_finishes_it(orgs):
+    o = orgs()
+    handle = o.target.stage(13, FIX)
+    before = o.prod.dump("Opportunity")
+    o.prod.unavailable_at = "composite"
+    with pytest.raises(TargetError) as exc:
+        o.target.promote(13, FIX, handle)
+    assert exc.value.transient and "503" in exc.value.message
+    assert o.prod.dump("Opportunity") == before
+    assert o.target.promote(13, FIX, handle)["written"] == 1
+    assert o.prod.current("Opportunity", OID)["Amount"] == Decimal(FIXED)
+
+
 def test_a_sandbox_lacking_the_records_verifies_on_production_with_the_overlay(orgs):
     o = orgs(sandbox_objects={"Opportunity": opportunities(prefix="006S")})  # same data, other Ids
     before = o.prod.dump("Opportunity"), o.sb.dump("Opportunity")

@@ -163,6 +163,7 @@ class FakeSalesforce:
     expire_once: bool = False  # the next data request gets INVALID_SESSION_ID; every token issued so far dies
     expire_at: str | None = None  # the same, at the first request of this kind (a `counts` key, e.g. "composite")
     reject_all: bool = False  # every data request gets INVALID_SESSION_ID
+    unavailable_at: str | None = None  # the first request of this kind gets 503 SERVER_UNAVAILABLE, unprocessed
     stall_queries: bool = False  # queries wait (until stop()) instead of answering
     fail_records: dict[str, tuple[str, str]] = field(default_factory=dict)  # Id -> (statusCode, message) on write
     # what was seen
@@ -238,6 +239,11 @@ class FakeSalesforce:
             self.counts["401"] += 1
             return self._send(req, 401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
         self.counts[kind] += 1
+        if self.unavailable_at == kind:
+            self.unavailable_at = None
+            return self._send(
+                req, 503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable"}]
+            )
         if kind == "describe":
             return self._send(req, *self._describe(rest.split("/")[2]))
         if kind == "organization":
