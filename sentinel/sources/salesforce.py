@@ -9,11 +9,17 @@ so evidence can name each record and link to it. Records arrive with `query_all_
 
 Login is JWT bearer, client credentials, or an existing session; never SOAP username/password, which
 Salesforce is retiring. Secrets are `${ENV}` references expanded here, at login, and never put in messages.
+
+A change-set the sandbox cannot hold (it lacks the records) is verified on production's records with the
+change-set laid over the loaded table (`Overlay`, `overlaid`): only the Salesforce target sets it, on a copy
+of the source config, as a private attribute no YAML file can reach.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import functools
 import re
 import shutil
 import tempfile
@@ -185,6 +191,93 @@ def _error_detail(content: Any) -> tuple[str, str]:
     return "", " ".join(str(content or "").split())[:300]
 
 
+# --- a change-set laid over the records read ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Values laid over one sObject's loaded records before any check reads them. `cells` are (key, field,
+    value as the field stores it, in its JSON form: a decimal string for currency/double/percent)."""
+
+    object: str
+    key: str
+    cells: tuple[tuple[str, str, Any], ...]
+
+
+@functools.cache
+def _overlaid_class() -> type:
+    from pydantic import PrivateAttr
+
+    from sentinel.config import SalesforceSourceConfig
+
+    class OverlaidSalesforceConfig(SalesforceSourceConfig):
+        """A source config carrying an overlay: a subclass the YAML schema does not know, with a private
+        attribute that validation never sets, so no config file can lay values over production."""
+
+        _overlay: Overlay | None = PrivateAttr(default=None)
+
+    return OverlaidSalesforceConfig
+
+
+def overlaid(source_cfg: SalesforceSourceConfig, overlay: Overlay) -> SalesforceSourceConfig:
+    """A copy of `source_cfg` whose reads of `overlay.object` (from production) carry `overlay`."""
+    copy = _overlaid_class()(**dict(source_cfg))
+    copy._overlay = overlay
+    return copy
+
+
+def apply_overlay(engine: sa.Engine, local: str, read: Read, overlay: Overlay) -> list[tuple[str, str, Any, Any]]:
+    """Write `overlay` into the loaded table `local` (bound values, one UPDATE per cell, keys compared as
+    text) and read the cells back: each (key, field, value, found) that does not hold its value exactly
+    (found None: no such record). A value the column cannot hold (more decimals than its scale) differs."""
+    from sentinel.correctors.base import same
+
+    canon = {f.lower(): f for f in read.fields}
+    key = canon.get(overlay.key.lower())
+    if key is None:
+        raise SourceError("config", f"{read.object}: the key {overlay.key!r} of the change-set is not read")
+    names = {}
+    for _, field, _ in overlay.cells:
+        if field.lower() not in canon:
+            raise SourceError("config", f"{read.object}.{field} is written by the change-set but not read (`fields:`)")
+        names[field] = canon[field.lower()]
+    t = sa.table(local, *[sa.column(f) for f in read.fields])
+    text_key = sa.cast(t.c[key], sa.String)
+    with engine.begin() as conn:
+        for k, field, value in overlay.cells:
+            name = names[field]
+            conn.execute(sa.update(t).where(text_key == k).values({name: _bindable(value, read.types[name])}))
+        wanted = sorted({k for k, _, _ in overlay.cells})
+        cols = [text_key.label("k"), *[t.c[n] for n in dict.fromkeys(names.values())]]
+        rows = {r[0]: r._mapping for r in conn.execute(sa.select(*cols).where(text_key.in_(wanted)))}
+    out = []
+    for k, field, value in overlay.cells:
+        found = rows[k][names[field]] if k in rows else None
+        if k not in rows or not same(_as_api(found), value):
+            out.append((k, field, value, _as_api(found)))
+    return out
+
+
+def _bindable(value: Any, type_: pa.DataType) -> Any:
+    """A JSON value bound to a column of `type_`: numbers as Decimal (the database casts, and rounds what the
+    column cannot hold, which the read-back then shows), text as text."""
+    from sentinel.checks.exact import to_decimal
+
+    if value is None or isinstance(value, bool):
+        return value
+    if pa.types.is_decimal(type_) or pa.types.is_floating(type_) or pa.types.is_integer(type_):
+        try:
+            return to_decimal(value)
+        except ValueError:
+            return value
+    return value if isinstance(value, str) else str(value)
+
+
+def _as_api(v: Any) -> Any:
+    """A loaded value as the API writes it: dates in ISO text (other values compare as they are)."""
+    return v.isoformat() if isinstance(v, dt.date) and not isinstance(v, dt.datetime) else v
+
+
 # --- reading a dataset ---------------------------------------------------------------------------------
 
 
@@ -290,6 +383,7 @@ def open(name: str, source_cfg: SalesforceSourceConfig, cfg: Config, engines: di
     """Nothing is fetched until a dataset's table is first described or queried."""
     spill = tempfile.mkdtemp(prefix="sentinel-sf-")
     engine = stream.memory_engine(spill)
+    overlay: Overlay | None = getattr(source_cfg, "_overlay", None)
     org, where = source_cfg.production, f"sources.{name}.production"
     state: dict[str, Any] = {}
     reads: dict[str, Read] = {}
@@ -320,6 +414,11 @@ def open(name: str, source_cfg: SalesforceSourceConfig, cfg: Config, engines: di
                 stream.load(engine, local, schema, stream.batches(sf.query_all_iter(read.soql), columns))
             except Exception as exc:
                 raise failure(exc, f"reading {table}") from None
+            if overlay is not None and overlay.object.lower() == read.object.lower():
+                differ = apply_overlay(engine, local, read, overlay)
+                if differ:
+                    cells = ", ".join(f"{k}.{f}={found!r} (laid {v!r})" for k, f, v, found in differ[:5])
+                    raise SourceError("other", f"the change-set overlay on {read.object} does not hold: {cells}")
             reads[table], tables[table] = read, local
         return None, tables[table]
 

@@ -4,9 +4,18 @@ Serves what a read needs, in Salesforce's wire format: the OAuth token endpoint 
 assertion's signature, iss, sub and aud checked; client credentials, with HTTP Basic), sObject `describe`,
 SOQL `query/` with `nextRecordsUrl` paging, `SELECT COUNT()` (`totalSize`, no records) and filters `=`, `!=`,
 `IN (...)`; and the errors a client meets: `INVALID_SESSION_ID` 401 (once, then the client logs in again; or
-every time), a query that never answers (the client's timeout), 400 `INVALID_FIELD`. Records are made per page
-by a function of their index, so a million of them never sit in
-memory. Every request is counted and every SOQL text kept, for tests to assert on.
+every time; or at the first request of one kind), a query that never answers (the client's timeout), 400
+`INVALID_FIELD`. Records are made per page by a function of their index, so a million of them never sit in
+memory. Every request is counted (and logged with its method and path) and every SOQL text kept, for tests
+to assert on.
+
+And what a write needs: `SELECT IsSandbox FROM Organization` (`sandbox=` per fake: run one production fake
+and one sandbox fake), sObject `PATCH sobjects/<Object>/<Id>` (204) and the sObject Collections
+`PATCH composite/sobjects` (HTTP 200 with a result per record; with `allOrNone` one bad record fails them all,
+the others as `ALL_OR_NONE_OPERATION_ROLLED_BACK`). Writes are checked against `describe()` as Salesforce
+does (unknown or read-only field, numbers rounded half-up to the field's scale, too many digits refused) and
+kept as an overlay over the generated records, so queries return them. `fail_records` makes a record's write
+fail (e.g. `FIELD_CUSTOM_VALIDATION_EXCEPTION`); `change()` edits a record behind the client's back.
 
 Run alone (the benchmark does, so its memory is not the client's):
 `python tests/fakes/salesforce.py --records 1000000` prints `port <n>` and serves until killed.
@@ -16,12 +25,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import decimal
 import json
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,8 +53,15 @@ class SObject:
     record: Callable[[int], dict]
 
 
-def describe_field(name: str, type_: str, precision: int = 0, scale: int = 0) -> dict:
-    return {"name": name, "type": type_, "precision": precision, "scale": scale, "nillable": name != "Id"}
+def describe_field(name: str, type_: str, precision: int = 0, scale: int = 0, updateable: bool = True) -> dict:
+    return {
+        "name": name,
+        "type": type_,
+        "precision": precision,
+        "scale": scale,
+        "nillable": name != "Id",
+        "updateable": updateable and name != "Id",
+    }
 
 
 OPPORTUNITY_FIELDS = [
@@ -52,15 +70,15 @@ OPPORTUNITY_FIELDS = [
     describe_field("Amount", "currency", 18, 2),
     describe_field("Probability", "percent", 3, 0),
     describe_field("StageName", "picklist"),
-    describe_field("IsWon", "boolean"),
+    describe_field("IsWon", "boolean", updateable=False),  # derived from the stage
     describe_field("CloseDate", "date"),
-    describe_field("CreatedDate", "datetime"),
-    describe_field("LastModifiedDate", "datetime"),
+    describe_field("CreatedDate", "datetime", updateable=False),
+    describe_field("LastModifiedDate", "datetime", updateable=False),
     describe_field("AccountId", "reference"),
     describe_field("Description", "textarea"),
     describe_field("TotalOpportunityQuantity", "double", 18, 2),
     describe_field("FiscalYear", "int"),
-    describe_field("ShippingAddress", "address"),  # compound: not read unless named
+    describe_field("ShippingAddress", "address", updateable=False),  # compound: not read unless named
 ]
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won"]
 
@@ -98,8 +116,24 @@ def sf_datetime(t: dt.datetime) -> str:
 
 def dumps(doc: Any) -> bytes:
     """JSON as Salesforce sends it. Floats print as their shortest repr, which is the decimal text the
-    generator meant (12345.67 stays 12345.67), as in Salesforce's own numbers."""
-    return json.dumps(doc, separators=(",", ":")).encode()
+    generator meant (12345.67 stays 12345.67), as in Salesforce's own numbers; a Decimal (a value written
+    through the API) prints as its exact digits."""
+    text = json.dumps(doc, separators=(",", ":"), default=_number_marker)
+    return _MARKED.sub(lambda m: m.group(1), text).encode()
+
+
+def _number_marker(o: Any) -> str:
+    if isinstance(o, Decimal):
+        return f"\x00{format(o, 'f')}\x00"
+    raise TypeError(f"not JSON: {type(o).__name__}")
+
+
+_MARKED = re.compile(r'"\\u0000(-?[0-9.]+)\\u0000"')
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
 
 
 _SOQL = re.compile(
@@ -123,12 +157,18 @@ class FakeSalesforce:
     public_key: bytes | None = None  # PEM; JWT assertions must verify with it
     page_size: int = 2000
     version: str = "62.0"
+    sandbox: bool = False  # what `SELECT IsSandbox FROM Organization` answers
+    instance: str = INSTANCE  # the host the token endpoint hands out
     # knobs
     expire_once: bool = False  # the next data request gets INVALID_SESSION_ID; every token issued so far dies
+    expire_at: str | None = None  # the same, at the first request of this kind (a `counts` key, e.g. "composite")
     reject_all: bool = False  # every data request gets INVALID_SESSION_ID
+    unavailable_at: str | None = None  # the first request of this kind gets 503 SERVER_UNAVAILABLE, unprocessed
     stall_queries: bool = False  # queries wait (until stop()) instead of answering
+    fail_records: dict[str, tuple[str, str]] = field(default_factory=dict)  # Id -> (statusCode, message) on write
     # what was seen
     counts: Counter = field(default_factory=Counter)
+    log: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of every request, in order
     soql: list[str] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)  # every response body sent, for secret scans
@@ -137,6 +177,8 @@ class FakeSalesforce:
         self._tokens: set[str] = set()
         self._issued = 0
         self._cursors: dict[str, tuple[str, list[str], Any]] = {}
+        self._written: dict[str, dict[str, dict]] = {}  # sObject -> Id -> fields written through the API
+        self._index: dict[str, dict[str, int]] = {}  # sObject -> Id -> record index (built on the first write)
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -158,6 +200,9 @@ class FakeSalesforce:
 
             def do_POST(self) -> None:
                 fake._handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                fake._handle(self, "PATCH")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -182,34 +227,44 @@ class FakeSalesforce:
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else b""
         base = f"/services/data/v{self.version}"
+        self.log.append((method, url.path))
         if method == "POST" and url.path == "/services/oauth2/token":
             self.counts["token"] += 1
             return self._send(req, *self._token(req, parse_qs(body.decode())))
-        if method != "GET" or not url.path.startswith(base + "/"):
+        if method not in ("GET", "PATCH") or not url.path.startswith(base + "/"):
             return self._send(req, 404, NOT_FOUND)
-        if not self._authorised(req):
+        rest = url.path[len(base) :]
+        kind = _kind(method, rest, parse_qs(url.query).get("q", [""])[0])
+        if not self._authorised(req, kind):
             self.counts["401"] += 1
             return self._send(req, 401, [{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}])
-        rest = url.path[len(base) :]
-        m = re.fullmatch(r"/sobjects/(\w+)/describe/?", rest)
-        if m:
-            self.counts["describe"] += 1
-            return self._send(req, *self._describe(m.group(1)))
-        if rest == "/query/":
-            self.counts["query"] += 1
+        self.counts[kind] += 1
+        if self.unavailable_at == kind:
+            self.unavailable_at = None
+            return self._send(
+                req, 503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable"}]
+            )
+        if kind == "describe":
+            return self._send(req, *self._describe(rest.split("/")[2]))
+        if kind == "organization":
+            return self._send(req, *self._organization())
+        if kind == "query":
             soql = parse_qs(url.query).get("q", [""])[0]
             self.soql.append(soql)
             if self.stall_queries:
                 self._release.wait(30)
             return self._send(req, *self._query(soql))
-        m = re.fullmatch(r"/query/(01g[\w-]+)", rest)
-        if m:
-            self.counts["query_more"] += 1
-            return self._send(req, *self._page(m.group(1)))
+        if kind == "query_more":
+            return self._send(req, *self._page(rest.split("/")[2]))
+        if kind == "patch":
+            _, _, name, rid = rest.split("/")
+            return self._send(req, *self._patch(name, rid, body))
+        if kind == "composite":
+            return self._send(req, *self._composite(body))
         return self._send(req, 404, NOT_FOUND)
 
     def _send(self, req: BaseHTTPRequestHandler, status: int, doc: Any) -> None:
-        data = dumps(doc)
+        data = b"" if status == 204 else dumps(doc)
         if self.keep_bodies:
             self.bodies.append(data)
         req.send_response(status)
@@ -243,7 +298,7 @@ class FakeSalesforce:
                 return 400, {"error": "invalid_client", "error_description": "invalid client credentials"}
         else:
             return 400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
-        return 200, {"access_token": self.issue(), "instance_url": f"https://{INSTANCE}", "token_type": "Bearer"}
+        return 200, {"access_token": self.issue(), "instance_url": f"https://{self.instance}", "token_type": "Bearer"}
 
     def issue(self) -> str:
         """A new valid access token (what a login elsewhere would have handed over as `session_id`)."""
@@ -253,13 +308,13 @@ class FakeSalesforce:
             self._tokens.add(token)
         return token
 
-    def _authorised(self, req: BaseHTTPRequestHandler) -> bool:
+    def _authorised(self, req: BaseHTTPRequestHandler, kind: str) -> bool:
         token = (req.headers.get("Authorization") or "").removeprefix("Bearer ")
         with self._lock:
             if self.reject_all:
                 return False
-            if self.expire_once and token in self._tokens:
-                self.expire_once = False
+            if (self.expire_once or self.expire_at == kind) and token in self._tokens:
+                self.expire_once, self.expire_at = False, None
                 self._tokens.clear()
                 return False
             return token in self._tokens
@@ -285,7 +340,7 @@ class FakeSalesforce:
             keep = _filter(m.group("where"), known)
             if isinstance(keep, str):
                 return 400, [{"errorCode": "INVALID_FIELD", "message": keep}]
-            n = obj.count if keep is None else sum(1 for i in range(obj.count) if keep(obj.record(i)))
+            n = obj.count if keep is None else sum(1 for i in range(obj.count) if keep(self._record(obj, i)))
             return 200, {"totalSize": n, "done": True, "records": []}
         fields = [f.strip() for f in m.group("fields").split(",")]
         for f in fields:
@@ -306,7 +361,7 @@ class FakeSalesforce:
         obj = self.objects[name]
         i, records = int(start), []
         while i < obj.count and len(records) < self.page_size:
-            rec = obj.record(i)
+            rec = self._record(obj, i)
             i += 1
             if keep is None or keep(rec):
                 records.append(self._shape(obj.name, rec, fields))
@@ -316,6 +371,134 @@ class FakeSalesforce:
             doc["nextRecordsUrl"] = f"/services/data/v{self.version}/query/{cursor}-{i}"
         return 200, doc
 
+    def _organization(self) -> tuple[int, Any]:
+        """`SELECT IsSandbox FROM Organization LIMIT 1`, as simple-salesforce's `is_sandbox()` sends it."""
+        attributes = {"type": "Organization", "url": f"/services/data/v{self.version}/sobjects/Organization/00Dfake"}
+        return 200, {"totalSize": 1, "done": True, "records": [{"attributes": attributes, "IsSandbox": self.sandbox}]}
+
+    # --- writes ---
+
+    def _record(self, obj: SObject, i: int) -> dict:
+        """The i-th record as the org holds it now: generated, with whatever was written over it."""
+        rec = obj.record(i)
+        written = self._written.get(obj.name, {}).get(rec["Id"])
+        return {**rec, **written} if written else rec
+
+    def _find(self, name: str, rid: str) -> int | None:
+        obj = self.objects[name]
+        with self._lock:
+            if name not in self._index:
+                self._index[name] = {obj.record(i)["Id"]: i for i in range(obj.count)}
+        return self._index[name].get(rid)
+
+    def current(self, name: str, rid: str) -> dict | None:
+        """What a record holds now (None: no such record)."""
+        i = self._find(name, rid)
+        return None if i is None else self._record(self.objects[name], i)
+
+    def dump(self, name: str) -> bytes:
+        """Every record of `name` as the org holds it now, for byte-for-byte before/after comparisons."""
+        obj = self.objects[name]
+        return dumps([self._record(obj, i) for i in range(obj.count)])
+
+    def change(self, name: str, rid: str, values: dict) -> None:
+        """Edit a record behind the client's back (someone else saving it in the UI)."""
+        assert self._find(name, rid) is not None, rid
+        with self._lock:
+            self._written.setdefault(name, {}).setdefault(rid, {}).update(values)
+
+    def _patch(self, name: str, rid: str, body: bytes) -> tuple[int, Any]:
+        """`PATCH sobjects/<Object>/<Id>`: 204, or 400 with the error list, or 404."""
+        if name not in self.objects or self._find(name, rid) is None:
+            return 404, NOT_FOUND
+        try:
+            values = json.loads(body or b"{}", parse_float=Decimal)
+        except ValueError:
+            return 400, [{"errorCode": "JSON_PARSER_ERROR", "message": "malformed JSON"}]
+        fitted, error = self._check(name, rid, values)
+        if error is not None:
+            return 400, [{"errorCode": error["statusCode"], "message": error["message"], "fields": error["fields"]}]
+        self._apply(name, rid, fitted)
+        return 204, None
+
+    def _composite(self, body: bytes) -> tuple[int, Any]:
+        """`PATCH composite/sobjects`: HTTP 200 with one result per record, in order, even when records fail."""
+        try:
+            doc = json.loads(body or b"{}", parse_float=Decimal)
+            records, all_or_none = doc["records"], bool(doc.get("allOrNone", False))
+        except (ValueError, KeyError, TypeError):
+            return 400, [{"errorCode": "JSON_PARSER_ERROR", "message": "malformed request"}]
+        if len(records) > 200:
+            return 400, [
+                {
+                    "errorCode": "EXCEEDED_ID_LIMIT",
+                    "message": "record limit reached. cannot submit more than 200 records into this call",
+                }
+            ]  # noqa: E501
+        checked = []
+        for rec in records:
+            rec = dict(rec)
+            name, rid = (rec.pop("attributes", None) or {}).get("type"), rec.pop("id", None)
+            if name not in self.objects or rid is None or self._find(name, rid) is None:
+                checked.append(
+                    (
+                        name,
+                        rid,
+                        None,
+                        {
+                            "statusCode": "INVALID_CROSS_REFERENCE_KEY",
+                            "message": "invalid cross reference id",
+                            "fields": [],
+                        },
+                    )
+                )  # noqa: E501
+                continue
+            checked.append((name, rid, *self._check(name, rid, rec)))
+        failed = any(error is not None for *_, error in checked)
+        out = []
+        for name, rid, fitted, error in checked:
+            if error is not None:
+                out.append({"success": False, "errors": [error]})
+            elif failed and all_or_none:
+                out.append({"id": rid, "success": False, "errors": [ROLLED_BACK]})
+            else:
+                self._apply(name, rid, fitted)
+                out.append({"id": rid, "success": True, "errors": []})
+        return 200, out
+
+    def _check(self, name: str, rid: str, values: dict) -> tuple[dict, dict | None]:
+        """The values as the record would store them, or the first error, as Salesforce validates a save."""
+        if rid in self.fail_records:
+            code, message = self.fail_records[rid]
+            return {}, {"statusCode": code, "message": message, "fields": list(values)[:1]}
+        described = {f["name"].lower(): f for f in self.objects[name].fields}
+        fitted = {}
+        for key, value in values.items():
+            f = described.get(key.lower())
+            if f is None:
+                return {}, {
+                    "statusCode": "INVALID_FIELD",
+                    "message": f"No such column '{key}' on sobject of type {name}",
+                    "fields": [],
+                }  # noqa: E501
+            if not f.get("updateable"):
+                return {}, {
+                    "statusCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    "message": f"Unable to create/update fields: {f['name']}.",
+                    "fields": [f["name"]],
+                }  # noqa: E501
+            stored, problem = _store(f, value)
+            if problem:
+                return {}, {"statusCode": problem, "message": f"{f['name']}: bad value", "fields": [f["name"]]}
+            fitted[f["name"]] = stored
+        return fitted, None
+
+    def _apply(self, name: str, rid: str, fitted: dict) -> None:
+        if any(f["name"] == "LastModifiedDate" for f in self.objects[name].fields):
+            fitted = {**fitted, "LastModifiedDate": sf_datetime(dt.datetime.now(dt.UTC))}
+        with self._lock:
+            self._written.setdefault(name, {}).setdefault(rid, {}).update(fitted)
+
     def _shape(self, name: str, rec: dict, fields: list[str]) -> dict:
         out: dict[str, Any] = {
             "attributes": {"type": name, "url": f"/services/data/v{self.version}/sobjects/{name}/{rec['Id']}"}
@@ -323,6 +506,19 @@ class FakeSalesforce:
         for f in fields:
             out[f] = rec.get(f)
         return out
+
+
+def _kind(method: str, rest: str, soql: str) -> str:
+    """What a data request is, as `counts` names it ("other": a 404)."""
+    if method == "PATCH":
+        if rest == "/composite/sobjects":
+            return "composite"
+        return "patch" if re.fullmatch(r"/sobjects/\w+/\w+", rest) else "other"
+    if re.fullmatch(r"/sobjects/\w+/describe/?", rest):
+        return "describe"
+    if rest == "/query/":
+        return "organization" if re.search(r"\bFROM\s+Organization\b", soql, re.I) else "query"
+    return "query_more" if re.fullmatch(r"/query/01g[\w-]+", rest) else "other"
 
 
 def _filter(where: str | None, known: dict[str, str]) -> Any:
@@ -346,6 +542,28 @@ def _filter(where: str | None, known: dict[str, str]) -> Any:
         return f"No such column '{name}' on entity"
     column, value = known[name.lower()], re.sub(r"\\(.)", r"\1", literal)
     return (lambda rec: rec.get(column) == value) if op == "=" else (lambda rec: rec.get(column) != value)
+
+
+def _store(f: dict, value: Any) -> tuple[Any, str | None]:
+    """A written value as the field stores it, or an error code: numbers rounded half-up to the field's scale
+    (Salesforce's rule for currency, double and percent), refused past its precision."""
+    if value is None:
+        return None, None if f.get("nillable") else "REQUIRED_FIELD_MISSING"
+    kind = f["type"]
+    if kind in ("currency", "double", "percent", "int"):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return None, "INVALID_TYPE_ON_FIELD_IN_RECORD"
+        scale = 0 if kind == "int" else int(f.get("scale") or 0)
+        stored = Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
+        if kind == "int" and stored != value:
+            return None, "INVALID_TYPE_ON_FIELD_IN_RECORD"
+        digits = len(stored.as_tuple().digits) - max(0, -int(stored.as_tuple().exponent))
+        if f.get("precision") and digits > int(f["precision"]) - scale:
+            return None, "NUMBER_OUTSIDE_VALID_RANGE"
+        return (int(stored) if kind == "int" else stored), None
+    if kind == "boolean":
+        return (value, None) if isinstance(value, bool) else (None, "INVALID_TYPE_ON_FIELD_IN_RECORD")
+    return (value, None) if isinstance(value, str) else (None, "INVALID_TYPE_ON_FIELD_IN_RECORD")
 
 
 def generated_opportunities(count: int, now: dt.datetime) -> SObject:
