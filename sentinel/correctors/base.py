@@ -77,9 +77,9 @@ class Conflict(TargetError):
 class ReadBack(TargetError):
     """The staged write did not read back exactly: `found` pairs each differing cell with what was read."""
 
-    def __init__(self, found: list[tuple[Cell, Any]]):
+    def __init__(self, found: list[tuple[Cell, Any]], where: str = "staged"):
         keys = ", ".join(f"{c.key}.{c.field}={v!r} (wrote {c.new!r})" for c, v in found[:5])
-        super().__init__(f"{len(found)} staged cell(s) read back differently: {keys}")
+        super().__init__(f"{len(found)} {where} cell(s) read back differently: {keys}")
         self.found = found
 
 

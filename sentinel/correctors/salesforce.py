@@ -262,14 +262,14 @@ class SalesforceTarget:
         self._raise_unless_new(cells, back)
         return {"mode": "sandbox", **common, "cells": staged}
 
-    def _raise_unless_new(self, cells: list[Cell], found: dict[str, dict]) -> None:
+    def _raise_unless_new(self, cells: list[Cell], found: dict[str, dict], where: str = "staged") -> None:
         differ = []
         for c in cells:
             have = found.get(c.key, {}).get(self._field(c.field)["name"])
             if c.key not in found or not same(have, self.fit(c.field, c.new)):
                 differ.append((c, have))
         if differ:
-            raise ReadBack(differ)
+            raise ReadBack(differ, where)
 
     def _overlay_read_back(self, cells: list[Cell], staged: list[list]) -> None:
         """The overlay the checks will read, applied to production's records of these keys in a scratch
@@ -325,7 +325,7 @@ class SalesforceTarget:
         if conflicts:
             raise Conflict(conflicts)
         records = self._write(sf, todo, now, "production") if todo else 0
-        self._raise_unless_new(cells, self._read(sf, keys, fields))
+        self._raise_unless_new(cells, self._read(sf, keys, fields), "production")
         return {
             "written": len(todo),
             "already": len(done),
