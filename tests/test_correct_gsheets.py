@@ -404,3 +404,24 @@ def test_header_row_and_range_locate_the_cells(project, sheets, monkeypatch):
         assert target.promote(1, [cell], handle)["written"] == 1 and sheets.cell(PROD, TAB, "E9") == 1300.625
     finally:
         target.close()
+
+
+def test_a_staging_copy_without_the_tab_is_named_and_production_read_back_differences_are_errors(
+    project, sheets, monkeypatch
+):
+    cfg, ds, where = setup(project, sheets, monkeypatch)
+    sheets.files[STAGE].tabs[1].title = "Forecast_EU"  # the copy predates the tab
+    target = open_target(where)
+    try:
+        with pytest.raises(TargetError, match=r"has no tab 'Forecast_US' \(tabs: 'Notes', 'Forecast_EU'\)"):
+            target.stage(1, [amount_fix(sheets)])
+        assert sheets.writes() == []
+
+        # a value no double holds, promoted without staging first (the gateway never does): written, and the
+        # read-back says it differs instead of passing a rounded value as exact
+        old = sheets.cell(PROD, TAB, "D2")
+        with pytest.raises(TargetError, match="read back differently after the write") as err:
+            target.promote(1, [Cell(1, "amount", old, "12345678901234567.89")], {})
+        assert not err.value.transient and sheets.cell(PROD, TAB, "D2") == 12345678901234567.89
+    finally:
+        target.close()

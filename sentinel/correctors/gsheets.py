@@ -27,7 +27,17 @@ from typing import TYPE_CHECKING, Any
 from sentinel.checks.exact import plain, to_decimal
 from sentinel.correctors.base import Cell, Conflict, ReadBack, TargetError, classify, staged_config
 from sentinel.sources import a1
-from sentinel.sources.gsheets import READ_PARAMS, Tab, _text, client, failure, read_tab, spreadsheet_id, to_arrow
+from sentinel.sources.gsheets import (
+    READ_PARAMS,
+    Tab,
+    _text,
+    client,
+    failure,
+    read_tab,
+    sheet_id_of,
+    spreadsheet_id,
+    to_arrow,
+)
 
 if TYPE_CHECKING:
     import gspread
@@ -253,8 +263,10 @@ class GSheetsTarget:
                 f"source {self.name!r} has no staging_spreadsheet: make one with `sentinel staging init {self.name}`"
             )
         try:
+            sheet_id_of(self.gc, self.staging, self.title)  # a tab added since the copy: name it, and the fix
             self._mirror()
             tab = self._read(self.staging)
+            self._remember(tab)  # the copy now mirrors production: its columns type `fit`
             now, where = self._now(tab, cells)
             gone = [c for c in cells if c.key not in now]
             if gone:
@@ -281,10 +293,18 @@ class GSheetsTarget:
         self.gc.http_client.values_batch_update(self.staging, body)
 
     def _check_back(self, key: str, cells: list[Cell], where: dict[str, dict[str, str]]) -> None:
-        """Raise ReadBack unless every cell reads back exactly as its `fit(new)`."""
+        """Raise ReadBack unless every cell reads back exactly as its `fit(new)`. On production (after the
+        write) a difference means someone wrote in the window the API cannot close, or the value does not fit:
+        a plain TargetError that says so (a retry would then find a conflict and stop)."""
         addresses = [where[str(c.key)][c.field] for c in cells]
         got = self._read_cells(key, addresses)
         differ = [(c, v) for c, v in zip(cells, got, strict=True) if not _holds(v, self.fit(c.field, c.new))]
+        if differ and key == self.production:
+            found = ", ".join(f"{c.key}.{c.field}={v!r} (wrote {c.new!r})" for c, v in differ[:5])
+            raise TargetError(
+                f"production tab {self.title!r}: {len(differ)} cell(s) read back differently after the write "
+                f"(changed by someone else meanwhile?): {found}"
+            )
         if differ:
             raise ReadBack(differ)
 

@@ -105,7 +105,9 @@ class FakeSheets:
     # --- setting up ---
 
     def add(self, key: str, tabs: dict[str, list[list[Any]]], title: str = "S&OP", **kw: Any) -> Spreadsheet:
-        sheet = Spreadsheet(key, title, [Tab(t, 1000 + i * 7, v) for i, (t, v) in enumerate(tabs.items())], **kw)
+        """A spreadsheet holding copies of the given rows (writes never reach the caller's lists)."""
+        made = [Tab(t, 1000 + i * 7, [list(r) for r in v]) for i, (t, v) in enumerate(tabs.items())]
+        sheet = Spreadsheet(key, title, made, **kw)
         self.files[key] = sheet
         return sheet
 
