@@ -105,8 +105,12 @@ class FakeSheets:
     # --- setting up ---
 
     def add(self, key: str, tabs: dict[str, list[list[Any]]], title: str = "S&OP", **kw: Any) -> Spreadsheet:
-        """A spreadsheet holding copies of the given rows (writes never reach the caller's lists)."""
-        made = [Tab(t, 1000 + i * 7, [list(r) for r in v]) for i, (t, v) in enumerate(tabs.items())]
+        """A spreadsheet holding copies of the given rows (writes never reach the caller's lists), each tab's
+        grid at least 1000 x 26 and as large as its rows, as a new sheet is."""
+        made = [
+            Tab(t, 1000 + i * 7, [list(r) for r in v], max(1000, len(v)), max([26] + [len(r) for r in v]))
+            for i, (t, v) in enumerate(tabs.items())
+        ]
         sheet = Spreadsheet(key, title, made, **kw)
         self.files[key] = sheet
         return sheet
