@@ -425,3 +425,16 @@ def test_a_staging_copy_without_the_tab_is_named_and_production_read_back_differ
         assert not err.value.transient and sheets.cell(PROD, TAB, "D2") == 12345678901234567.89
     finally:
         target.close()
+
+
+def test_read_gives_what_production_holds_per_key(project, sheets, monkeypatch):
+    cfg, ds, where = setup(project, sheets, monkeypatch)
+    target = open_target(where)
+    try:
+        got = target.read([BAD, 2, 404], ["amount", "owner"])
+    finally:
+        target.close()
+    assert got == {
+        BAD: {"amount": 1300625, "owner": "dana"},
+        2: {"amount": sheets.cell(PROD, TAB, "D3"), "owner": "dana"},
+    }

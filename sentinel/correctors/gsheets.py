@@ -51,6 +51,7 @@ WRITE_SCOPES = [SHEETS, "https://www.googleapis.com/auth/drive.metadata.readonly
 # files.copy reads any file the account can see and creates one: the full Drive scope.
 COPY_SCOPES = [SHEETS, "https://www.googleapis.com/auth/drive"]
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
+BATCH_GET = 200  # cells per values:batchGet (each is a `ranges=` query parameter)
 EXACT_INT = 2**53  # a sheet holds numbers as doubles: integers beyond this are not all representable
 PRECONDITION = (
     "re-read then write: the Sheets API offers no conditional write, so a change by someone else between the "
@@ -101,9 +102,7 @@ def _number(value: Any) -> tuple[Any, Any]:
     if d == d.to_integral_value() and abs(d) < EXACT_INT:
         return int(d), int(d)
     f = float(d)
-    if to_decimal(f) == d:
-        return (int(f) if f.is_integer() and abs(f) < EXACT_INT else f), f
-    return f, plain(d)
+    return f, (f if to_decimal(f) == d else plain(d))
 
 
 class GSheetsTarget:
@@ -171,13 +170,14 @@ class GSheetsTarget:
     def _now(self, tab: Tab, cells: list[Cell]) -> tuple[dict[Any, dict[str, Any]], dict[str, dict[str, str]]]:
         """What the tab holds for the cells (`now[key][field]`, gone keys absent) and where ({key: {field: A1}})."""
         rows = self._located(tab, [c.key for c in cells])
+        values = dict(tab.rows)
         now: dict[Any, dict[str, Any]] = {}
         where: dict[str, dict[str, str]] = {}
         for c in cells:
             self._cell(tab, 1, c.field)  # an unknown field is an error even for a gone row
             row = rows.get(str(c.key))
             if row is not None:
-                now[c.key] = dict(zip(tab.header, _row(tab, row), strict=True))
+                now[c.key] = dict(zip(tab.header, values[row], strict=True))
                 where.setdefault(str(c.key), {})[c.field] = self._cell(tab, row, c.field)
         return now, where
 
@@ -186,12 +186,14 @@ class GSheetsTarget:
 
     def _read_cells(self, key: str, cells: list[str]) -> list[Any]:
         """The cells' values (as the source reads them) in one values:batchGet; None for an empty cell."""
-        got = self.gc.http_client.values_batch_get(key, [self._range(c) for c in cells], params=dict(READ_PARAMS))
         out = []
-        for vr in got.get("valueRanges", []):
-            values = vr.get("values") or [[]]
-            v = values[0][0] if values[0] else None
-            out.append(None if v == "" else v)
+        for at in range(0, len(cells), BATCH_GET):  # the ranges travel in the URL: keep it short
+            ranges = [self._range(c) for c in cells[at : at + BATCH_GET]]
+            got = self.gc.http_client.values_batch_get(key, ranges, params=dict(READ_PARAMS))
+            for vr in got.get("valueRanges", []):
+                values = vr.get("values") or [[]]
+                v = values[0][0] if values[0] else None
+                out.append(None if v == "" else v)
         return out
 
     def _version(self, key: str) -> str:
@@ -225,11 +227,11 @@ class GSheetsTarget:
         except Exception as exc:
             raise _error(exc, f"tab {self.title!r}") from None
         self._remember(tab)
-        rows = self._located(tab, keys)
+        rows, by_row = self._located(tab, keys), dict(tab.rows)
         out = {}
         for k in keys:
             if str(k) in rows:
-                values = dict(zip(tab.header, _row(tab, rows[str(k)]), strict=True))
+                values = dict(zip(tab.header, by_row[rows[str(k)]], strict=True))
                 out[k] = {f: values.get(f) for f in fields}
         return out
 
@@ -360,10 +362,6 @@ class GSheetsTarget:
 
     def close(self) -> None:
         self.gc.http_client.session.close()
-
-
-def _row(tab: Tab, row: int) -> list[Any]:
-    return next(cells for r, cells in tab.rows if r == row)
 
 
 def open(where: Where) -> GSheetsTarget:  # noqa: A001 - the registry's entry point name
