@@ -85,8 +85,10 @@ def _service_account_info(value: str, root: Path, where: str) -> dict:
     return info
 
 
-def client(name: str, source_cfg: GSheetsSourceConfig, root: Path) -> gspread.Client:
-    """A read-only gspread client for the source: secrets expanded now, requests bounded by `timeout:`."""
+def client(name: str, source_cfg: GSheetsSourceConfig, root: Path, scopes: list[str] | None = None) -> gspread.Client:
+    """A gspread client for the source: secrets expanded now, requests bounded by `timeout:`. Read-only
+    scopes unless the caller asks for others (the correction target's writes, a Drive copy); an OAuth
+    `token:` carries whatever scopes it was granted."""
     import gspread
     from google.auth.transport.requests import AuthorizedSession, Request
 
@@ -102,7 +104,9 @@ def client(name: str, source_cfg: GSheetsSourceConfig, root: Path) -> gspread.Cl
         where = f"sources.{name}.credentials"
         info = _service_account_info(source_cfg.credentials or "", root, where)
         try:
-            creds = service_account.Credentials.from_service_account_info(info, scopes=gspread.auth.READONLY_SCOPES)
+            creds = service_account.Credentials.from_service_account_info(
+                info, scopes=scopes or gspread.auth.READONLY_SCOPES
+            )
         except (ValueError, KeyError) as exc:
             raise SourceError("config", redact(f"{where}: not a usable service-account key: {exc}")) from None
     session = AuthorizedSession(creds, auth_request=Request(token_session), refresh_timeout=timeout)
