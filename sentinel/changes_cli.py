@@ -165,7 +165,42 @@ def audit_log(
         )
 
 
+staging = typer.Typer(help="Staging environments corrections are tried in.", no_args_is_help=True)
+
+
+@staging.command("init")
+def staging_init(
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="a gsheets source in config.yaml")],
+    title: Annotated[
+        str | None, typer.Option("--title", help="the copy's name (default: '<title> (Sentinel staging)')")
+    ] = None,
+    folder: Annotated[
+        str | None, typer.Option("--folder", help="Drive folder id (a Shared Drive's, for a service account)")
+    ] = None,
+    config: ConfigOpt = Path("config.yaml"),
+) -> None:
+    """Make the staging copy of a Google Sheets source (a Drive copy, without its sharing or comments) and print
+    its key, for the source's `staging_spreadsheet:`."""
+    from sentinel.correctors.base import TargetError
+
+    cfg = _load(config)
+    src = cfg.main.sources.get(source)
+    if src is None or src.type != "gsheets":
+        _stderr().print(f"{source!r} is not a gsheets source in {config}", markup=False)
+        raise typer.Exit(EXIT_CONFIG)
+    from sentinel.correctors.gsheets import init_staging
+
+    try:
+        key = init_staging(cfg, source, title=title, folder_id=folder)
+    except TargetError as exc:
+        _stderr().print(exc.message, markup=False)
+        raise typer.Exit(EXIT_FAIL) from None
+    typer.echo(f"staging copy of {source}: {key}")
+    typer.echo(f"add to sources.{source} in {config}:  staging_spreadsheet: {key}")
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(staging, name="staging")
     app.command("changes")(changes)
     app.command()(approve)
     app.command()(reject)

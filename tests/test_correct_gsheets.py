@@ -438,3 +438,13 @@ def test_read_gives_what_production_holds_per_key(project, sheets, monkeypatch):
         BAD: {"amount": 1300625, "owner": "dana"},
         2: {"amount": sheets.cell(PROD, TAB, "D3"), "owner": "dana"},
     }
+
+
+def test_staging_init_prints_the_new_key_for_the_config(project, sheets, monkeypatch):
+    setup(project, sheets, monkeypatch, staging=None, token=True)
+    res = project.cli("staging", "init", "sop", "--title", "Forecast (staging)")
+    assert res.exit_code == 0, res.output
+    (new,) = [k for k in sheets.files if k not in (PROD,)]
+    assert sheets.files[new].title == "Forecast (staging)"
+    assert f"staging_spreadsheet: {new}" in res.stdout
+    assert project.cli("staging", "init", "nope").exit_code == 2
