@@ -128,11 +128,13 @@ def _race(cfg: Config, store: Store, cs_id: int, folder: Path, rounds: int) -> N
         go = folder / f"go-{n}"
         while not go.exists():  # the barrier: both drivers start the round together
             time.sleep(0.005)
+        began = time.time()
         try:
             steps = [[s.before, s.after] for s in changesets.drive(cfg, store, me, only=cs_id)]
             out: dict[str, Any] = {"steps": steps}
         except Exception as exc:  # reported to the test, which fails on it
             out = {"error": f"{type(exc).__name__}: {exc}"}
+        out["during"] = [began, time.time()]  # for a person measuring the overlap; never asserted on
         (folder / f"done-{n}-{os.getpid()}.json").write_text(json.dumps(out))
 
 

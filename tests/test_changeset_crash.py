@@ -224,6 +224,7 @@ def test_kill_9_at_each_step_then_restart_applies_everything_once(worlds, tmp_pa
         assert len(asked) == 1, f"the owner's yes/no question was asked {len(asked)} time(s)"
         assert cs.claimed_by is None
         assert set(rows) == worlds.keys
+        assert set(rows.values()) == {"promoted" if end == "checked" else "rolled_back"}  # as the listing shows
     finally:
         store.close()
 
@@ -352,7 +353,9 @@ class PgWorld:
             for schema, name in self._tables():
                 live = f"{self.q(schema)}.{self.q(name)}"
                 conn.execute(sa.text(f"DELETE FROM {live}"))
-                conn.execute(sa.text(f"INSERT INTO {live} SELECT * FROM {self.q(self.snap)}.{self.q(schema + '__' + name)}"))
+                conn.execute(
+                    sa.text(f"INSERT INTO {live} SELECT * FROM {self.q(self.snap)}.{self.q(schema + '__' + name)}")
+                )
 
     def writes(self) -> Counter:
         with self.engine.connect() as conn:
@@ -413,18 +416,21 @@ def test_two_drivers_on_postgresql_promote_once(worlds, pg_world):
 
         wait_for(both_ready, timeout=60)
         store = Store(w.state_url)
+        overlaps: list[float] = []  # seconds both drivers were inside drive() at once, per round
         for n in range(ROUNDS):
             if n:
                 w.restore()
             (folder / f"go-{n}").touch()
             outs = [folder / f"done-{n}-{pid}.json" for pid in pids]
 
-            def both_done() -> bool:
+            def both_done(outs: list[Path] = outs) -> bool:
                 """both drivers finished the round"""
                 return all(o.exists() for o in outs) or any(p.poll() is not None for p in pair)
 
             wait_for(both_done, timeout=60)
             took = sorted((json.loads(o.read_text()) for o in outs), key=lambda d: len(d.get("steps", [])))
+            spans = [d.pop("during") for d in took]
+            overlaps.append(max(0.0, min(b for _, b in spans) - max(a for a, _ in spans)))
             assert took == [{"steps": []}, {"steps": [["approved", "promoted"]]}], took
             assert state_of(store, CS) == "promoted"
             assert w.writes() == Counter(dict.fromkeys(worlds.keys, 1))  # every cell written once, by one driver
@@ -433,6 +439,7 @@ def test_two_drivers_on_postgresql_promote_once(worlds, pg_world):
             with store.engine.connect() as conn:
                 assert audit.verify(conn).ok
         store.close()
+        print(f"drivers inside drive() together: {[round(o, 3) for o in overlaps]} s per round")
     finally:
         for p in pair:
             if p.poll() is None:
