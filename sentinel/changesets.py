@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,13 +276,28 @@ def advance(cfg: Config, store: Store, cs_id: int, me: str, now: dt.datetime | N
 
 
 def _record(
-    store: Store, cs: sa.Row, to: str, now: dt.datetime, me: str, detail=None, decision="done", action=None, **values
+    store: Store,
+    cs: sa.Row,
+    to: str,
+    now: dt.datetime,
+    me: str,
+    detail=None,
+    decision="done",
+    action=None,
+    then: Callable[[sa.Connection], None] | None = None,
+    **values,
 ):
+    """Record a step; `then` runs in the same transaction, so a kill never leaves the step without it."""
+
     def work(conn: sa.Connection) -> bool:
         fresh = get(conn, cs.id)
         if fresh is None or fresh.claimed_by != me:
             return False  # our claim was taken over: the other driver records
-        return transition(conn, fresh, to, now, me, detail, decision, action, **values)
+        if not transition(conn, fresh, to, now, me, detail, decision, action, **values):
+            return False
+        if then is not None:
+            then(conn)
+        return True
 
     ok = store.transaction(work)
     return Step(cs.id, cs.state, to) if ok else None
@@ -350,10 +366,17 @@ def _after_verify(cfg: Config, store: Store, cs: sa.Row, me: str, now: dt.dateti
             approved_by="policy",
             approved_at=now,
         )
-    step = _record(store, cs, "awaiting_approval", now, me, {"ask": "owner"}, "done", "ask")
-    if step is not None:
-        store.transaction(lambda conn: ask_owner(conn, cfg, cs.id, now))
-    return step
+    return _record(
+        store,
+        cs,
+        "awaiting_approval",
+        now,
+        me,
+        {"ask": "owner"},
+        "done",
+        "ask",
+        then=lambda conn: ask_owner(conn, cfg, cs.id, now),
+    )
 
 
 def _promote(cfg: Config, store: Store, cs: sa.Row, target: Any, me: str, now: dt.datetime) -> Step | None:
@@ -373,13 +396,21 @@ def _promote(cfg: Config, store: Store, cs: sa.Row, target: Any, me: str, now: d
         return _record(store, cs, "failed", now, me, {"error": message}, "conflict", "promote", error=message)
     except TargetError as exc:
         return _failed_attempt(store, cs, me, now, exc.message, exc.transient)
-    step = _record(store, cs, "promoted", now, me, {"result": done}, "done", "promote", promoted_at=now)
+    step = _record(
+        store,
+        cs,
+        "promoted",
+        now,
+        me,
+        {"result": done},
+        "done",
+        "promote",
+        then=lambda conn: conn.execute(
+            changeset_rows.update().where(changeset_rows.c.changeset_id == cs.id).values(state="promoted")
+        ),
+        promoted_at=now,
+    )
     if step is not None:
-        store.transaction(
-            lambda conn: conn.execute(
-                changeset_rows.update().where(changeset_rows.c.changeset_id == cs.id).values(state="promoted")
-            )
-        )
         after_promote(cfg, store, cs, now)
         try:
             target.discard(cs.id, cs.staging or {})
