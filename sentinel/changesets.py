@@ -28,6 +28,7 @@ from sentinel import audit
 from sentinel.config import Config
 from sentinel.correctors.base import Conflict, ReadBack, TargetError
 from sentinel.store import Store, changeset_rows, changesets, incident_events, incidents, utc
+from sentinel.store import audit as audit_table
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,18 @@ def advance(cfg: Config, store: Store, cs_id: int, me: str, now: dt.datetime | N
     cs = claim(store, cs_id, me, now)
     if cs is None:
         return None
+    if cs.state == "promoted":
+        with store.engine.connect() as conn:
+            pending = _pending_after(conn, cs)
+        if pending:  # a kill after the promotion's record: restart downstream and drop the staging now
+            try:
+                target = gateway.open_for(cfg, cs)
+                try:
+                    _after(cfg, store, cs, target, now)
+                finally:
+                    target.close()
+            except Exception as exc:  # retried at the next pass; the promotion stands
+                log.warning("change-set %s: after its promotion: %s", cs.id, str(exc).splitlines()[0])
     if cs.state in ("awaiting_approval", "promoted"):
         release(store, cs)  # waits for a person (approve/reject) or for the next run of the dataset
         return None
@@ -411,12 +424,36 @@ def _promote(cfg: Config, store: Store, cs: sa.Row, target: Any, me: str, now: d
         promoted_at=now,
     )
     if step is not None:
+        _after(cfg, store, cs, target, now)
+    return step
+
+
+def _after(cfg: Config, store: Store, cs: sa.Row, target: Any, now: dt.datetime) -> None:
+    """What follows a promotion, each once it is audited: the `after_promote` restart, then dropping the
+    staging. A kill before either is audited repeats it from the `promoted` state (at least once: a rerun
+    argv may run twice; a webhook carries the same Idempotency-Key)."""
+    with store.engine.connect() as conn:
+        done = {
+            r.action for r in conn.execute(sa.select(audit_table.c.action).where(audit_table.c.changeset_id == cs.id))
+        }
+    if "after_promote" not in done:
         after_promote(cfg, store, cs, now)
+    if "discard" not in done:
         try:
             target.discard(cs.id, cs.staging or {})
+            outcome, detail = "done", {}
         except Exception as exc:  # staging leftovers never undo a promotion
-            log.warning("change-set %s: could not discard its staging: %s", cs.id, exc)
-    return step
+            from sentinel.envsubst import redact
+
+            outcome, detail = "failed", {"error": redact(str(exc))[:500]}
+        store.transaction(
+            lambda conn: audit.append(conn, "gateway", "discard", outcome, detail, cs.id, cs.incident_id, now)
+        )
+
+
+def _pending_after(conn: sa.Connection, cs: sa.Row) -> bool:
+    done = {r.action for r in conn.execute(sa.select(audit_table.c.action).where(audit_table.c.changeset_id == cs.id))}
+    return "discard" not in done
 
 
 # --- after promotion, the owner's question, people's answers -----------------------------------------------
@@ -603,6 +640,38 @@ def claim_any(store: Store, cs_id: int, me: str, now: dt.datetime, states: tuple
     return store.transaction(work)
 
 
+def _finish_afters(cfg: Config, store: Store, me: str, now: dt.datetime) -> None:
+    """A change-set checked by a run before its after-promotion steps were audited (a kill in between): take
+    them now (a `promoted` one is taken by `advance`)."""
+    from sentinel import gateway
+
+    discarded = sa.select(audit_table.c.changeset_id).where(audit_table.c.action == "discard")
+    with store.engine.connect() as conn:
+        ids = [
+            r.id
+            for r in conn.execute(
+                sa.select(changesets.c.id).where(
+                    changesets.c.state == "checked",
+                    changesets.c.promoted_at.is_not(None),
+                    changesets.c.id.not_in(discarded),
+                )
+            )
+        ]
+    for cs_id in ids:
+        cs = claim_any(store, cs_id, me, now, ("checked",))
+        if cs is None:
+            continue
+        try:
+            target = gateway.open_for(cfg, cs)
+            try:
+                _after(cfg, store, cs, target, now)
+            finally:
+                target.close()
+        except Exception as exc:
+            log.warning("change-set %s: after its promotion: %s", cs.id, str(exc).splitlines()[0])
+        release(store, cs)
+
+
 def in_flight(store: Store) -> list[int]:
     with store.engine.connect() as conn:
         return [
@@ -617,6 +686,8 @@ def drive(cfg: Config, store: Store, me: str, now: dt.datetime | None = None, on
     """Move every change-set in flight (or just `only`) as far as it can go now: the daemon calls this beside
     its runs; `sentinel run` and `approve` call it for the change-sets they made or unblocked."""
     steps: list[Step] = []
+    if only is None:
+        _finish_afters(cfg, store, me, now or _now())
     for cs_id in [only] if only is not None else in_flight(store):
         for _ in range(8):  # planned -> staged -> verified -> awaiting/approved -> promoted at most
             step = advance(cfg, store, cs_id, me, now)

@@ -104,7 +104,8 @@ def finish(cfg: Config, store: Store, cs_id: int, end: str, me: str) -> str:
     for _ in range(12):
         state = state_of(store, cs_id)
         if state == end or (state in changesets.TERMINAL and not (state == "checked" and end == "rolled_back")):
-            return state
+            changesets.drive(cfg, store, me)  # the daemon's next pass: what follows a promotion, if a kill cut it
+            return state_of(store, cs_id)
         if state == "awaiting_approval":
             changesets.approve(cfg, store, cs_id, "owner")
         elif state == "promoted":

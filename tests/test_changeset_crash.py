@@ -171,6 +171,7 @@ LIFE = Counter(
         ("ask", "done"): 1,
         ("approve", "allowed"): 1,
         ("promote", "done"): 1,
+        ("discard", "done"): 1,
         ("check", "done"): 1,
     }
 )
