@@ -221,7 +221,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny tables, one run: checks the harness, not the speed")
     args = ap.parse_args()
     if args.smoke:
-        args.promote_rows, args.cells, args.rows, args.pg_rows, args.runs = 20_000, 1_000, 20_000, 20_000, 1
+        args.promote_rows, args.cells, args.rows, args.pg_rows, args.runs = 10_000, 500, 10_000, 10_000, 1
     began = time.perf_counter()
     promote_rows, measure_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
