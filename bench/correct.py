@@ -218,6 +218,7 @@ def main() -> None:
     ap.add_argument("--pg-rows", type=int, default=10_000_000, help="table size for (2) on PostgreSQL")
     ap.add_argument("--backends", nargs="+", default=["duckdb", "postgresql"])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--parts", nargs="+", type=int, default=[1, 2], help="which of (1) and (2) to run")
     ap.add_argument("--smoke", action="store_true", help="tiny tables, one run: checks the harness, not the speed")
     args = ap.parse_args()
     if args.smoke:
@@ -227,14 +228,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for backend in args.backends:
-            url, table, db = setup(backend, args.promote_rows, tmp / f"{backend}-promote")
-            _config, _cfg, where = project(tmp / f"{backend}-promote", url, table)
-            cells = change_set(where, args.cells, args.promote_rows)
-            row = bench_promote(backend, where, db, table, cells, args.runs)
-            promote_rows.append({"case": f"{backend} {args.promote_rows:,} rows, {len(cells):,} cells", **row})
+            url, table, db = "", "", ""
+            if 1 in args.parts:
+                url, table, db = setup(backend, args.promote_rows, tmp / f"{backend}-promote")
+                _config, _cfg, where = project(tmp / f"{backend}-promote", url, table)
+                cells = change_set(where, args.cells, args.promote_rows)
+                row = bench_promote(backend, where, db, table, cells, args.runs)
+                promote_rows.append({"case": f"{backend} {args.promote_rows:,} rows, {len(cells):,} cells", **row})
+            if 2 not in args.parts:
+                continue
 
             n = args.rows if backend == "duckdb" else args.pg_rows
-            if n != args.promote_rows or backend == "duckdb":
+            if n != args.promote_rows or backend == "duckdb" or not url:
                 url, table, db = setup(backend, n, tmp / f"{backend}-measure")
             config, _cfg, where = project(tmp / f"{backend}-measure", url, table)
             cells = change_set(where, args.cells, n)

@@ -35,7 +35,7 @@ from sqlalchemy import schema as ddl
 
 from sentinel.checks.exact import PRECISION, to_decimal
 from sentinel.correctors.base import Cell, Conflict, ReadBack, TargetError, same, staged_config
-from sentinel.envsubst import redact
+from sentinel.envsubst import MissingEnv, redact
 from sentinel.sources.base import MAX_PARAMS, ColumnInfo, SourceError, SqlSource, _split_schema, duckdb_engine
 from sentinel.sources.base import classify as source_error
 
@@ -64,6 +64,8 @@ class SqlTarget:
         src = cfg.main.sources[name]
         try:
             url = sa.make_url(cfg.url(src.write_url or src.url, f"sources.{name}.write_url"))
+        except MissingEnv as exc:  # names the variable, never a value
+            raise TargetError(str(exc)) from None
         except (ValueError, sa.exc.ArgumentError):  # the message would quote the URL: name the key instead
             raise TargetError(f"sources.{name}.write_url: not a valid SQLAlchemy URL") from None
         self.backend = url.get_backend_name()
@@ -283,6 +285,12 @@ class SqlTarget:
             ct = sa.table(cells_name, *[sa.column(n) for n in names], schema=self.staging_schema)
             values = [[self._key_value(k), *_cell_values(fields, by_field)] for k, by_field in rows.items()]
             self._insert(conn, cells_name, names, values)
+            if (
+                self.backend == "postgresql"
+            ):  # a unique k lets the planner drop the join where no changed column is read
+                prep = conn.dialect.identifier_preparer
+                cells_ref = _qualified(prep, self.staging_schema, cells_name)
+                conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
             conn.execute(ddl.CreateView(self._overlay(prod, ct, fields), view, schema=self.staging_schema))
         handle = {
             "schema": self.staging_schema,
