@@ -6,7 +6,10 @@ table holding only the change-set's new values (one row per key, one value colum
 changed field, typed as the production columns because it is created `AS SELECT ... WHERE false` from the
 production table), and a view `<staging_schema>.<table>_cs<id>`: every production column, each changed one as
 `CASE WHEN the cell is set THEN its new value ELSE the production value END`, through a LEFT JOIN on the key.
-The dataset's checks then run on that view, whatever the table's size, without a copy.
+The dataset's checks then run on that view, whatever the table's size, without a copy. On PostgreSQL the
+cells are keyed by a primary key, so the planner drops the join from queries that read no changed column
+(row counts, volume); DuckDB has no such join removal, and every query over the view pays a hash-join probe
+of the whole table (bench/correct.py measures it).
 
 Promotion is one transaction: one `UPDATE t SET f = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k
 AND f IS NOT DISTINCT FROM v.old` per changed field (every value bound and cast to the column's type), the
