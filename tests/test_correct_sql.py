@@ -195,27 +195,33 @@ def test_stale_precondition_is_a_conflict_and_writes_nothing(env):
         target.close()
 
 
-def test_a_row_changed_between_read_and_write_rolls_everything_back(env, monkeypatch):
-    """The UPDATE's own precondition: when it matches fewer rows than were classified, nothing commits."""
+def test_a_later_field_in_conflict_rolls_back_an_earlier_fields_update(env):
+    """amount's UPDATE matches and runs first; prob's finds 0.5, neither old nor new: amount is rolled back."""
     rows = opportunities(env)
     _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
     cells = fix_cells(rows)
     env.sql("UPDATE opportunities SET prob = 0.5 WHERE id = 7")
     before = env.dump("opportunities")
     target = SqlTarget(where)
-    real = target._read
-    stale = {str(BAD): {"amount": rows[BAD - 1]["amount"], "prob": None}, "7": {"amount": None, "prob": 15.0}}
-
-    def read_before_the_edit(conn, keys, fields, lock, table=None):
-        real(conn, keys, fields, lock, table)
-        return {k: {f: stale[k][f] for f in fields} for k in keys}
-
-    monkeypatch.setattr(target, "_read", read_before_the_edit)
     try:
         with pytest.raises(Conflict) as err:
             target.promote(13, cells, {})
-        assert [(c.key, c.field) for c, _ in err.value.found] == [("7", "prob")]  # the UPDATE matched no row
-        assert env.dump("opportunities") == before  # amount of BAD was updated, then rolled back
+        assert [(c.key, c.field, v) for c, v in err.value.found] == [("7", "prob", 0.5)]
+        assert env.dump("opportunities") == before
+    finally:
+        target.close()
+
+
+def test_a_key_that_is_not_unique_writes_nothing(env):
+    rows = opportunities(env)
+    _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
+    env.sql("INSERT INTO opportunities SELECT * FROM opportunities WHERE id = 7")
+    before = env.dump("opportunities")
+    target = SqlTarget(where)
+    try:
+        with pytest.raises(TargetError, match="not unique"):
+            target.promote(17, fix_cells(rows), {})
+        assert env.dump("opportunities") == before
     finally:
         target.close()
 

@@ -6,13 +6,17 @@ table holding only the change-set's new values (one row per key, one value colum
 changed field, typed as the production columns because it is created `AS SELECT ... WHERE false` from the
 production table), and a view `<staging_schema>.<table>_cs<id>`: every production column, each changed one as
 `CASE WHEN the cell is set THEN its new value ELSE the production value END`, through a LEFT JOIN on the key.
-The dataset's checks then run on that view, whatever the table's size, without a copy.
+The dataset's checks then run on that view, whatever the table's size, without a copy. On PostgreSQL the
+cells are keyed by a primary key, so the planner drops the join from queries that read no changed column
+(row counts, volume); DuckDB has no such join removal, and every query over the view pays a hash-join probe
+of the whole table (bench/correct.py measures it).
 
-Promotion is one transaction: read the cells' current values (PostgreSQL: `FOR UPDATE`, so nobody changes
-them before the write), `classify` them (a cell holding neither old nor new raises `Conflict` and nothing is
-written), then one `UPDATE t SET f = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k AND f IS NOT
-DISTINCT FROM v.old` per changed field, every value bound and cast to the column's type. The updated row count
-must equal the cells to write, else everything rolls back (a row changed between the read and the write).
+Promotion is one transaction: one `UPDATE t SET f = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k
+AND f IS NOT DISTINCT FROM v.old` per changed field (every value bound and cast to the column's type), the
+database checking each precondition on the row it writes, under that row's lock. Each cell an UPDATE did not
+match is then read (PostgreSQL: `FOR UPDATE`) and must already hold `fit(new)` (a repeat after a crash); any
+other value is a `Conflict`, and the whole transaction rolls back: nothing written. `rollback` is the same with
+the inverted cells.
 
 A DuckDB file is opened read-write only for the length of one call: the runner opens the same file read-only
 in the same process to measure the staged view, and DuckDB refuses two configurations on one file.
@@ -33,8 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy import schema as ddl
 
 from sentinel.checks.exact import PRECISION, to_decimal
-from sentinel.correctors.base import Cell, Conflict, ReadBack, TargetError, classify, staged_config
-from sentinel.envsubst import redact
+from sentinel.correctors.base import Cell, Conflict, ReadBack, TargetError, same, staged_config
+from sentinel.envsubst import MissingEnv, redact
 from sentinel.sources.base import MAX_PARAMS, ColumnInfo, SourceError, SqlSource, _split_schema, duckdb_engine
 from sentinel.sources.base import classify as source_error
 
@@ -53,19 +57,6 @@ _TRANSIENT = re.compile(
 )
 
 
-class _CatalogType(sa.types.UserDefinedType):
-    """A column's type as the catalogue names it, for CAST(bound value AS <type>): values bind with the exact
-    type of the column they are compared with or written to (a NULL, a str key, a Decimal for NUMERIC(18,2))."""
-
-    cache_ok = True
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def get_col_spec(self, **_kw: Any) -> str:
-        return self.text
-
-
 class SqlTarget:
     """One production table of a `type: sql` source, written through `write_url` (default `url`)."""
 
@@ -76,6 +67,8 @@ class SqlTarget:
         src = cfg.main.sources[name]
         try:
             url = sa.make_url(cfg.url(src.write_url or src.url, f"sources.{name}.write_url"))
+        except MissingEnv as exc:  # names the variable, never a value
+            raise TargetError(str(exc)) from None
         except (ValueError, sa.exc.ArgumentError):  # the message would quote the URL: name the key instead
             raise TargetError(f"sources.{name}.write_url: not a valid SQLAlchemy URL") from None
         self.backend = url.get_backend_name()
@@ -174,9 +167,6 @@ class SqlTarget:
             return "bool"
         return "other"
 
-    def _type(self, field: str) -> _CatalogType:
-        return _CatalogType(self._describe()[field].type)
-
     def fields(self) -> dict[str, str]:
         """Writable columns (numbers, text, booleans; never the key) -> their type."""
         cols = self._describe()
@@ -223,10 +213,6 @@ class SqlTarget:
     def _key_value(self, key: str) -> Any:
         return self.fit(self.key, key) if self._kind(self.key) in ("int", "text") else key
 
-    def _cast(self, value: Any, field: str) -> sa.ColumnElement:
-        t = self._type(field)  # the bind is not typed by its Python value (an int is not always an INTEGER)
-        return sa.cast(sa.literal(value, t), t)
-
     # --- reading -----------------------------------------------------------------------------------------
 
     def read(self, keys: list[str], fields: list[str]) -> dict[str, dict[str, Any]]:
@@ -234,29 +220,35 @@ class SqlTarget:
             return self._read(conn, keys, fields, lock=False)
 
     def _read(
-        self, conn: sa.Connection, keys: list[str], fields: list[str], lock: bool, table: sa.TableClause | None = None
+        self, conn: sa.Connection, keys: list[str], fields: list[str], lock: bool, table: str | None = None
     ) -> dict[str, dict[str, Any]]:
-        """{key: {field: value}} for the keys present in `table` (default production). `lock`: PostgreSQL
-        locks the rows until the transaction ends."""
+        """{key: {field: value}} for the keys present in `table` (a staging view's name; default production),
+        the keys bound as one array. `lock`: PostgreSQL locks the rows until the transaction ends."""
         for f in fields:
             self._kind(f)  # names an unknown column
-        if table is None:
-            table = self._production(conn)[1]
+        prep = conn.dialect.identifier_preparer
+        where = _qualified(prep, self.staging_schema, table) if table else self._qualified(conn)
         by_text = {str(self._key_value(k)): k for k in keys}
-        keycol = table.c[self.key]
+        key, cols = prep.quote(self.key), ", ".join(prep.quote(c) for c in [self.key, *fields])
+        keys_array = f"CAST({self._ph} AS {self._describe()[self.key].type}[])"
+        if self.backend == "postgresql":  # an index scan per key; FOR UPDATE holds them until the write
+            sql = f"SELECT {cols} FROM {where} WHERE {key} = ANY({keys_array})" + (" FOR UPDATE" if lock else "")
+        else:
+            sql = f"SELECT {cols} FROM {where} WHERE {key} IN (SELECT unnest({keys_array}))"
         out: dict[str, dict[str, Any]] = {}
-        per = max(1, MAX_PARAMS // 2)
-        wanted = list(dict.fromkeys(keys))
-        for i in range(0, len(wanted), per):
-            chunk = [self._cast(self._key_value(k), self.key) for k in wanted[i : i + per]]
-            stmt = sa.select(keycol, *[table.c[f] for f in fields]).where(keycol.in_(chunk))
-            if lock and self.backend == "postgresql":
-                stmt = stmt.with_for_update()
-            for row in conn.execute(stmt):
-                k = by_text.get(str(row[0]))
-                if k is not None:
-                    out[k] = dict(zip(fields, row[1:], strict=True))
+        for row in conn.exec_driver_sql(sql, ([self._key_value(k) for k in dict.fromkeys(keys)],)):
+            k = by_text.get(str(row[0]))
+            if k is not None:
+                out[k] = dict(zip(fields, row[1:], strict=True))
         return out
+
+    @property
+    def _ph(self) -> str:
+        """The driver's positional placeholder (statements of many values go to the driver directly)."""
+        return "%s" if self.backend == "postgresql" else "?"
+
+    def _qualified(self, conn: sa.Connection) -> str:
+        return _qualified(conn.dialect.identifier_preparer, self._production(conn)[0], self.name)
 
     # --- staging -----------------------------------------------------------------------------------------
 
@@ -294,10 +286,14 @@ class SqlTarget:
             conn.execute(ddl.CreateTableAs(sa.select(*shape).where(sa.false()), cells_name, schema=self.staging_schema))
             names = ["k"] + [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
             ct = sa.table(cells_name, *[sa.column(n) for n in names], schema=self.staging_schema)
-            values = [{"k": self._key_value(k), **_cell_values(fields, by_field)} for k, by_field in rows.items()]
-            per = max(1, MAX_PARAMS // len(names))
-            for i in range(0, len(values), per):
-                conn.execute(sa.insert(ct).values(values[i : i + per]))
+            values = [[self._key_value(k), *_cell_values(fields, by_field)] for k, by_field in rows.items()]
+            self._insert(conn, cells_name, names, values)
+            if (
+                self.backend == "postgresql"
+            ):  # a unique k lets the planner drop the join where no changed column is read
+                prep = conn.dialect.identifier_preparer
+                cells_ref = _qualified(prep, self.staging_schema, cells_name)
+                conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
             conn.execute(ddl.CreateView(self._overlay(prod, ct, fields), view, schema=self.staging_schema))
         handle = {
             "schema": self.staging_schema,
@@ -310,6 +306,20 @@ class SqlTarget:
         }
         self._read_back(cs_id, cells, fields)
         return handle
+
+    def _insert(self, conn: sa.Connection, table: str, names: list[str], values: list[list[Any]]) -> None:
+        """INSERT the cells in multi-row VALUES statements (see `_update` for why they go to the driver): the
+        table's columns type them."""
+        prep = conn.dialect.identifier_preparer
+        cols = ", ".join(prep.quote(n) for n in names)
+        per = max(1, MAX_PARAMS // len(names))
+        for i in range(0, len(values), per):
+            chunk = values[i : i + per]
+            row = "(" + ", ".join([self._ph] * len(names)) + ")"
+            sql = f"INSERT INTO {_qualified(prep, self.staging_schema, table)} ({cols}) VALUES " + ", ".join(
+                [row] * len(chunk)
+            )
+            conn.exec_driver_sql(sql, tuple(x for r in chunk for x in r))
 
     def _overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.Select:
         """Every production column in table order; a changed one reads its cell where the cell is set."""
@@ -324,9 +334,8 @@ class SqlTarget:
     def _read_back(self, cs_id: int, cells: list[Cell], fields: list[str]) -> None:
         """Each cell, read from the view after commit, must hold exactly `fit(new)`."""
         view, _ = self._names(cs_id)
-        vt = sa.table(view, *[sa.column(n) for n in self._describe()], schema=self.staging_schema)
         with self._begin() as conn:
-            got = self._read(conn, [c.key for c in cells], fields, lock=False, table=vt)
+            got = self._read(conn, [c.key for c in cells], fields, lock=False, table=view)
         wrong = []
         for c in cells:
             have = got.get(c.key, {}).get(c.field)
@@ -355,64 +364,70 @@ class SqlTarget:
         return self._apply(cells)
 
     def _apply(self, cells: list[Cell]) -> dict[str, Any]:
-        """All or none: classify under lock, then one conditional UPDATE per field whose count must match."""
+        """All or none, in one transaction: one conditional UPDATE per field (each cell written only where it
+        still holds `old`); every cell its UPDATE did not match is then read (PostgreSQL: FOR UPDATE, held
+        to the commit) and must already hold `fit(new)`, else everything rolls back and `Conflict` names the
+        cells. The outcome is `classify`'s (hold old -> written, hold new -> already, neither -> conflict,
+        nothing written), without reading every cell first: a fresh promotion costs the UPDATEs alone, and
+        the database checks each precondition against the row it writes, under that row's lock."""
         fields = self._validate(cells)
-        mismatch: str | None = None
-        try:
-            with self._begin() as conn:
-                _, prod = self._production(conn)
-                now = self._read(conn, [c.key for c in cells], fields, lock=True, table=prod)
-                todo, done, conflicts = classify(cells, now, self.fit)
-                if conflicts:
-                    raise Conflict(conflicts)
-                written: dict[str, int] = {}
-                for f in fields:
-                    mine = [c for c in todo if c.field == f]
-                    if not mine:
-                        continue
-                    n = sum(self._update(conn, prod, f, mine[i : i + _PER]) for i in range(0, len(mine), _PER))
-                    if n != len(mine):
-                        mismatch = f
-                        raise _Changed(f"{self.where.object}.{f}: a row changed between read and write")
-                    written[f] = n
-        except _Changed:
-            now = self.read([c.key for c in cells], fields)
-            found = [(c, now.get(c.key, {}).get(c.field)) for c in cells if c.field == mismatch]
-            raise Conflict(classify(cells, now, self.fit)[2] or found) from None
-        return {"written": len(todo), "already": len(done), "by_field": written}
+        written: dict[str, int] = {}
+        with self._begin() as conn:
+            unmatched: list[Cell] = []
+            for f in fields:
+                mine = [c for c in cells if c.field == f]
+                hit: list[str] = []
+                for i in range(0, len(mine), _PER):
+                    hit += self._update(conn, f, mine[i : i + _PER])
+                if len(hit) != len(set(hit)):  # rolled back by the raise
+                    raise TargetError(f"{self.where.object}: key {self.key!r} is not unique; nothing was written")
+                written[f] = len(hit)
+                done = set(hit)
+                unmatched += [c for c in mine if str(self._key_value(c.key)) not in done]
+            if unmatched:
+                now = self._read(conn, [c.key for c in unmatched], sorted({c.field for c in unmatched}), lock=True)
+                found = [
+                    (c, now.get(c.key, {}).get(c.field))
+                    for c in unmatched
+                    if c.key not in now or not same(now[c.key][c.field], self.fit(c.field, c.new))
+                ]
+                if found:
+                    raise Conflict(found)
+        n = sum(written.values())
+        return {"written": n, "already": len(cells) - n, "by_field": {f: k for f, k in written.items() if k}}
 
-    def _update(self, conn: sa.Connection, prod: sa.TableClause, field: str, cells: list[Cell]) -> int:
-        """UPDATE prod SET field = v.new FROM (VALUES ...) v(k, old, new) WHERE key = v.k AND field holds old."""
-        rows = [
-            (
-                self._cast(self._key_value(c.key), self.key),
-                self._cast(self.fit(field, c.old), field),
-                self._cast(self.fit(field, c.new), field),
-            )
-            for c in cells
-        ]
-        v = sa.values(sa.column("k"), sa.column("old"), sa.column("new"), name="v").data(rows)
-        stmt = (
-            sa.update(prod)
-            .values({field: v.c.new})
-            .where(prod.c[self.key] == v.c.k, prod.c[field].is_not_distinct_from(v.c.old))
+    def _update(self, conn: sa.Connection, field: str, cells: list[Cell]) -> list[str]:
+        """UPDATE t SET field = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k AND field holds old,
+        returning the keys written (as text: a key written twice means the key column is not unique).
+
+        Built for the driver, not by SQLAlchemy's compiler, which spends about a millisecond on each CAST of
+        a 10,000-row VALUES list: identifiers quoted by the dialect, types from the catalogue (checked by
+        `_TYPE`), every value bound, and cast once per column around the VALUES rather than once per row
+        (DuckDB binds a list of per-row casts several times slower)."""
+        prep = conn.dialect.identifier_preparer
+        table, key, f, ph = self._qualified(conn), prep.quote(self.key), prep.quote(field), self._ph
+        kt, ft = self._describe()[self.key].type, self._describe()[field].type
+        rows = ", ".join([f"({ph}, {ph}, {ph})"] * len(cells))
+        sql = (
+            f"UPDATE {table} AS t SET {f} = v.new_value FROM (SELECT CAST(x.k AS {kt}) AS k, "
+            f"CAST(x.old_value AS {ft}) AS old_value, CAST(x.new_value AS {ft}) AS new_value "
+            f"FROM (VALUES {rows}) AS x(k, old_value, new_value)) AS v "
+            f"WHERE t.{key} = v.k AND t.{f} IS NOT DISTINCT FROM v.old_value RETURNING t.{key}"
         )
-        return conn.execute(stmt).rowcount
+        params = [x for c in cells for x in (self._key_value(c.key), self.fit(field, c.old), self.fit(field, c.new))]
+        return [str(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))]
 
 
-_PER = MAX_PARAMS // 3  # VALUES rows per UPDATE: three bound values each, under PostgreSQL's 65,535
+_PER = 65_535 // 3  # VALUES rows per UPDATE: three bound values each, within PostgreSQL's 65,535 per statement
 
 
-class _Changed(TargetError):
-    """An UPDATE matched fewer rows than classified: a row changed between the read and the write."""
+def _cell_values(fields: list[str], by_field: dict[str, Any]) -> list[Any]:
+    """v0, s0, v1, s1, ...: each field's new value and whether this key sets it."""
+    return [x for f in fields for x in (by_field.get(f), f in by_field)]
 
 
-def _cell_values(fields: list[str], by_field: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for i, f in enumerate(fields):
-        out[f"v{i}"] = by_field.get(f)
-        out[f"s{i}"] = f in by_field
-    return out
+def _qualified(prep: sa.sql.compiler.IdentifierPreparer, schema: str | None, name: str) -> str:
+    return (prep.quote_schema(schema) + "." if schema else "") + prep.quote(name)
 
 
 def _quantized(d: Decimal, type_text: str) -> Decimal:
