@@ -75,7 +75,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
                 updated,
             )
         )
-    con.executemany("INSERT INTO opportunities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    _insert(con, "opportunities", rows)
 
     con.execute("""CREATE TABLE us_forecast_dec_v1 (id INTEGER PRIMARY KEY, region VARCHAR, product VARCHAR,
                    units INTEGER, amount DOUBLE, loaded_at TIMESTAMP)""")
@@ -91,7 +91,7 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
         )
         for i in range(39)
     ]
-    con.executemany("INSERT INTO us_forecast_dec_v1 VALUES (?, ?, ?, ?, ?, ?)", forecast)
+    _insert(con, "us_forecast_dec_v1", forecast)
 
     con.execute(
         """CREATE TABLE pipeline_daily AS
@@ -101,6 +101,15 @@ def build_warehouse(path: Path, now: dt.datetime, seed: int = 7) -> None:
         [naive_now - dt.timedelta(minutes=20)],
     )
     con.close()
+
+
+def _insert(con, table: str, rows: list[tuple]) -> None:  # type: ignore[no-untyped-def]
+    """Rows into a DuckDB table in one statement: through an Arrow table, as `executemany` takes ~3 ms a row."""
+    import pyarrow as pa
+
+    names = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    data = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})  # noqa: F841 - read by DuckDB below
+    con.execute(f"INSERT INTO {table} SELECT * FROM data")
 
 
 def break_warehouse(path: Path, now: dt.datetime) -> None:
