@@ -272,3 +272,28 @@ def test_changes_json_lists_every_row_with_provenance(world):
     assert cs["state"] == "awaiting_approval" and len(cs["rows"]) == 26
     deal = next(r for r in cs["rows"] if r["key"] == DEAL)
     assert deal["new"] == "1000000" and deal["provenance"]["kind"] == "power_of_ten"
+
+
+def test_after_promote_webhook_is_posted_once_with_an_idempotency_key(world):
+    from fakes.webhook import webhook_server
+
+    with webhook_server() as hook:
+        pb = world.root / "correctors" / "playbooks.yaml"
+        url = f"http://{hook.url}/hooks/deals?token=s3cret"
+        pb.write_text(
+            pb.read_text().replace("promote: approval", f"promote: approval\n    after_promote: {{webhook: '{url}'}}")
+        )
+        world.reload()
+        assert world.cli("approve", "1").exit_code == 0
+        changesets.drive(world.cfg, world.store, "test")  # the daemon's next pass finds nothing left to do
+    (req,) = hook.requests
+    assert (req.method, req.path) == ("POST", "/hooks/deals?token=s3cret")
+    assert req.headers["Idempotency-Key"] == "cs-1-promoted"
+    assert req.json() == {
+        "changeset": 1,
+        "dataset": "opportunities",
+        "incident": world.cs().incident_id,
+        "event": "promoted",
+    }
+    (audited,) = world.audit_rows("after_promote")
+    assert audited.decision == "done" and audited.detail == {"webhook": hook.url, "status": 200}  # no token in the log

@@ -111,10 +111,16 @@ def test_a_valid_plan_is_allowed_and_audited(world):
     changesets.reject(world.cfg, world.store, cs_id, "test", "done with it")
 
 
+def _dump(world: World) -> bytes:
+    """The warehouse file's bytes: a refused proposal leaves the target byte-identical."""
+    return (world.root / ".sentinel" / "warehouse.duckdb").read_bytes()
+
+
 def _refused(world: World, plan, needle: str) -> None:
-    before_cs, before_rows = world.count(cs_table), world.count(changeset_rows)
+    before_cs, before_rows, before = world.count(cs_table), world.count(changeset_rows), _dump(world)
     assert world.propose(plan) == []
     assert (world.count(cs_table), world.count(changeset_rows)) == (before_cs, before_rows)
+    assert _dump(world) == before
     row = world.last_audit()
     assert row.decision == "refused"
     assert needle in " ".join(row.detail["reasons"]), row.detail
