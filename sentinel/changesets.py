@@ -773,6 +773,17 @@ def on_run(
 
 
 def _rejected_before(conn: sa.Connection, incident_id: int, plan_hash: str) -> bool:
+    """Whether this exact plan was refused by the gateway, or rejected, rolled back or failed for a reason a
+    retry would meet again (a stale row or a conflict is re-planned: the evidence has moved on)."""
+    refused = conn.execute(
+        sa.select(audit_table.c.detail).where(
+            audit_table.c.incident_id == incident_id,
+            audit_table.c.action == "plan",
+            audit_table.c.decision == "refused",
+        )
+    ).all()
+    if any((r.detail or {}).get("plan_hash") == plan_hash for r in refused):
+        return True
     rows = conn.execute(
         sa.select(changesets.c.state, changesets.c.error).where(
             changesets.c.incident_id == incident_id, changesets.c.plan_hash == plan_hash

@@ -172,7 +172,12 @@ def propose(conn: sa.Connection, cfg: Config, plan: Plan | dict, now: dt.datetim
             )
             continue
         reasons, inc, pb = _policy(conn, cfg, action)
-        detail = {"playbook": action.playbook, "rows": len(action.changes), "planner": plan.planner}
+        detail = {
+            "playbook": action.playbook,
+            "rows": len(action.changes),
+            "planner": plan.planner,
+            "plan_hash": plan_hash(action.changes),
+        }
         if reasons:
             audit.append(
                 conn, actor, "plan", "refused", {**detail, "reasons": reasons}, incident_id=action.incident_id, now=now

@@ -201,7 +201,12 @@ def test_more_rows_than_max_rows_are_refused(tmp_path):
     with w.store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(cs_table)).scalar_one() == 0
         refused = conn.execute(sa.select(audit_table).where(audit_table.c.decision == "refused")).all()
-    assert any("26 rows exceed the playbook's max_rows 5" in " ".join(r.detail["reasons"]) for r in refused)
+    (row,) = refused
+    assert "26 rows exceed the playbook's max_rows 5" in " ".join(row.detail["reasons"])
+    # the next failing run does not propose the refused plan again (one decision, not one per run)
+    run_many(w.cfg, w.store, ["opportunities"], "again", read_origin=False)
+    with w.store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(audit_table.c.decision == "refused")).scalar_one() == 1
 
 
 def test_a_tampered_audit_row_is_named_by_verify(world, project):

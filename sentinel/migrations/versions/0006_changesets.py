@@ -85,9 +85,11 @@ def upgrade() -> None:
         sa.Column("hash", sa.Text, nullable=False),
     )
     op.create_index("ix_audit_changeset", "audit", ["changeset_id"])
+    op.create_index("ix_audit_incident", "audit", ["incident_id", "action"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_incident", "audit")
     op.drop_index("ix_audit_changeset", "audit")
     op.drop_table("audit")
     op.drop_table("changeset_rows")
