@@ -154,12 +154,15 @@ def transition(
     return True
 
 
-def claim(store: Store, cs_id: int, me: str, now: dt.datetime) -> sa.Row | None:
-    """Take the next step of a change-set: the row as claimed, or None when another driver holds it."""
+def claim(
+    store: Store, cs_id: int, me: str, now: dt.datetime, states: tuple[str, ...] | None = None
+) -> sa.Row | None:
+    """Take the next step of a change-set in one of `states` (default: any in flight; rollback claims a
+    `checked` one): the row as claimed, or None when another driver holds it or it is in another state."""
 
     def work(conn: sa.Connection) -> sa.Row | None:
         cs = get(conn, cs_id)
-        if cs is None or cs.state in TERMINAL:
+        if cs is None or (cs.state in TERMINAL if states is None else cs.state not in states):
             return None
         free = sa.or_(changesets.c.claimed_by.is_(None), changesets.c.claimed_at < now - CLAIM_FOR)
         done = conn.execute(
@@ -592,7 +595,7 @@ def rollback(cfg: Config, store: Store, cs_id: int, who: str, now: dt.datetime |
         raise ValueError(f"no change-set {cs_id}")
     if cs.state not in ("promoted", "checked"):
         raise ValueError(f"change-set {cs_id} is {cs.state}: only a promoted change-set can be rolled back")
-    held = claim_any(store, cs_id, me, now, ("promoted", "checked"))
+    held = claim(store, cs_id, me, now, ("promoted", "checked"))
     if held is None:
         raise ValueError(f"change-set {cs_id} is being worked on by another process: try again shortly")
     target = gateway.open_for(cfg, held)
@@ -622,24 +625,6 @@ def rollback(cfg: Config, store: Store, cs_id: int, who: str, now: dt.datetime |
     return done
 
 
-def claim_any(store: Store, cs_id: int, me: str, now: dt.datetime, states: tuple[str, ...]) -> sa.Row | None:
-    """Claim a change-set in one of `states` (terminal ones included: rollback starts from `checked`)."""
-
-    def work(conn: sa.Connection) -> sa.Row | None:
-        cs = get(conn, cs_id)
-        if cs is None or cs.state not in states:
-            return None
-        free = sa.or_(changesets.c.claimed_by.is_(None), changesets.c.claimed_at < now - CLAIM_FOR)
-        done = conn.execute(
-            changesets.update()
-            .where(changesets.c.id == cs_id, changesets.c.version == cs.version, free)
-            .values(claimed_by=me, claimed_at=now, version=cs.version + 1)
-        ).rowcount
-        return get(conn, cs_id) if done else None
-
-    return store.transaction(work)
-
-
 def _finish_afters(cfg: Config, store: Store, me: str, now: dt.datetime) -> None:
     """A change-set checked by a run before its after-promotion steps were audited (a kill in between): take
     them now (a `promoted` one is taken by `advance`)."""
@@ -658,7 +643,7 @@ def _finish_afters(cfg: Config, store: Store, me: str, now: dt.datetime) -> None
             )
         ]
     for cs_id in ids:
-        cs = claim_any(store, cs_id, me, now, ("checked",))
+        cs = claim(store, cs_id, me, now, ("checked",))
         if cs is None:
             continue
         try:
