@@ -154,9 +154,7 @@ def transition(
     return True
 
 
-def claim(
-    store: Store, cs_id: int, me: str, now: dt.datetime, states: tuple[str, ...] | None = None
-) -> sa.Row | None:
+def claim(store: Store, cs_id: int, me: str, now: dt.datetime, states: tuple[str, ...] | None = None) -> sa.Row | None:
     """Take the next step of a change-set in one of `states` (default: any in flight; rollback claims a
     `checked` one): the row as claimed, or None when another driver holds it or it is in another state."""
 
@@ -565,12 +563,14 @@ def reject(cfg: Config, store: Store, cs_id: int, who: str, note: str, now: dt.d
         return get(conn, cs_id)
 
     cs = store.transaction(work)
-    _discard(cfg, cs)
+    _discard(cfg, store, cs, now)
     return cs
 
 
-def _discard(cfg: Config, cs: sa.Row) -> None:
+def _discard(cfg: Config, store: Store, cs: sa.Row, now: dt.datetime) -> None:
+    """Drop a change-set's staging (best effort: leftovers never block anything), audited so it is done once."""
     from sentinel import gateway
+    from sentinel.envsubst import redact
 
     try:
         target = gateway.open_for(cfg, cs)
@@ -578,8 +578,13 @@ def _discard(cfg: Config, cs: sa.Row) -> None:
             target.discard(cs.id, cs.staging or {})
         finally:
             target.close()
+        outcome, detail = "done", {}
     except Exception as exc:
         log.warning("change-set %s: could not discard its staging: %s", cs.id, exc)
+        outcome, detail = "failed", {"error": redact(str(exc))[:500]}
+    store.transaction(
+        lambda conn: audit.append(conn, "gateway", "discard", outcome, detail, cs.id, cs.incident_id, now)
+    )
 
 
 def rollback(cfg: Config, store: Store, cs_id: int, who: str, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -626,32 +631,35 @@ def rollback(cfg: Config, store: Store, cs_id: int, who: str, now: dt.datetime |
 
 
 def _finish_afters(cfg: Config, store: Store, me: str, now: dt.datetime) -> None:
-    """A change-set checked by a run before its after-promotion steps were audited (a kill in between): take
-    them now (a `promoted` one is taken by `advance`)."""
+    """What a kill or a closed incident left: a change-set checked by a run before its after-promotion steps
+    were audited takes them now (a `promoted` one is taken by `advance`); one rejected because its incident
+    closed has its staging dropped."""
     from sentinel import gateway
 
     discarded = sa.select(audit_table.c.changeset_id).where(audit_table.c.action == "discard")
     with store.engine.connect() as conn:
-        ids = [
-            r.id
-            for r in conn.execute(
-                sa.select(changesets.c.id).where(
-                    changesets.c.state == "checked",
-                    changesets.c.promoted_at.is_not(None),
-                    changesets.c.id.not_in(discarded),
-                )
+        rows = conn.execute(
+            sa.select(changesets.c.id, changesets.c.state).where(
+                sa.or_(
+                    sa.and_(changesets.c.state == "checked", changesets.c.promoted_at.is_not(None)),
+                    sa.and_(changesets.c.state == "rejected", changesets.c.staging.is_not(None)),
+                ),
+                changesets.c.id.not_in(discarded),
             )
-        ]
-    for cs_id in ids:
-        cs = claim(store, cs_id, me, now, ("checked",))
+        ).all()
+    for cs_id, state in rows:
+        cs = claim(store, cs_id, me, now, (state,))
         if cs is None:
             continue
         try:
-            target = gateway.open_for(cfg, cs)
-            try:
-                _after(cfg, store, cs, target, now)
-            finally:
-                target.close()
+            if state == "rejected":
+                _discard(cfg, store, cs, now)
+            else:
+                target = gateway.open_for(cfg, cs)
+                try:
+                    _after(cfg, store, cs, target, now)
+                finally:
+                    target.close()
         except Exception as exc:
             log.warning("change-set %s: after its promotion: %s", cs.id, str(exc).splitlines()[0])
         release(store, cs)
@@ -723,11 +731,8 @@ def on_run(
                 checked_at=now,
             )
     for c in changes:
-        if c.change != "resolved":
-            continue
-        for cs in conn.execute(sa.select(changesets).where(changesets.c.open_incident == c.id)).all():
-            note = {"note": "the incident resolved before this change-set was promoted"}
-            transition(conn, cs, "rejected", now, actor, note, "done", "close")
+        if c.change == "resolved":
+            close_for(conn, c.id, now, actor, "the incident resolved before this change-set was promoted")
     created = []
     for ch in changes:
         if ch.change not in ("opened", "updated", "reopened"):
@@ -755,6 +760,14 @@ def on_run(
             continue  # the same plan was rejected, rolled back or failed verification: ask, do not retry it
         created += gateway.propose(conn, cfg, proposal, now, f"planner:{proposal.planner}")
     return created
+
+
+def close_for(conn: sa.Connection, incident_id: int, now: dt.datetime, actor: str, note: str) -> None:
+    """An incident that closed (its check passed, or a person resolved it) ends its change-set in flight:
+    nothing more is staged or promoted for it (a promoted one waits for its re-check as before)."""
+    for cs in conn.execute(sa.select(changesets).where(changesets.c.open_incident == incident_id)).all():
+        if cs.state != "promoted":
+            transition(conn, cs, "rejected", now, actor, {"note": note}, "done", "close", note=note)
 
 
 def _rejected_before(conn: sa.Connection, incident_id: int, plan_hash: str) -> bool:

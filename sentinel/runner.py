@@ -340,6 +340,9 @@ def resolve_incident(
         change = incident_log.resolve_manually(conn, incident_id, note, now)
         if change is None:
             return None
+        from sentinel import changesets
+
+        changesets.close_for(conn, incident_id, now, "cli:resolve", f"the incident was resolved by hand: {note}")
         if cfg is not None:
             ladder.on_changes(conn, cfg, [change], now, f"manual:{now.isoformat()}")
         inc = store_incident(conn, incident_id)

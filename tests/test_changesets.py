@@ -297,3 +297,17 @@ def test_after_promote_webhook_is_posted_once_with_an_idempotency_key(world):
     }
     (audited,) = world.audit_rows("after_promote")
     assert audited.decision == "done" and audited.detail == {"webhook": hook.url, "status": 200}  # no token in the log
+
+
+def test_resolving_the_incident_by_hand_ends_its_change_set_and_drops_the_staging(world):
+    cs = world.cs()
+    res = world.cli("resolve", str(cs.incident_id), "--note", "the amounts are right after all")
+    assert res.exit_code == 0, res.output
+    after = world.cs()
+    assert after.state == "rejected" and "resolved by hand" in after.note
+    changesets.drive(world.cfg, world.store, "test")  # the daemon's next pass drops the overlay view
+    assert world.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", cs.staging["view"]) == [
+        (0,)
+    ]
+    assert world.amount(DEAL) == 10000000.0  # nothing was written
+    assert world.cli("approve", "1").exit_code == 2

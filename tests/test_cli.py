@@ -170,6 +170,10 @@ def test_the_demo_prints_petes_request_and_one_request_for_the_yen_rows(tmp_path
         assert "candidate 223,600 (if JPY: / 150)" in yen  # 33,540,000 yen at the configured rate
         rows = [json.loads(x) for x in (tmp_path / ".sentinel" / "outbox.jsonl").read_text().splitlines()]
         requests = [r for r in rows if r["message"]["kind"] == "request"]
-        assert len(requests) == len({r["idempotency_key"] for r in rows}) == 4  # no leftovers of the first demo
+        assert len(requests) == len({r["idempotency_key"] for r in requests}) == 4  # no leftovers of the first demo
+        (question,) = [r for r in rows if r["message"]["kind"] == "change"]  # the staged correction's yes/no
+        assert question["idempotency_key"] == "request-2:cs1-approval:" + requests[0]["idempotency_key"].split(":")[2]
+        assert "0060000777: amount 10,000,000 -> 1,000,000?" in question["message"]["text"]
+        assert "approve 1" in out and "rollback 1" in out
         assert sum("yen" in r["text"] or "JPY" in r["text"] for r in requests) == 1
         assert all(r["text"] and r["html"].count("<") > 10 for r in requests)
