@@ -336,3 +336,93 @@ def test_write_url_errors_never_quote_the_url(tmp_path, monkeypatch):
         target.fields()
     assert err.value.transient and "s3cret" not in str(err.value) and "writer" not in str(err.value)
     target.close()
+
+
+HOSTILE_KEYS = ["O'Brien", "'; DROP TABLE odd; --", "back\\slash ? $1 %s", "é\u2028\n", "=1+1", "plain"]
+
+
+def odd_table(env: Env) -> list[tuple]:
+    """A text key with hostile values and a NULL key, columns of every writable kind."""
+    env.sql("DROP TABLE IF EXISTS odd")
+    env.sql("CREATE TABLE odd (k VARCHAR, x DOUBLE, d DECIMAL(18,2), n INTEGER, t VARCHAR, b BOOLEAN, r REAL)")
+    rows = [
+        {"k": k, "x": i + 0.5, "d": Decimal(i) + Decimal("0.25"), "n": i, "t": f"t{i}", "b": True, "r": 1.5}
+        for i, k in enumerate([*HOSTILE_KEYS, None])
+    ]
+    env.sql("INSERT INTO odd VALUES (:k, :x, :d, :n, :t, :b, :r)", rows)
+    return env.dump("odd")
+
+
+ODD_CELLS = [
+    Cell("O'Brien", "x", 0.5, 0.1 + 0.2),  # 0.30000000000000004: the double, not a rounded decimal
+    Cell("O'Brien", "t", "t0", 'it\'s "x" \\ ?'),
+    Cell("'; DROP TABLE odd; --", "d", "1.25", "12345678901234.56"),
+    Cell("back\\slash ? $1 %s", "n", 2, -2147483648),
+    Cell("é\u2028\n", "x", 3.5, None),  # a cell set to NULL
+    Cell("é\u2028\n", "b", True, False),
+    Cell("=1+1", "r", 1.5, 0.1),  # stored as the REAL nearest 0.1
+    Cell("=1+1", "t", "t4", '=HYPERLINK("http://x")'),
+]
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline):
+    """Both DuckDB overlays (inlined literals; the cells table joined) hold exactly fit(new) in the changed
+    cells and production elsewhere, the NULL-key row included once; hostile keys and text reach DuckDB byte-exact."""
+    if not inline:
+        monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    before = odd_table(env)
+    cfg, ds, where = env.project("odd", "k", "      - not_empty: {}\n")
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(21, ODD_CELLS)
+        assert handle["overlay"] == ("inline" if inline else "join") and handle["rows"] == 5
+        cols = ["k", "x", "d", "n", "t", "b", "r"]
+        want = [list(r) for r in before]
+        for c in ODD_CELLS:
+            row = next(r for r in want if r[0] == c.key)
+            row[cols.index(c.field)] = target.fit(c.field, c.new)
+        view = f"{env.staging}.{handle['view']}"
+        got = env.sql(f"SELECT * FROM {view} ORDER BY k NULLS LAST")
+        assert [list(r) for r in got] == sorted(want, key=lambda r: (r[0] is None, r[0] or ""))
+        assert got[-1][0] is None and sum(r[0] is None for r in got) == 1
+        obrien = next(r for r in got if r[0] == "O'Brien")
+        assert obrien[1] == 0.30000000000000004 and obrien[4] == 'it\'s "x" \\ ?'
+        assert next(r for r in got if r[0] == "=1+1")[6] == target.fit("r", 0.1) != 0.1
+        assert env.dump("odd") == before  # production untouched
+        scfg, sds = target.staged(21, handle)
+        assert statuses(scfg, sds) == {"not_empty": "pass"}
+        assert target.promote(21, ODD_CELLS, handle)["written"] == len(ODD_CELLS)
+        assert sorted(env.dump("odd"), key=lambda r: (r[0] is None, r[0] or "")) == got
+    finally:
+        target.close()
+
+
+def test_duckdb_inline_overlay_has_no_join_and_larger_change_sets_join(tmp_path):
+    """At most INLINE_ROWS rows: the view reads production without a join (DuckDB never drops one); more rows:
+    the cells table is joined. Both stage the same values."""
+    from sentinel.correctors.sql import INLINE_ROWS
+
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    rows = opportunities(env)
+    _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
+    small = [Cell(str(i), "seats", rows[i - 1]["seats"], 100 + i) for i in range(1, INLINE_ROWS + 1)]
+    large = [*small, Cell(str(INLINE_ROWS + 1), "seats", rows[INLINE_ROWS]["seats"], 999)]
+    target = SqlTarget(where)
+    try:
+        views = {}
+        for cs_id, cells in ((22, small), (23, large)):
+            handle = target.stage(cs_id, cells)
+            views[handle["overlay"]] = handle["view"]
+            staged = env.dump(f"{env.staging}.{handle['view']}")
+            assert [r[4] for r in staged[: len(cells)]] == [c.new for c in cells]
+            assert staged[len(cells) :] == env.dump("opportunities")[len(cells) :]
+        assert set(views) == {"inline", "join"}
+        plans = {
+            kind: "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{view}"))
+            for kind, view in views.items()
+        }
+        assert "JOIN" not in plans["inline"].upper() and "JOIN" in plans["join"].upper()
+    finally:
+        target.close()
