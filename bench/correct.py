@@ -1,8 +1,8 @@
 """SQL correction target benchmark (issue 12): promotion cost and the overlay view's verification cost.
 
 (1) Promoting a change-set of 10,000 rows (amount -> amount / 10) through `sentinel.correctors.sql` (one
-    transaction: read the cells under lock, classify, one conditional `UPDATE ... FROM (VALUES ...)` per field,
-    the updated count checked) against a hand-written `UPDATE deals SET amount = v.new FROM (VALUES ...)
+    transaction: one conditional `UPDATE ... FROM (VALUES ...) ... RETURNING key` per field, then only the cells
+    it did not match read under lock and checked to hold the new value) against a hand-written `UPDATE deals SET amount = v.new FROM (VALUES ...)
     v(k, old, new) WHERE id = v.k AND amount = v.old` with its row count checked, on the same table, through
     the raw driver (psycopg, duckdb). Best of N after a warm-up; the data is restored (untimed) after each
     run. Target: sentinel <= 1.5x the hand-written statement.
