@@ -69,8 +69,22 @@ def collect_status(cfg: Config, store: Store, now: dt.datetime | None = None) ->
             "store": {"backend": store.url.get_backend_name(), "bytes": store.size()},
             "outbox": store.outbox_backlog(),
             "outbox_failures": outbox_failures(store),
+            "changesets": changeset_counts(store),
         }
     )
+
+
+def changeset_counts(store: Store) -> dict[str, int]:
+    """Change-sets in flight by state (awaiting_approval is a person's turn)."""
+    from sentinel.store import changesets
+
+    stmt = (
+        sa.select(changesets.c.state, sa.func.count())
+        .where(changesets.c.state.not_in(("checked", "failed", "rejected", "rolled_back")))
+        .group_by(changesets.c.state)
+    )
+    with store.engine.connect() as conn:
+        return {state: n for state, n in conn.execute(stmt)}
 
 
 UNDELIVERED = ("failed", "unsupported", "refused", "unconfigured")
@@ -142,6 +156,9 @@ def render_status(doc: dict[str, Any]) -> None:
         f"state store: {size} ({store['backend']}) · "
         f"outbox backlog: {backlog['pending']:,} pending, {backlog['failed']:,} failed"
     )
+    if doc.get("changesets"):
+        states = ", ".join(f"{n} {state}" for state, n in sorted(doc["changesets"].items()))
+        say(f"change-sets in flight: {states} (sentinel changes)")
     for f in doc.get("outbox_failures", []):
         tries = f"{f['attempts']} attempt{'s' if f['attempts'] != 1 else ''}"
         retry = f", next try {_when(f['next_attempt_at'])}" if f["next_attempt_at"] else ""

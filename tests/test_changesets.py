@@ -311,3 +311,11 @@ def test_resolving_the_incident_by_hand_ends_its_change_set_and_drops_the_stagin
     ]
     assert world.amount(DEAL) == 10000000.0  # nothing was written
     assert world.cli("approve", "1").exit_code == 2
+
+
+def test_status_counts_change_sets_in_flight(world):
+    from sentinel.status import collect_status
+
+    assert collect_status(world.cfg, world.store)["changesets"] == {"awaiting_approval": 1}
+    res = world.cli("status")
+    assert "change-sets in flight: 1 awaiting_approval (sentinel changes)" in res.stdout
