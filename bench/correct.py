@@ -2,10 +2,10 @@
 
 (1) Promoting a change-set of 10,000 rows (amount -> amount / 10) through `sentinel.correctors.sql` (one
     transaction: one conditional `UPDATE ... FROM (VALUES ...) ... RETURNING key` per field, then only the cells
-    it did not match read under lock and checked to hold the new value) against a hand-written `UPDATE deals SET amount = v.new FROM (VALUES ...)
-    v(k, old, new) WHERE id = v.k AND amount = v.old` with its row count checked, on the same table, through
-    the raw driver (psycopg, duckdb). Best of N after a warm-up; the data is restored (untimed) after each
-    run. Target: sentinel <= 1.5x the hand-written statement.
+    it did not match read under lock and checked to hold the new value) against a hand-written
+    `UPDATE deals SET amount = v.new FROM (VALUES ...) v(k, old, new) WHERE id = v.k AND amount = v.old` with
+    its row count checked, on the same table, through the raw driver (psycopg, duckdb). Best of N after a
+    warm-up; the data is restored (untimed) after each run. Target: sentinel <= 1.5x the hand-written statement.
 (2) The dataset's check suite (not_empty, magnitude with group_by, expect between, volume) measured by
     `sentinel.runner.measure` on the staged overlay view (the same 10,000-row change-set) against the plain
     table, each in its own process (best of N after a warm-up; peak RSS of that process). Target <= 1.2x.
