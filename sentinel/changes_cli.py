@@ -71,9 +71,14 @@ def approve(cs_id: IdArg, config: ConfigOpt = Path("config.yaml")) -> None:
         steps = changesets.drive(cfg, store, f"cli:{who}", only=cs_id)
         with store.engine.connect() as conn:
             cs = changesets.get(conn, cs_id)
-        if cs.state != "promoted":
+        if cs.state == "approved" and cs.claimed_by:  # a daemon took the step first: it promotes and re-checks
+            typer.echo(f"approved change-set {cs_id}; {visible(cs.claimed_by)} is promoting it")
+            return
+        if cs.state not in ("promoted", "checked"):
             dispatch(store, f"approve:{cs_id}", cfg.root, configured_channels(cfg))
-            _stderr().print(f"change-set {cs_id} was approved but not promoted: {visible(cs.error or cs.state)}")
+            _stderr().print(
+                f"change-set {cs_id} was approved but not promoted: {visible(cs.error or cs.state)}", markup=False
+            )
             raise typer.Exit(EXIT_FAIL)
         written = next((s for s in steps if s.after == "promoted"), None)
         typer.echo(
