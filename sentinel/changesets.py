@@ -281,7 +281,7 @@ def advance(cfg: Config, store: Store, cs_id: int, me: str, now: dt.datetime | N
             return _verify(cfg, store, cs, target, me, now)
         if cs.state == "verified":
             return _after_verify(cfg, store, cs, me, now)
-        if cs.state in ("approved", "promoting"):
+        if cs.state == "approved":
             return _promote(cfg, store, cs, target, me, now)
     finally:
         target.close()

@@ -34,16 +34,7 @@ from sentinel.correctors import open_target, playbook_for
 from sentinel.correctors.actions import Change, FxRate, Plan, PowerOfTen, Snapshot, StageFix
 from sentinel.correctors.base import Cell, Target, Where, same
 from sentinel.notify.problems import row_items
-from sentinel.results import jsonable
 from sentinel.store import changeset_rows, changesets, incidents, key_hash, value_snapshots
-
-IN_FLIGHT = ("planned", "staged", "verified", "awaiting_approval", "approved", "promoting")
-
-
-class Refused(Exception):
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
 
 
 def plan_hash(changes: list[Change]) -> str:
@@ -218,7 +209,7 @@ def allowance_problems(cfg: Config, cs: Any, target: Target) -> list[str]:
 def may_promote(cs: Any, cfg: Config) -> list[str]:
     """Why a change-set may not reach production now (empty: it may)."""
     reasons = []
-    if cs.state not in ("verified", "approved", "awaiting_approval", "promoting"):
+    if cs.state not in ("verified", "approved", "awaiting_approval"):
         reasons.append(f"change-set {cs.id} is {cs.state}: production only from a verified change-set")
     if (cs.verification or {}).get("passed") is not True:
         reasons.append(f"change-set {cs.id} has not passed verification on {cs.target}'s staging")
@@ -242,7 +233,3 @@ def value_column(cfg: Config, dataset: str, check: str) -> str | None:
             params = check_params(entry)
             return getattr(params, "column", None) or getattr(params, "value_column", None)
     return None
-
-
-def jsonable_result(doc: Any) -> Any:
-    return jsonable(doc)
