@@ -123,9 +123,6 @@ class Daemon:
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
         prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
         self.scheduler.add_job(prune, IntervalTrigger(days=1), id="prune", next_run_time=soon)
-        self.scheduler.add_job(  # change-sets: staged, verified, promoted beside the runs (sentinel/changesets.py)
-            self.drive_changes, IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()), id="changes"
-        )
         self.beat()
         self._replay_spool()
         self._catch_up()
@@ -254,6 +251,7 @@ class Daemon:
         except Exception as exc:  # the requests keep their place: the next beat takes the step
             log.warning("owner requests not advanced: %s", str(exc).splitlines()[0])
         self._dispatch()  # retries deliveries that failed, and rows a dead daemon had claimed
+        self.drive_changes()  # change-sets: staged, verified, promoted beside the runs (sentinel/changesets.py)
 
     def drive_changes(self) -> None:
         """Take every step a change-set in flight can take now; claims keep replicas from taking one twice."""
