@@ -434,9 +434,7 @@ def _after(cfg: Config, store: Store, cs: sa.Row, target: Any, now: dt.datetime)
     staging. A kill before either is audited repeats it from the `promoted` state (at least once: a rerun
     argv may run twice; a webhook carries the same Idempotency-Key)."""
     with store.engine.connect() as conn:
-        done = {
-            r.action for r in conn.execute(sa.select(audit_table.c.action).where(audit_table.c.changeset_id == cs.id))
-        }
+        done = _audited(conn, cs.id)
     if "after_promote" not in done:
         after_promote(cfg, store, cs, now)
     if "discard" not in done:
@@ -452,9 +450,13 @@ def _after(cfg: Config, store: Store, cs: sa.Row, target: Any, now: dt.datetime)
         )
 
 
+def _audited(conn: sa.Connection, cs_id: int) -> set[str]:
+    """The actions the audit log holds for a change-set."""
+    return {r.action for r in conn.execute(sa.select(audit_table.c.action).where(audit_table.c.changeset_id == cs_id))}
+
+
 def _pending_after(conn: sa.Connection, cs: sa.Row) -> bool:
-    done = {r.action for r in conn.execute(sa.select(audit_table.c.action).where(audit_table.c.changeset_id == cs.id))}
-    return "discard" not in done
+    return "discard" not in _audited(conn, cs.id)
 
 
 # --- after promotion, the owner's question, people's answers -----------------------------------------------
