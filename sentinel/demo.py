@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import random
 import shlex
-import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -135,32 +134,6 @@ def break_warehouse(path: Path, now: dt.datetime) -> None:
                               ORDER BY id LIMIT 25)""")
     con.execute("UPDATE opportunities SET currency = 'CHF' WHERE id IN ('0060001207', '0060003318')")
     con.close()
-
-
-def _shown(path: Path) -> str:
-    """A path as typed in a shell from the current folder: relative when under it (`.venv/bin/sentinel`)."""
-    path = path.absolute()  # not resolve(): a venv's python is a symlink whose target has no venv around it
-    try:
-        rel = path.relative_to(Path.cwd())
-        text = str(rel) if len(rel.parts) > 1 else f"./{rel}"
-    except ValueError:
-        text = str(path)
-    return shlex.quote(text)
-
-
-def command() -> str:
-    """How to run this Sentinel again from the current folder: `sentinel` when that is on PATH and is this
-    one; else the path of the running script; else this interpreter with `-m sentinel`."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name in ("sentinel", "sentinel.__main__"):
-        return f"{_shown(Path(sys.executable))} -m sentinel"
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if script is None or not script.is_file():
-        return "sentinel"
-    on_path = shutil.which("sentinel")
-    if on_path is not None and Path(on_path).resolve() == script.resolve():
-        return "sentinel"
-    return _shown(script)
 
 
 def _outbox_files(cfg) -> list[Path]:
@@ -284,6 +257,8 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
         return exit_code([r["status"] for r in doc["results"]])
     print_run(reports, out, held=held)
     _print_requests(cfg, out)
+    from sentinel.invocation import command
+
     me = command() + ("" if config_path == Path("config.yaml") else f" --config {shlex.quote(str(config_path))}")
     out.print()
     for cs in _awaiting(cfg):

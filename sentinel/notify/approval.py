@@ -33,7 +33,7 @@ def _why(prov: dict) -> str:
 
 
 def render(cfg: Any, cs: Any, rows: list[Any], req: Any) -> Message:
-    from sentinel.demo import command
+    from sentinel.invocation import command
 
     me = command()
     lines = [
