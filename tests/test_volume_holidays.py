@@ -173,9 +173,7 @@ def test_hour_buckets_are_holidays_by_their_local_date():
     assert ["holiday" in c for c in checked] == [False] * 3 + [True] * 3
     assert checked[-1]["baseline"]["holidays"] == 3  # Columbus Day, Veterans Day, Thanksgiving: 72 hours
     assert checked[-1]["baseline"]["points"] == 72
-    assert holiday_notes(checked, p) == [
-        "2026-12-25 Christmas Day: judged against 3 earlier holidays (3 hour buckets)"
-    ]
+    assert holiday_notes(checked, p) == ["2026-12-25 Christmas Day: judged against 3 earlier holidays (3 hour buckets)"]
 
 
 def test_week_buckets_hold_their_holidays():
@@ -280,7 +278,8 @@ def test_backends_thanksgiving(project, wh, holidays):
     counts = flights(days, level=300.0)
     load_flights(wh, counts)
     now = dt.datetime(2026, 11, 27, 6, tzinfo=UTC)
-    res = volume_result(project, wh, f"- volume: {{timestamp_column: departed_at, training_period: 365d{holidays}}}", now)
+    check = f"- volume: {{timestamp_column: departed_at, training_period: 365d{holidays}}}"
+    res = volume_result(project, wh, check, now)
     if not holidays:  # the problem, on every backend
         assert res.status == "fail" and res.cause == "volume_drop", res.diagnosis
         assert res.diagnosis["message"].startswith("2026-11-26 (Thu): ")
