@@ -101,6 +101,15 @@ def test_a_holiday_without_earlier_ones_in_the_training_window_is_reported_not_j
     assert holiday_notes(checked, p) == [f"{day} {name}: {note} (zero rows is the only test)"]
 
 
+def test_a_holiday_whose_slot_has_too_few_ordinary_buckets_is_reported_not_judged():
+    counts = flights(year_of_days())
+    flagged, checked, p = run(counts, dt.datetime(2026, 11, 27, 9, tzinfo=UTC), training_period="14d", holidays="US")
+    assert flagged == [] and holiday_notes(checked, p) == [
+        "2026-11-26 Thanksgiving Day: only 2 ordinary training bucket(s) of its slot to measure it against: "
+        "reported, not judged (zero rows is the only test)"
+    ]
+
+
 @pytest.mark.parametrize("training", [YEAR, "14d"])
 def test_zero_rows_on_a_holiday_still_fail(training):
     counts = flights(year_of_days())
@@ -120,6 +129,30 @@ def test_a_drop_beyond_what_earlier_holidays_show_is_flagged():
     counts[day] = normal * 3  # and a spike on a holiday is one too
     flagged, _, _ = run(counts, dt.datetime(2026, 12, 26, 9, tzinfo=UTC), training_period=YEAR, holidays="US")
     assert [f["reason"] for f in flagged] == ["spike"]
+
+
+def test_holidays_of_two_kinds_widen_the_range():
+    """Eleven earlier holidays, seven at 43% of a day and four at 56%: a MAD sees only the larger cluster and
+    would flag a 55% holiday; the interquartile range sees both kinds."""
+    p = Params(timestamp_column="t", seasonality="none", training_period=YEAR, detection_period="1d")
+    now = dt.datetime(2026, 12, 26, 9, tzinfo=UTC)
+    win = window(now, p)
+    rng = random.Random(5)
+    counts = {b: round(2000 * (1 + rng.gauss(0, 0.01))) for b in win.buckets}
+    listed = [b for b in win.buckets[:-1]][15::33]  # eleven days spread over the year
+    for i, b in enumerate(listed):
+        counts[b] = 860 if i % 3 else 1120
+    counts[win.buckets[-1]] = 1100
+    flagged, checked, _ = run(
+        counts,
+        now,
+        seasonality="none",
+        training_period=YEAR,
+        detection_period="1d",
+        holidays={"dates": [b.date() for b in listed + win.buckets[-1:]]},
+    )
+    assert len(listed) == 11 and flagged == [] and checked[0]["baseline"]["holidays"] == 11
+    assert checked[0]["expected"] == pytest.approx(860, rel=0.02) and checked[0]["high"] > 1100
 
 
 def test_holiday_dips_stay_out_of_the_ordinary_baseline():

@@ -156,11 +156,16 @@ def _bounds(m: float, spread: float, points: int, p: Params) -> Baseline:
 
 def holiday_baseline(ordinary: Baseline, effects: list[float], p: Params) -> Baseline:
     """A holiday's baseline: its slot's ordinary median moved by the median effect of earlier holidays (each one's
-    log1p(count) minus its own slot's ordinary median, so a Sunday holiday and a Thursday one compare), with the
-    effects' spread, never narrower than an ordinary day's (a few holidays can agree by chance)."""
+    log1p(count) minus its own slot's ordinary median, so a Sunday holiday and a Thursday one compare).
+
+    Holidays come in kinds (a quiet Christmas, a busy Columbus Day), and a dozen of them can fall in two clusters
+    whose MAD is only the spread within the larger one: the spread is the wider of the MAD's and the
+    interquartile range's estimates of sigma, and never narrower than an ordinary day's."""
     e = statistics.median(effects)
     mad = statistics.median(abs(v - e) for v in effects)
-    return _bounds(ordinary.median_log + e, max(1.4826 * mad, ordinary.spread_log), len(effects), p)
+    q1, _, q3 = statistics.quantiles(effects, n=4, method="inclusive")
+    spread = max(1.4826 * mad, (q3 - q1) / 1.349, ordinary.spread_log)
+    return _bounds(ordinary.median_log + e, spread, len(effects), p)
 
 
 def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str], first: dt.datetime | None):
@@ -206,25 +211,10 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
         zero_floor = base.expected if base is not None else None  # below 1 expected row, zero is no outage
         if b in days:
             item["holiday"] = {d.isoformat(): names for d, names in days[b].items()}
-            if base is None:
-                why = f"only {n_train} ordinary same-slot training bucket(s) to measure it against"
-            elif len(earlier) < MIN_HOLIDAYS:
-                why = (
-                    f"only {len(earlier)} earlier {_holidays(len(earlier), p)} in the training window "
-                    f"({MIN_HOLIDAYS} needed)"
-                    if earlier
-                    else "no earlier holiday in the training window"
-                )
-                base = None
-            else:
-                base = holiday_baseline(base, effects, p)
-                item["note"] = f"judged against {len(earlier)} earlier {_holidays(len(earlier), p)}"
-            if base is None:
-                item["note"] = f"{why}: reported, not judged (zero rows is the only test)"
+            base, item["note"] = _on_holiday(base, n_train, effects, len(earlier), p)
         if base is None:
-            if "note" not in item:
-                kind = "same-slot " if seasonal else ""
-                item["note"] = f"only {n_train} {kind}training bucket(s): zero rows is the only test"
+            kind = "same-slot " if seasonal else ""
+            item.setdefault("note", f"only {n_train} {kind}training bucket(s): zero rows is the only test")
             if x == 0 and (first is None or first < b) and (zero_floor is None or zero_floor >= 1):
                 flagged.append({**item, "score": None, "reason": "zero rows"})
             checked.append(item)
@@ -252,6 +242,21 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
         elif drop or spike:
             flagged.append({**item, "reason": "drop" if drop else "spike"})
     return flagged, checked
+
+
+def _on_holiday(
+    ordinary: Baseline | None, n_train: int, effects: list[float], n_earlier: int, p: Params
+) -> tuple[Baseline | None, str]:
+    """A holiday bucket's baseline (None: not judged) and the sentence saying why."""
+    if ordinary is not None and n_earlier >= MIN_HOLIDAYS:
+        return holiday_baseline(ordinary, effects, p), f"judged against {n_earlier} earlier {_holidays(n_earlier, p)}"
+    if ordinary is None:
+        why = f"only {n_train} ordinary training bucket(s) of its slot to measure it against"
+    elif n_earlier:
+        why = f"only {n_earlier} earlier {_holidays(n_earlier, p)} in the training window ({MIN_HOLIDAYS} needed)"
+    else:
+        why = f"no earlier {_holidays(1, p)} in the training window"
+    return None, f"{why}: reported, not judged (zero rows is the only test)"
 
 
 def _holidays(n: int, p: Params) -> str:
