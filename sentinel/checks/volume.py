@@ -15,6 +15,15 @@ same seasonal slot (same weekday, hour, ...; with fewer than `MIN_POINTS` of the
 with a Poisson floor on the spread so small counts do not alarm on noise. A bucket is flagged when its
 robust z passes `sensitivity` in the watched direction *and* it differs from the expected count by at least
 `min_change` (on steady series the MAD is tiny and z alone flags noise). Zero rows always fail.
+
+Holidays (`holidays: US`, `US-CA`, or `{country, subdivision, dates}`; sentinel/checks/volume_holidays.py)
+are real dips, not incidents. Holiday buckets are left out of the ordinary baselines, so Christmas does not
+lower next week's expectations. A holiday in the detection period is judged by its effect: its slot's
+ordinary median moved by the median effect of the earlier holidays in the training window (each one's
+log1p(count) minus its own slot's ordinary median, so holidays on different weekdays compare; any holiday,
+not only the same one, since a year's window holds each holiday once at most). The spread is the wider of the
+effects' MAD and IQR, never narrower than an ordinary day's. With fewer than `MIN_HOLIDAYS` earlier holidays
+the bucket is reported, not judged: the result passes with an info-level diagnosis, and only zero rows fail.
 """
 
 from __future__ import annotations
