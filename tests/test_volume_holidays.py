@@ -279,9 +279,10 @@ def test_an_unknown_country_is_a_located_config_error(project):
 # --- through the backends, at a fixed clock -----------------------------------------------------------------
 
 
-def load_flights(wh, counts: dict[dt.datetime, int]) -> None:
-    """One row per flight, all of a day's at its noon UTC: a day table expanded in the database (a year of
-    flights is tens of thousands of rows, too slow to insert one by one)."""
+def load_flights(wh, counts: dict[dt.datetime, int], offset=dt.timedelta(hours=12)) -> None:
+    """One row per flight, all of a bucket's at `offset` into it: a bucket table expanded in the database (a
+    year of flights is tens of thousands of rows, too slow to insert one by one). DuckDB's naive timestamps
+    are local to the bucket's time zone, as the check reads them."""
     ts_type = {"sqlite": "TEXT", "postgresql": "TIMESTAMPTZ", "duckdb": "TIMESTAMP"}[wh.name]
     for t in ("flights", "vol_days", "vol_seq"):
         wh.execute(f"DROP TABLE IF EXISTS {t}")
@@ -290,7 +291,7 @@ def load_flights(wh, counts: dict[dt.datetime, int]) -> None:
     wh.execute(f"CREATE TABLE flights (id INTEGER, departed_at {ts_type})")
 
     def value(b: dt.datetime):
-        t = b.astimezone(UTC) + dt.timedelta(hours=12)
+        t = b + offset
         return t.isoformat() if wh.name == "sqlite" else (t if wh.name == "postgresql" else t.replace(tzinfo=None))
 
     wh.execute("INSERT INTO vol_days VALUES (:day_at, :n)", [{"day_at": value(b), "n": n} for b, n in counts.items()])
@@ -341,3 +342,22 @@ def test_backends_outage_on_a_holiday_fails(project, wh):
     assert res.status == "fail" and res.cause == "empty_bucket"
     assert res.diagnosis["message"].startswith("2026-12-25 (Fri) Christmas Day: 0 rows, expected ")
     assert res.evidence["buckets"][0]["baseline"]["holidays"] == 12
+
+
+@pytest.mark.parametrize("wh", ["duckdb", "postgresql"], indirect=True)
+def test_backends_hour_buckets_in_new_york(project, wh):
+    """Christmas, 3 a.m. in New York: of the last six hours, those from midnight local are holiday buckets."""
+    tz = ZoneInfo("America/New_York")
+    params = dict(bucket="hour", timezone="America/New_York", training_period="90d", detection_period="6h")
+    now = dt.datetime(2026, 12, 25, 3, 30, tzinfo=tz)
+    win = window(now, Params(timestamp_column="t", **params))
+    load_flights(wh, flights(win.buckets, level=100.0, hourly=[0.4] * 6 + [1.0] * 18), dt.timedelta(minutes=30))
+    check = (
+        "- volume: {timestamp_column: departed_at, bucket: hour, timezone: America/New_York, training_period: 90d,"
+        " detection_period: 6h, holidays: US}"
+    )
+    res = volume_result(project, wh, check, now)
+    assert res.status == "pass", res.diagnosis
+    hours = [(b["bucket"][:13], "holiday" in b) for b in res.observed["buckets"]]
+    assert hours == [(f"2026-12-24T{h}", False) for h in (21, 22, 23)] + [(f"2026-12-25T0{h}", True) for h in (0, 1, 2)]
+    assert res.diagnosis["message"] == "2026-12-25 Christmas Day: judged against 3 earlier holidays (3 hour buckets)"

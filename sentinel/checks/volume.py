@@ -274,7 +274,7 @@ def _holidays(n: int, p: Params) -> str:
 
 def holiday_notes(checked: list[dict], p: Params) -> list[str]:
     """One sentence per holiday in the detection period, saying how its buckets were treated: "2026-11-26
-    Thanksgiving Day: judged against 11 earlier holidays" (hour buckets of one day share their sentence)."""
+    Thanksgiving Day: judged against 12 earlier holidays" (hour buckets of one day share their sentence)."""
     notes: dict[str, int] = {}
     for item in checked:
         if "holiday" in item:
@@ -376,7 +376,8 @@ def _describe(f: dict, p: Params) -> str:
         label += " " + ", ".join(n for names in f["holiday"].values() for n in names)
     if "expected" not in f:
         return f"{label}: 0 rows"
-    judged = f" from {f['baseline']['holidays']} earlier holidays" if "holidays" in f["baseline"] else ""
+    n = f["baseline"].get("holidays")
+    judged = f" from {n} earlier {_holidays(n, p)}" if n is not None else ""
     return f"{label}: {f['count']:,} rows, expected {f['expected']:,.0f} ({f['low']:,.0f}-{f['high']:,.0f}){judged}"
 
 
