@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import holidays as calendars
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sentinel.checks.volume import Params, holiday_notes, judge, window
@@ -65,6 +67,28 @@ def test_a_year_of_flights_flags_every_holiday_without_holidays_and_none_with_th
     assert {THANKSGIVING.isoformat(), CHRISTMAS.isoformat()} <= set(without)  # the problem: real travel dips
     assert set(without) <= {d.isoformat() for d in US}  # ... and nothing else
     assert daily_flags(counts, holidays="US") == []
+
+
+HOLIDAYS_2026 = sorted(d for d in US if d.year == 2026)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    level=st.floats(50, 1e6),
+    low=st.floats(0.2, 0.9),
+    width=st.floats(0, 0.2),
+    noise=st.floats(0, 0.05),
+    seed=st.integers(0, 10**6),
+    day=st.sampled_from(HOLIDAYS_2026),
+)
+def test_clean_holidays_of_many_shapes_raise_nothing(level, low, width, noise, seed, day):
+    rng = random.Random(seed)
+    counts = {}
+    for b in year_of_days():
+        mean = level * WEEK[b.weekday()] * (rng.uniform(low, min(low + width, 1.0)) if b.date() in US else 1.0)
+        counts[b] = max(0, round(mean * (1 + rng.gauss(0, noise))))
+    now = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9), tzinfo=UTC)
+    assert run(counts, now, training_period=YEAR, holidays="US")[0] == []
 
 
 def test_a_holiday_is_judged_against_earlier_holidays_and_says_so():
