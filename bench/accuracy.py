@@ -273,6 +273,72 @@ def volume_bench(runs: int, rng) -> list[str]:
                 t.false_flags += len(hit - ({target.isoformat()} if not clean_run else set()))
             label = "weekly" if seasonality == "day_of_week" else "weekly + month-end"
             out.append(t.row(f"volume {label}, {name}", "buckets", 100))
+    # the flights rows draw from their own stream: the rows after them keep the numbers they had without them
+    return out + flights_bench(runs, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]))
+
+
+FLIGHT_WEEK = [1.0, 0.92, 0.95, 1.05, 1.08, 0.8, 1.0]  # Monday .. Sunday
+
+
+def flights_series(rng) -> dict:
+    """Two years of daily flights: a weekly shape, US public holidays 40-60% down, 3% noise and Poisson."""
+    import holidays as calendars
+
+    us = calendars.country_holidays("US", years=range(2024, 2028))
+    win = window(dt.datetime(2027, 1, 1, tzinfo=dt.UTC), VolumeParams(timestamp_column="t", training_period="730d"))
+    counts = {}
+    for b in win.buckets:
+        mean = 2000.0 * FLIGHT_WEEK[b.weekday()] * (rng.uniform(0.4, 0.6) if b.date() in us else 1.0)
+        counts[b] = int(rng.poisson(mean * (1 + rng.normal(0, 0.03))))
+    return counts
+
+
+def flights_bench(runs: int, rng) -> list[str]:
+    """A daily run over 2026 (detection: yesterday; training: the year before), without and with `holidays: US`
+    on the same two series. Clean controls: every day of the year (every 7th with --smoke), holidays included;
+    injected faults: `runs` random days, and each of 2026's US holidays (on top of its own dip)."""
+    import holidays as calendars
+
+    out = []
+    step = 7 if runs < 10 else 1
+    series = [flights_series(rng) for _ in range(2)]
+    days = [dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC) + dt.timedelta(days=d) for d in range(365)]
+    anyday = [(days[int(rng.integers(0, 365))], int(rng.integers(0, 2))) for _ in range(runs)]
+    on_holidays = [  # the run the morning after each holiday of 2026, on each series
+        (dt.datetime.combine(h + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC), i)
+        for h in calendars.US(years=2026)
+        for i in (0, 1)
+    ]
+    cases = [
+        ("empty bucket", 0.0, anyday),
+        ("60% drop", 0.4, anyday),
+        ("90% drop", 0.1, anyday),
+        ("60% drop on a holiday", 0.4, on_holidays),
+        ("30% drop on a holiday", 0.7, on_holidays),
+    ]
+    for holidays in (None, "US"):
+        p = VolumeParams(timestamp_column="t", training_period="365d", detection_period="1d", holidays=holidays)
+        clean = Tally()
+        for now in days[::step]:
+            for counts in series:
+                flagged, _ = judge(counts, window(now, p), p, set(), None)
+                clean.clean += 1
+                clean.false_flags += len(flagged)
+                clean.flagged += len(flagged)
+        for name, factor, faults in cases:
+            t = Tally(clean=clean.clean, false_flags=clean.false_flags, flagged=clean.flagged)
+            for now, which in faults:
+                win = window(now, p)
+                counts = dict(series[which])
+                target = win.buckets[-1]
+                counts[target] = int(counts[target] * factor)
+                hit = {f["bucket"] for f in judge(counts, win, p, set(), None)[0]}
+                t.injected += 1
+                t.caught += int(target.isoformat() in hit)
+                t.flagged += len(hit)
+                t.true_flags += int(target.isoformat() in hit)
+            label = "holidays: US" if holidays else "no holidays"
+            out.append(t.row(f"volume flights, {label}, {name}", "buckets", 100))
     return out
 
 

@@ -15,6 +15,15 @@ same seasonal slot (same weekday, hour, ...; with fewer than `MIN_POINTS` of the
 with a Poisson floor on the spread so small counts do not alarm on noise. A bucket is flagged when its
 robust z passes `sensitivity` in the watched direction *and* it differs from the expected count by at least
 `min_change` (on steady series the MAD is tiny and z alone flags noise). Zero rows always fail.
+
+Holidays (`holidays: US`, `US-CA`, or `{country, subdivision, dates}`; sentinel/checks/volume_holidays.py)
+are real dips, not incidents. Holiday buckets are left out of the ordinary baselines, so Christmas does not
+lower next week's expectations. A holiday in the detection period is judged by its effect: its slot's
+ordinary median moved by the median effect of the earlier holidays in the training window (each one's
+log1p(count) minus its own slot's ordinary median, so holidays on different weekdays compare; any holiday,
+not only the same one, since a year's window holds each holiday once at most). The spread is the wider of the
+effects' MAD and IQR, never narrower than an ordinary day's. With fewer than `MIN_HOLIDAYS` earlier holidays
+the bucket is reported, not judged: the result passes with an info-level diagnosis, and only zero rows fail.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from pydantic import Field
 
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, result
 from sentinel.checks.freshness import to_datetime
+from sentinel.checks.volume_holidays import Holidays, bucket_holidays
 from sentinel.timespec import format_duration
 from sentinel.yamlmodel import CheckParams, Duration, TimeZoneName
 
@@ -39,6 +49,7 @@ DEFAULT_TRAINING = {"hour": dt.timedelta(days=14), "day": dt.timedelta(days=56),
 DEFAULT_DETECTION = {"hour": dt.timedelta(hours=6), "day": dt.timedelta(days=2), "week": dt.timedelta(weeks=1)}
 AUTO_SEASONALITY = {"hour": "hour_of_day", "day": "day_of_week", "week": "none"}
 MIN_POINTS = 4  # same-slot training buckets needed for a seasonal baseline
+MIN_HOLIDAYS = 3  # earlier holidays (days) needed to judge a holiday: from fewer, their effect is a guess
 MAX_BUCKETS = 5000  # training + detection, a guard against a config that would scan years hour by hour
 Seasonality = Literal["auto", "none", "day_of_week", "hour_of_day", "hour_of_week", "day_of_month"]
 
@@ -61,6 +72,7 @@ class Params(CheckParams):
     sensitivity: float = Field(3.5, gt=0)
     min_change: float = Field(0.25, ge=0)
     timezone: TimeZoneName = "UTC"
+    holidays: Holidays | None = None
 
 
 def default_name(params: Params) -> str:
@@ -137,40 +149,85 @@ def baseline(train: list[int], p: Params) -> Baseline:
     logs = [math.log1p(c) for c in train]
     m = statistics.median(logs)
     mad = statistics.median(abs(v - m) for v in logs)
+    return _bounds(m, 1.4826 * mad, len(train), p)  # 1.4826·MAD estimates sigma
+
+
+def _bounds(m: float, spread: float, points: int, p: Params) -> Baseline:
+    """The expected count and range around a median log1p(count) `m`. A Poisson count of mean λ has log-sd
+    ≈ 1/sqrt(λ): a floor on `spread` for small counts."""
     expected = math.expm1(m)
-    # 1.4826·MAD estimates sigma; a Poisson count of mean λ has log-sd ≈ 1/sqrt(λ), a floor for small counts.
-    s = max(1.4826 * mad, 1.0 / math.sqrt(max(expected, 1.0)))
+    s = max(spread, 1.0 / math.sqrt(max(expected, 1.0)))
     k = p.sensitivity
     low = min(math.expm1(m - k * s), expected * (1 - p.min_change))
     high = max(math.expm1(m + k * s), expected * (1 + p.min_change))
-    return Baseline(expected, max(low, 0.0), high, m, s, len(train))
+    return Baseline(expected, max(low, 0.0), high, m, s, points)
+
+
+def holiday_baseline(ordinary: Baseline, effects: list[float], p: Params) -> Baseline:
+    """A holiday's baseline: its slot's ordinary median moved by the median effect of earlier holidays (each one's
+    log1p(count) minus its own slot's ordinary median, so a Sunday holiday and a Thursday one compare).
+
+    Holidays come in kinds (a quiet Christmas, a busy Columbus Day), and a dozen of them can fall in two clusters
+    whose MAD is only the spread within the larger one: the spread is the wider of the MAD's and the
+    interquartile range's estimates of sigma, and never narrower than an ordinary day's."""
+    e = statistics.median(effects)
+    mad = statistics.median(abs(v - e) for v in effects)
+    q1, _, q3 = statistics.quantiles(effects, n=4, method="inclusive")
+    spread = max(1.4826 * mad, (q3 - q1) / 1.349, ordinary.spread_log)
+    return _bounds(ordinary.median_log + e, spread, len(effects), p)
 
 
 def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str], first: dt.datetime | None):
-    """Flag detection buckets. Pure: tested directly on in-memory series as well as through each backend."""
+    """Flag detection buckets. Pure: tested directly on in-memory series as well as through each backend.
+
+    With `holidays`, holiday buckets are left out of the ordinary baselines; a detection bucket on a holiday is
+    judged against the effects of the earlier holidays in the training window (at least `MIN_HOLIDAYS` of them),
+    else only its zero rows are tested. Its item says which holiday and how it was judged (`holiday`, `note`)."""
     season = AUTO_SEASONALITY[p.bucket] if p.seasonality == "auto" else p.seasonality
+    seasonal = season != "none"
     train_starts = win.buckets[: -win.n_detect]
     usable = [
         b
         for b in train_starts
         if (first is None or _step(b, p.bucket, b.tzinfo, 1) > first) and b.isoformat() not in known
     ]
+    days = bucket_holidays(win.buckets, p.bucket, p.holidays)
+    ordinary = [b for b in usable if b not in days]
+    bases: dict[Any, tuple[int, Baseline | None]] = {}
+
+    def ordinary_base(b: dt.datetime) -> tuple[int, Baseline | None]:
+        """(same-slot ordinary training buckets, their baseline if there are enough), once per slot. With
+        seasonality, a bucket is only judged against buckets of its own slot: a month-end is not measured
+        against ordinary days, nor a Sunday against weekdays."""
+        key = slot(b, season) if seasonal else None
+        if key not in bases:
+            train = [counts.get(t, 0) for t in ordinary if not seasonal or slot(t, season) == key]
+            bases[key] = (len(train), baseline(train, p) if len(train) >= MIN_POINTS else None)
+        return bases[key]
+
+    effects, earlier = [], set()  # each earlier holiday bucket's log effect; the holidays (days) they come from
+    for h in usable:
+        base = ordinary_base(h)[1] if h in days else None
+        if base is not None:
+            effects.append(math.log1p(counts.get(h, 0)) - base.median_log)
+            earlier.add(h.date() if p.bucket == "hour" else h)
+
     flagged, checked = [], []
     for b in win.buckets[-win.n_detect :]:
         x = counts.get(b, 0)
-        # With seasonality, a bucket is only judged against buckets of its own slot: a month-end is not
-        # measured against ordinary days, nor a Sunday against weekdays. Too few of them: zero rows only.
-        seasonal = season != "none"
-        train = [counts.get(t, 0) for t in usable if not seasonal or slot(t, season) == slot(b, season)]
-        item = {"bucket": b.isoformat(), "count": x}
-        if len(train) < MIN_POINTS:
+        item: dict[str, Any] = {"bucket": b.isoformat(), "count": x}
+        n_train, base = ordinary_base(b)
+        zero_floor = base.expected if base is not None else None  # below 1 expected row, zero is no outage
+        if b in days:
+            item["holiday"] = {d.isoformat(): names for d, names in days[b].items()}
+            base, item["note"] = _on_holiday(base, n_train, effects, len(earlier), p)
+        if base is None:
             kind = "same-slot " if seasonal else ""
-            item["note"] = f"only {len(train)} {kind}training bucket(s): zero rows is the only test"
-            if x == 0 and (first is None or first < b):
+            item.setdefault("note", f"only {n_train} {kind}training bucket(s): zero rows is the only test")
+            if x == 0 and (first is None or first < b) and (zero_floor is None or zero_floor >= 1):
                 flagged.append({**item, "score": None, "reason": "zero rows"})
             checked.append(item)
             continue
-        base = baseline(train, p)
         z = (math.log1p(x) - base.median_log) / base.spread_log
         item.update(
             expected=round(base.expected, 2),
@@ -182,6 +239,8 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
                 "seasonality": season,
                 "median_log1p": round(base.median_log, 4),
                 "spread_log1p": round(base.spread_log, 4),
+                **({"holidays": len(earlier)} if b in days else {}),
+                **({"holiday_buckets_left_out": len(usable) - len(ordinary)} if days else {}),
             },
         )
         checked.append(item)
@@ -192,6 +251,38 @@ def judge(counts: dict[dt.datetime, int], win: Window, p: Params, known: set[str
         elif drop or spike:
             flagged.append({**item, "reason": "drop" if drop else "spike"})
     return flagged, checked
+
+
+def _on_holiday(
+    ordinary: Baseline | None, n_train: int, effects: list[float], n_earlier: int, p: Params
+) -> tuple[Baseline | None, str]:
+    """A holiday bucket's baseline (None: not judged) and the sentence saying why."""
+    if ordinary is not None and n_earlier >= MIN_HOLIDAYS:
+        return holiday_baseline(ordinary, effects, p), f"judged against {n_earlier} earlier {_holidays(n_earlier, p)}"
+    if ordinary is None:
+        why = f"only {n_train} ordinary training bucket(s) of its slot to measure it against"
+    elif n_earlier:
+        why = f"only {n_earlier} earlier {_holidays(n_earlier, p)} in the training window ({MIN_HOLIDAYS} needed)"
+    else:
+        why = f"no earlier {_holidays(1, p)} in the training window"
+    return None, f"{why}: reported, not judged (zero rows is the only test)"
+
+
+def _holidays(n: int, p: Params) -> str:
+    return ("holiday week" if p.bucket == "week" else "holiday") + ("s" if n != 1 else "")
+
+
+def holiday_notes(checked: list[dict], p: Params) -> list[str]:
+    """One sentence per holiday in the detection period, saying how its buckets were treated: "2026-11-26
+    Thanksgiving Day: judged against 12 earlier holidays" (hour buckets of one day share their sentence)."""
+    notes: dict[str, int] = {}
+    for item in checked:
+        if "holiday" in item:
+            held = "; ".join(f"{d} {', '.join(names)}" for d, names in item["holiday"].items())
+            label = f"week of {item['bucket'][:10]} ({held})" if p.bucket == "week" else held
+            line = f"{label}: {item['note']}"
+            notes[line] = notes.get(line, 0) + 1
+    return [line + (f" ({n} hour buckets)" if n > 1 else "") for line, n in notes.items()]
 
 
 def _hour_expr(ctx: Context, col: sa.ColumnClause, aware: bool) -> tuple[sa.ColumnElement, sa.ColumnElement]:
@@ -223,6 +314,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             "sensitivity": p.sensitivity,
             "min_change": p.min_change,
             "direction": p.direction,
+            **({"holidays": p.holidays.label()} if p.holidays else {}),
         }
         if total == 0:
             return result(
@@ -249,12 +341,15 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         diagnosis = (
             None if ok else {"cause": f"volume_{cause}" if cause != "empty_bucket" else cause, "message": detail}
         )
+        notes = holiday_notes(checked, p)
+        if ok and notes:  # said, not failed: a passing result carries them as an info-level diagnosis
+            diagnosis = {"level": "info", "cause": "holiday", "message": "; ".join(notes)}
         return result(
             spec,
             ctx,
             ok,
             cause=diagnosis["cause"] if diagnosis else None,
-            observed={"rows": total, "buckets": checked},
+            observed={"rows": total, "buckets": checked, **({"holidays": notes} if notes else {})},
             expected=expected,
             evidence={"buckets": flagged} if flagged else {},
             diagnosis=diagnosis,
@@ -277,9 +372,13 @@ def _first(ctx: Context, col: sa.ColumnClause) -> dict[str, sa.ColumnElement]:
 def _describe(f: dict, p: Params) -> str:
     b = dt.datetime.fromisoformat(f["bucket"])
     label = b.strftime("%Y-%m-%d %H:00" if p.bucket == "hour" else "%Y-%m-%d (%a)")
+    if "holiday" in f:
+        label += " " + ", ".join(n for names in f["holiday"].values() for n in names)
     if "expected" not in f:
         return f"{label}: 0 rows"
-    return f"{label}: {f['count']:,} rows, expected {f['expected']:,.0f} ({f['low']:,.0f}-{f['high']:,.0f})"
+    n = f["baseline"].get("holidays")
+    judged = f" from {n} earlier {_holidays(n, p)}" if n is not None else ""
+    return f"{label}: {f['count']:,} rows, expected {f['expected']:,.0f} ({f['low']:,.0f}-{f['high']:,.0f}){judged}"
 
 
 def _counts(ctx, col, aware: bool, win: Window, naive_tz: str, p: Params) -> dict[dt.datetime, int]:
