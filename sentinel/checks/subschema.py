@@ -27,10 +27,25 @@
     per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
     follows other columns without being a fixed multiple of one. Rows missing a reference value (or holding a
     zero) are left out: a shift is a pattern across rows, and the others show it.
+(d) mixed currencies, on every run (a property of the data, not a change, so no history is needed): when the
+    labels of `category_column` are currency codes, the label with the most rows is the main one (the unit a
+    sum over the column is read in; ties by name), and each other currency label whose rows sit its factor
+    from the main label's (rate / main rate; `fx_rates` in config.yaml, else BUILTIN_FX, said as such) is
+    reported: cause `mixed_units`, severity `mixed_units_severity` (default `warn`), with the currency, the
+    factor and its row count. A label's offset is the median, over its sampled rows, of y (or the ratio, or
+    the residual) minus the main label's reference in the row's peer group; it matches within two standard
+    errors of the two medians (at least MATCH), and only a factor further from 1 than twice that and than
+    the rows' spread is judged, so that "priced in its own currency" and "priced in the main unit" cannot
+    both fit: EUR at 0.92 is never called mixed. A main label that is no currency code judges nothing.
+`group_by: [cols]`: peers, as in `magnitude`. Each peer group (and label) has its own main mode (and its own
+`explained_by` line); a label's rows of every peer group are then pooled, each measured from its own group's
+mode in its own group's sigmas, so 20 yen rows spread over three products at different prices are one mode
+of 20. A peer group of fewer than MIN_GROUP rows is skipped, and said so in the message: its median and MAD
+are too loose to place a mode, and borrowing the whole column's would make its honest price level one.
 
 NaN and +-infinity in any column used are left out (those of `value_column` counted in `observed.left_out`),
 found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
-(a) is not run and (b) looks at the whole column: see Params.
+(a) and (d) are not run and (b) looks at the whole column (within each peer group): see Params.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
