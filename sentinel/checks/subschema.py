@@ -12,8 +12,10 @@
     many, and its rows cluster past the tail's start, where an honest tail thins out: their median lies 1
     robust sigma or more beyond it, or 1.5 where the body itself leans that way (Bowley skewness of the rows
     inside the edges above 0.05) or the side holds over a tenth of the rows. A Pareto-like body's tail is
-    exponential on the log scale, its excess over the edge has a median of about one sigma and is no mode;
-    a symmetric body has no honest reason for one side's excess. 0.5% of a 1,000-row label is enough, where
+    exponential on the log scale, its excess over the edge has a median of about one sigma and is no mode
+    (where the body leans, a mode's median must also clear that by two of its standard errors: the median of
+    5 honest rows strays, so 5 rows need 2.2 sigmas); a symmetric body has no honest reason for one side's
+    excess. 0.5% of a 1,000-row label is enough, where
     whole-column drift tests dilute it away. The offset of that mode (the median distance of its rows,
     leaving out as many rows nearest the main mode as the opposite tail holds) is matched against 10^k and
     FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name the candidate),
@@ -63,7 +65,7 @@ from pydantic import Field, model_validator
 from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite
 from sentinel.checks.exact import converted, exact, rate_text, shifted
-from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
+from sentinel.checks.sqlstats import SAMPLE, group_key, log10_abs, median, outside_every, sampled
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration, Severity
 
@@ -86,13 +88,15 @@ TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas 
 WINDOW_MIN = 0.25  # decades: the least half-width of a second mode's window around its centre
 CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
 CLUSTER_SYMMETRIC = 1.0  # ... or this many, when the body does not lean toward that side
+# an exponential (Pareto-like) tail's excess over its edge, in sigmas: its median, and that median's standard
+# error times sqrt(rows): a leaning body's mode of k rows clears HONEST_EXCESS + 2 EXCESS_SE / sqrt(k) too
+HONEST_EXCESS, EXCESS_SE = 0.97, 1.40
 SKEW_TOL = 0.05  # quartile skewness of the body within which it counts as symmetric
 MINORITY = 0.1  # ... and only for a minority: a fifth of the rows a decade up is a second product
 MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
 MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
-
-
 MIN_GROUP = 20  # rows a `group_by` peer group needs to be judged for a second mode (fewer are skipped, noted)
+MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n) (as in magnitude)
 
 
 CAUSES = (
@@ -310,14 +314,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.column("g0", sa.String),
             sa.column("pool", sa.String),
             sa.column("m", sa.Float),
-            sa.column("mad", sa.Float),
+            sa.column("sigma", sa.Float),
             name="ss_stats",
-        ).data([(r.g0, pool[r.g0], float(r.m), float(r.mad)) for r in stats])
+        ).data([(r.g0, pool[r.g0], float(r.m), sigma(r)) for r in stats])
         inside = []
         if not p.explained_by:  # a row inside every label's tail edges is in no tail
-            inside.append(
-                outside_every(y, [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats])
-            )
+            inside.append(outside_every(y, [(float(r.m), max(TAIL_SIGMAS * sigma(r), TAIL_MIN)) for r in stats]))
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
         d = base.c.y - known.c.m
         rows = base.join(known, base.c.g0 == known.c.g0)
@@ -332,12 +334,19 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 base.c.g0,
                 known.c.pool.label("lab"),
                 d.label("d"),
-                sa.func.greatest(TAIL_SIGMAS * 1.4826 * known.c.mad, TAIL_MIN).label("edge"),
-                (1.4826 * known.c.mad).label("spread"),
+                sa.func.greatest(TAIL_SIGMAS * known.c.sigma, TAIL_MIN).label("edge"),
+                known.c.sigma.label("spread"),
             )
             .select_from(rows)
             .cte("ss_tails")
         )
+
+    def sigma(r: sa.Row) -> float:
+        """A group's robust sigma. With `group_by`, widened by two standard errors of a MAD from its rows (as
+        magnitude's small_sample_factor): many small peer groups pooled would otherwise add up the honest tail
+        rows of those whose spread came out narrow (Pareto amounts in 12 groups of 40 rows made a mode)."""
+        s = 1.4826 * float(r.mad)
+        return s * (1 + 2 * MAD_SE / math.sqrt(min(int(r.n), SAMPLE))) if peers else s
 
     cat_counts = None
     if p.category_column:
@@ -392,7 +401,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             acc = pooled.setdefault(pool[r.g0], [0.0, 0.0, 0.0])
             n_ = float(r.n)
             acc[0] += n_
-            acc[1] += n_ * (1.4826 * float(r.mad)) ** 2
+            acc[1] += n_ * sigma(r) ** 2
             acc[2] += n_ * _skewness(r.q25, r.q50, r.q75)
         tails = tails_of(cols, where, stats, fits, pool) if stats else None
         summary = []
@@ -421,6 +430,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 # that way (a Pareto-like tail: its excess over the edge is exponential, median about one sigma)
                 # must show a mode well clear of it; a symmetric body has no honest reason for one side's excess
                 need = CLUSTER if lean > SKEW_TOL or count > MINORITY * n else CLUSTER_SYMMETRIC
+                if lean > SKEW_TOL:  # and the median of a few honest rows' excess strays: two standard errors
+                    need = max(need, HONEST_EXCESS + 2 * EXCESS_SE / math.sqrt(count or 1))
                 clustered = beyond is not None and float(beyond) >= need
                 if count - other >= p.min_rows and count >= 3 * max(other, 1) and clustered:
                     modes.append(
