@@ -224,6 +224,100 @@ def subschema_bench(runs: int, rng) -> list[str]:
                     t.named_of += 1
                     t.named_right += int((modes[0].get("factor") or {}).get("label") == label)
             out.append(t.row(f"subschema {share:.1%} shifted, {ref}", "rows", 1000))
+    return out + mixed_units_bench(runs, rng) + peers_bench(runs, rng)
+
+
+def mixed_units_bench(runs: int, rng) -> list[str]:
+    """A column mixing currencies under honest labels, on the first run: 2% of deals labelled JPY (or KRW) and
+    priced in it, beside USD. Counted per run: caught when `mixed_units` names the currency with its exact row
+    count. Controls (every 3rd run): all USD, EUR priced in euros at 0.92, or EUR/GBP amounts in dollars."""
+    out = []
+    for ref in ("value alone", "explained_by seats"):
+        t = Tally()
+        for i in range(runs):
+            n = 4000
+            seats = np.round(10 ** rng.normal(1.3, 0.45, n)) + 1
+            amount = 2000.0 * seats * (1 + rng.normal(0, 0.04, n))
+            currency = np.array(["USD"] * n, dtype=object)
+            u = rng.random(n)
+            control = i % 3 == 0
+            if control:
+                kind = (i // 3) % 3
+                if kind == 1:
+                    currency[u < 0.2] = "EUR"
+                    amount[u < 0.2] *= 0.92
+                elif kind == 2:
+                    currency[u < 0.15], currency[(u >= 0.15) & (u < 0.2)] = "EUR", "GBP"
+                code = None
+            else:
+                code = ("JPY", "KRW")[i % 2]
+                currency[u < 0.02] = code
+                amount[u < 0.02] *= SHIFTS[code]
+            df = pd.DataFrame({"id": np.arange(n), "currency": currency, "amount": np.round(amount, 2), "seats": seats})
+            params = {"value_column": "amount", "category_column": "currency"}
+            if ref != "value alone":
+                params["explained_by"] = ["seats"]
+            found = check_frame(df, "subschema", params).evidence.get("mixed_units", [])
+            right = [m for m in found if m["label"] == code and m["count"] == int((currency == code).sum())]
+            t.injected += 0 if control else 1
+            t.caught += int(bool(right))
+            t.flagged += len(found)
+            t.true_flags += len(right)
+            t.clean += int(control)
+            t.false_flags += len(found) - len(right)
+            if right:
+                t.named_of += 1
+                t.named_right += int(right[0]["factor"] == SHIFTS[code])
+        out.append(t.row(f"subschema mixed currencies day one, {ref}", "runs", 100))
+    return out
+
+
+def peers_bench(runs: int, rng) -> list[str]:
+    """Three products at list prices 1.65 decades apart (amount = price x qty, 3% noise) with 20 USD rows in
+    yen: by value or one fit for all products the price levels hide them; `group_by: [product]` judges each
+    row from its own product's mode. Every 5th run is a clean control."""
+    out = []
+    prices = np.array([40.0, 40 * 10**0.825, 40 * 10**1.65])
+    cases = {
+        "value alone": {},
+        "explained_by qty": {"explained_by": ["qty"]},
+        "reference_column": {"reference_column": "list"},
+        "group_by product": {"group_by": ["product"]},
+        "group_by + explained_by qty": {"group_by": ["product"], "explained_by": ["qty"]},
+    }
+    for ref, extra in cases.items():
+        t = Tally()
+        for i in range(runs):
+            n = 4000
+            product = rng.choice(3, n, p=[0.5, 0.35, 0.15])
+            qty = np.round(10 ** rng.normal(1.0, 0.3, n)) + 1
+            amount = np.round(prices[product] * qty * 10 ** rng.normal(0, 0.03, n), 2)
+            control = i % 5 == 0
+            rows = set() if control else set(rng.choice(n, 20, replace=False).tolist())
+            amount[list(rows)] = np.round(amount[list(rows)] * 150)
+            df = pd.DataFrame(
+                {
+                    "id": np.arange(n),
+                    "product": product.astype(str),
+                    "currency": "USD",
+                    "qty": qty,
+                    "list": prices[product] * qty,
+                    "amount": amount,
+                }
+            )
+            res = check_frame(df, "subschema", {"value_column": "amount", "category_column": "currency", **extra})
+            modes = res.evidence.get("modes", [])
+            listed = {r["key"] for m in modes for r in m["rows"]["items"]}
+            t.injected += len(rows)
+            t.caught += len(listed & rows)
+            t.flagged += len(listed)
+            t.true_flags += len(listed & rows)
+            t.clean += n - len(rows)
+            t.false_flags += len(listed - rows)
+            if rows and listed & rows:
+                t.named_of += 1
+                t.named_right += int(any((m.get("factor") or {}).get("label") == "JPY" for m in modes))
+        out.append(t.row(f"subschema products, yen rows, {ref}", "rows", 1000))
     return out
 
 

@@ -12,8 +12,10 @@
     many, and its rows cluster past the tail's start, where an honest tail thins out: their median lies 1
     robust sigma or more beyond it, or 1.5 where the body itself leans that way (Bowley skewness of the rows
     inside the edges above 0.05) or the side holds over a tenth of the rows. A Pareto-like body's tail is
-    exponential on the log scale, its excess over the edge has a median of about one sigma and is no mode;
-    a symmetric body has no honest reason for one side's excess. 0.5% of a 1,000-row label is enough, where
+    exponential on the log scale, its excess over the edge has a median of about one sigma and is no mode
+    (where the body leans, a mode's median must also clear that by two of its standard errors: the median of
+    5 honest rows strays, so 5 rows need 2.2 sigmas); a symmetric body has no honest reason for one side's
+    excess. 0.5% of a 1,000-row label is enough, where
     whole-column drift tests dilute it away. The offset of that mode (the median distance of its rows,
     leaving out as many rows nearest the main mode as the opposite tail holds) is matched against 10^k and
     FX rates (`fx_rates:` in config.yaml, else built-in approximations used only to name the candidate),
@@ -27,10 +29,25 @@
     per label (sentinel/checks/fit.py, refitted without the rows far from the first line), for a value that
     follows other columns without being a fixed multiple of one. Rows missing a reference value (or holding a
     zero) are left out: a shift is a pattern across rows, and the others show it.
+(d) mixed currencies, on every run (a property of the data, not a change, so no history is needed): when the
+    labels of `category_column` are currency codes, the label with the most rows is the main one (the unit a
+    sum over the column is read in; ties by name), and each other currency label whose rows sit its factor
+    from the main label's (rate / main rate; `fx_rates` in config.yaml, else BUILTIN_FX, said as such) is
+    reported: cause `mixed_units`, severity `mixed_units_severity` (default `warn`), with the currency, the
+    factor and its row count. A label's offset is the median, over its sampled rows, of y (or the ratio, or
+    the residual) minus the main label's reference in the row's peer group; it matches within two standard
+    errors of the two medians (at least MATCH), and only a factor further from 1 than twice that and than
+    the rows' spread is judged, so that "priced in its own currency" and "priced in the main unit" cannot
+    both fit: EUR at 0.92 is never called mixed. A main label that is no currency code judges nothing.
+`group_by: [cols]`: peers, as in `magnitude`. Each peer group (and label) has its own main mode (and its own
+`explained_by` line); a label's rows of every peer group are then pooled, each measured from its own group's
+mode in its own group's sigmas, so 20 yen rows spread over three products at different prices are one mode
+of 20. A peer group of fewer than MIN_GROUP rows is skipped, and said so in the message: its median and MAD
+are too loose to place a mode, and borrowing the whole column's would make its honest price level one.
 
 NaN and +-infinity in any column used are left out (those of `value_column` counted in `observed.left_out`),
 found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
-(a) is not run and (b) looks at the whole column: see Params.
+(a) and (d) are not run and (b) looks at the whole column (within each peer group): see Params.
 
 Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
@@ -46,11 +63,11 @@ import sqlalchemy as sa
 from pydantic import Field, model_validator
 
 from sentinel.checks import fit
-from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, result
+from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite
 from sentinel.checks.exact import converted, exact, rate_text, shifted
-from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
+from sentinel.checks.sqlstats import SAMPLE, group_key, log10_abs, median, outside_every, sampled
 from sentinel.results import CheckResult
-from sentinel.yamlmodel import CheckParams, Duration
+from sentinel.yamlmodel import CheckParams, Duration, Severity
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
 BUILTIN_FX = {
@@ -71,10 +88,15 @@ TAIL_SIGMAS, TAIL_MIN = 3.0, 0.5  # where a tail starts: beyond 3 robust sigmas 
 WINDOW_MIN = 0.25  # decades: the least half-width of a second mode's window around its centre
 CLUSTER = 1.5  # a second mode's median sits at least this many robust sigmas beyond where the tail starts
 CLUSTER_SYMMETRIC = 1.0  # ... or this many, when the body does not lean toward that side
+# an exponential (Pareto-like) tail's excess over its edge, in sigmas: its median, and that median's standard
+# error times sqrt(rows): a leaning body's mode of k rows clears HONEST_EXCESS + 2 EXCESS_SE / sqrt(k) too
+HONEST_EXCESS, EXCESS_SE = 0.97, 1.40
 SKEW_TOL = 0.05  # quartile skewness of the body within which it counts as symmetric
 MINORITY = 0.1  # ... and only for a minority: a fifth of the rows a decade up is a second product
 MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a candidate factor
 MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
+MIN_GROUP = 20  # rows a `group_by` peer group needs to be judged for a second mode (fewer are skipped, noted)
+MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n) (as in magnitude)
 
 
 CAUSES = (
@@ -82,6 +104,7 @@ CAUSES = (
     "new_category",
     "share_shift",
     "high_cardinality",
+    "mixed_units",
 )  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
 
 
@@ -96,11 +119,13 @@ class Params(CheckParams):
     category_column: str | None = None
     reference_column: str | None = None
     explained_by: list[str] = Field([], description="columns the value follows on the log scale")
+    group_by: list[str] = Field([], description="peer columns: a second mode is judged within each peer group")
     timestamp_column: str | None = None  # with no earlier run, the rows before detection_period are the reference
     detection_period: Duration = dt.timedelta(days=1)
     min_rows: int = Field(5, ge=1, description="rows a second mode needs beyond the opposite tail")
     share_change: float = Field(0.05, gt=0, lt=1, description="a category's share moving this much is a shift")
     max_categories: int = Field(10_000, ge=1, description="distinct categories past which shares are not tracked")
+    mixed_units_severity: Severity = Field("warn", description="of a currency label priced in its own currency")
 
     @model_validator(mode="after")
     def _one_reference(self) -> Params:
@@ -108,6 +133,9 @@ class Params(CheckParams):
             raise ValueError("give reference_column (a ratio) or explained_by (a fit), not both")
         if len(set(self.explained_by)) < len(self.explained_by) or self.value_column in self.explained_by:
             raise ValueError("explained_by: each column once, and not value_column itself")
+        peers = set(self.group_by)
+        if len(peers) < len(self.group_by) or peers & {self.value_column, self.category_column}:
+            raise ValueError("group_by: each column once, and neither value_column nor category_column")
         return self
 
 
@@ -203,6 +231,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     key = ctx.key_col()
     category = ctx.col(p.category_column) if p.category_column else None
     label = group_key(category) if category is not None else sa.literal("(all)")
+    peers = [ctx.col(g) for g in p.group_by]
+    peer_keys = [group_key(g) for g in peers]
     y = log10_abs(value)
     plain = [value.is_not(None), value != 0]
     used = [p.value_column]  # the numeric columns whose NaN and infinite values must be left out
@@ -219,13 +249,18 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
 
-    def rows_of(by_label: bool, where: list[sa.ColumnElement]) -> tuple[list[sa.ColumnElement], sa.CTE]:
+    def rows_of(by_label: bool, where: list[sa.ColumnElement], units: bool) -> tuple[list[sa.ColumnElement], sa.CTE]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
-        comes from the sample, once; its tails are counted over every row."""
-        g0 = label if by_label else sa.literal("(all)")
+        comes from the sample, once; its tails are counted over every row. With `group_by`, g0 is the peer
+        group and label together (`_composite`); `units` adds the label and the peer group apart (lab, pg) to
+        the sample, for the mixed-currency offsets."""
+        by_label = by_label and category is not None
+        labels = [label] if by_label else []
+        g0 = _composite([*peer_keys, *labels]) if peers else (label if by_label else sa.literal("(all)"))
         cols = [key.label("k"), value.label("x"), g0.label("g0"), y.label("y"), *explaining]
-        groups = [category] if by_label and category is not None else []
-        return cols, sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
+        extra = [label.label("lab"), _composite(peer_keys).label("pg")] if units and peers else []
+        groups = [*peers, *([category] if by_label else [])]
+        return cols, sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss")
 
     def mode_stats(sample: sa.CTE, fits: fit.Fits | None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
@@ -266,21 +301,25 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         )
 
     def tails_of(
-        cols: list[sa.ColumnElement], where: list[sa.ColumnElement], stats: list[sa.Row], fits: fit.Fits | None
+        cols: list[sa.ColumnElement],
+        where: list[sa.ColumnElement],
+        stats: list[sa.Row],
+        fits: fit.Fits | None,
+        pool: dict[str, str],
     ) -> sa.CTE:
-        """Every row that may sit in a tail, with its distance d from its label's main mode (given as literals)."""
+        """Every row that may sit in a tail, with its distance d from its group's main mode (given as literals),
+        and `lab`: the label whose rows are pooled to look for a second mode (with `group_by`, a label's rows
+        of every peer group, each measured from its own group's mode)."""
         known = sa.values(
             sa.column("g0", sa.String),
+            sa.column("pool", sa.String),
             sa.column("m", sa.Float),
-            sa.column("n", sa.Integer),
-            sa.column("mad", sa.Float),
+            sa.column("sigma", sa.Float),
             name="ss_stats",
-        ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
+        ).data([(r.g0, pool[r.g0], float(r.m), sigma(r)) for r in stats])
         inside = []
         if not p.explained_by:  # a row inside every label's tail edges is in no tail
-            inside.append(
-                outside_every(y, [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats])
-            )
+            inside.append(outside_every(y, [(float(r.m), max(TAIL_SIGMAS * sigma(r), TAIL_MIN)) for r in stats]))
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
         d = base.c.y - known.c.m
         rows = base.join(known, base.c.g0 == known.c.g0)
@@ -292,15 +331,22 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.select(
                 base.c.k,
                 base.c.x,
-                base.c.g0.label("lab"),
+                base.c.g0,
+                known.c.pool.label("lab"),
                 d.label("d"),
-                known.c.n,
-                sa.func.greatest(TAIL_SIGMAS * 1.4826 * known.c.mad, TAIL_MIN).label("edge"),
-                (1.4826 * known.c.mad).label("spread"),
+                sa.func.greatest(TAIL_SIGMAS * known.c.sigma, TAIL_MIN).label("edge"),
+                known.c.sigma.label("spread"),
             )
             .select_from(rows)
             .cte("ss_tails")
         )
+
+    def sigma(r: sa.Row) -> float:
+        """A group's robust sigma. With `group_by`, widened by two standard errors of a MAD from its rows (as
+        magnitude's small_sample_factor): many small peer groups pooled would otherwise add up the honest tail
+        rows of those whose spread came out narrow (Pareto amounts in 12 groups of 40 rows made a mode)."""
+        s = 1.4826 * float(r.mad)
+        return s * (1 + 2 * MAD_SE / math.sqrt(min(int(r.n), SAMPLE))) if peers else s
 
     cat_counts = None
     if p.category_column:
@@ -328,39 +374,65 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             else:
                 counts = {str(r.value): int(r.n) for r in found}
             del found
-        cols, sample = rows_of(categories is None, where)
+        by_label = bool(p.category_column) and categories is None
+        main = min(counts, key=lambda v: (-counts[v], v)) if by_label and counts else None
+        units = _currency_labels(counts, main, fx) if main is not None else []
+        cols, sample = rows_of(categories is None, where, bool(units))
         modes = []
         fits = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by) if explained else None
         stats = ctx.source.execute(mode_stats(sample, fits))
-        tails = tails_of(cols, where, stats, fits) if stats else None
+        notes = [note] if note else []
+        if peers:  # a peer group of a few rows cannot place a main mode, let alone a second one: skipped
+            small = [r for r in stats if int(r.n) < MIN_GROUP]
+            stats = [r for r in stats if int(r.n) >= MIN_GROUP]
+            if small:
+                notes.append(
+                    f"{sum(int(r.n) for r in small):,} rows in {len(small):,} {'/'.join(p.group_by)} group(s) of "
+                    f"fewer than {MIN_GROUP} rows were not judged for a second mode"
+                )
+        mixed = []
+        if units:
+            mixed = _mixed_units(ctx, sample, stats, fits, explained, counts, main, units, bool(peers))
+        # the rows pooled to look for a second mode: a label's (or the column's) in every peer group, each
+        # measured from its own group's main mode; their size, spread (root mean square) and lean (mean skew)
+        pool = {r.g0: ((_decoded(r.g0)[-1] if by_label else "(all)") if peers else r.g0) for r in stats}
+        pooled: dict[str, list[float]] = {}
+        for r in stats:
+            acc = pooled.setdefault(pool[r.g0], [0.0, 0.0, 0.0])
+            n_ = float(r.n)
+            acc[0] += n_
+            acc[1] += n_ * sigma(r) ** 2
+            acc[2] += n_ * _skewness(r.q25, r.q50, r.q75)
+        tails = tails_of(cols, where, stats, fits, pool) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
+            unit = sa.func.greatest(tails.c.spread, 1e-12)  # each row's excess in its own group's sigmas
             summary = ctx.source.execute(
                 sa.select(
                     tails.c.lab,
-                    sa.func.max(tails.c.n).label("n"),
-                    sa.func.max(tails.c.spread).label("spread"),
                     sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
                     sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
                     # FILTER: only the tail rows reach the sort (a CASE would feed every row of 10M to it)
-                    median(tails.c.d - tails.c.edge).filter(up).label("up_beyond"),
-                    median(-tails.c.d - tails.c.edge).filter(down).label("down_beyond"),
+                    median((tails.c.d - tails.c.edge) / unit).filter(up).label("up_beyond"),
+                    median((-tails.c.d - tails.c.edge) / unit).filter(down).label("down_beyond"),
                 ).group_by(tails.c.lab)
             )
-        skew = {r.g0: _skewness(r.q25, r.q50, r.q75) for r in stats}
         for row in summary:
-            n = int(row.n)
+            total, squares, skews = pooled[row.lab]
+            n, spread, skew = int(total), math.sqrt(squares / total), skews / total
             for side, count, other, beyond, lean in (
-                ("above", row.up, row.down, row.up_beyond, skew[row.lab]),
-                ("below", row.down, row.up, row.down_beyond, -skew[row.lab]),
+                ("above", row.up, row.down, row.up_beyond, skew),
+                ("below", row.down, row.up, row.down_beyond, -skew),
             ):
                 count, other = int(count or 0), int(other or 0)
                 # a second mode clusters past the edge; an honest tail thins out just past it. A body leaning
                 # that way (a Pareto-like tail: its excess over the edge is exponential, median about one sigma)
                 # must show a mode well clear of it; a symmetric body has no honest reason for one side's excess
                 need = CLUSTER if lean > SKEW_TOL or count > MINORITY * n else CLUSTER_SYMMETRIC
-                clustered = beyond is not None and float(beyond) >= need * float(row.spread)
+                if lean > SKEW_TOL:  # and the median of a few honest rows' excess strays: two standard errors
+                    need = max(need, HONEST_EXCESS + 2 * EXCESS_SE / math.sqrt(count or 1))
+                clustered = beyond is not None and float(beyond) >= need
                 if count - other >= p.min_rows and count >= 3 * max(other, 1) and clustered:
                     modes.append(
                         {
@@ -369,7 +441,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                             "count": count,
                             "of": n,
                             "opposite_tail": other,
-                            "spread": float(row.spread),
+                            "spread": spread,
                         }
                     )
         evidence: dict[str, Any] = {}
@@ -380,16 +452,15 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # offset come from the rest.
             sign = 1 if mode["side"] == "above" else -1
             e = sign * tails.c.d
-            by_label = p.category_column and categories is None
-            cond = sa.and_(tails.c.lab == mode["label"] if by_label else sa.true(), e > tails.c.edge)
+            cond = sa.and_(tails.c.lab == mode["label"], e > tails.c.edge)
             count, other = mode["count"], mode.pop("opposite_tail")
             shifted = count - other
             spread = mode.pop("spread")
             # one statement: the tail's rows, the mode's centre (`mid`) and where its honest part ends (`cut`),
-            # then the rows past `cut` within the mode's own spread of its centre (a lone x10 row further in
+            # then the rows past `cut` within their group's spread of its centre (a lone x10 row further in
             # is not a yen row)
             tail_rows = (
-                sa.select(tails.c.k, tails.c.x, tails.c.d, e.label("e"))
+                sa.select(tails.c.k, tails.c.x, tails.c.g0, tails.c.d, tails.c.spread, e.label("e"))
                 .where(cond)
                 .cte("ss_mode")
                 .prefix_with("MATERIALIZED")
@@ -398,12 +469,18 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
                 sa.func.percentile_cont((other + shifted / 2) / count).within_group(tail_rows.c.e).label("mid"),
             ).cte("ss_centre")
-            keep = [sa.func.abs(tail_rows.c.e - centre.c.mid) <= max(TAIL_SIGMAS * spread, WINDOW_MIN)]
+            window = sa.func.greatest(TAIL_SIGMAS * tail_rows.c.spread, WINDOW_MIN)
+            keep = [sa.func.abs(tail_rows.c.e - centre.c.mid) <= window]
             if other:
                 keep.append(tail_rows.c.e > centre.c.cut)
             stmt = (
                 sa.select(
-                    tail_rows.c.k, tail_rows.c.x, tail_rows.c.d, centre.c.mid, sa.func.count().over().label("total")
+                    tail_rows.c.k,
+                    tail_rows.c.x,
+                    tail_rows.c.g0,
+                    tail_rows.c.d,
+                    centre.c.mid,
+                    sa.func.count().over().label("total"),
                 )
                 .select_from(tail_rows.join(centre, sa.true()))
                 .where(*keep)
@@ -419,6 +496,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # the median of `shifted` rows of spread s has a standard error of about 1.25 s / sqrt(shifted)
             mode["factor"] = name_offset(sign * mid_v, fx, 1.2533 * spread / shifted**0.5)
             rows = [{"key": r.k, "value": exact(r.x), "score": round(float(r.d), 3)} for r in found]
+            if peers:  # each row's peer group, whose main mode it was measured from
+                for row, r in zip(rows, found, strict=True):
+                    row["group"] = dict(zip(p.group_by, _decoded(r.g0), strict=False))
             f = mode["factor"]
             prov = provenance(f, mode["count"], mode["side"]) if f else None
             if prov:
@@ -426,6 +506,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     row["candidate"], row["provenance"] = candidate(r.x, prov)
             mode["rows"] = capped(rows, mode["count"])
             where_ = f"{p.category_column}={mode['label']}: " if by_label else ""
+            rest = f"their {'/'.join(p.group_by)} peers" if peers else "the rest"
             what = "no known factor matches"
             if f:
                 what = f"likely {f['label']} (factor {f['factor']:g})"
@@ -438,7 +519,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     what += f", or {' or '.join(f['alternatives'])}: too few rows to tell them apart"
             messages.append(
                 f"{where_}{mode['count']:,} of {mode['of']:,} rows ({100 * mode['count'] / mode['of']:.2g}%) sit "
-                f"{abs(mode['offset']):.2f} decades {mode['side']} the rest: {what}"
+                f"{abs(mode['offset']):.2f} decades {mode['side']} {rest}: {what}"
             )
         modes = [m for m in modes if m["count"]]
         if modes:
@@ -485,18 +566,26 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     + ", ".join(f"{x['value']} {100 * x['was']:.1f}% -> {100 * x['share']:.1f}%" for x in shifted[:5])
                     + _more(len(shifted))
                 )
+        # a label priced in its own currency is a property of the data, not a change: its own severity
+        changed = bool(evidence)
+        if mixed:
+            evidence["mixed_units"] = mixed
+            messages += [_mixed_message(p, m, fits is not None) for m in mixed]
         ok = not evidence
         cause = "unit_shift" if modes else ("new_category" if new_values else "share_shift")
-        if note:
-            messages.append(note)
+        if not changed:
+            cause = "mixed_units"
+        messages += notes
         diagnosis = None if ok else {"cause": cause, "message": "; ".join(messages)}
-        if ok and note:
-            diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
+        if ok and notes:
+            diagnosis = {"message": "; ".join(notes)}  # a pass, but the reader should know what was not judged
         # flagged shares are kept only as candidates: the next run still compares with the last good ones,
         # until someone resolves the incident (which accepts them, see runner.resolve_incident)
         prefix = "candidate_share:" if new_values or shifted else "share:"
         metrics = {f"{prefix}{v}": s for v, s in shares.items()}
         observed = {"modes": len(modes), "categories": categories or len(shares) or None}
+        if mixed:
+            observed["mixed_units"] = len(mixed)
         if note:
             observed["left_out"] = skipped
         expected = {"min_rows": p.min_rows, "share_change": p.share_change, "max_categories": p.max_categories}
@@ -513,19 +602,167 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 diagnosis={"cause": "high_cardinality", "message": "; ".join(messages)},
                 cause="high_cardinality",
             )
-        return result(
-            spec,
-            ctx,
-            ok,
-            cause=cause,
+        severities = ([spec.severity] if changed else []) + ([p.mixed_units_severity] if mixed else [])
+        status = "pass" if ok else ("fail" if "error" in severities else "warn")
+        return CheckResult(
+            ctx.dataset_name,
+            spec.name,
+            spec.kind,
+            status,
+            spec.severity,
             observed=observed,
             expected=expected,
             evidence=evidence,
             diagnosis=diagnosis,
+            cause=None if ok else cause,
             metrics=metrics,
         )
 
     return Plan(finish, ctx.sums(used))
+
+
+def _composite(keys: list[sa.ColumnElement]) -> sa.ColumnElement:
+    """One text key for several group keys: each as its length, ':' and itself, so no value (whatever it
+    holds) makes two groups collide, and `_decoded` splits it back."""
+    out: sa.ColumnElement = sa.literal("")
+    for k in keys:
+        out = out + sa.cast(sa.func.length(k), sa.String) + ":" + k
+    return out
+
+
+def _decoded(key: str) -> list[str]:
+    """The group keys `_composite` joined (lengths in characters, as both databases count them)."""
+    parts, i = [], 0
+    while i < len(key):
+        colon = key.index(":", i)
+        n = int(key[i:colon])
+        parts.append(key[colon + 1 : colon + 1 + n])
+        i = colon + 1 + n
+    return parts
+
+
+def currency_rate(label: str, fx_rates: dict[str, float]) -> tuple[float, str] | None:
+    """Units per USD of a label that is a currency code, and where the rate comes from; None otherwise."""
+    code = label.strip().upper()
+    if code in fx_rates:
+        return fx_rates[code], CONFIGURED
+    if code == "USD":
+        return 1.0, "base"
+    if code in BUILTIN_FX:
+        return BUILTIN_FX[code], BUILTIN
+    return None
+
+
+def _currency_labels(counts: dict[str, int], main: str, fx_rates: dict[str, float]) -> list[str]:
+    """The labels to judge for mixed currencies: every other currency code, when the main label is one."""
+    if currency_rate(main, fx_rates) is None:
+        return []
+    return [v for v in sorted(counts) if v != main and currency_rate(v, fx_rates) is not None]
+
+
+def _mixed_units(
+    ctx: Context,
+    sample: sa.CTE,
+    stats: list[sa.Row],
+    fits: fit.Fits | None,
+    explained: list[str],
+    counts: dict[str, int],
+    main: str,
+    units: list[str],
+    peered: bool,
+) -> list[dict[str, Any]]:
+    """The currency labels whose rows sit their currency's factor from the main label's (item (d) of the
+    module doc). Each label's offset is the median, over its sampled rows, of y minus the main label's
+    reference in the row's peer group (its median, or its line plus the median residual); a row whose peer
+    group has no judged main-label reference takes no part."""
+    refs = []
+    for r in stats:
+        parts = _decoded(r.g0) if peered else [r.g0]
+        if parts[-1] != main:
+            continue
+        line = fits.of((r.g0,)) if fits is not None else None
+        pg = "".join(f"{len(v)}:{v}" for v in parts[:-1]) if peered else "(all)"
+        refs.append((pg, float(r.m) + (line.a if line else 0.0), *(line.b if line else ())))
+    if not refs:
+        return []
+    known = sa.values(
+        sa.column("pg", sa.String),
+        sa.column("c", sa.Float),
+        *[sa.column(f"b{j}", sa.Float) for j in range(len(explained))],
+        name="ss_refs",
+    ).data(refs)
+    lab = sample.c.lab if peered else sample.c.g0
+    r = sample.c.y - known.c.c
+    for j, v in enumerate(explained):
+        r = r - known.c[f"b{j}"] * sample.c[v]
+    resid = (
+        sa.select(lab.label("lab"), r.label("r"))
+        .select_from(sample.join(known, (sample.c.pg if peered else sa.literal("(all)")) == known.c.pg))
+        .where(lab.in_([main, *units]))
+        .cte("ss_units")
+    )
+    med = (
+        sa.select(resid.c.lab, median(resid.c.r).label("o"), sa.func.count().label("n"))
+        .group_by(resid.c.lab)
+        .cte("ss_units_med")
+    )
+    found = ctx.source.execute(
+        sa.select(med.c.lab, med.c.o, med.c.n, median(sa.func.abs(resid.c.r - med.c.o)).label("mad"))
+        .select_from(resid.join(med, resid.c.lab == med.c.lab))
+        .group_by(med.c.lab, med.c.o, med.c.n)
+        .order_by(med.c.lab)
+    )
+    at = {row.lab: (float(row.o), int(row.n), 1.4826 * float(row.mad)) for row in found}
+    if main not in at:
+        return []
+    o_main, n_main, s_main = at[main]
+    main_rate, main_source = currency_rate(main, ctx.fx_rates)
+    out = []
+    for label in units:
+        if label not in at:
+            continue
+        o, n, s = at[label]
+        rate, source = currency_rate(label, ctx.fx_rates)
+        s = max(s, s_main)  # a few rows cannot show a spread narrower than the main label's
+        se = 1.2533 * math.sqrt(s**2 / n + s_main**2 / n_main)  # of the difference of two medians
+        tol = max(MATCH, 2 * se)
+        factor = math.log10(rate / main_rate)
+        offset = o - o_main
+        # the factor must be told from 1: further than both tolerances and than the rows' own spread, so
+        # that "priced in its own currency" and "priced in the main unit" cannot both fit (EUR at 0.92 never)
+        if abs(factor) <= max(2 * tol, s) or abs(offset - factor) > tol:
+            continue
+        approximate = BUILTIN in (source, main_source)
+        out.append(
+            {
+                "label": label,
+                "main": main,
+                "count": counts[label],
+                "of": sum(counts.values()),
+                "factor": _sig(rate / main_rate),
+                "rate": rate_text(rate),
+                "main_rate": rate_text(main_rate),
+                "source": BUILTIN if approximate else CONFIGURED,
+                "offset": round(offset, 3),
+                "distance": round(abs(offset - factor), 3),
+                "tolerance": round(tol, 3),
+            }
+        )
+    return out
+
+
+def _mixed_message(p: Params, m: dict[str, Any], fitted: bool) -> str:
+    on = " (on the residual of the fit on " + ", ".join(p.explained_by) + ")" if fitted else ""
+    on = " (on the ratio to " + p.reference_column + ")" if p.reference_column else on
+    how = "a built-in approximate rate" if m["source"] == BUILTIN else "the rates of config fx_rates"
+    if m["source"] == BUILTIN:
+        how += f"; set fx_rates.{m['label'].strip().upper()} in config.yaml to use your books' rate"
+    return (
+        f"{p.value_column} mixes currencies: the {m['count']:,} rows labelled {m['label']} sit "
+        f"{abs(m['offset']):.2f} decades {'above' if m['offset'] > 0 else 'below'} the {m['main']} rows{on}, "
+        f"the {m['label']}/{m['main']} factor {m['factor']:g} ({how}): a sum or mean over {p.value_column} "
+        "adds one unit to another"
+    )
 
 
 def _more(n: int, shown: int = 5) -> str:
