@@ -78,7 +78,7 @@ EXPECTED_FALSE = 0.05  # honest rows beyond the threshold, per check, under a no
 NORMAL_Q90, NORMAL_Q99 = 1.6449, 2.5758  # quantiles of |z| under a normal tail
 TAIL_CAP = 1.6  # the data's tail may widen the normal threshold this much at most (a few wild rows cannot)
 MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n)
-NAMING_SIGMAS = 2.0  # k is named when log10(x/ref) is within this many noise sigmas of k: 95% of real slips
+NAMING_SIGMAS = 2.5  # k is named when log10(x/ref) is within this many noise sigmas of k: 99% of real slips
 NAMING_FLOOR = 0.05  # decades: the least tolerance (values rounded to a few digits have a tiny MAD)
 MAX_NOISE = 0.2  # decades: a noisier reference cannot favour 10^k 2:1 over any other ratio (0.4/sigma per decade)
 
@@ -154,8 +154,9 @@ def tolerance(noise: float) -> float:
     reference's noise, at least NAMING_FLOOR.
 
     A slipped row is an honest value times 10^k, so its distance from 10^k is the honest value's own deviation
-    from its reference: within 2 sigmas 95% of the time. An unusual honest value lands anywhere in the decade,
-    so a tolerance of t decades names a false k for about 2t of them: 2 sigmas, not more. Past MAX_NOISE no k
+    from its reference: within 2.5 sigmas for 99% of slips under a normal tail, 97% under a Student-t5 one. An
+    unusual honest value lands anywhere in the decade, so a tolerance of t decades names a false k for about 2t
+    of them: 2.5 sigmas, not the 3.5 that named "0.21x its reference" (3.2 sigmas from 10^-1). Past MAX_NOISE no k
     is named at all: even a ratio of exactly 10^k is then less than twice as likely a slip (a normal density
     of 0.4/sigma per decade at its centre) as an unusual value (1 per decade, anywhere in it)."""
     return max(NAMING_FLOOR, NAMING_SIGMAS * noise)
