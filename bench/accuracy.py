@@ -158,7 +158,8 @@ def clean_diamonds(diamonds: pd.DataFrame) -> str:
         res = check_frame(diamonds, "magnitude", params)
         at_error += res.observed["slips"]
         unusual += res.observed["unusual"]
-    return f"{'magnitude clean diamonds (real): rows at error':<58}{at_error:>8}   ({unusual} unusual rows at warn, 5 references)"
+    name = "magnitude clean diamonds (real): rows at error"
+    return f"{name:<58}{at_error:>8}   ({unusual} unusual rows at warn, 5 references)"
 
 
 def currency_bench(runs: int, rng) -> list[str]:
