@@ -10,9 +10,16 @@ reference available for it:
 - `group_by`: the median of the row's peer group;
 - neither: the median of all rows.
 
-Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference (a group of one cannot judge
-itself). The spread is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of
-identical values still flags a value ten times larger.
+`unit_column: <label column>` (a currency or unit) judges each row in its own unit: a label with a config
+`fx_rates` rate (units per `base_unit`, USD by default) is converted to the base unit (its log10 rate
+subtracted in the SQL) and joins the base label's peer groups; every other label, NULL included, is a peer
+group of its own. Nothing is inferred: `expected.units` says how each label was judged, and a flagged row's
+reference and candidate are in its own unit.
+
+Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference, or their label's with
+`unit_column` (a group of one cannot judge itself, and a yen row is not judged against dollars). The spread
+is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of identical values still
+flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
@@ -22,11 +29,17 @@ threshold scales with the row count so that the expected number of honest rows b
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
 quantiles of |z|).
 
-When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
-the row's diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate: computed exactly
-from the stored value (sentinel/checks/exact.py: "12345678.90" -> "1234567.89"), with its provenance (the
-ratio, its distance from 10^k and the tolerance it is within). The result's diagnosis carries `k` only when
-every flagged row is listed and all share it; otherwise each row says its own.
+When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k
+(`tolerance`: 2.5 noise sigmas, the noise being the wider of the MAD and the 0.90 quantile of |residual|),
+the row's cause is `magnitude`: its diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a
+candidate, computed exactly from the stored value (sentinel/checks/exact.py: "12345678.90" -> "1234567.89"),
+with its provenance (the ratio, its distance from 10^k and the tolerance it is within). The scan decides
+this per row, so the counts of each cause are exact. Any other flagged row is `unusual`: far from its
+reference but not near a power of ten of it, so no k and no candidate are invented. One proven slip (or a
+moved aggregate) fails the check as `magnitude`, listing every flagged row with its own cause; a run of
+unusual rows alone is reported at `unusual_severity` (warn: status and severity `warn`, cause `unusual`; info:
+a pass that lists them; error: a failure), never above the check's own severity. The result's diagnosis
+carries `k` only when every flagged row is listed and all share it; otherwise each row says its own.
 Aggregate magnitude: the column's sum and mean are kept as metric history each run and, once 5 runs exist,
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
 aggregates are not kept, so a bad day never becomes the baseline.
@@ -163,7 +176,9 @@ def tolerance(noise: float) -> float:
 
 
 def digits(ratio_log: float, noise: float) -> int | None:
-    """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None."""
+    """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None. The scoring
+    scan applies the same rule in SQL (`flagged`, with `naming_tolerance` per group), so that the count of
+    proven slips is exact even where the evidence lists only some of the rows."""
     if not math.isfinite(ratio_log):
         return None
     k = round(ratio_log)
@@ -343,8 +358,11 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
     within = [gs[sc.units.index]] if sc.units is not None else []
     per_group, overall = _centre(base, e, gs, "ref", within)
     rows = sa.select(*gs, sa.func.max(base.c.group_rows).label("group_rows")).group_by(*gs).cte("group_rows")
-    on = lambda a, b, names=[g.name for g in gs]: same([a.c[n] for n in names], [b.c[n] for n in names])  # noqa: E731
-    in_unit = lambda a, b: on(a, b, [w.name for w in within])  # noqa: E731
+
+    def matching(names: list[str]) -> Any:
+        return lambda a, b: same([a.c[n] for n in names], [b.c[n] for n in names])
+
+    on, in_unit = matching([g.name for g in gs]), matching([w.name for w in within])
     # the sample's own |z|: its 0.90 and 0.99 quantiles say how heavy the honest tail is (small groups borrow
     # the overall centre and spread)
     own = per_group.c.n >= MIN_GROUP
