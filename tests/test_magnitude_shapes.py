@@ -242,3 +242,37 @@ def test_clean_diamonds_name_no_power_of_ten():
     stone = {i["key"]: i for i in listed}[16283]
     assert d.loc[16283, "carat"] == 3.0 and d.loc[16283, "clarity"] == "I1"
     assert math.isclose(stone["ratio"], 0.21, rel_tol=0.05)
+
+
+def test_explained_by_within_own_labels(project, sql_wh):
+    """Contract amounts fit on seats, yen rows labelled: most in apac, eight in emea. A group too small for a
+    line of its own takes its label's line, not the dollars': the eight honest emea yen rows are not flagged,
+    and a yen contract typed with an extra digit is, named k=1 in yen."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    seats = np.round(10 ** rng.uniform(0.5, 2.5, n))
+    region = rng.choice(["emea", "amer", "apac"], n, p=[0.45, 0.45, 0.1])
+    amount = np.round(seats * 1200 * 10 ** rng.normal(0, 0.03, n), 2)
+    currency = np.array(["USD"] * n, dtype=object)
+    apac = np.flatnonzero(region == "apac")
+    currency[apac[: len(apac) * 3 // 4]] = "JPY"
+    currency[np.flatnonzero(region == "emea")[:8]] = "JPY"
+    amount[currency == "JPY"] *= 150
+    slip = int(apac[5])
+    amount[slip] *= 10
+    df = pd.DataFrame({"id": np.arange(n), "region": region, "seats": seats, "amount": amount, "currency": currency})
+    sql_wh.execute("DROP TABLE IF EXISTS deals")
+    sql_wh.execute(
+        "CREATE TABLE deals (id INTEGER, region VARCHAR(8), seats DOUBLE PRECISION, amount DOUBLE PRECISION,"
+        " currency VARCHAR(3))"
+    )
+    sql_wh.execute("INSERT INTO deals VALUES (:id, :region, :seats, :amount, :currency)", df.to_dict("records"))
+    for fx in ("", "fx_rates: {JPY: 150}"):
+        code, res = run(
+            project, sql_wh, "{column: amount, explained_by: [seats], group_by: [region], unit_column: currency}", fx
+        )
+        hits = items(res)
+        assert set(hits) == {slip}, (fx, hits)
+        assert hits[slip]["diagnosis"]["k"] == 1 and hits[slip]["unit"]["label"] == "JPY"
+        assert Decimal(hits[slip]["diagnosis"]["candidate"]) == Decimal(repr(float(amount[slip]))) / 10
+        assert res["expected"]["reference"] == "fit on log seats within region, currency"

@@ -296,6 +296,17 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
     return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), units)
 
 
+def unit_lines(ctx: Context, sc: Scoring, fits: fit.Fits, p: Params) -> fit.Fits:
+    """`fits` where a group too small for a line of its own takes its unit's line instead of the whole
+    sample's: the sample's line is the dollars' line, and a handful of yen rows of one owner would sit 150x off
+    it. Two more small statements over the sample."""
+    t = sc.sample
+    by_unit = sa.select(t.c.y, *[t.c[v] for v in sc.explained], t.c[f"g{sc.units.index}"].label("g0"))
+    lines = fit.robust(ctx.source, by_unit.cte("mag_units"), sc.explained, 1, MIN_GROUP, p.explained_by)
+    own = {g: line or lines.of((g[sc.units.index],)) for g, line in fits.groups.items()}
+    return fit.Fits(own, fits.overall)
+
+
 def _centre(
     base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str, within: list[sa.ColumnElement]
 ) -> tuple[sa.CTE, sa.CTE]:
@@ -562,6 +573,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             if n and sc.explained
             else None
         )
+        if fits is not None and sc.units is not None:
+            fits = unit_lines(ctx, sc, fits, p)
         found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, fits))] if n else []
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:
