@@ -415,7 +415,8 @@ def _reference(r: dict[str, Any], prefix: str) -> Reference:
     names = ("m", "mad", "d90", "n") if own else ("m0", "mad0", "d90_0", "n0")
     centre, mad, d90, n = (r[prefix + c] for c in names)
     spread = max(1.4826 * float(mad), FLOOR) if mad is not None else FLOOR
-    return Reference(None if centre is None else float(centre), spread, noise_of(spread, _float(d90)), int(n or 0))
+    noise = noise_of(spread, None if d90 is None else float(d90))
+    return Reference(None if centre is None else float(centre), spread, noise, int(n or 0))
 
 
 def naming_tolerance(noise: float) -> float:
