@@ -276,3 +276,31 @@ def test_explained_by_within_own_labels(project, sql_wh):
         assert hits[slip]["diagnosis"]["k"] == 1 and hits[slip]["unit"]["label"] == "JPY"
         assert Decimal(hits[slip]["diagnosis"]["candidate"]) == Decimal(repr(float(amount[slip]))) / 10
         assert res["expected"]["reference"] == "fit on log seats within region, currency"
+
+
+@pytest.mark.parametrize("groups", [4, 12_000])
+def test_hostile_labels_are_bound_or_rendered_by_the_dialect(project, sql_wh, groups):
+    """Labels from the data (and rates' codes from config) never become SQL text: quotes and a statement in a
+    label are values, also where 12,000 groups' literals exceed PostgreSQL's bound-parameter limit and the
+    scoring scan goes as literal SQL."""
+    hostile, quoted = "x'); DROP TABLE deals; --", "it's"
+    n = 24_000
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame(
+        {"id": np.arange(n), "g": np.arange(n) % groups, "amount": np.round(10 ** rng.normal(4, 0.1, n), 2)}
+    )
+    df["currency"] = np.where(np.arange(n) % 40 == 1, hostile, np.where(np.arange(n) % 40 == 2, quoted, "USD"))
+    df.loc[df.currency == quoted, "amount"] *= 150
+    slip = int(df.index[df.currency == hostile][3])
+    df.loc[slip, "amount"] *= 1000
+    sql_wh.execute("DROP TABLE IF EXISTS deals")
+    sql_wh.execute("CREATE TABLE deals (id INTEGER, g INTEGER, amount DOUBLE PRECISION, currency VARCHAR(40))")
+    sql_wh.execute("INSERT INTO deals VALUES (:id, :g, :amount, :currency)", df.to_dict("records"))
+    code, res = run(
+        project, sql_wh, "{column: amount, group_by: [g], unit_column: currency}", 'fx_rates: {"it\'s": 150}'
+    )
+    assert list(items(res)) == [slip], res["evidence"]
+    assert items(res)[slip]["unit"] == {"label": hostile, "judged": "own label"}
+    assert items(res)[slip]["diagnosis"]["k"] == 3
+    assert res["expected"]["units"][quoted] == "converted at fx_rates 150 to USD (600 rows)"
+    assert res["observed"]["rows_scored"] == n  # the table is still there
