@@ -10,9 +10,16 @@ reference available for it:
 - `group_by`: the median of the row's peer group;
 - neither: the median of all rows.
 
-Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference (a group of one cannot judge
-itself). The spread is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of
-identical values still flags a value ten times larger.
+`unit_column: <label column>` (a currency or unit) judges each row in its own unit: a label with a config
+`fx_rates` rate (units per `base_unit`, USD by default) is converted to the base unit (its log10 rate
+subtracted in the SQL) and joins the base label's peer groups; every other label, NULL included, is a peer
+group of its own. Nothing is inferred: `expected.units` says how each label was judged, and a flagged row's
+reference and candidate are in its own unit.
+
+Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference, or their label's with
+`unit_column` (a group of one cannot judge itself, and a yen row is not judged against dollars). The spread
+is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of identical values still
+flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
@@ -22,11 +29,17 @@ threshold scales with the row count so that the expected number of honest rows b
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
 quantiles of |z|).
 
-When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k,
-the row's diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a candidate: computed exactly
-from the stored value (sentinel/checks/exact.py: "12345678.90" -> "1234567.89"), with its provenance (the
-ratio, its distance from 10^k and the tolerance it is within). The result's diagnosis carries `k` only when
-every flagged row is listed and all share it; otherwise each row says its own.
+When log10 of a row's ratio to its reference is within the reference's own noise of a non-zero integer k
+(`tolerance`: 2.5 noise sigmas, the noise being the wider of the MAD and the 0.90 quantile of |residual|),
+the row's cause is `magnitude`: its diagnosis names k ("likely 1 extra digit") and proposes x/10^k as a
+candidate, computed exactly from the stored value (sentinel/checks/exact.py: "12345678.90" -> "1234567.89"),
+with its provenance (the ratio, its distance from 10^k and the tolerance it is within). The scan decides
+this per row, so the counts of each cause are exact. Any other flagged row is `unusual`: far from its
+reference but not near a power of ten of it, so no k and no candidate are invented. One proven slip (or a
+moved aggregate) fails the check as `magnitude`, listing every flagged row with its own cause; a run of
+unusual rows alone is reported at `unusual_severity` (warn: status and severity `warn`, cause `unusual`; info:
+a pass that lists them; error: a failure), never above the check's own severity. The result's diagnosis
+carries `k` only when every flagged row is listed and all share it; otherwise each row says its own.
 Aggregate magnitude: the column's sum and mean are kept as metric history each run and, once 5 runs exist,
 judged against them the same way (robust z on log10, plus a 25% minimum change); a flagged run's
 aggregates are not kept, so a bad day never becomes the baseline.
@@ -47,7 +60,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
@@ -66,7 +79,8 @@ from sentinel.checks.common import (
     result,
 )
 from sentinel.checks.exact import exact, shifted
-from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
+from sentinel.checks.sqlstats import NULL_GROUP, group_key, log10_abs, median, outside_every, same, sampled
+from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
 
 MIN_GROUP = 20
@@ -77,9 +91,16 @@ EXPECTED_FALSE = 0.05  # honest rows beyond the threshold, per check, under a no
 NORMAL_Q90, NORMAL_Q99 = 1.6449, 2.5758  # quantiles of |z| under a normal tail
 TAIL_CAP = 1.6  # the data's tail may widen the normal threshold this much at most (a few wild rows cannot)
 MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n)
+NAMING_SIGMAS = 2.5  # k is named when log10(x/ref) is within this many noise sigmas of k: 99% of real slips
+NAMING_FLOOR = 0.05  # decades: the least tolerance (values rounded to a few digits have a tiny MAD)
+MAX_NOISE = 0.2  # decades: a noisier reference cannot favour 10^k 2:1 over any other ratio (0.4/sigma per decade)
 
 
-CAUSES = ("magnitude",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
+# the `cause` of each failure this kind reports (playbooks' `when.cause`): a proven x10^k slip, or a row far
+# from its reference that is not near a power of ten of it (no candidate: only its owner knows)
+CAUSES = ("magnitude", "unusual")
+UNUSUAL_STATUS = {"info": "pass", "warn": "warn", "error": "fail"}
+UNITS_SHOWN = 20  # labels the result lists with how each was judged
 
 
 class Params(CheckParams):
@@ -87,6 +108,9 @@ class Params(CheckParams):
     group_by: list[str] = []
     explained_by: list[str] = []
     history_by: str | None = None
+    unit_column: str | None = None
+    base_unit: str = Field("USD", min_length=1, description="the unit config fx_rates are quoted against")
+    unusual_severity: Literal["info", "warn", "error"] = "warn"
     sensitivity: float = Field(3.5, gt=0, description="the least threshold on |robust z|; it grows with rows")
 
     @field_validator("explained_by")
@@ -100,6 +124,10 @@ class Params(CheckParams):
     def _not_itself(self) -> Params:
         if self.column in self.explained_by:
             raise ValueError(f"explained_by: {self.column} cannot explain itself")
+        if self.unit_column is not None and self.unit_column in (self.column, *self.explained_by, *self.group_by):
+            raise ValueError(
+                f"unit_column: {self.unit_column} is already the checked column, an explained_by or a group_by column"
+            )
         return self
 
 
@@ -134,20 +162,40 @@ def small_sample_factor(n: float) -> float:
     return 1.0 + 2 * MAD_SE / math.sqrt(max(n, 1.0))
 
 
-def tolerance(spread: float) -> float:
-    """How far (decades) log10(x/ref) may sit from an integer k for k to be named: the reference's noise."""
-    return max(0.05, 3.5 * spread)
+def tolerance(noise: float) -> float:
+    """How far (decades) log10(x/ref) may sit from an integer k for k to be named: NAMING_SIGMAS of the
+    reference's noise, at least NAMING_FLOOR.
+
+    A slipped row is an honest value times 10^k, so its distance from 10^k is the honest value's own deviation
+    from its reference: within 2.5 sigmas for 99% of slips under a normal tail, 97% under a Student-t5 one. An
+    unusual honest value lands anywhere in the decade, so a tolerance of t decades names a false k for about 2t
+    of them: 2.5 sigmas, not the 3.5 that named "0.21x its reference" (3.2 sigmas from 10^-1). Past MAX_NOISE no k
+    is named at all: even a ratio of exactly 10^k is then less than twice as likely a slip (a normal density
+    of 0.4/sigma per decade at its centre) as an unusual value (1 per decade, anywhere in it)."""
+    return max(NAMING_FLOOR, NAMING_SIGMAS * noise)
 
 
-def digits(ratio_log: float, spread: float) -> int | None:
-    """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None."""
+def digits(ratio_log: float, noise: float) -> int | None:
+    """k when log10(x/ref) sits within the reference's noise of a non-zero integer k, else None. The scoring
+    scan applies the same rule in SQL (`flagged`, with `naming_tolerance` per group), so that the count of
+    proven slips is exact even where the evidence lists only some of the rows."""
     if not math.isfinite(ratio_log):
         return None
     k = round(ratio_log)
-    tol = tolerance(spread)
-    if k == 0 or tol > 0.6 or abs(ratio_log - k) > tol:  # beyond 0.6 the reference cannot tell k from k±1
+    tol = tolerance(noise)
+    if k == 0 or noise >= MAX_NOISE or abs(ratio_log - k) > tol:
         return None
     return k
+
+
+def noise_of(spread: float, d90: float | None) -> float:
+    """The reference's noise: the larger of its MAD-based spread and its 0.90 quantile of |residual| in normal
+    sigmas. A group whose body is tight but whose tail is wide (cheap small diamonds next to dear large ones in
+    one cut-colour-clarity group) is noisier than its MAD says, and a k named against the MAD alone would be a
+    guess."""
+    if d90 is None or not math.isfinite(d90):
+        return spread
+    return max(spread, d90 / NORMAL_Q90)
 
 
 def shared_k(items: list[dict[str, Any]], total: int) -> int | None:
@@ -157,6 +205,27 @@ def shared_k(items: list[dict[str, Any]], total: int) -> int | None:
     if len(items) != total or len(ks) != 1 or None in ks:
         return None
     return ks.pop()
+
+
+@dataclass(frozen=True)
+class Units:
+    """How `unit_column` puts each row in a unit: labels with a config `fx_rates` rate are converted to
+    `base` (log10 offsets per label) and join the base label's groups; every other label (NULL included) is a
+    peer group of its own. The unit is the last group column, g{index}."""
+
+    column: str
+    base: str
+    rates: dict[str, float]  # label -> units per base unit, for the labels converted
+    index: int
+
+    def offset(self, label: Any) -> float:
+        """log10 of the rate a row with this label was converted at (0: in its own unit)."""
+        rate = self.rates.get(label) if isinstance(label, str) else None
+        return math.log10(rate) if rate else 0.0
+
+    def how(self, label: str) -> str:
+        rate = self.rates.get(label)
+        return f"converted at fx_rates {rate:g} to {self.base}" if rate else "own label"
 
 
 @dataclass(frozen=True)
@@ -171,6 +240,26 @@ class Scoring:
     describe: str
     peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
+    units: Units | None = None
+
+
+def units_of(ctx: Context, p: Params) -> tuple[Units | None, sa.ColumnElement | None, sa.ColumnElement | None]:
+    """The unit (group key) and log10 conversion offset of each row, or Nones without `unit_column`. Labels
+    and rates go into the SQL as bound literals; the comparison is on the label as text."""
+    if p.unit_column is None:
+        return None, None, None
+    label = group_key(ctx.col(p.unit_column))
+    rates = {code: float(rate) for code, rate in sorted(ctx.fx_rates.items()) if code != p.base_unit}
+    units = Units(p.unit_column, p.base_unit, rates, len(p.group_by))
+    if not rates:
+        return units, ctx.col(p.unit_column), None
+    converted = label.in_([sa.literal(code, sa.String) for code in rates])
+    unit = sa.case((converted, sa.literal(p.base_unit, sa.String)), else_=label)
+    offset = sa.case(
+        *[(label == sa.literal(code, sa.String), sa.literal(math.log10(r), sa.Double)) for code, r in rates.items()],
+        else_=sa.literal(0.0, sa.Double),
+    )
+    return units, unit, offset
 
 
 def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scoring:
@@ -179,8 +268,10 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
     key = ctx.key_col()
-    groups = [ctx.col(g) for g in p.group_by]
-    cols = [key.label("k"), x.label("x"), log10_abs(x).label("y")]
+    units, unit, offset = units_of(ctx, p)
+    groups: list[sa.ColumnElement] = [ctx.col(g) for g in p.group_by] + ([unit] if unit is not None else [])
+    y = log10_abs(x) if offset is None else log10_abs(x) - offset  # in the base unit where converted
+    cols = [key.label("k"), x.label("x"), y.label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0, *(ctx.finite(p.column) if p.column in skip else [])]
     for j, name in enumerate(p.explained_by):
@@ -192,41 +283,73 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
             v = log10_abs(sa.func.nullif(u, 0))
         cols.append(v.label(f"v{j}"))
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
-    peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
+    by = [*p.group_by, *([p.unit_column] if p.unit_column else [])]
+    peers = f"median of {', '.join(by)} peers" if by else "median of all rows"
     describe = peers
     if p.explained_by:
-        describe = f"fit on log {', '.join(p.explained_by)}" + (f" within {', '.join(p.group_by)}" if groups else "")
+        describe = f"fit on log {', '.join(p.explained_by)}" + (f" within {', '.join(by)}" if by else "")
         peers += f" (no {' or '.join(p.explained_by)} to fit on)"
-    rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
+    # the row's own label (its unit, NULL as NULL_GROUP), for saying which unit its value and reference are in
+    shown = [group_key(ctx.col(p.unit_column)).label("u")] if p.unit_column else []
+    rows = sa.select(*cols, *shown).select_from(ctx.table).where(*where).subquery("mag_rows")
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where))
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), units)
 
 
-def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str) -> tuple[sa.CTE, sa.CTE]:
-    """Median, count and MAD of e (its NULLs left out): a CTE with one row per group (m, n, mad) and a
-    one-row CTE over all rows (m0, n0, mad0)."""
+def unit_lines(ctx: Context, sc: Scoring, fits: fit.Fits, p: Params) -> fit.Fits:
+    """`fits` where a group too small for a line of its own takes its unit's line instead of the whole
+    sample's: the sample's line is the dollars' line, and a handful of yen rows of one owner would sit 150x off
+    it. Two more small statements over the sample."""
+    t = sc.sample
+    by_unit = sa.select(t.c.y, *[t.c[v] for v in sc.explained], t.c[f"g{sc.units.index}"].label("g0"))
+    lines = fit.robust(ctx.source, by_unit.cte("mag_units"), sc.explained, 1, MIN_GROUP, p.explained_by)
+    own = {g: line or lines.of((g[sc.units.index],)) for g, line in fits.groups.items()}
+    return fit.Fits(own, fits.overall)
+
+
+def _centre(
+    base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str, within: list[sa.ColumnElement]
+) -> tuple[sa.CTE, sa.CTE]:
+    """Median, count, MAD and 0.90 quantile of |deviation| of e (its NULLs left out): a CTE with one row per
+    group (m, n, mad, d90) and one with a row per unit of `within` (m0, n0, mad0, d90_0; one row over all rows
+    without a unit column)."""
     med = sa.select(*gs, median(e).label("m"), sa.func.count(e).label("n")).group_by(*gs).cte(f"{name}_med")
+    dev = sa.func.abs(e - med.c.m)
     per_group = (
-        sa.select(*[med.c[g.name] for g in gs], med.c.m, med.c.n, median(sa.func.abs(e - med.c.m)).label("mad"))
+        sa.select(
+            *[med.c[g.name] for g in gs],
+            med.c.m,
+            med.c.n,
+            median(dev).label("mad"),
+            sa.func.percentile_cont(0.9).within_group(dev).label("d90"),
+        )
         .select_from(base.join(med, same(gs, [med.c[g.name] for g in gs])))
         .group_by(*[med.c[g.name] for g in gs], med.c.m, med.c.n)
         .cte(f"{name}_groups")
     )
-    glob = sa.select(median(e).label("m0"), sa.func.count(e).label("n0")).cte(f"{name}_all")
+    glob = sa.select(*within, median(e).label("m0"), sa.func.count(e).label("n0")).group_by(*within).cte(f"{name}_all")
+    ws = [glob.c[w.name] for w in within]
+    dev0 = sa.func.abs(e - glob.c.m0)
     overall = (
-        sa.select(glob.c.m0, glob.c.n0, median(sa.func.abs(e - glob.c.m0)).label("mad0"))
-        .select_from(base.join(glob, sa.true()))
-        .group_by(glob.c.m0, glob.c.n0)
+        sa.select(
+            *ws,
+            glob.c.m0,
+            glob.c.n0,
+            median(dev0).label("mad0"),
+            sa.func.percentile_cont(0.9).within_group(dev0).label("d90_0"),
+        )
+        .select_from(base.join(glob, same(within, ws)))
+        .group_by(*ws, glob.c.m0, glob.c.n0)
         .cte(f"{name}_overall")
     )
     return per_group, overall
 
 
 def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
-    """Every group's reference from the sample, one row per group: the median and MAD of its residuals
-    against its line (or of y itself, without `explained_by`), the overall ones, and the sample's tail of |z|
-    repeated on each row. With `explained_by`, also the median and MAD of y itself (`peer_` columns): the
-    reference of rows whose explanatory values are missing."""
+    """Every group's reference from the sample, one row per group: the median, MAD and 0.90 quantile of
+    |deviation| of its residuals against its line (or of y itself, without `explained_by`), its unit's (or
+    the table's) same, and the sample's tail of |z| repeated on each row. With `explained_by`, also those of
+    y itself (`peer_` columns): the reference of rows whose explanatory values are missing."""
     sample = sc.sample
     gs = [sample.c[f"g{i}"] for i in range(sc.groups)]
     if fits is None:
@@ -241,9 +364,16 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
         )
         gs = [base.c[f"g{i}"] for i in range(sc.groups)]
         e = base.c.e
-    per_group, overall = _centre(base, e, gs, "ref")
+    # small groups borrow the reference of their unit (the table's, without unit_column): a yen row is never
+    # judged against dollars
+    within = [gs[sc.units.index]] if sc.units is not None else []
+    per_group, overall = _centre(base, e, gs, "ref", within)
     rows = sa.select(*gs, sa.func.max(base.c.group_rows).label("group_rows")).group_by(*gs).cte("group_rows")
-    on = lambda a, b: same([a.c[g.name] for g in gs], [b.c[g.name] for g in gs])  # noqa: E731
+
+    def matching(names: list[str]) -> Any:
+        return lambda a, b: same([a.c[n] for n in names], [b.c[n] for n in names])
+
+    on, in_unit = matching([g.name for g in gs]), matching([w.name for w in within])
     # the sample's own |z|: its 0.90 and 0.99 quantiles say how heavy the honest tail is (small groups borrow
     # the overall centre and spread)
     own = per_group.c.n >= MIN_GROUP
@@ -252,60 +382,79 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
     z = sa.func.abs((e - centre) / spread)
     tail = (
         sa.select(*[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)])
-        .select_from(base.join(per_group, on(base, per_group)).join(overall, sa.true()))
+        .select_from(base.join(per_group, on(base, per_group)).join(overall, in_unit(base, overall)))
         .cte("tail")
     )
     cols = [*[rows.c[g.name] for g in gs], rows.c.group_rows]
-    cols += [per_group.c.m, per_group.c.n, per_group.c.mad, overall, tail]
-    joined = rows.outerjoin(per_group, on(rows, per_group)).join(overall, sa.true()).join(tail, sa.true())
+    cols += [per_group.c.m, per_group.c.n, per_group.c.mad, per_group.c.d90]
+    cols += [overall.c.m0, overall.c.n0, overall.c.mad0, overall.c.d90_0, tail]
+    joined = rows.outerjoin(per_group, on(rows, per_group)).join(overall, in_unit(rows, overall)).join(tail, sa.true())
     if fits is not None:
-        peer, peer_all = _centre(base, base.c.y, gs, "peer")
-        cols += [peer.c.m.label("peer_m"), peer.c.n.label("peer_n"), peer.c.mad.label("peer_mad")]
-        cols += [peer_all.c.m0.label("peer_m0"), peer_all.c.n0.label("peer_n0"), peer_all.c.mad0.label("peer_mad0")]
-        joined = joined.join(peer, on(rows, peer)).join(peer_all, sa.true())
+        peer, peer_all = _centre(base, base.c.y, gs, "peer", within)
+        cols += [peer.c[c].label(f"peer_{c}") for c in ("m", "n", "mad", "d90")]
+        cols += [peer_all.c[c].label(f"peer_{c}") for c in ("m0", "n0", "mad0", "d90_0")]
+        joined = joined.join(peer, on(rows, peer)).join(peer_all, in_unit(rows, peer_all))
     # ordered: the scoring scan's literals then come out the same run after run, which the speculative scan
     # of the next process (sentinel/prefetch.py) needs to reuse it
     return sa.select(*cols).select_from(joined).order_by(*[rows.c[g.name] for g in gs])
 
 
-def _reference(r: dict[str, Any], first: dict[str, Any], prefix: str) -> tuple[float | None, float, int]:
-    """A group's centre, spread and rows behind them: its own if it has MIN_GROUP rows, else the table's."""
+@dataclass(frozen=True)
+class Reference:
+    """One group's reference as `references` resolves it: its own if it has MIN_GROUP rows, else its unit's
+    (the table's). `noise` is what `digits` measures a row's distance from 10^k against."""
+
+    centre: float | None
+    spread: float
+    noise: float
+    n: int
+
+
+def _reference(r: dict[str, Any], prefix: str) -> Reference:
     own = (r[f"{prefix}n"] or 0) >= MIN_GROUP
-    centre = r[f"{prefix}m"] if own else first[f"{prefix}m0"]
-    mad = r[f"{prefix}mad"] if own else first[f"{prefix}mad0"]
-    n = r[f"{prefix}n"] if own else first[f"{prefix}n0"]
+    names = ("m", "mad", "d90", "n") if own else ("m0", "mad0", "d90_0", "n0")
+    centre, mad, d90, n = (r[prefix + c] for c in names)
     spread = max(1.4826 * float(mad), FLOOR) if mad is not None else FLOOR
-    return (None if centre is None else float(centre)), spread, int(n or 0)
+    noise = noise_of(spread, None if d90 is None else float(d90))
+    return Reference(None if centre is None else float(centre), spread, noise, int(n or 0))
+
+
+def naming_tolerance(noise: float) -> float:
+    """`tolerance(noise)` as the scoring scan compares it; -1 where no k can be named at all."""
+    return round(tolerance(noise), 6) if noise < MAX_NOISE else -1.0
 
 
 def references(
     sc: Scoring, stats: list[dict[str, Any]], fits: fit.Fits | None, n: int, sensitivity: float
 ) -> tuple[list[tuple], float]:
-    """Each group's reference as literals: (groups..., a, b0.., s, threshold, ref_n, [peer a, s, threshold,
-    ref_n,] group_n), where a row's log10 reference is a + Σ b_j·log10|explained_by_j| (a: the line's
-    intercept plus the group's median residual; no b without a fit), and, with a fit, the peer median for
-    rows missing an explanatory value; and the threshold before widening."""
+    """Each group's reference as literals: (groups..., a, b0.., s, threshold, ref_n, tol, [peer a, s,
+    threshold, ref_n, tol,] group_n), where a row's log10 reference is a + Σ b_j·log10|explained_by_j| (a: the
+    line's intercept plus the group's median residual; no b without a fit), and, with a fit, the peer median
+    for rows missing an explanatory value; tol is how near 10^k a ratio must be for k to be named; and the
+    threshold before widening."""
     first = stats[0]
     t = threshold(n, _float(first["q90"]), _float(first["q99"]), sensitivity)
     out = []
     for r in stats:
         groups = tuple(r[f"g{i}"] for i in range(sc.groups))
         line = fits.of(groups) if fits else fit.Line(0.0, (), 0)
-        centre, spread, ref_n = _reference(r, first, "")
-        row: tuple = (*groups, line.a + (centre or 0.0), *line.b, spread, t * small_sample_factor(ref_n), ref_n)
+        ref = _reference(r, "")
+        row: tuple = (*groups, line.a + (ref.centre or 0.0), *line.b, ref.spread)
+        row += (t * small_sample_factor(ref.n), ref.n, naming_tolerance(ref.noise))
         if fits is not None:
-            peer, peer_spread, peer_n = _reference(r, first, "peer_")
-            row += (peer, peer_spread, t * small_sample_factor(peer_n), peer_n)
+            peer = _reference(r, "peer_")
+            row += (peer.centre, peer.spread, t * small_sample_factor(peer.n), peer.n, naming_tolerance(peer.noise))
         own = (r["n"] or 0) >= MIN_GROUP or (fits is not None and (r["peer_n"] or 0) >= MIN_GROUP)
         out.append((*row, int(r["group_rows"]) if own else 0))
     return out, t
 
 
 def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
-    """The rows beyond their group's threshold, worst first, with the total count on each."""
+    """The rows beyond their group's threshold, worst first, with on each the total count and how many of them
+    sit within their reference's noise of 10^k (`named`: proven slips, whose k the item names)."""
     fitted = bool(sc.explained)
-    names = ["a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr", "ref_n"]
-    names += ["peer_a", "peer_s", "peer_thr", "peer_ref_n"] if fitted else []
+    names = ["a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr", "ref_n", "tol"]
+    names += ["peer_a", "peer_s", "peer_thr", "peer_ref_n", "peer_tol"] if fitted else []
     known = sa.values(
         *[sa.column(f"g{i}", sa.String) for i in range(sc.groups)],
         *[sa.column(c, sa.Integer if c.endswith("ref_n") else sa.Float) for c in names],
@@ -315,6 +464,7 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
     rows = sc.rows
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
     ref, spread, thr, ref_n, peer = known.c.a, known.c.s, known.c.thr, known.c.ref_n, sa.false()
+    tol = known.c.tol
     inside: list[sa.ColumnElement] = []
     if fitted:
         # a row missing an explanatory value is judged against its peers' median instead of the line
@@ -322,8 +472,9 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         line = fit.predicted(known, [rows.c[v] for v in sc.explained])
         ref, spread = sa.case((peer, known.c.peer_a), else_=line), sa.case((peer, known.c.peer_s), else_=spread)
         thr, ref_n = sa.case((peer, known.c.peer_thr), else_=thr), sa.case((peer, known.c.peer_ref_n), else_=ref_n)
+        tol = sa.case((peer, known.c.peer_tol), else_=tol)
     elif refs:
-        inside.append(outside_every(rows.c.y, [(a, t * s) for *_, a, s, t, _ref_n, _group_n in refs]))
+        inside.append(outside_every(rows.c.y, [(a, t * s) for *_, a, s, t, _ref_n, _tol, _group_n in refs]))
     scored = (
         sa.select(
             rows.c.k,
@@ -333,17 +484,27 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
             spread.label("s"),
             ((rows.c.y - ref) / spread).label("z"),
             thr.label("thr"),
+            tol.label("tol"),
             known.c.group_n,
             ref_n.label("ref_n"),
             peer.label("peer"),
             *[rows.c[f"g{i}"] for i in range(sc.groups)],
+            *([rows.c.u] if sc.units is not None else []),
         )
         .select_from(rows.join(known, on))
         .where(*inside)
         .subquery("scored")
     )
+    d = scored.c.y - scored.c.ref  # log10 of the ratio to the reference
+    k = sa.func.round(d)
+    named = sa.and_(k != 0, sa.func.abs(d - k) <= scored.c.tol)
     return (
-        sa.select(scored, sa.func.count().over().label("total"))
+        sa.select(
+            scored,
+            named.label("named"),
+            sa.func.count().over().label("total"),
+            sa.func.sum(sa.case((named, 1), else_=0)).over().label("slips"),
+        )
         .where(sa.func.abs(scored.c.z) > scored.c.thr)
         .order_by(sa.func.abs(scored.c.z).desc(), scored.c.k)
         .limit(limit)
@@ -386,6 +547,13 @@ def plan(spec: Spec, ctx: Context) -> Plan:
     plain = scoring(ctx, p)
     describe = plain.describe
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
+    converted = {}
+    if plain.units is not None and plain.units.rates:  # rows of each converted label: the result names them
+        label = group_key(ctx.col(p.unit_column))
+        converted = {
+            f"unit:{code}": sa.func.sum(sa.case((label == sa.literal(code, sa.String), 1), else_=0))
+            for code in plain.units.rates
+        }
 
     def finish(values: dict[str, Any]):
         aggregates = _sum_mean(values)
@@ -406,6 +574,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             if n and sc.explained
             else None
         )
+        if fits is not None and sc.units is not None:
+            fits = unit_lines(ctx, sc, fits, p)
         found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, fits))] if n else []
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:
@@ -413,59 +583,67 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             tail90, tail99 = _float(found[0]["q90"]), _float(found[0]["q99"])
             rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit))]
         total = int(rows[0]["total"]) if rows else 0
-        items = [_item(r, p, sc.peers if r["peer"] else describe, t) for r in rows]
+        slips = int(rows[0]["slips"] or 0) if rows else 0
+        items = [_item(r, p, sc, sc.peers if r["peer"] else describe, t) for r in rows]
         expected = {
             "reference": describe,
             "threshold": round(t, 2),
             "rows_scored": n,
             "tail_abs_z": {"q90": _float(tail90), "q99": _float(tail99)},
         }
+        if sc.units is not None:
+            expected["units"] = _units(sc.units, found, values)
         snapshot = None
         if p.history_by:
             # the same key's previous value comes first: its items replace the peers' for the same key
-            found = _history(ctx, spec, p, n, sc, {str(i["key"]) for i in items})
-            expected["history"] = found["summary"]
-            snapshot = found["update"]
-            hist_keys = found["keys"]  # every key history flagged; only the first evidence_limit are items
+            found_h = _history(ctx, spec, p, n, sc, {str(i["key"]) for i in items})
+            expected["history"] = found_h["summary"]
+            snapshot = found_h["update"]
+            hist_keys = found_h["keys"]  # every key history flagged; only the first evidence_limit are items
+            for i in found_h["items"]:
+                i["cause"] = "magnitude" if "diagnosis" in i else "unusual"
+            replaced = [i for i in items if str(i["key"]) in hist_keys]
             total += len(hist_keys - {str(i["key"]) for i in items})
-            items = [*found["items"], *[i for i in items if str(i["key"]) not in hist_keys]][: ctx.evidence_limit]
-        ok = total == 0 and not drift
-        diagnosis = None
-        if not ok:
-            parts = []
-            if total:
-                parts.append(
-                    f"{total:,} of {n:,} rows off their reference by orders of magnitude; "
-                    # rows with a named k first: they carry a candidate value an owner can confirm
-                    + "; ".join(_sentence(i, p) for i in sorted(items, key=lambda i: "diagnosis" not in i)[:3])
-                )
-            parts += [
-                f"{d['metric']} of {p.column} is {approx(d['value'])}, {d['ratio']:.3g}x its usual "
-                f"{approx(d['expected'])} over {d['history_runs']} runs"
-                for d in drift
-            ]
-            diagnosis = {"cause": "magnitude", "message": "; ".join(parts + ([note] if note else []))}
+            slips += sum(i["cause"] == "magnitude" for i in found_h["items"])
+            slips -= sum(i["cause"] == "magnitude" for i in replaced)
+            items = [*found_h["items"], *[i for i in items if str(i["key"]) not in hist_keys]][: ctx.evidence_limit]
+        unusual = total - slips
+        observed = {"rows_scored": n, "flagged": total, "slips": slips, "unusual": unusual, **aggregates}
+        if note:
+            observed["left_out"] = skipped
+        evidence = {
+            **({"rows": capped(items, total)} if total else {}),
+            **({"aggregates": drift} if drift else {}),
+        }
+        # a flagged aggregate is not kept as history: tomorrow's baseline must not learn today's fault
+        metrics = {"flagged": float(total), **({} if drift else {k: v for k, v in aggregates.items() if v})}
+        if slips or drift:
+            # a proven slip (or a moved sum or mean): the check fails as `magnitude`, listing every flagged row
+            # with its own cause
+            diagnosis = {"cause": "magnitude", "message": "; ".join(_messages(items, total, slips, n, drift, p, note))}
             k = shared_k(items, total)
             if k is not None and not drift:
                 diagnosis["k"] = k
-        elif note:
-            diagnosis = {"message": note}  # a pass, but the reader should know what was not judged
-        return result(
-            spec,
-            ctx,
-            ok,
-            cause="magnitude",
-            observed={"rows_scored": n, "flagged": total, **aggregates, **({"left_out": skipped} if note else {})},
-            expected=expected,
-            evidence={
-                **({"rows": capped(items, total)} if total else {}),
-                **({"aggregates": drift} if drift else {}),
-            },
-            diagnosis=diagnosis,
-            # a flagged aggregate is not kept as history: tomorrow's baseline must not learn today's fault
-            metrics={"flagged": float(total), **({} if drift else {k: v for k, v in aggregates.items() if v})},
-            snapshot=snapshot,
-        )
+            res = result(spec, ctx, False, cause="magnitude", diagnosis=diagnosis, observed=observed)
+        elif unusual:
+            # only rows far from their reference and not near a power of ten of it: no candidate, `unusual`,
+            # at `unusual_severity` (never above the check's own severity)
+            level = min(p.unusual_severity, spec.severity, key=("info", "warn", "error").index)
+            message = "; ".join(_messages(items, total, slips, n, drift, p, note))
+            status = UNUSUAL_STATUS[level]
+            if status == "pass":
+                res = result(spec, ctx, True, diagnosis={"message": message}, observed=observed)
+            else:
+                diagnosis = {"cause": "unusual", "message": message}
+                res = CheckResult(
+                    ctx.dataset_name, spec.name, spec.kind, status, level, diagnosis=diagnosis, cause="unusual"
+                )
+        else:
+            # a pass, but the reader should know what was not judged
+            res = result(spec, ctx, True, diagnosis={"message": note} if note else None)
+        res.observed, res.expected, res.evidence = observed, expected, evidence
+        res.metrics, res.snapshot = metrics, snapshot
+        return res
 
     return Plan(
         finish,
@@ -475,8 +653,55 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             "count": sa.func.count(x),
             "n": sa.func.sum(sa.case((plain.scorable, 1), else_=0)),
             **ctx.sums(p.explained_by),
+            **converted,
         },
     )
+
+
+def _messages(
+    items: list[dict[str, Any]], total: int, slips: int, n: int, drift: list[dict], p: Params, note: str | None
+) -> list[str]:
+    """The diagnosis message's parts: the flagged rows (proven slips first: they carry a candidate an owner
+    can confirm), the aggregates that moved, and what was left out."""
+    parts = []
+    if total:
+        head = f"{total:,} of {n:,} rows off their reference by orders of magnitude"
+        if slips and slips < total:
+            head += f" ({slips:,} near a power of ten, {total - slips:,} unusual)"
+        elif not slips:
+            head = f"{total:,} of {n:,} rows unusual: far from their reference, not near a power of ten of it"
+        shown = sorted(items, key=lambda i: "diagnosis" not in i)[:3]
+        parts.append(head + "; " + "; ".join(_sentence(i, p) for i in shown))
+    parts += [
+        f"{d['metric']} of {p.column} is {approx(d['value'])}, {d['ratio']:.3g}x its usual "
+        f"{approx(d['expected'])} over {d['history_runs']} runs"
+        for d in drift
+    ]
+    return parts + ([note] if note else [])
+
+
+def _units(units: Units, found: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
+    """How each label seen was judged: converted at its config rate, or within its own label; with its rows.
+    The own labels come from the references' groups (the base label's count includes the rows converted to it),
+    the converted ones from the dataset's scan."""
+    rows: dict[str, int] = {}
+    for r in found:
+        label = r[f"g{units.index}"]
+        rows[label] = rows.get(label, 0) + int(r["group_rows"] or 0)
+    converted = {code: int(values.get(f"unit:{code}") or 0) for code in units.rates}
+    out = {}
+    for code, count in converted.items():
+        if count:
+            out[code] = f"{units.how(code)} ({count:,} rows)"
+            rows[units.base] = rows.get(units.base, 0) - count
+    for label, count in sorted(rows.items(), key=lambda kv: -kv[1]):
+        if count > 0 and label not in out:
+            out[label] = f"own label ({count:,} rows)"
+    if len(out) > UNITS_SHOWN:
+        kept = dict(list(out.items())[:UNITS_SHOWN])
+        kept["..."] = f"{len(out) - UNITS_SHOWN:,} more labels, each judged within its own rows"
+        return kept
+    return out
 
 
 def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_keys: set[str]) -> dict[str, Any]:
@@ -505,14 +730,19 @@ def _history(ctx: Context, spec: Spec, p: Params, n: int, sc: Scoring, flagged_k
     return {"items": cmp.items, "keys": cmp.flagged_keys, "update": cmp.update, "summary": summary}
 
 
-def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, Any]:
+def _item(r: dict[str, Any], p: Params, sc: Scoring, describe: str, t: float) -> dict[str, Any]:
+    """One flagged row as evidence: its reference and ratio in the row's own unit, and its cause: `magnitude`
+    with k and the candidate x / 10^k (in the row's own unit, exactly) where the scan found the ratio within
+    the reference's noise of 10^k, else `unusual`, with no candidate."""
     x, ref_log, s, z = float(r["x"]), float(r["ref"]), float(r["s"]), float(r["z"])
-    reference = math.copysign(10**ref_log, x)
     ratio_log = float(r["y"]) - ref_log
+    offset = sc.units.offset(r["u"]) if sc.units is not None else 0.0
+    reference = math.copysign(10 ** (ref_log + offset), x)  # converted back to the row's own unit
     group = {g: r[f"g{i}"] for i, g in enumerate(p.group_by)}
     item: dict[str, Any] = {
         "key": r["k"],
         "value": exact(r["x"]),
+        "cause": "magnitude" if r["named"] else "unusual",
         "score": round(z, 2),
         "reference": _round(reference),
         "ratio": _round(10**ratio_log),
@@ -524,20 +754,22 @@ def _item(r: dict[str, Any], p: Params, describe: str, t: float) -> dict[str, An
             "threshold": round(t * small_sample_factor(float(r["ref_n"])), 2),
         },
     }
-    k = digits(ratio_log, s)
-    if k is not None:
+    if sc.units is not None:
+        item["unit"] = {"label": None if r["u"] == NULL_GROUP else r["u"], "judged": sc.units.how(r["u"])}
+    if r["named"]:
+        k = round(ratio_log)
         item["diagnosis"] = {
             "k": k,
             "candidate": shifted(r["x"], k),
-            "provenance": power_of_ten(ratio_log, k, s, describe),
+            "provenance": power_of_ten(ratio_log, k, float(r["tol"]), describe),
         }
     return item
 
 
-def power_of_ten(ratio_log: float, k: int, spread: float, reference: str) -> dict[str, Any]:
+def power_of_ten(ratio_log: float, k: int, tol: float, reference: str) -> dict[str, Any]:
     """What the detector proved about a row before proposing x / 10^k: its ratio to the reference, how far
     that is from 10^k on the log scale, and the tolerance (the reference's own noise) it is within."""
-    ratio, distance, tol = 10**ratio_log, abs(ratio_log - k), tolerance(spread)
+    ratio, distance = 10**ratio_log, abs(ratio_log - k)
     return {
         "kind": "power_of_ten",
         "k": k,
@@ -547,7 +779,7 @@ def power_of_ten(ratio_log: float, k: int, spread: float, reference: str) -> dic
         "tolerance_decades": round(tol, 4),
         "reference": reference,
         "proof": f"ratio {ratio:.4g} to the {reference} is within {distance:.2g} decades of 10^{k} "
-        f"(tolerance {tol:.3g}: the reference's spread {spread:.3g} x 3.5, at least 0.05)",
+        f"(tolerance {tol:.3g}: {NAMING_SIGMAS:g} sigmas of the reference's noise, at least {NAMING_FLOOR})",
     }
 
 

@@ -41,6 +41,7 @@ ACTIONS = {
     "drift": "confirm_or_revert",
     "unit_shift": "re_enter",
     "magnitude": "confirm_amounts",
+    "unusual": "confirm_amounts",
     "violation": "correct_rows",
     "unmeasurable": "reach_source",
 }
@@ -51,6 +52,7 @@ HEADLINES = {
     "drift": "changed its schema",
     "unit_shift": "has values in the wrong unit",
     "magnitude": "has amounts off by orders of magnitude",
+    "unusual": "has unusual amounts",
     "violation": "has rows that break a rule",
     "unmeasurable": "cannot be measured",
 }
