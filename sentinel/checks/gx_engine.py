@@ -9,15 +9,17 @@ columns the expectations name, plus the key, is read once, through Arrow (all co
 about the table). GX caps its id and value lists, so counts come from `unexpected_count` and row ids from
 GX's own unexpected-index query, run here with Sentinel's cap.
 
-An expectation GX cannot build is its own check's `error` and stays out of the suite. One that raises inside
-the suite is validated again alone (GX attributes a failed bundled SQL query to every expectation in the
-bundle): only an error it still has alone is reported, so one bad expectation never takes down the others.
+An expectation GX cannot build is its own check's `error` and stays out of the suite. Inside the suite GX
+attributes a metric's failure to the expectations that need it (a failed bundled SQL query is retried metric
+by metric), so an invalid regex or a column of the wrong type is that check's `error` and the others are
+measured; only a batch that cannot be read at all makes every one of them `error`, each saying why.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,7 +119,7 @@ def _validate_all(ctx: Context, items: dict[int, Item]) -> dict[int, CheckResult
         try:
             built[i] = _expectation(it.type_, it.kwargs)
         except Exception as exc:  # GX refuses the kwargs: this check's error alone
-            out[i] = _gx_error(ctx, it, f"{type(exc).__name__}: {exc}")
+            out[i] = _gx_error(ctx, it, _refused(it.type_, exc))
     if not built:
         return out
     try:
@@ -125,18 +127,7 @@ def _validate_all(ctx: Context, items: dict[int, Item]) -> dict[int, CheckResult
         found = _run_suite(batch, ctx, built)
     except Exception as exc:  # the batch itself failed (table gone, connection lost): every item says why
         return out | {i: _failed(ctx, items[i], exc) for i in built}
-    if len(built) > 1:
-        raised = [i for i in built if i not in found or _raised(found[i])]
-        for i in raised:  # collateral of another expectation's failed query, or its own: alone, it is its own
-            try:
-                found.update(_run_suite(batch, ctx, {i: _expectation(items[i].type_, items[i].kwargs)}))
-            except Exception as exc:
-                out[i] = _failed(ctx, items[i], exc)
-    for i in built:
-        if i not in out:
-            res = found.get(i)
-            out[i] = _gx_error(ctx, items[i], "GX returned no result") if res is None else _finish(ctx, items[i], res)
-    return out
+    return out | {i: _finish(ctx, items[i], found[i]) for i in built}
 
 
 def _run_suite(batch, ctx: Context, built: dict[int, Any]) -> dict[int, Any]:
@@ -199,19 +190,25 @@ def _batch(ctx: Context, items: list[Item]):
 
 
 def _frame(ctx: Context, stmt: sa.Select, columns: list[str]):
-    """The statement's rows as a pandas DataFrame: on DuckDB columnar, through Arrow, on the source's own
-    connection (where a files source's views and a frame's registration live); elsewhere from rows."""
+    """The statement's rows as a pandas DataFrame. On DuckDB columnar, through Arrow, on the source's own
+    connection (where a files source's views and a frame's registration live) and through SQLAlchemy (Ctrl-C
+    can interrupt it); elsewhere from rows. Never recorded for the speculative scan: it is no aggregate."""
     import pandas as pd
 
     if ctx.dialect != "duckdb":
         return pd.DataFrame([tuple(r) for r in ctx.source.execute(stmt)], columns=columns)
-    sql = literal_sql(stmt, ctx.source.engine.dialect)
+    began = time.perf_counter()
     try:
-        cursor = ctx.source.connection().connection.driver_connection.execute(sql)
-        arrow = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table  # DuckDB 2 renamed it
-        table = arrow()
+        res = ctx.source.connection().exec_driver_sql(
+            literal_sql(stmt, ctx.source.engine.dialect), execution_options={"no_parameters": True}
+        )
+        cursor = res.cursor  # duckdb_engine's wrapper of the DuckDB connection holding the result
+        table = (getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table)()  # DuckDB 2 renamed it
+        res.close()
     except Exception as exc:
         raise classify(exc) from exc
+    finally:
+        ctx.source.db_seconds += time.perf_counter() - began
     return table.to_pandas()
 
 
@@ -229,6 +226,16 @@ def _expectation(type_: str, kwargs: dict[str, Any]):
 
 
 # --- one result ----------------------------------------------------------------------------------------------
+
+
+def _refused(type_: str, exc: Exception) -> str:
+    """Why GX would not build the expectation, each refused kwarg named (its validation errors span lines)."""
+    try:
+        errors = exc.errors()  # type: ignore[attr-defined]  # pydantic's ValidationError
+    except Exception:
+        return f"{type(exc).__name__}: {exc}"
+    seen = dict.fromkeys(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return f"GX refuses the kwargs of {type_}: " + "; ".join(seen)
 
 
 def _failed(ctx: Context, item: Item, exc: Exception) -> CheckResult:
