@@ -127,7 +127,18 @@ def _validate_all(ctx: Context, items: dict[int, Item]) -> dict[int, CheckResult
         found = _run_suite(batch, ctx, built)
     except Exception as exc:  # the batch itself failed (table gone, connection lost): every item says why
         return out | {i: _failed(ctx, items[i], exc) for i in built}
-    return out | {i: _finish(ctx, items[i], found[i]) for i in built}
+    return out | {i: _settled(ctx, items[i], found.get(i)) for i in built}
+
+
+def _settled(ctx: Context, item: Item, res) -> CheckResult:
+    """One item's result; what goes wrong while reading it (its ids' query) is that item's error alone, and
+    the batch is not validated again for the checks still waiting for theirs."""
+    if res is None:
+        return _gx_error(ctx, item, "GX returned no result for it")
+    try:
+        return _finish(ctx, item, res)
+    except Exception as exc:
+        return _failed(ctx, item, exc)
 
 
 def _run_suite(batch, ctx: Context, built: dict[int, Any]) -> dict[int, Any]:
