@@ -5,7 +5,8 @@ only when something is wrong (ids of violating rows, counts of unexpected values
 semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
 Everything else, and anything with GX-only kwargs such as `row_condition`, runs through GX itself
-(`sentinel.checks.gx_engine`, imported only then). Evidence counts are always exact; listed rows and values
+(`sentinel.checks.gx_engine`, imported only then): all of a dataset's such expectations are gathered at plan
+time and validated in one GX suite. Evidence counts are always exact; listed rows and values
 are capped at `evidence_limit` (config.yaml, default 1000) and say how many were left out. What the kwargs
 must say is checked at config load (`expect_rules.py`); bounds whose type does not suit the column are an
 `error` at plan time.
@@ -481,9 +482,7 @@ def plan_expectation(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any
 
         return Plan(done, aggs)
 
-    def via_gx(_values: dict[str, Any]):
-        from sentinel.checks import gx_engine
+    from sentinel.checks import gx_engine  # GX itself is imported only when the batch runs
 
-        return gx_engine.validate(spec, ctx, type_, kwargs, expected)
-
-    return Plan(via_gx)
+    # gathered now, before any check is finished: the dataset's long tail is one GX validation
+    return Plan(gx_engine.enqueue(spec, ctx, type_, kwargs, expected))

@@ -1,22 +1,35 @@
 """The long tail of `expect`: Great Expectations itself, imported only when such an expectation runs.
 
-SQL dialects GX supports are validated in place (GX builds the SQL). DuckDB-backed sources (duckdb URLs,
-files, iceberg) go through pandas instead, because GX's SQLAlchemy engine loses DuckDB results (GX #10738):
-only the columns the expectation names, plus the key, are read. GX caps its id and value lists, so counts
-come from `unexpected_count` and row ids from GX's own unexpected-index query, run here with Sentinel's cap.
+A dataset's long-tail expectations (from `expect` checks and `expect_suite` files alike) are gathered at plan
+time into one `LongTail` in the run's `ctx.cache`; the first of them to be finished validates them all in
+one GX suite over one batch, and each then takes its own result. SQL dialects GX supports are validated in
+place (GX builds and bundles the SQL, nothing is loaded). DuckDB-backed sources (duckdb URLs, files, iceberg)
+go through pandas instead, because GX's SQLAlchemy engine loses DuckDB results (GX #10738): the union of the
+columns the expectations name, plus the key, is read once, through Arrow (all columns when one of them is
+about the table). GX caps its id and value lists, so counts come from `unexpected_count` and row ids from
+GX's own unexpected-index query, run here with Sentinel's cap.
+
+An expectation GX cannot build is its own check's `error` and stays out of the suite. Inside the suite GX
+attributes a metric's failure to the expectations that need it (a failed bundled SQL query is retried metric
+by metric), so an invalid regex or a column of the wrong type is that check's `error` and the others are
+measured; only a batch that cannot be read at all makes every one of them `error`, each saying why.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from sentinel.checks.common import Context, Spec, capped, error, number, result
+from sentinel.checks.common import CannotMeasure, Context, Spec, capped, error, number, result
 from sentinel.results import CheckResult, jsonable
+from sentinel.sources.base import classify, literal_sql
 
 _GX_SQL_DIALECTS = {
     "postgresql",
@@ -29,6 +42,8 @@ _GX_SQL_DIALECTS = {
     "trino",
     "databricks",
 }
+_CACHE_KEY = "gx_engine:long_tail"
+_TAG = "sentinel_item"  # set in each expectation's `meta`: GX returns a suite's results in its own order
 
 
 def _quiet_gx() -> None:
@@ -51,6 +66,99 @@ def _context():
     return ctx
 
 
+@dataclass
+class Item:
+    """One long-tail expectation of the dataset, as planned."""
+
+    spec: Spec
+    type_: str
+    kwargs: dict[str, Any]
+    expected: dict[str, Any]
+
+
+class LongTail:
+    """The dataset's long-tail expectations, validated together the first time one of their results is asked
+    for; an item added after that runs with the next batch of newcomers."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.items: list[Item] = []
+        self.results: dict[int, CheckResult] = {}
+
+    def add(self, item: Item) -> Callable[[dict[str, Any]], CheckResult]:
+        """The finish of a Plan: this item's result (the scan's values are not needed)."""
+        index = len(self.items)
+        self.items.append(item)
+        return lambda _values: self.result(index)
+
+    def result(self, index: int) -> CheckResult:
+        if index not in self.results:
+            pending = {i: it for i, it in enumerate(self.items) if i not in self.results}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GX's deprecation chatter is not the user's concern
+                self.results.update(_validate_all(self.ctx, pending))
+        return self.results[index]
+
+
+def enqueue(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expected: dict[str, Any]):
+    """Add an expectation to the dataset's long-tail batch (nothing runs, GX is not imported); returns the
+    Plan's finish, which hands back its result."""
+    tail = ctx.cache.get(_CACHE_KEY)
+    if tail is None:
+        tail = ctx.cache[_CACHE_KEY] = LongTail(ctx)
+    return tail.add(Item(spec, type_, kwargs, expected))
+
+
+# --- one validation ----------------------------------------------------------------------------------------
+
+
+def _validate_all(ctx: Context, items: dict[int, Item]) -> dict[int, CheckResult]:
+    out: dict[int, CheckResult] = {}
+    built = {}
+    for i, it in items.items():
+        try:
+            built[i] = _expectation(it.type_, it.kwargs)
+        except Exception as exc:  # GX refuses the kwargs: this check's error alone
+            out[i] = _gx_error(ctx, it, _refused(it.type_, exc))
+    if not built:
+        return out
+    try:
+        batch = _batch(ctx, [items[i] for i in built])
+        found = _run_suite(batch, ctx, built)
+    except Exception as exc:  # the batch itself failed (table gone, connection lost): every item says why
+        return out | {i: _failed(ctx, items[i], exc) for i in built}
+    return out | {i: _settled(ctx, items[i], found.get(i)) for i in built}
+
+
+def _settled(ctx: Context, item: Item, res) -> CheckResult:
+    """One item's result; what goes wrong while reading it (its ids' query) is that item's error alone, and
+    the batch is not validated again for the checks still waiting for theirs."""
+    if res is None:
+        return _gx_error(ctx, item, "GX returned no result for it")
+    try:
+        return _finish(ctx, item, res)
+    except Exception as exc:
+        return _failed(ctx, item, exc)
+
+
+def _run_suite(batch, ctx: Context, built: dict[int, Any]) -> dict[int, Any]:
+    """GX's result of each built expectation, by item index, from one suite validation."""
+    import great_expectations as gx
+
+    for i, expectation in built.items():
+        expectation.meta = {**(expectation.meta or {}), _TAG: i}
+    suite = gx.ExpectationSuite(name="sentinel", expectations=list(built.values()))
+    res = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [ctx.key] if ctx.key else [],
+            "return_unexpected_index_query": True,
+        },
+    )
+    return {r.expectation_config.meta[_TAG]: r for r in res.results}
+
+
 def _columns_named(kwargs: dict[str, Any]) -> list[str]:
     cols: list[str] = []
     for k, v in kwargs.items():
@@ -61,28 +169,58 @@ def _columns_named(kwargs: dict[str, Any]) -> list[str]:
     return cols
 
 
-def _batch(ctx: Context, columns: list[str]):
-    key = "gx_batch:" + ",".join(columns)
-    if key in ctx.cache:
-        return ctx.cache[key]
+def _needs(ctx: Context, item: Item) -> set[str] | None:
+    """The columns `item` reads, or None for all of them: a table-level expectation (column counts and lists,
+    a column's position) sees the whole table. A `row_condition` reads the columns it mentions."""
+    named = _columns_named(item.kwargs)
+    if item.type_.startswith("expect_table_") or item.type_ == "expect_column_to_exist" or not named:
+        return None
+    condition = item.kwargs.get("row_condition")
+    if isinstance(condition, str):
+        named += [c for c in ctx.columns if c in condition]  # over-reading costs a column, under-reading a verdict
+    return set(named)
+
+
+def _batch(ctx: Context, items: list[Item]):
     gx_ctx = _context()
     if ctx.dialect in _GX_SQL_DIALECTS:
         url = ctx.source.engine.url.render_as_string(hide_password=False)
         ds = gx_ctx.data_sources.add_sql("sentinel", connection_string=url)
         schema = {"schema_name": ctx.table.schema} if ctx.table.schema else {}
         asset = ds.add_table_asset("t", table_name=ctx.table.name, **schema)
-        batch = asset.add_batch_definition_whole_table("all").get_batch()
+        return asset.add_batch_definition_whole_table("all").get_batch()
+    needs = [_needs(ctx, it) for it in items]
+    if any(n is None for n in needs):
+        wanted = list(ctx.columns)
     else:
-        import pandas as pd
+        union = set().union(*needs) | ({ctx.key} if ctx.key else set())
+        wanted = [c for c in ctx.columns if c in union]  # a missing column stays missing: GX names it
+    df = _frame(ctx, sa.select(*[ctx.table.c[c] for c in wanted]).select_from(ctx.table), wanted)
+    asset = gx_ctx.data_sources.add_pandas("sentinel").add_dataframe_asset("t")
+    return asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
 
-        wanted = [c for c in ctx.columns if c in columns or c == ctx.key] if columns else list(ctx.columns)
-        stmt = sa.select(*[ctx.table.c[c] for c in wanted]).select_from(ctx.table)
-        rows = ctx.source.execute(stmt)
-        df = pd.DataFrame([tuple(r) for r in rows], columns=wanted)
-        asset = gx_ctx.data_sources.add_pandas("sentinel").add_dataframe_asset("t")
-        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
-    ctx.cache[key] = batch
-    return batch
+
+def _frame(ctx: Context, stmt: sa.Select, columns: list[str]):
+    """The statement's rows as a pandas DataFrame. On DuckDB columnar, through Arrow, on the source's own
+    connection (where a files source's views and a frame's registration live) and through SQLAlchemy (Ctrl-C
+    can interrupt it); elsewhere from rows. Never recorded for the speculative scan: it is no aggregate."""
+    import pandas as pd
+
+    if ctx.dialect != "duckdb":
+        return pd.DataFrame([tuple(r) for r in ctx.source.execute(stmt)], columns=columns)
+    began = time.perf_counter()
+    try:
+        res = ctx.source.connection().exec_driver_sql(
+            literal_sql(stmt, ctx.source.engine.dialect), execution_options={"no_parameters": True}
+        )
+        cursor = res.cursor  # duckdb_engine's wrapper of the DuckDB connection holding the result
+        table = (getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table)()  # DuckDB 2 renamed it
+        res.close()
+    except Exception as exc:
+        raise classify(exc) from exc
+    finally:
+        ctx.source.db_seconds += time.perf_counter() - began
+    return table.to_pandas()
 
 
 def _expectation(type_: str, kwargs: dict[str, Any]):
@@ -91,44 +229,55 @@ def _expectation(type_: str, kwargs: dict[str, Any]):
     cls_name = "".join(part.capitalize() for part in type_.split("_"))
     cls = getattr(gxe, cls_name, None)
     if cls is None:  # e.g. expect_column_k_l_divergence...: match case-insensitively
-        cls = next(getattr(gxe, n) for n in dir(gxe) if n.lower() == cls_name.lower())
+        cls = next((getattr(gxe, n) for n in dir(gxe) if n.lower() == cls_name.lower()), None)
+    if cls is None:
+        raise ValueError(f"Great Expectations has no expectation {type_}")
     clean = {k: v for k, v in kwargs.items() if k not in ("result_format", "catch_exceptions")}
     return cls(**clean)
 
 
-def validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expected: dict[str, Any]) -> CheckResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # GX's deprecation chatter is not the user's concern
-        return _validate(spec, ctx, type_, kwargs, expected)
+# --- one result ----------------------------------------------------------------------------------------------
 
 
-def _validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expected: dict[str, Any]) -> CheckResult:
+def _refused(type_: str, exc: Exception) -> str:
+    """Why GX would not build the expectation, each refused kwarg named (its validation errors span lines)."""
     try:
-        batch = _batch(ctx, _columns_named(kwargs))
-        expectation = _expectation(type_, kwargs)
-        index_cols = [ctx.key] if ctx.key else []
-        res = batch.validate(
-            expectation,
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": index_cols,
-                "return_unexpected_index_query": True,
-            },
-        )
-    except Exception as exc:  # GX raises for bad kwargs; report it as could-not-measure, not a failure
-        return error(spec, ctx.dataset_name, "gx_error", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        errors = exc.errors()  # type: ignore[attr-defined]  # pydantic's ValidationError
+    except Exception:
+        return f"{type(exc).__name__}: {exc}"
+    seen = dict.fromkeys(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return f"GX refuses the kwargs of {type_}: " + "; ".join(seen)
+
+
+def _failed(ctx: Context, item: Item, exc: Exception) -> CheckResult:
+    """A validation that raised: the source's own cause when it could not be read, else GX's."""
+    if isinstance(exc, CannotMeasure):
+        return error(item.spec, ctx.dataset_name, exc.cause, exc.message)
+    return _gx_error(ctx, item, f"{type(exc).__name__}: {exc}")
+
+
+def _gx_error(ctx: Context, item: Item, message: str) -> CheckResult:
+    """GX could not measure it (bad kwargs, a column it cannot read): could-not-measure, not a failure."""
+    return error(item.spec, ctx.dataset_name, "gx_error", message.splitlines()[0] if message else "GX failed")
+
+
+def _raised(res) -> bool:
     info = res.exception_info or {}
-    raised = (
-        info.get("raised_exception")
-        if "raised_exception" in info
-        else any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
-    )
-    if raised:
+    if "raised_exception" in info:
+        return bool(info.get("raised_exception"))
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
+def _finish(ctx: Context, item: Item, res) -> CheckResult:
+    """Sentinel's result from GX's result of one expectation."""
+    spec, type_ = item.spec, item.type_
+    if _raised(res):
+        info = res.exception_info or {}
         msg = info.get("exception_message") or next(
             (v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")),
             "",
         )
-        return error(spec, ctx.dataset_name, "gx_error", str(msg).splitlines()[0] if msg else "GX raised an exception")
+        return _gx_error(ctx, item, str(msg) if msg else "GX raised an exception")
     r = jsonable(res.result or {})
     evidence: dict[str, Any] = {}
     if "unexpected_count" in r and "observed_value" not in r:
@@ -153,7 +302,14 @@ def _validate(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], expe
     ok = bool(res.success)
     diagnosis = None if ok else {"cause": "violation", "message": _message(type_, observed)}
     return result(
-        spec, ctx, ok, cause="violation", observed=observed, expected=expected, evidence=evidence, diagnosis=diagnosis
+        spec,
+        ctx,
+        ok,
+        cause="violation",
+        observed=observed,
+        expected=item.expected,
+        evidence=evidence,
+        diagnosis=diagnosis,
     )
 
 
