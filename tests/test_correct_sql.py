@@ -400,8 +400,8 @@ def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline
 
 
 def test_duckdb_inline_overlay_has_no_join_and_larger_change_sets_join(tmp_path):
-    """At most INLINE_ROWS rows: the view reads production without a join (DuckDB never drops one); more rows:
-    the cells table is joined. Both stage the same values."""
+    """At most INLINE_ROWS rows: the view reads production without a join; more rows: the cells table is joined,
+    and the join is dropped from queries that read no changed column. Both stage the same values."""
     from sentinel.correctors.sql import INLINE_ROWS
 
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
@@ -424,5 +424,65 @@ def test_duckdb_inline_overlay_has_no_join_and_larger_change_sets_join(tmp_path)
             for kind, view in views.items()
         }
         assert "JOIN" not in plans["inline"].upper() and "JOIN" in plans["join"].upper()
+        # a query reading no changed column: DuckDB drops the join (the cells are grouped by the join's columns)
+        other = env.sql(f"EXPLAIN SELECT count(*), max(note), sum(amount) FROM {env.staging}.{views['join']}")
+        assert "JOIN" not in "\n".join(r[1] for r in other).upper()
+    finally:
+        target.close()
+
+
+def test_duckdb_joined_overlay_keeps_production_values_for_rows_that_moved(tmp_path, monkeypatch):
+    """The joined overlay probes each cell's rowid, read at staging, and the key. Production rewritten in another
+    order after staging (a full refresh): the cells' rowids now name other rows, whose keys differ, so the view
+    shows production exactly (every row once, no row patched with another's value), the check still flags the
+    deal, and staging the change-set again reads the new rowids."""
+    monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    rows = opportunities(env)
+    cfg, ds, where = env.project("opportunities", "id", CHECKS)
+    cells = fix_cells(rows)
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(24, cells)
+        assert handle["overlay"] == "join"
+        view = f"{env.staging}.{handle['view']}"
+        assert env.dump(view)[BAD - 1][2] == rows[BAD - 1]["amount"] / 10
+        env.sql("CREATE TABLE reordered AS SELECT * FROM opportunities ORDER BY id DESC")
+        env.sql("DROP TABLE opportunities")
+        env.sql("ALTER TABLE reordered RENAME TO opportunities")
+        production = env.dump("opportunities")
+        assert env.dump(view) == production  # the rowids 41 and 6 now hold deals 359 and 394: left alone
+        scfg, sds = target.staged(24, handle)
+        assert statuses(scfg, sds)["magnitude(amount)"] == "fail"  # verification fails loudly
+        handle = target.stage(24, cells)  # staged again: the rowids are read anew
+        staged = env.dump(view)
+        assert staged[BAD - 1][2] == rows[BAD - 1]["amount"] / 10 and staged[6][3] == 0.15
+        assert set(statuses(scfg, sds).values()) == {"pass"}
+    finally:
+        target.close()
+
+
+def test_duckdb_joined_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column(tmp_path, monkeypatch):
+    """Staging reads one rowid per key: a key held by two rows is refused (promotion would refuse it too). A
+    table with its own column named rowid (which shadows DuckDB's) is joined on the key alone, still exact."""
+    monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    rows = opportunities(env)
+    env.sql("INSERT INTO opportunities SELECT * FROM opportunities WHERE id = 7")
+    _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
+    target = SqlTarget(where)
+    try:
+        with pytest.raises(TargetError, match="not unique"):
+            target.stage(25, fix_cells(rows))
+    finally:
+        target.close()
+    env.sql("CREATE TABLE shadow (id INTEGER, rowid INTEGER, amount DOUBLE)")
+    env.sql("INSERT INTO shadow VALUES (1, 7, 1.5), (2, 7, 2.5), (NULL, 1, 3.5)")
+    _cfg, _ds, where = env.project("shadow", "id", "      - not_empty: {}\n")
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(26, [Cell("2", "amount", 2.5, 0.25)])
+        got = env.sql(f"SELECT * FROM {env.staging}.{handle['view']} ORDER BY id NULLS LAST")
+        assert got == [(1, 7, 1.5), (2, 7, 0.25), (None, 1, 3.5)]
     finally:
         target.close()

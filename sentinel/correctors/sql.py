@@ -291,22 +291,28 @@ class SqlTarget:
             meta = sa.MetaData()
             conn.execute(ddl.DropView(sa.Table(view, meta, schema=self.staging_schema), if_exists=True))
             conn.execute(ddl.DropTable(sa.Table(cells_name, meta, schema=self.staging_schema), if_exists=True))
+            duck_join = self.backend == "duckdb" and not self._inlinable(rows) and self._rowid_usable()
             shape = [prod.c[self.key].label("k")]
+            if duck_join:  # each cell's production rowid, filled below: the view probes on it
+                shape.append(sa.cast(sa.null(), sa.BigInteger()).label("rid"))
             for i, f in enumerate(fields):
                 shape += [prod.c[f].label(f"v{i}"), sa.false().label(f"s{i}")]
             conn.execute(ddl.CreateTableAs(sa.select(*shape).where(sa.false()), cells_name, schema=self.staging_schema))
             names = ["k"] + [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
-            ct = sa.table(cells_name, *[sa.column(n) for n in names], schema=self.staging_schema)
+            ct = sa.table(cells_name, *[sa.column(n) for n in ["rid", *names]], schema=self.staging_schema)
             values = [[self._key_value(k), *_cell_values(fields, by_field)] for k, by_field in rows.items()]
             self._insert(conn, cells_name, names, values)
-            if (
-                self.backend == "postgresql"
-            ):  # a unique k lets the planner drop the join where no changed column is read
-                prep = conn.dialect.identifier_preparer
-                cells_ref = _qualified(prep, self.staging_schema, cells_name)
+            prep = conn.dialect.identifier_preparer
+            cells_ref = _qualified(prep, self.staging_schema, cells_name)
+            if self.backend == "postgresql":  # a unique k: the planner drops the join where no changed column is read
                 conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
-            inline = self._inlinable(rows)
-            overlay = self._inline_overlay(prod, fields, rows) if inline else self._overlay(prod, ct, fields)
+            if self._inlinable(rows):
+                kind, overlay = "inline", self._case_overlay(prod, fields, rows)
+            elif duck_join:
+                self._locate(conn, cells_ref)
+                kind, overlay = "join", self._rowid_overlay(prod, ct, fields)
+            else:
+                kind, overlay = "join", self._overlay(prod, ct, fields)
             conn.execute(ddl.CreateView(overlay, view, schema=self.staging_schema))
         handle = {
             "schema": self.staging_schema,
@@ -316,7 +322,7 @@ class SqlTarget:
             "fields": fields,
             "rows": len(rows),
             "cells": len(cells),
-            "overlay": "inline" if inline else "join",
+            "overlay": kind,
         }
         self._read_back(cs_id, cells, fields)
         return handle
@@ -349,22 +355,56 @@ class SqlTarget:
         """DuckDB, few rows, a key compared exactly as an integer or text (see the module docstring)."""
         return self.backend == "duckdb" and len(rows) <= INLINE_ROWS and self._kind(self.key) in ("int", "text")
 
-    def _inline_overlay(self, prod: sa.TableClause, fields: list[str], rows: dict[str, dict[str, Any]]) -> sa.Select:
-        """The production rows whose key is none of `rows`' keys, those whose key is NULL, and the rows of those
-        keys with each changed column a CASE on the key: every production row exactly once, no join."""
+    def _case_overlay(self, prod: sa.TableClause, fields: list[str], rows: dict[str, dict[str, Any]]) -> sa.Select:
+        """One scan of production, each changed column a CASE on the key (`key = k1 THEN new1 ...`, else the
+        production value): every row exactly once (a NULL key matches no WHEN), no join; a query that reads no
+        changed column reads production alone."""
         t = prod.alias("t")
         key = t.c[self.key]
-        names = list(self._describe())
         lits = {k: self._literal(self.key, self._key_value(k)) for k in rows}
-        changed = []
-        for n in names:
+        cols = []
+        for n in self._describe():
             whens = [(key == lits[k], self._literal(n, by_field[n])) for k, by_field in rows.items() if n in by_field]
-            changed.append(sa.case(*whens, else_=t.c[n]).label(n) if whens else t.c[n])
-        return sa.union_all(
-            sa.select(*[t.c[n] for n in names]).where(*[key != lit for lit in lits.values()]),
-            sa.select(*[t.c[n] for n in names]).where(key.is_(None)),
-            sa.select(*changed).where(key.in_(list(lits.values()))),
+            cols.append(sa.case(*whens, else_=t.c[n]).label(n) if whens else t.c[n])
+        return sa.select(*cols)
+
+    def _rowid_usable(self) -> bool:
+        """DuckDB's rowid, unless a column of the table is named so (it would shadow the row's position)."""
+        return not any(n.lower() == "rowid" for n in self._describe())
+
+    def _locate(self, conn: sa.Connection, cells_ref: str) -> None:
+        """Each cell's production rowid, read once at staging. A key held by two rows refuses the change-set, as
+        promotion would; a key held by none keeps a NULL rowid, and the read-back then fails."""
+        prep = conn.dialect.identifier_preparer
+        sql = (
+            f"UPDATE {cells_ref} AS c SET rid = t.rowid FROM {self._qualified(conn)} AS t "
+            f"WHERE t.{prep.quote(self.key)} = c.k RETURNING c.k"
         )
+        hit = [r[0] for r in conn.exec_driver_sql(sql)]
+        if len(hit) != len(set(hit)):
+            raise TargetError(f"{self.where.object}: key {self.key!r} is not unique; nothing was staged")
+
+    def _rowid_overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.Select:
+        """DuckDB: the cells joined on (rowid, key). The probe is an integer compare first; the key test keeps a
+        row that moved (the table rewritten after staging) at its production value rather than patching another
+        row. The cells are grouped by the join's columns so DuckDB's join elimination drops the join from a query
+        that reads no changed column; and reading rowid keeps DuckDB from materializing the joined table when a
+        query scans the view twice (the magnitude check's sample and counts)."""
+        names = [*self._describe(), "rowid"]
+        t = sa.table(prod.name, *[sa.column(n) for n in names], schema=prod.schema).alias("t")
+        values = [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
+        c = (
+            sa.select(ct.c.rid, ct.c.k, *[sa.func.any_value(ct.c[n]).label(n) for n in values])
+            .group_by(ct.c.rid, ct.c.k)
+            .subquery("c")
+        )
+        index = {f: i for i, f in enumerate(fields)}
+        cols = [
+            sa.case((c.c[f"s{index[n]}"], c.c[f"v{index[n]}"]), else_=t.c[n]).label(n) if n in index else t.c[n]
+            for n in self._describe()
+        ]
+        on = sa.and_(t.c.rowid == c.c.rid, t.c[self.key] == c.c.k)
+        return sa.select(*cols).select_from(t.outerjoin(c, on))
 
     def _literal(self, field: str, value: Any) -> sa.ColumnElement:
         """`value` as a literal the dialect renders, cast to the column's catalogue type (checked by `_TYPE`).
