@@ -365,19 +365,20 @@ ODD_CELLS = [
 ]
 
 
-@pytest.mark.parametrize("inline", [True, False])
-def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline):
-    """Both DuckDB overlays (inlined literals; the cells table joined) hold exactly fit(new) in the changed
-    cells and production elsewhere, the NULL-key row included once; hostile keys and text reach DuckDB byte-exact."""
-    if not inline:
-        monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+@pytest.mark.parametrize("probe", ["rowid", "key"])
+def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, probe):
+    """Both DuckDB overlays (probing the rowid; joined on the key, for a table with its own rowid column) hold
+    exactly fit(new) in the changed cells and production elsewhere, the NULL-key row included once; hostile keys
+    and text reach DuckDB byte-exact."""
+    if probe == "key":
+        monkeypatch.setattr(SqlTarget, "_rowid_usable", lambda self: False)
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     before = odd_table(env)
     cfg, ds, where = env.project("odd", "k", "      - not_empty: {}\n")
     target = SqlTarget(where)
     try:
         handle = target.stage(21, ODD_CELLS)
-        assert handle["overlay"] == ("inline" if inline else "join") and handle["rows"] == 5
+        assert handle["overlay"] == probe and handle["rows"] == 5
         cols = ["k", "x", "d", "n", "t", "b", "r"]
         want = [list(r) for r in before]
         for c in ODD_CELLS:
@@ -399,44 +400,32 @@ def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline
         target.close()
 
 
-def test_duckdb_inline_overlay_has_no_join_and_larger_change_sets_join(tmp_path):
-    """At most INLINE_ROWS rows: the view reads production without a join; more rows: the cells table is joined,
-    and the join is dropped from queries that read no changed column. Both stage the same values."""
-    from sentinel.correctors.sql import INLINE_ROWS
-
+def test_duckdb_overlay_splits_production_on_rowid_whatever_the_size(tmp_path):
+    """One change-set of a row and one of 40: both stage exactly, and the view reads production through an
+    anti-join and an inner join on rowid (no LEFT JOIN: its probe of every row is what costs, bench/correct.py)."""
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     rows = opportunities(env)
     _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
-    small = [Cell(str(i), "seats", rows[i - 1]["seats"], 100 + i) for i in range(1, INLINE_ROWS + 1)]
-    large = [*small, Cell(str(INLINE_ROWS + 1), "seats", rows[INLINE_ROWS]["seats"], 999)]
     target = SqlTarget(where)
     try:
-        views = {}
-        for cs_id, cells in ((22, small), (23, large)):
+        for cs_id, n in ((22, 1), (23, 40)):
+            cells = [Cell(str(i), "seats", rows[i - 1]["seats"], 100 + i) for i in range(1, n + 1)]
             handle = target.stage(cs_id, cells)
-            views[handle["overlay"]] = handle["view"]
+            assert handle["overlay"] == "rowid"
             staged = env.dump(f"{env.staging}.{handle['view']}")
-            assert [r[4] for r in staged[: len(cells)]] == [c.new for c in cells]
-            assert staged[len(cells) :] == env.dump("opportunities")[len(cells) :]
-        assert set(views) == {"inline", "join"}
-        plans = {
-            kind: "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{view}"))
-            for kind, view in views.items()
-        }
-        assert "JOIN" not in plans["inline"].upper() and "JOIN" in plans["join"].upper()
-        # a query reading no changed column: DuckDB drops the join (the cells are grouped by the join's columns)
-        other = env.sql(f"EXPLAIN SELECT count(*), max(note), sum(amount) FROM {env.staging}.{views['join']}")
-        assert "JOIN" not in "\n".join(r[1] for r in other).upper()
+            assert [r[4] for r in staged[:n]] == [c.new for c in cells]
+            assert staged[n:] == env.dump("opportunities")[n:]
+            plan = "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{handle['view']}"))
+            assert "ANTI" in plan and "INNER" in plan and "LEFT" not in plan
     finally:
         target.close()
 
 
-def test_duckdb_joined_overlay_keeps_production_values_for_rows_that_moved(tmp_path, monkeypatch):
-    """The joined overlay probes each cell's rowid, read at staging, and the key. Production rewritten in another
+def test_duckdb_overlay_keeps_production_values_for_rows_that_moved(tmp_path):
+    """The overlay probes each cell's rowid, read at staging, and tests the key. Production rewritten in another
     order after staging (a full refresh): the cells' rowids now name other rows, whose keys differ, so the view
     shows production exactly (every row once, no row patched with another's value), the check still flags the
     deal, and staging the change-set again reads the new rowids."""
-    monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     rows = opportunities(env)
     cfg, ds, where = env.project("opportunities", "id", CHECKS)
@@ -444,7 +433,7 @@ def test_duckdb_joined_overlay_keeps_production_values_for_rows_that_moved(tmp_p
     target = SqlTarget(where)
     try:
         handle = target.stage(24, cells)
-        assert handle["overlay"] == "join"
+        assert handle["overlay"] == "rowid"
         view = f"{env.staging}.{handle['view']}"
         assert env.dump(view)[BAD - 1][2] == rows[BAD - 1]["amount"] / 10
         env.sql("CREATE TABLE reordered AS SELECT * FROM opportunities ORDER BY id DESC")
@@ -462,10 +451,10 @@ def test_duckdb_joined_overlay_keeps_production_values_for_rows_that_moved(tmp_p
         target.close()
 
 
-def test_duckdb_joined_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column(tmp_path, monkeypatch):
+def test_duckdb_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column(tmp_path):
     """Staging reads one rowid per key: a key held by two rows is refused (promotion would refuse it too). A
-    table with its own column named rowid (which shadows DuckDB's) is joined on the key alone, still exact."""
-    monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+    table with its own column named rowid (which shadows DuckDB's) is joined on the key alone, still exact, and
+    DuckDB drops that join from a query reading no changed column."""
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     rows = opportunities(env)
     env.sql("INSERT INTO opportunities SELECT * FROM opportunities WHERE id = 7")
@@ -482,7 +471,12 @@ def test_duckdb_joined_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column
     target = SqlTarget(where)
     try:
         handle = target.stage(26, [Cell("2", "amount", 2.5, 0.25)])
-        got = env.sql(f"SELECT * FROM {env.staging}.{handle['view']} ORDER BY id NULLS LAST")
-        assert got == [(1, 7, 1.5), (2, 7, 0.25), (None, 1, 3.5)]
+        assert handle["overlay"] == "key"
+        view = f"{env.staging}.{handle['view']}"
+        assert env.sql(f"SELECT * FROM {view} ORDER BY id NULLS LAST") == [(1, 7, 1.5), (2, 7, 0.25), (None, 1, 3.5)]
+        plans = {
+            q: "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT {q} FROM {view}")) for q in ("max(id)", "sum(amount)")
+        }
+        assert "JOIN" not in plans["max(id)"].upper() and "JOIN" in plans["sum(amount)"].upper()
     finally:
         target.close()

@@ -55,9 +55,6 @@ if TYPE_CHECKING:
     from sentinel.correctors.base import Where
 
 MAX_IDENT = 63  # PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes)
-# DuckDB: change-sets of at most this many rows are staged as an inline overlay (no join). Measured on 10M rows
-# (bench/correct.py): scanning with 16 `<>` filters costs about the plain scan; 32 spread keys, 3x the plain scan.
-INLINE_ROWS = 16
 # A type text from the catalogue that may be rendered in a CAST: a name, optional (n[, m]). Anything else
 # (STRUCT(...), arrays, quoted user types) is not a writable column here.
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
@@ -291,9 +288,9 @@ class SqlTarget:
             meta = sa.MetaData()
             conn.execute(ddl.DropView(sa.Table(view, meta, schema=self.staging_schema), if_exists=True))
             conn.execute(ddl.DropTable(sa.Table(cells_name, meta, schema=self.staging_schema), if_exists=True))
-            duck_join = self.backend == "duckdb" and not self._inlinable(rows) and self._rowid_usable()
+            by_rowid = self.backend == "duckdb" and self._rowid_usable()
             shape = [prod.c[self.key].label("k")]
-            if duck_join:  # each cell's production rowid, filled below: the view probes on it
+            if by_rowid:  # each cell's production rowid, filled below: the view probes on it
                 shape.append(sa.cast(sa.null(), sa.BigInteger()).label("rid"))
             for i, f in enumerate(fields):
                 shape += [prod.c[f].label(f"v{i}"), sa.false().label(f"s{i}")]
@@ -306,13 +303,11 @@ class SqlTarget:
             cells_ref = _qualified(prep, self.staging_schema, cells_name)
             if self.backend == "postgresql":  # a unique k: the planner drops the join where no changed column is read
                 conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
-            if self._inlinable(rows):
-                kind, overlay = "inline", self._case_overlay(prod, fields, rows)
-            elif duck_join:
+            if by_rowid:
                 self._locate(conn, cells_ref)
-                kind, overlay = "join", self._rowid_overlay(prod, ct, fields)
+                kind, overlay = "rowid", self._rowid_overlay(prod, ct, fields)
             else:
-                kind, overlay = "join", self._overlay(prod, ct, fields)
+                kind, overlay = "key", self._overlay(prod, ct, fields)
             conn.execute(ddl.CreateView(overlay, view, schema=self.staging_schema))
         handle = {
             "schema": self.staging_schema,
@@ -342,31 +337,20 @@ class SqlTarget:
             conn.exec_driver_sql(sql, tuple(x for r in chunk for x in r))
 
     def _overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.Select:
-        """Every production column in table order; a changed one reads its cell where the cell is set."""
+        """Every production column in table order; a changed one reads its cell where the cell is set. On DuckDB
+        the cells are grouped by the key, so its join elimination drops the join where no changed column is read
+        (PostgreSQL's planner does so from the cells' primary key)."""
         t, c = prod.alias("t"), ct.alias("c")
+        if self.backend == "duckdb":
+            values = [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
+            group = sa.select(ct.c.k, *[sa.func.any_value(ct.c[n]).label(n) for n in values]).group_by(ct.c.k)
+            c = group.subquery("c")
         index = {f: i for i, f in enumerate(fields)}
         cols = [
             sa.case((c.c[f"s{index[n]}"], c.c[f"v{index[n]}"]), else_=t.c[n]).label(n) if n in index else t.c[n]
             for n in self._describe()
         ]
         return sa.select(*cols).select_from(t.outerjoin(c, t.c[self.key] == c.c.k))
-
-    def _inlinable(self, rows: dict[str, dict[str, Any]]) -> bool:
-        """DuckDB, few rows, a key compared exactly as an integer or text (see the module docstring)."""
-        return self.backend == "duckdb" and len(rows) <= INLINE_ROWS and self._kind(self.key) in ("int", "text")
-
-    def _case_overlay(self, prod: sa.TableClause, fields: list[str], rows: dict[str, dict[str, Any]]) -> sa.Select:
-        """One scan of production, each changed column a CASE on the key (`key = k1 THEN new1 ...`, else the
-        production value): every row exactly once (a NULL key matches no WHEN), no join; a query that reads no
-        changed column reads production alone."""
-        t = prod.alias("t")
-        key = t.c[self.key]
-        lits = {k: self._literal(self.key, self._key_value(k)) for k in rows}
-        cols = []
-        for n in self._describe():
-            whens = [(key == lits[k], self._literal(n, by_field[n])) for k, by_field in rows.items() if n in by_field]
-            cols.append(sa.case(*whens, else_=t.c[n]).label(n) if whens else t.c[n])
-        return sa.select(*cols)
 
     def _rowid_usable(self) -> bool:
         """DuckDB's rowid, unless a column of the table is named so (it would shadow the row's position)."""
@@ -384,45 +368,30 @@ class SqlTarget:
         if len(hit) != len(set(hit)):
             raise TargetError(f"{self.where.object}: key {self.key!r} is not unique; nothing was staged")
 
-    def _rowid_overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.Select:
-        """DuckDB: the cells joined on (rowid, key). The probe is an integer compare first; the key test keeps a
-        row that moved (the table rewritten after staging) at its production value rather than patching another
-        row. The cells are grouped by the join's columns so DuckDB's join elimination drops the join from a query
-        that reads no changed column; and reading rowid keeps DuckDB from materializing the joined table when a
-        query scans the view twice (the magnitude check's sample and counts)."""
-        names = [*self._describe(), "rowid"]
-        t = sa.table(prod.name, *[sa.column(n) for n in names], schema=prod.schema).alias("t")
-        values = [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
-        c = (
-            sa.select(ct.c.rid, ct.c.k, *[sa.func.any_value(ct.c[n]).label(n) for n in values])
-            .group_by(ct.c.rid, ct.c.k)
-            .subquery("c")
-        )
-        index = {f: i for i, f in enumerate(fields)}
-        cols = [
-            sa.case((c.c[f"s{index[n]}"], c.c[f"v{index[n]}"]), else_=t.c[n]).label(n) if n in index else t.c[n]
-            for n in self._describe()
-        ]
-        on = sa.and_(t.c.rowid == c.c.rid, t.c[self.key] == c.c.k)
-        return sa.select(*cols).select_from(t.outerjoin(c, on))
+    def _rowid_overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.CompoundSelect:
+        """DuckDB: the production rows whose rowid is no cell's (an anti-join), UNION ALL those whose rowid is a
+        cell's (an inner join, which DuckDB turns into a filter on the scan), there each changed column the cell's
+        value where the row still holds the cell's key and the cell is set. Every row exactly once (the two sides
+        split on the rowid alone); a row that moved since staging (the table rewritten) shows its production
+        values, never another row's. Reading rowid also keeps DuckDB from materializing the whole view when a
+        query scans it twice (the magnitude check's counts and sample)."""
+        names = list(self._describe())
 
-    def _literal(self, field: str, value: Any) -> sa.ColumnElement:
-        """`value` as a literal the dialect renders, cast to the column's catalogue type (checked by `_TYPE`).
-        A float goes as its shortest round-trip text, which DuckDB parses to the same double (a numeric literal
-        would be read as a DECIMAL first); a Decimal or int as a numeric literal, so a value finer than the
-        column's scale is rounded by the cast and the read-back differs, as with the cells table."""
-        typ = _Catalogued(self._describe()[field].type)
-        if value is None:
-            return sa.cast(sa.null(), typ)
-        if isinstance(value, bool):
-            return sa.cast(sa.literal(value, sa.Boolean()), typ)
-        if isinstance(value, float) or (isinstance(value, Decimal) and not value.is_finite()):
-            return sa.cast(sa.literal(repr(float(value)), sa.String()), typ)
-        if isinstance(value, int):
-            return sa.cast(sa.literal(value, sa.BigInteger()), typ)
-        if isinstance(value, Decimal):
-            return sa.cast(sa.literal(value, sa.Numeric()), typ)
-        return sa.cast(sa.literal(str(value), sa.String()), typ)
+        def production() -> sa.Alias:
+            return sa.table(prod.name, *[sa.column(n) for n in [*names, "rowid"]], schema=prod.schema).alias("t")
+
+        t, c = production(), ct.alias("c")
+        kept = sa.select(*[t.c[n] for n in names]).where(~sa.exists().where(c.c.rid == t.c.rowid))
+        t, c = production(), ct.alias("c")
+        index = {f: i for i, f in enumerate(fields)}
+        mine = t.c[self.key] == c.c.k
+        cols = [
+            sa.case((sa.and_(mine, c.c[f"s{index[n]}"]), c.c[f"v{index[n]}"]), else_=t.c[n]).label(n)
+            if n in index
+            else t.c[n]
+            for n in names
+        ]
+        return sa.union_all(kept, sa.select(*cols).select_from(t.join(c, c.c.rid == t.c.rowid)))
 
     def _read_back(self, cs_id: int, cells: list[Cell], fields: list[str]) -> None:
         """Each cell, read from the view after commit, must hold exactly `fit(new)`."""
@@ -509,19 +478,6 @@ class SqlTarget:
         )
         params = [x for c in cells for x in (self._key_value(c.key), self.fit(field, c.old), self.fit(field, c.new))]
         return [str(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))]
-
-
-class _Catalogued(sa.types.UserDefinedType):
-    """A column's type as the catalogue spells it, for CASTs of inlined literals (callers check it with `_TYPE`
-    through `_kind`: only writable columns and integer or text keys are inlined)."""
-
-    cache_ok = True
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return self.text
 
 
 _PER = 65_535 // 3  # VALUES rows per UPDATE: three bound values each, within PostgreSQL's 65,535 per statement
