@@ -401,8 +401,8 @@ def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, probe)
 
 
 def test_duckdb_overlay_splits_production_on_rowid_whatever_the_size(tmp_path):
-    """One change-set of a row and one of 40: both stage exactly, and the view reads production through an
-    anti-join and an inner join on rowid (no LEFT JOIN: its probe of every row is what costs, bench/correct.py)."""
+    """One change-set of a row and one of 40: both stage exactly, and the view splits production on rowid, the
+    changed rows through an inner join (no LEFT JOIN: its probe of every row is what costs, bench/correct.py)."""
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     rows = opportunities(env)
     _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
@@ -416,7 +416,7 @@ def test_duckdb_overlay_splits_production_on_rowid_whatever_the_size(tmp_path):
             assert [r[4] for r in staged[:n]] == [c.new for c in cells]
             assert staged[n:] == env.dump("opportunities")[n:]
             plan = "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{handle['view']}"))
-            assert "ANTI" in plan and "INNER" in plan and "LEFT" not in plan
+            assert "rowid" in plan and "INNER" in plan and "LEFT" not in plan
     finally:
         target.close()
 
@@ -480,3 +480,41 @@ def test_duckdb_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column(tmp_pa
         assert "JOIN" not in plans["max(id)"].upper() and "JOIN" in plans["sum(amount)"].upper()
     finally:
         target.close()
+
+
+def test_duckdb_overlay_over_several_row_groups_holds_every_row_once(tmp_path):
+    """A table of three row groups and a NULL-key row, cells in the middle group only: the view's three parts
+    (ranges without a changed row, the anti-joined rows of the changed groups, the changed rows) hold every
+    production row exactly once, and differ from production only in the changed cells."""
+    from sentinel.correctors.sql import ROW_GROUP
+
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    n = 3 * ROW_GROUP - 5
+    env.sql(f"CREATE TABLE big AS SELECT range AS id, range * 0.5 AS x FROM range({n})")
+    env.sql("INSERT INTO big VALUES (NULL, -1.0)")
+    _cfg, _ds, where = env.project("big", "id", "      - not_empty: {}\n")
+    keys = [ROW_GROUP + 7, ROW_GROUP + 8, 2 * ROW_GROUP - 1]
+    cells = [Cell(str(k), "x", k * 0.5, -k) for k in keys]
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(27, cells)
+        view = f"{env.staging}.{handle['view']}"
+        assert env.sql(f"SELECT count(*), count(DISTINCT id), count(*) - count(id) FROM {view}") == [(n + 1, n, 1)]
+        diff = env.sql(f"SELECT * FROM {view} EXCEPT ALL SELECT * FROM big ORDER BY id")
+        assert diff == [(k, float(-k)) for k in keys]
+        assert env.sql(f"SELECT count(*) FROM (SELECT * FROM big EXCEPT ALL SELECT * FROM {view})") == [(3,)]
+    finally:
+        target.close()
+
+
+def test_rowid_blocks_cover_every_changed_row_within_the_cap():
+    from sentinel.correctors.sql import MAX_BLOCKS, ROW_GROUP, _blocks
+
+    g = ROW_GROUP
+    assert _blocks([5, 0, g - 1, 3 * g, 4 * g + 1]) == [(0, g - 1), (3 * g, 5 * g - 1)]
+    assert _blocks([]) == []
+    rids = [i * 2 * g + i for i in range(3 * MAX_BLOCKS)]
+    blocks = _blocks(rids)
+    assert len(blocks) == MAX_BLOCKS
+    assert all(a <= z < b for (a, z), (b, _) in zip(blocks, blocks[1:], strict=False))  # sorted, disjoint
+    assert all(any(a <= r <= z for a, z in blocks) for r in rids)

@@ -304,8 +304,8 @@ class SqlTarget:
             if self.backend == "postgresql":  # a unique k: the planner drops the join where no changed column is read
                 conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
             if by_rowid:
-                self._locate(conn, cells_ref)
-                kind, overlay = "rowid", self._rowid_overlay(prod, ct, fields)
+                rids = self._locate(conn, cells_ref)
+                kind, overlay = "rowid", self._rowid_overlay(prod, ct, fields, _blocks(rids))
             else:
                 kind, overlay = "key", self._overlay(prod, ct, fields)
             conn.execute(ddl.CreateView(overlay, view, schema=self.staging_schema))
@@ -356,32 +356,62 @@ class SqlTarget:
         """DuckDB's rowid, unless a column of the table is named so (it would shadow the row's position)."""
         return not any(n.lower() == "rowid" for n in self._describe())
 
-    def _locate(self, conn: sa.Connection, cells_ref: str) -> None:
-        """Each cell's production rowid, read once at staging. A key held by two rows refuses the change-set, as
-        promotion would; a key held by none keeps a NULL rowid, and the read-back then fails."""
+    def _locate(self, conn: sa.Connection, cells_ref: str) -> list[int]:
+        """Each cell's production rowid, read once at staging (returned). A key held by two rows refuses the
+        change-set, as promotion would; a key held by none keeps a NULL rowid, and the read-back then fails."""
         prep = conn.dialect.identifier_preparer
         sql = (
             f"UPDATE {cells_ref} AS c SET rid = t.rowid FROM {self._qualified(conn)} AS t "
-            f"WHERE t.{prep.quote(self.key)} = c.k RETURNING c.k"
+            f"WHERE t.{prep.quote(self.key)} = c.k RETURNING c.k, c.rid"
         )
-        hit = [r[0] for r in conn.exec_driver_sql(sql)]
-        if len(hit) != len(set(hit)):
+        hit = conn.exec_driver_sql(sql).all()
+        if len(hit) != len({k for k, _ in hit}):
             raise TargetError(f"{self.where.object}: key {self.key!r} is not unique; nothing was staged")
+        return [int(rid) for _, rid in hit]
 
-    def _rowid_overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.CompoundSelect:
-        """DuckDB: the production rows whose rowid is no cell's (an anti-join), UNION ALL those whose rowid is a
-        cell's (an inner join, which DuckDB turns into a filter on the scan), there each changed column the cell's
-        value where the row still holds the cell's key and the cell is set. Every row exactly once (the two sides
-        split on the rowid alone); a row that moved since staging (the table rewritten) shows its production
-        values, never another row's. Reading rowid also keeps DuckDB from materializing the whole view when a
-        query scans it twice (the magnitude check's counts and sample)."""
+    def _rowid_overlay(
+        self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str], blocks: list[tuple[int, int]]
+    ) -> sa.CompoundSelect:
+        """DuckDB: production split on the rowid, UNION ALL of
+        - the rows outside `blocks` (row groups holding no changed row): a rowid range filter, pruned by DuckDB's
+          scan, no per-row test;
+        - the rows inside `blocks` whose rowid is no cell's (`rowid NOT IN (cells' rowids)`, an anti-join);
+        - the rows whose rowid is a cell's (an inner join, which DuckDB turns into a filter on the scan), each
+          changed column there the cell's value where the row still holds the cell's key and the cell is set.
+        Every row exactly once (the ranges and the rowid set partition production); a row that moved since
+        staging (the table rewritten) shows its production values, never another row's. Reading rowid also keeps
+        DuckDB from materializing the whole view when a query scans it twice (the magnitude check's counts and
+        sample). Positions are rendered as integer literals (computed here from the rowids, never data)."""
         names = list(self._describe())
 
         def production() -> sa.Alias:
             return sa.table(prod.name, *[sa.column(n) for n in [*names, "rowid"]], schema=prod.schema).alias("t")
 
-        t, c = production(), ct.alias("c")
-        kept = sa.select(*[t.c[n] for n in names]).where(~sa.exists().where(c.c.rid == t.c.rowid))
+        def within(t: sa.Alias, ranges: list[tuple[int, int | None]]) -> sa.ColumnElement[bool]:
+            big = sa.BigInteger()
+            return sa.or_(
+                *[
+                    t.c.rowid >= sa.literal(a, big)
+                    if z is None
+                    else t.c.rowid.between(sa.literal(a, big), sa.literal(z, big))
+                    for a, z in ranges
+                ]
+            )
+
+        gaps: list[tuple[int, int | None]] = []  # the complement of `blocks` over [0, oo)
+        start = 0
+        for a, z in blocks:
+            if a > start:
+                gaps.append((start, a - 1))
+            start = z + 1
+        gaps.append((start, None))
+        t = production()
+        outside = sa.select(*[t.c[n] for n in names]).where(within(t, gaps)) if blocks else None
+        t = production()
+        located = sa.select(ct.c.rid).where(ct.c.rid.is_not(None))
+        kept = sa.select(*[t.c[n] for n in names]).where(t.c.rowid.not_in(located))
+        if blocks:
+            kept = kept.where(within(t, list(blocks)))
         t, c = production(), ct.alias("c")
         index = {f: i for i, f in enumerate(fields)}
         mine = t.c[self.key] == c.c.k
@@ -391,7 +421,8 @@ class SqlTarget:
             else t.c[n]
             for n in names
         ]
-        return sa.union_all(kept, sa.select(*cols).select_from(t.join(c, c.c.rid == t.c.rowid)))
+        changed = sa.select(*cols).select_from(t.join(c, c.c.rid == t.c.rowid))
+        return sa.union_all(*[q for q in (outside, kept, changed) if q is not None])
 
     def _read_back(self, cs_id: int, cells: list[Cell], fields: list[str]) -> None:
         """Each cell, read from the view after commit, must hold exactly `fit(new)`."""
@@ -478,6 +509,26 @@ class SqlTarget:
         )
         params = [x for c in cells for x in (self._key_value(c.key), self.fit(field, c.old), self.fit(field, c.new))]
         return [str(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))]
+
+
+ROW_GROUP = 122_880  # DuckDB's rows per row group (its default): the unit its scan prunes by rowid range
+MAX_BLOCKS = 64  # rowid ranges in an overlay view at most: past it, the closest ones are merged
+
+
+def _blocks(rids: list[int]) -> list[tuple[int, int]]:
+    """The rowid ranges (inclusive) covering the row groups that hold `rids`, adjacent ones merged, at most
+    MAX_BLOCKS (the narrowest gaps closed first). Merging only moves untouched rows to the anti-joined side."""
+    groups = sorted({r // ROW_GROUP for r in rids})
+    blocks: list[list[int]] = []
+    for g in groups:
+        if blocks and blocks[-1][1] == g:
+            blocks[-1][1] = g + 1
+        else:
+            blocks.append([g, g + 1])
+    while len(blocks) > MAX_BLOCKS:
+        i = min(range(len(blocks) - 1), key=lambda j: blocks[j + 1][0] - blocks[j][1])
+        blocks[i : i + 2] = [[blocks[i][0], blocks[i + 1][1]]]
+    return [(a * ROW_GROUP, b * ROW_GROUP - 1) for a, b in blocks]
 
 
 _PER = 65_535 // 3  # VALUES rows per UPDATE: three bound values each, within PostgreSQL's 65,535 per statement
