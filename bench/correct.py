@@ -70,6 +70,43 @@ print(json.dumps({"best": min(times), "cpu": min(cpu), "rss_mib": rss, "status":
 """
 
 
+# DuckDB's per-row costs behind the view's (one thread, CPU seconds, best of 5, in its own process): a scan of
+# production, the same scan with the cheapest per-row predicate, with the overlay's probe of the changed rows'
+# rowids, with the LEFT JOIN on the key it replaced, and the staged view itself.
+FLOOR = """
+import json, sys, time, duckdb
+db, view, cells = sys.argv[1:4]
+con = duckdb.connect(db, read_only=True)
+con.execute("SET threads = 1")
+n = con.execute("SELECT count(*) FROM deals").fetchone()[0]
+queries = {
+    "scan": "SELECT count(*), sum(amount) FROM deals",
+    "cheapest predicate (rowid % 1000 <> 999)": "SELECT count(*), sum(amount) FROM deals WHERE rowid % 1000 <> 999",
+    "rowid NOT IN (the cells' rowids)": f"SELECT count(*), sum(amount) FROM deals WHERE rowid NOT IN "
+    f"(SELECT rid FROM {cells} WHERE rid IS NOT NULL)",
+    "LEFT JOIN cells on the key": f"SELECT count(*), sum(CASE WHEN c.s0 THEN c.v0 ELSE t.amount END) FROM deals t "
+    f"LEFT JOIN {cells} c ON t.id = c.k",
+    "the overlay view": f"SELECT count(*), sum(amount) FROM {view}",
+}
+out = {}
+for name, sql in queries.items():
+    best = 1e9
+    for _ in range(5):
+        began = time.process_time()
+        con.execute(sql).fetchall()
+        best = min(best, time.process_time() - began)
+    out[name] = best
+print(json.dumps({"rows": n, "cpu": out}))
+"""
+
+
+def bench_floor(db: str, view: str, cells: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", FLOOR, db, view, cells], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"floor measurement failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def make_postgres(rows: int) -> None:
     """speed.py's table, in this benchmark's own schema (promotion writes it; speed.py's stays untouched)."""
     import psycopg
@@ -239,7 +276,7 @@ def main() -> None:
         args.promote_rows, args.cells, args.rows, args.pg_rows = 10_000, 500, 10_000, 10_000
         args.runs = args.rounds = 1
     began = time.perf_counter()
-    promote_rows, measure_rows = [], []
+    promote_rows, measure_rows, floors = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for backend in args.backends:
@@ -267,6 +304,13 @@ def main() -> None:
                 stage_s = time.perf_counter() - t0
                 view = f"{STAGING}.{handle['view']}"
                 plain, staged = bench_measure(config, table, view, args.runs, args.rounds)
+                if backend == "duckdb":
+                    floors.append(
+                        (
+                            f"{n:,} rows, {len(cells):,} cells",
+                            bench_floor(db, view, f"{STAGING}.{handle['cells_table']}"),
+                        )
+                    )
                 target.discard(1, handle)
             finally:
                 target.close()
@@ -295,6 +339,12 @@ def main() -> None:
         if p["status"] != s["status"]:
             print(f"  statuses: table {p['status']} / view {s['status']}")
     print("target: ratio <= 1.2 (peak RSS: of the measuring process)")
+    for case, f in floors:
+        print(f"(3) DuckDB, {case}: CPU of one scan of amount, one thread, best of 5; ns a row over the plain scan")
+        scan = f["cpu"]["scan"]
+        for name, cpu in f["cpu"].items():
+            extra = "" if name == "scan" else f"{(cpu - scan) / f['rows'] * 1e9:>8.1f} ns/row"
+            print(f"  {name:<42}{cpu:>8.3f} s{extra}")
     print(f"total {time.perf_counter() - began:.1f} s at {dt.datetime.now():%Y-%m-%d %H:%M}")
 
 

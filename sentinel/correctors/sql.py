@@ -4,20 +4,30 @@ transaction of conditional UPDATEs.
 Staging writes nothing to the production table. In the source's `staging_schema` it creates a small cells
 table holding only the change-set's new values (one row per key, one value column and one "set" flag per
 changed field, typed as the production columns because it is created `AS SELECT ... WHERE false` from the
-production table), and a view `<staging_schema>.<table>_cs<id>`: every production column, each changed one as
-`CASE WHEN the cell is set THEN its new value ELSE the production value END`, through a LEFT JOIN on the key.
-The dataset's checks then run on that view, whatever the table's size, without a copy. On PostgreSQL the
-cells are keyed by a primary key, so the planner drops the join from queries that read no changed column
-(row counts, volume); DuckDB has no such join removal, and every query over the view pays a hash-join probe
-of the whole table (bench/correct.py measures it). So on DuckDB a change-set of at most `INLINE_ROWS` rows is
-inlined instead (`_inline_overlay`): the view is the UNION ALL of the rows whose key is none of the cells' keys
-(`key <> k1 AND key <> k2 ...`, which DuckDB pushes into the scan and skips wherever a row group's min/max
-excludes every key), the rows whose key is NULL, and the changed rows (`key IN (...)`, zone-map pruned) with a
-CASE on the key per changed column; every key and value a literal rendered by the dialect and cast to the
-column's catalogue type. No join: a scan of the view costs about a scan of the table (10 cells, 10M rows),
-though the magnitude query still plans about 2x slower over the UNION ALL (bench/correct.py, 2.2x for the
-suite vs 3.6x joined). Past `INLINE_ROWS`, the per-row `<>` tests cost more than the join's probe, and the
-join is kept.
+production table, every value bound), and a view `<staging_schema>.<table>_cs<id>` holding every production
+row once, each changed cell replaced. The dataset's checks then run on that view, whatever the table's size,
+without a copy.
+
+PostgreSQL: a LEFT JOIN of production and the cells on the key, each changed column `CASE WHEN the cell is set
+THEN its new value ELSE the production value END`. The cells are keyed by a primary key, so the planner drops
+the join from queries that read no changed column (row counts, volume).
+
+DuckDB (`_rowid_overlay`): its LEFT JOIN probes every row at about 20 ns a row, which more than doubled the
+check suite's time at 10M rows. Staging instead reads each cell's production rowid once, and the view splits
+production on it: the row groups holding no changed row through a rowid range (the scan prunes by it, no
+per-row test), the other rows of the changed row groups through `rowid NOT IN (the cells' rowids)` (a hash
+probe, about 8 ns a row), and the changed rows through an inner join on the rowid, which DuckDB turns into a
+filter on the scan. There each changed column takes the cell's value where the row still holds the cell's key:
+a row that moved since staging (the table rewritten) shows its production values, never another row's, and the
+verification then fails. Reading rowid also keeps DuckDB from materializing the whole view when a query scans
+it twice (the magnitude check). A table with its own column named rowid gets the key join of PostgreSQL, the
+cells grouped by the key so DuckDB's join elimination drops it where no changed column is read.
+
+The cost that stays (bench/correct.py): the row groups that hold a changed row pay the per-row test in every
+query over the view. A change-set spread over the whole table (10,000 cells in 10M rows touch all 82 row
+groups) pays it on every row of each of the suite's 5 scans; DuckDB's cheapest per-row predicate of any kind
+costs about 3.4 ns a row, a third of the 10 ns a row the whole suite spends, so no row-level overlay that
+leaves the table as it is can stay within 1.2x there. A change-set in few row groups costs about nothing.
 
 Promotion is one transaction: one `UPDATE t SET f = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k
 AND f IS NOT DISTINCT FROM v.old` per changed field (every value bound and cast to the column's type), the
