@@ -140,7 +140,7 @@ def project(folder: Path, url: str, table: str):
 
 
 def change_set(where, n: int, rows: int) -> list:
-    """n cells spread over the table: amount -> amount / 10, old as evidence carries a DOUBLE (the float)."""
+    """n cells spread over the first `rows` rows: amount -> amount / 10, old as evidence carries a DOUBLE."""
     from sentinel.checks.exact import shifted
     from sentinel.correctors.base import Cell
     from sentinel.correctors.sql import SqlTarget
@@ -264,6 +264,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--promote-rows", type=int, default=1_000_000, help="table size for (1)")
     ap.add_argument("--cells", type=int, default=10_000, help="rows in the change-set")
+    ap.add_argument(
+        "--clustered", action="store_true", help="(2): the change-set's rows are the table's first ones, not spread"
+    )
     ap.add_argument("--rows", type=int, default=10_000_000, help="table size for (2) on DuckDB")
     ap.add_argument("--pg-rows", type=int, default=10_000_000, help="table size for (2) on PostgreSQL")
     ap.add_argument("--backends", nargs="+", default=["duckdb", "postgresql"])
@@ -294,7 +297,7 @@ def main() -> None:
             if n != args.promote_rows or backend == "duckdb" or not url:
                 url, table, db = setup(backend, n, tmp / f"{backend}-measure")
             config, _cfg, where = project(tmp / f"{backend}-measure", url, table)
-            cells = change_set(where, args.cells, n)
+            cells = change_set(where, args.cells, args.cells if args.clustered else n)
             from sentinel.correctors.sql import SqlTarget
 
             target = SqlTarget(where)
@@ -314,7 +317,8 @@ def main() -> None:
                 target.discard(1, handle)
             finally:
                 target.close()
-            case = f"{backend} {n:,} rows, {len(cells):,} cells ({handle['overlay']})"
+            spread = "clustered" if args.clustered else "spread"
+            case = f"{backend} {n:,} rows, {len(cells):,} {spread} cells ({handle['overlay']})"
             measure_rows.append({"case": case, "plain": plain, "staged": staged, "stage_s": stage_s})
     print(f"(1) promote a change-set: the target vs a hand-written UPDATE ... FROM (VALUES ...), best of {args.runs}")
     print(f"{'case':<42}{'raw s':>9}{'sentinel s':>12}{'ratio':>8}")
@@ -326,13 +330,13 @@ def main() -> None:
         f"best of {args.runs} x {args.rounds} alternating processes (CPU: all threads)"
     )
     print(
-        f"{'case':<44}{'table s':>9}{'view s':>9}{'ratio':>7}{'CPU table':>11}{'CPU view':>10}{'ratio':>7}"
+        f"{'case':<54}{'table s':>9}{'view s':>9}{'ratio':>7}{'CPU table':>11}{'CPU view':>10}{'ratio':>7}"
         f"{'RSS table':>11}{'RSS view':>10}{'stage s':>9}"
     )
     for r in measure_rows:
         p, s = r["plain"], r["staged"]
         print(
-            f"{r['case']:<44}{p['best']:>9.3f}{s['best']:>9.3f}{s['best'] / p['best']:>7.2f}"
+            f"{r['case']:<54}{p['best']:>9.3f}{s['best']:>9.3f}{s['best'] / p['best']:>7.2f}"
             f"{p['cpu']:>11.3f}{s['cpu']:>10.3f}{s['cpu'] / p['cpu']:>7.2f}"
             f"{p['rss_mib']:>10.0f}M{s['rss_mib']:>9.0f}M{r['stage_s']:>9.3f}"
         )
