@@ -365,19 +365,20 @@ ODD_CELLS = [
 ]
 
 
-@pytest.mark.parametrize("inline", [True, False])
-def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline):
-    """Both DuckDB overlays (inlined literals; the cells table joined) hold exactly fit(new) in the changed
-    cells and production elsewhere, the NULL-key row included once; hostile keys and text reach DuckDB byte-exact."""
-    if not inline:
-        monkeypatch.setattr("sentinel.correctors.sql.INLINE_ROWS", 0)
+@pytest.mark.parametrize("probe", ["rowid", "key"])
+def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, probe):
+    """Both DuckDB overlays (probing the rowid; joined on the key, for a table with its own rowid column) hold
+    exactly fit(new) in the changed cells and production elsewhere, the NULL-key row included once; hostile keys
+    and text reach DuckDB byte-exact."""
+    if probe == "key":
+        monkeypatch.setattr(SqlTarget, "_rowid_usable", lambda self: False)
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     before = odd_table(env)
     cfg, ds, where = env.project("odd", "k", "      - not_empty: {}\n")
     target = SqlTarget(where)
     try:
         handle = target.stage(21, ODD_CELLS)
-        assert handle["overlay"] == ("inline" if inline else "join") and handle["rows"] == 5
+        assert handle["overlay"] == probe and handle["rows"] == 5
         cols = ["k", "x", "d", "n", "t", "b", "r"]
         want = [list(r) for r in before]
         for c in ODD_CELLS:
@@ -399,30 +400,121 @@ def test_duckdb_overlay_is_exact_with_hostile_keys(tmp_path, monkeypatch, inline
         target.close()
 
 
-def test_duckdb_inline_overlay_has_no_join_and_larger_change_sets_join(tmp_path):
-    """At most INLINE_ROWS rows: the view reads production without a join (DuckDB never drops one); more rows:
-    the cells table is joined. Both stage the same values."""
-    from sentinel.correctors.sql import INLINE_ROWS
-
+def test_duckdb_overlay_splits_production_on_rowid_whatever_the_size(tmp_path):
+    """One change-set of a row and one of 40: both stage exactly, and the view splits production on rowid, the
+    changed rows through an inner join (no LEFT JOIN: its probe of every row is what costs, bench/correct.py)."""
     env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
     rows = opportunities(env)
     _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
-    small = [Cell(str(i), "seats", rows[i - 1]["seats"], 100 + i) for i in range(1, INLINE_ROWS + 1)]
-    large = [*small, Cell(str(INLINE_ROWS + 1), "seats", rows[INLINE_ROWS]["seats"], 999)]
     target = SqlTarget(where)
     try:
-        views = {}
-        for cs_id, cells in ((22, small), (23, large)):
+        for cs_id, n in ((22, 1), (23, 40)):
+            cells = [Cell(str(i), "seats", rows[i - 1]["seats"], 100 + i) for i in range(1, n + 1)]
             handle = target.stage(cs_id, cells)
-            views[handle["overlay"]] = handle["view"]
+            assert handle["overlay"] == "rowid"
             staged = env.dump(f"{env.staging}.{handle['view']}")
-            assert [r[4] for r in staged[: len(cells)]] == [c.new for c in cells]
-            assert staged[len(cells) :] == env.dump("opportunities")[len(cells) :]
-        assert set(views) == {"inline", "join"}
-        plans = {
-            kind: "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{view}"))
-            for kind, view in views.items()
-        }
-        assert "JOIN" not in plans["inline"].upper() and "JOIN" in plans["join"].upper()
+            assert [r[4] for r in staged[:n]] == [c.new for c in cells]
+            assert staged[n:] == env.dump("opportunities")[n:]
+            plan = "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT sum(seats) FROM {env.staging}.{handle['view']}"))
+            assert "rowid" in plan and "INNER" in plan and "LEFT" not in plan
     finally:
         target.close()
+
+
+def test_duckdb_overlay_keeps_production_values_for_rows_that_moved(tmp_path):
+    """The overlay probes each cell's rowid, read at staging, and tests the key. Production rewritten in another
+    order after staging (a full refresh): the cells' rowids now name other rows, whose keys differ, so the view
+    shows production exactly (every row once, no row patched with another's value), the check still flags the
+    deal, and staging the change-set again reads the new rowids."""
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    rows = opportunities(env)
+    cfg, ds, where = env.project("opportunities", "id", CHECKS)
+    cells = fix_cells(rows)
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(24, cells)
+        assert handle["overlay"] == "rowid"
+        view = f"{env.staging}.{handle['view']}"
+        assert env.dump(view)[BAD - 1][2] == rows[BAD - 1]["amount"] / 10
+        env.sql("CREATE TABLE reordered AS SELECT * FROM opportunities ORDER BY id DESC")
+        env.sql("DROP TABLE opportunities")
+        env.sql("ALTER TABLE reordered RENAME TO opportunities")
+        production = env.dump("opportunities")
+        assert env.dump(view) == production  # the rowids 41 and 6 now hold deals 359 and 394: left alone
+        scfg, sds = target.staged(24, handle)
+        assert statuses(scfg, sds)["magnitude(amount)"] == "fail"  # verification fails loudly
+        handle = target.stage(24, cells)  # staged again: the rowids are read anew
+        staged = env.dump(view)
+        assert staged[BAD - 1][2] == rows[BAD - 1]["amount"] / 10 and staged[6][3] == 0.15
+        assert set(statuses(scfg, sds).values()) == {"pass"}
+    finally:
+        target.close()
+
+
+def test_duckdb_overlay_refuses_a_key_held_twice_and_reads_a_rowid_column(tmp_path):
+    """Staging reads one rowid per key: a key held by two rows is refused (promotion would refuse it too). A
+    table with its own column named rowid (which shadows DuckDB's) is joined on the key alone, still exact, and
+    DuckDB drops that join from a query reading no changed column."""
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    rows = opportunities(env)
+    env.sql("INSERT INTO opportunities SELECT * FROM opportunities WHERE id = 7")
+    _cfg, _ds, where = env.project("opportunities", "id", CHECKS)
+    target = SqlTarget(where)
+    try:
+        with pytest.raises(TargetError, match="not unique"):
+            target.stage(25, fix_cells(rows))
+    finally:
+        target.close()
+    env.sql("CREATE TABLE shadow (id INTEGER, rowid INTEGER, amount DOUBLE)")
+    env.sql("INSERT INTO shadow VALUES (1, 7, 1.5), (2, 7, 2.5), (NULL, 1, 3.5)")
+    _cfg, _ds, where = env.project("shadow", "id", "      - not_empty: {}\n")
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(26, [Cell("2", "amount", 2.5, 0.25)])
+        assert handle["overlay"] == "key"
+        view = f"{env.staging}.{handle['view']}"
+        assert env.sql(f"SELECT * FROM {view} ORDER BY id NULLS LAST") == [(1, 7, 1.5), (2, 7, 0.25), (None, 1, 3.5)]
+        plans = {
+            q: "\n".join(r[1] for r in env.sql(f"EXPLAIN SELECT {q} FROM {view}")) for q in ("max(id)", "sum(amount)")
+        }
+        assert "JOIN" not in plans["max(id)"].upper() and "JOIN" in plans["sum(amount)"].upper()
+    finally:
+        target.close()
+
+
+def test_duckdb_overlay_over_several_row_groups_holds_every_row_once(tmp_path):
+    """A table of three row groups and a NULL-key row, cells in the middle group only: the view's three parts
+    (ranges without a changed row, the anti-joined rows of the changed groups, the changed rows) hold every
+    production row exactly once, and differ from production only in the changed cells."""
+    from sentinel.correctors.sql import ROW_GROUP
+
+    env = Env("duckdb", f"duckdb:///{tmp_path / 'wh.duckdb'}", tmp_path, "sentinel_staging", None)
+    n = 3 * ROW_GROUP - 5
+    env.sql(f"CREATE TABLE big AS SELECT range AS id, range * 0.5 AS x FROM range({n})")
+    env.sql("INSERT INTO big VALUES (NULL, -1.0)")
+    _cfg, _ds, where = env.project("big", "id", "      - not_empty: {}\n")
+    keys = [ROW_GROUP + 7, ROW_GROUP + 8, 2 * ROW_GROUP - 1]
+    cells = [Cell(str(k), "x", k * 0.5, -k) for k in keys]
+    target = SqlTarget(where)
+    try:
+        handle = target.stage(27, cells)
+        view = f"{env.staging}.{handle['view']}"
+        assert env.sql(f"SELECT count(*), count(DISTINCT id), count(*) - count(id) FROM {view}") == [(n + 1, n, 1)]
+        diff = env.sql(f"SELECT * FROM {view} EXCEPT ALL SELECT * FROM big ORDER BY id")
+        assert diff == [(k, float(-k)) for k in keys]
+        assert env.sql(f"SELECT count(*) FROM (SELECT * FROM big EXCEPT ALL SELECT * FROM {view})") == [(3,)]
+    finally:
+        target.close()
+
+
+def test_rowid_blocks_cover_every_changed_row_within_the_cap():
+    from sentinel.correctors.sql import MAX_BLOCKS, ROW_GROUP, _blocks
+
+    g = ROW_GROUP
+    assert _blocks([5, 0, g - 1, 3 * g, 4 * g + 1]) == [(0, g - 1), (3 * g, 5 * g - 1)]
+    assert _blocks([]) == []
+    rids = [i * 2 * g + i for i in range(3 * MAX_BLOCKS)]
+    blocks = _blocks(rids)
+    assert len(blocks) == MAX_BLOCKS
+    assert all(a <= z < b for (a, z), (b, _) in zip(blocks, blocks[1:], strict=False))  # sorted, disjoint
+    assert all(any(a <= r <= z for a, z in blocks) for r in rids)

@@ -4,20 +4,31 @@ transaction of conditional UPDATEs.
 Staging writes nothing to the production table. In the source's `staging_schema` it creates a small cells
 table holding only the change-set's new values (one row per key, one value column and one "set" flag per
 changed field, typed as the production columns because it is created `AS SELECT ... WHERE false` from the
-production table), and a view `<staging_schema>.<table>_cs<id>`: every production column, each changed one as
-`CASE WHEN the cell is set THEN its new value ELSE the production value END`, through a LEFT JOIN on the key.
-The dataset's checks then run on that view, whatever the table's size, without a copy. On PostgreSQL the
-cells are keyed by a primary key, so the planner drops the join from queries that read no changed column
-(row counts, volume); DuckDB has no such join removal, and every query over the view pays a hash-join probe
-of the whole table (bench/correct.py measures it). So on DuckDB a change-set of at most `INLINE_ROWS` rows is
-inlined instead (`_inline_overlay`): the view is the UNION ALL of the rows whose key is none of the cells' keys
-(`key <> k1 AND key <> k2 ...`, which DuckDB pushes into the scan and skips wherever a row group's min/max
-excludes every key), the rows whose key is NULL, and the changed rows (`key IN (...)`, zone-map pruned) with a
-CASE on the key per changed column; every key and value a literal rendered by the dialect and cast to the
-column's catalogue type. No join: a scan of the view costs about a scan of the table (10 cells, 10M rows),
-though the magnitude query still plans about 2x slower over the UNION ALL (bench/correct.py, 2.2x for the
-suite vs 3.6x joined). Past `INLINE_ROWS`, the per-row `<>` tests cost more than the join's probe, and the
-join is kept.
+production table, every value bound), and a view `<staging_schema>.<table>_cs<id>` holding every production
+row once, each changed cell replaced. The dataset's checks then run on that view, whatever the table's size,
+without a copy.
+
+PostgreSQL: a LEFT JOIN of production and the cells on the key, each changed column `CASE WHEN the cell is set
+THEN its new value ELSE the production value END`. The cells are keyed by a primary key, so the planner drops
+the join from queries that read no changed column (row counts, volume).
+
+DuckDB (`_rowid_overlay`): its LEFT JOIN probes every row at about 19 ns a row, which more than doubled the
+check suite's time at 10M rows. Staging instead reads each cell's production rowid once, and the view splits
+production on it: the row groups holding no changed row through a rowid range (the scan prunes by it, no
+per-row test), the other rows of the changed row groups through `rowid NOT IN (the cells' rowids)` (a hash
+probe, about 9.5 ns a row), and the changed rows through an inner join on the rowid, which DuckDB turns into a
+filter on the scan. There each changed column takes the cell's value where the row still holds the cell's key:
+a row that moved since staging (the table rewritten) shows its production values, never another row's, and the
+verification then fails. Reading rowid also keeps DuckDB from materializing the whole view when a query scans
+it twice (the magnitude check). A table with its own column named rowid gets the key join of PostgreSQL, the
+cells grouped by the key so DuckDB's join elimination drops it where no changed column is read.
+
+The cost that stays (bench/correct.py): the row groups that hold a changed row pay the per-row test in every
+query over the view. A change-set spread over the whole table (10,000 cells in 10M rows touch all 82 row
+groups) pays it on every row of each of the suite's 5 scans; DuckDB's cheapest per-row predicate of any kind
+costs about 3.4 ns a row, over a quarter of the 12 ns a row the whole suite spends per scan, so no row-level
+overlay that leaves the table as it is can stay within 1.2x there. A change-set in a few row groups costs
+about nothing (10,000 cells in one row group: 1.05x).
 
 Promotion is one transaction: one `UPDATE t SET f = v.new FROM (VALUES ...) v(k, old, new) WHERE t.key = v.k
 AND f IS NOT DISTINCT FROM v.old` per changed field (every value bound and cast to the column's type), the
@@ -55,9 +66,6 @@ if TYPE_CHECKING:
     from sentinel.correctors.base import Where
 
 MAX_IDENT = 63  # PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes)
-# DuckDB: change-sets of at most this many rows are staged as an inline overlay (no join). Measured on 10M rows
-# (bench/correct.py): scanning with 16 `<>` filters costs about the plain scan; 32 spread keys, 3x the plain scan.
-INLINE_ROWS = 16
 # A type text from the catalogue that may be rendered in a CAST: a name, optional (n[, m]). Anything else
 # (STRUCT(...), arrays, quoted user types) is not a writable column here.
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?$")
@@ -291,22 +299,26 @@ class SqlTarget:
             meta = sa.MetaData()
             conn.execute(ddl.DropView(sa.Table(view, meta, schema=self.staging_schema), if_exists=True))
             conn.execute(ddl.DropTable(sa.Table(cells_name, meta, schema=self.staging_schema), if_exists=True))
+            by_rowid = self.backend == "duckdb" and self._rowid_usable()
             shape = [prod.c[self.key].label("k")]
+            if by_rowid:  # each cell's production rowid, filled below: the view probes on it
+                shape.append(sa.cast(sa.null(), sa.BigInteger()).label("rid"))
             for i, f in enumerate(fields):
                 shape += [prod.c[f].label(f"v{i}"), sa.false().label(f"s{i}")]
             conn.execute(ddl.CreateTableAs(sa.select(*shape).where(sa.false()), cells_name, schema=self.staging_schema))
             names = ["k"] + [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
-            ct = sa.table(cells_name, *[sa.column(n) for n in names], schema=self.staging_schema)
+            ct = sa.table(cells_name, *[sa.column(n) for n in ["rid", *names]], schema=self.staging_schema)
             values = [[self._key_value(k), *_cell_values(fields, by_field)] for k, by_field in rows.items()]
             self._insert(conn, cells_name, names, values)
-            if (
-                self.backend == "postgresql"
-            ):  # a unique k lets the planner drop the join where no changed column is read
-                prep = conn.dialect.identifier_preparer
-                cells_ref = _qualified(prep, self.staging_schema, cells_name)
+            prep = conn.dialect.identifier_preparer
+            cells_ref = _qualified(prep, self.staging_schema, cells_name)
+            if self.backend == "postgresql":  # a unique k: the planner drops the join where no changed column is read
                 conn.exec_driver_sql(f"ALTER TABLE {cells_ref} ADD PRIMARY KEY ({prep.quote('k')})")
-            inline = self._inlinable(rows)
-            overlay = self._inline_overlay(prod, fields, rows) if inline else self._overlay(prod, ct, fields)
+            if by_rowid:
+                rids = self._locate(conn, cells_ref)
+                kind, overlay = "rowid", self._rowid_overlay(prod, ct, fields, _blocks(rids))
+            else:
+                kind, overlay = "key", self._overlay(prod, ct, fields)
             conn.execute(ddl.CreateView(overlay, view, schema=self.staging_schema))
         handle = {
             "schema": self.staging_schema,
@@ -316,7 +328,7 @@ class SqlTarget:
             "fields": fields,
             "rows": len(rows),
             "cells": len(cells),
-            "overlay": "inline" if inline else "join",
+            "overlay": kind,
         }
         self._read_back(cs_id, cells, fields)
         return handle
@@ -336,8 +348,14 @@ class SqlTarget:
             conn.exec_driver_sql(sql, tuple(x for r in chunk for x in r))
 
     def _overlay(self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str]) -> sa.Select:
-        """Every production column in table order; a changed one reads its cell where the cell is set."""
+        """Every production column in table order; a changed one reads its cell where the cell is set. On DuckDB
+        the cells are grouped by the key, so its join elimination drops the join where no changed column is read
+        (PostgreSQL's planner does so from the cells' primary key)."""
         t, c = prod.alias("t"), ct.alias("c")
+        if self.backend == "duckdb":
+            values = [n for i in range(len(fields)) for n in (f"v{i}", f"s{i}")]
+            group = sa.select(ct.c.k, *[sa.func.any_value(ct.c[n]).label(n) for n in values]).group_by(ct.c.k)
+            c = group.subquery("c")
         index = {f: i for i, f in enumerate(fields)}
         cols = [
             sa.case((c.c[f"s{index[n]}"], c.c[f"v{index[n]}"]), else_=t.c[n]).label(n) if n in index else t.c[n]
@@ -345,44 +363,78 @@ class SqlTarget:
         ]
         return sa.select(*cols).select_from(t.outerjoin(c, t.c[self.key] == c.c.k))
 
-    def _inlinable(self, rows: dict[str, dict[str, Any]]) -> bool:
-        """DuckDB, few rows, a key compared exactly as an integer or text (see the module docstring)."""
-        return self.backend == "duckdb" and len(rows) <= INLINE_ROWS and self._kind(self.key) in ("int", "text")
+    def _rowid_usable(self) -> bool:
+        """DuckDB's rowid, unless a column of the table is named so (it would shadow the row's position)."""
+        return not any(n.lower() == "rowid" for n in self._describe())
 
-    def _inline_overlay(self, prod: sa.TableClause, fields: list[str], rows: dict[str, dict[str, Any]]) -> sa.Select:
-        """The production rows whose key is none of `rows`' keys, those whose key is NULL, and the rows of those
-        keys with each changed column a CASE on the key: every production row exactly once, no join."""
-        t = prod.alias("t")
-        key = t.c[self.key]
-        names = list(self._describe())
-        lits = {k: self._literal(self.key, self._key_value(k)) for k in rows}
-        changed = []
-        for n in names:
-            whens = [(key == lits[k], self._literal(n, by_field[n])) for k, by_field in rows.items() if n in by_field]
-            changed.append(sa.case(*whens, else_=t.c[n]).label(n) if whens else t.c[n])
-        return sa.union_all(
-            sa.select(*[t.c[n] for n in names]).where(*[key != lit for lit in lits.values()]),
-            sa.select(*[t.c[n] for n in names]).where(key.is_(None)),
-            sa.select(*changed).where(key.in_(list(lits.values()))),
+    def _locate(self, conn: sa.Connection, cells_ref: str) -> list[int]:
+        """Each cell's production rowid, read once at staging (returned). A key held by two rows refuses the
+        change-set, as promotion would; a key held by none keeps a NULL rowid, and the read-back then fails."""
+        prep = conn.dialect.identifier_preparer
+        sql = (
+            f"UPDATE {cells_ref} AS c SET rid = t.rowid FROM {self._qualified(conn)} AS t "
+            f"WHERE t.{prep.quote(self.key)} = c.k RETURNING c.k, c.rid"
         )
+        hit = conn.exec_driver_sql(sql).all()
+        if len(hit) != len({k for k, _ in hit}):
+            raise TargetError(f"{self.where.object}: key {self.key!r} is not unique; nothing was staged")
+        return [int(rid) for _, rid in hit]
 
-    def _literal(self, field: str, value: Any) -> sa.ColumnElement:
-        """`value` as a literal the dialect renders, cast to the column's catalogue type (checked by `_TYPE`).
-        A float goes as its shortest round-trip text, which DuckDB parses to the same double (a numeric literal
-        would be read as a DECIMAL first); a Decimal or int as a numeric literal, so a value finer than the
-        column's scale is rounded by the cast and the read-back differs, as with the cells table."""
-        typ = _Catalogued(self._describe()[field].type)
-        if value is None:
-            return sa.cast(sa.null(), typ)
-        if isinstance(value, bool):
-            return sa.cast(sa.literal(value, sa.Boolean()), typ)
-        if isinstance(value, float) or (isinstance(value, Decimal) and not value.is_finite()):
-            return sa.cast(sa.literal(repr(float(value)), sa.String()), typ)
-        if isinstance(value, int):
-            return sa.cast(sa.literal(value, sa.BigInteger()), typ)
-        if isinstance(value, Decimal):
-            return sa.cast(sa.literal(value, sa.Numeric()), typ)
-        return sa.cast(sa.literal(str(value), sa.String()), typ)
+    def _rowid_overlay(
+        self, prod: sa.TableClause, ct: sa.TableClause, fields: list[str], blocks: list[tuple[int, int]]
+    ) -> sa.CompoundSelect:
+        """DuckDB: production split on the rowid, UNION ALL of
+        - the rows outside `blocks` (row groups holding no changed row): a rowid range filter, pruned by DuckDB's
+          scan, no per-row test;
+        - the rows inside `blocks` whose rowid is no cell's (`rowid NOT IN (cells' rowids)`, a hash probe; NOT
+          EXISTS would be planned as a dependent join next to the range filter, 15x slower);
+        - the rows whose rowid is a cell's (an inner join, which DuckDB turns into a filter on the scan), each
+          changed column there the cell's value where the row still holds the cell's key and the cell is set.
+        Every row exactly once (the ranges and the rowid set partition production); a row that moved since
+        staging (the table rewritten) shows its production values, never another row's. Reading rowid also keeps
+        DuckDB from materializing the whole view when a query scans it twice (the magnitude check's counts and
+        sample). Positions are rendered as integer literals (computed here from the rowids, never data)."""
+        names = list(self._describe())
+
+        def production() -> sa.Alias:
+            return sa.table(prod.name, *[sa.column(n) for n in [*names, "rowid"]], schema=prod.schema).alias("t")
+
+        def within(t: sa.Alias, ranges: list[tuple[int, int | None]]) -> sa.ColumnElement[bool]:
+            big = sa.BigInteger()
+            return sa.or_(
+                *[
+                    t.c.rowid >= sa.literal(a, big)
+                    if z is None
+                    else t.c.rowid.between(sa.literal(a, big), sa.literal(z, big))
+                    for a, z in ranges
+                ]
+            )
+
+        gaps: list[tuple[int, int | None]] = []  # the complement of `blocks` over [0, oo)
+        start = 0
+        for a, z in blocks:
+            if a > start:
+                gaps.append((start, a - 1))
+            start = z + 1
+        gaps.append((start, None))
+        t = production()
+        outside = sa.select(*[t.c[n] for n in names]).where(within(t, gaps)) if blocks else None
+        t = production()
+        located = sa.select(ct.c.rid).where(ct.c.rid.is_not(None))
+        kept = sa.select(*[t.c[n] for n in names]).where(t.c.rowid.not_in(located))
+        if blocks:
+            kept = kept.where(within(t, list(blocks)))
+        t, c = production(), ct.alias("c")
+        index = {f: i for i, f in enumerate(fields)}
+        mine = t.c[self.key] == c.c.k
+        cols = [
+            sa.case((sa.and_(mine, c.c[f"s{index[n]}"]), c.c[f"v{index[n]}"]), else_=t.c[n]).label(n)
+            if n in index
+            else t.c[n]
+            for n in names
+        ]
+        changed = sa.select(*cols).select_from(t.join(c, c.c.rid == t.c.rowid))
+        return sa.union_all(*[q for q in (outside, kept, changed) if q is not None])
 
     def _read_back(self, cs_id: int, cells: list[Cell], fields: list[str]) -> None:
         """Each cell, read from the view after commit, must hold exactly `fit(new)`."""
@@ -471,17 +523,28 @@ class SqlTarget:
         return [str(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))]
 
 
-class _Catalogued(sa.types.UserDefinedType):
-    """A column's type as the catalogue spells it, for CASTs of inlined literals (callers check it with `_TYPE`
-    through `_kind`: only writable columns and integer or text keys are inlined)."""
+ROW_GROUP = 122_880  # DuckDB's rows per row group (its default): the unit its scan prunes by rowid range
+MAX_BLOCKS = 64  # rowid ranges in an overlay view at most: past it, the closest ones are merged
 
-    cache_ok = True
 
-    def __init__(self, text: str):
-        self.text = text
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return self.text
+def _blocks(rids: list[int]) -> list[tuple[int, int]]:
+    """The rowid ranges (inclusive) covering the row groups that hold `rids`, adjacent ones merged, at most
+    MAX_BLOCKS (the narrowest gaps closed first). Merging only moves untouched rows to the anti-joined side."""
+    groups = sorted({r // ROW_GROUP for r in rids})
+    blocks: list[list[int]] = []
+    for g in groups:
+        if blocks and blocks[-1][1] == g:
+            blocks[-1][1] = g + 1
+        else:
+            blocks.append([g, g + 1])
+    if len(blocks) > MAX_BLOCKS:  # keep the widest MAX_BLOCKS - 1 gaps, close the others
+        gaps = sorted(range(len(blocks) - 1), key=lambda j: blocks[j + 1][0] - blocks[j][1], reverse=True)
+        merged, first = [], 0
+        for j in sorted(gaps[: MAX_BLOCKS - 1]):
+            merged.append([blocks[first][0], blocks[j][1]])
+            first = j + 1
+        blocks = [*merged, [blocks[first][0], blocks[-1][1]]]
+    return [(a * ROW_GROUP, b * ROW_GROUP - 1) for a, b in blocks]
 
 
 _PER = 65_535 // 3  # VALUES rows per UPDATE: three bound values each, within PostgreSQL's 65,535 per statement
