@@ -97,7 +97,10 @@ def _what(r: dict) -> tuple[str, str]:
 
 def test_a_batch_gives_each_expectation_what_it_gives_alone(project, wh):
     everything = LONG_TAIL + SUITE
-    batched = _dataset("batched", [_expect(t, kw) for t, kw in LONG_TAIL] + ['{"expect_suite": {"path": "suite.json", "engine": "gx"}}'])
+    batched = _dataset(
+        "batched",
+        [_expect(t, kw) for t, kw in LONG_TAIL] + ['{"expect_suite": {"path": "suite.json", "engine": "gx"}}'],
+    )
     solos = [_dataset(f"solo{i}", [_expect(t, kw)]) for i, (t, kw) in enumerate(everything)]
     _configure(project, wh, [batched, *solos])
     _, doc = project.run_json()

@@ -4,6 +4,10 @@ The common expectations are compiled here into the dataset's single aggregate sc
 only when something is wrong (ids of violating rows, counts of unexpected values). They follow GX's
 semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
+Regexes, value lengths and column pairs follow GX as it runs on the source: pandas on DuckDB (Python's
+re.search, NaN as missing, a comparison with a missing value false), its SQL elsewhere (a comparison with NULL
+not counted); a regex is native only within regex_subset.py's portable subset, and text expectations only on
+text columns (`native_here`, at plan time), else GX takes them under `engine: auto`.
 Everything else, and anything with GX-only kwargs such as `row_condition`, runs through GX itself
 (`sentinel.checks.gx_engine`, imported only then): all of a dataset's such expectations are gathered at plan
 time and validated in one GX suite. Evidence counts are always exact; listed rows and values
