@@ -276,9 +276,8 @@ def test_hostile_regexes_flag_what_python_flags(project, text_wh, seed):
     for n, regex in enumerate(regexes):
         for type_ in ("expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex"):
             spec = {"type": type_, "kwargs": {"column": "s", "regex": regex}, "engine": "native"}
-            checks.append(
-                f"      - expect: {json.dumps(spec, ensure_ascii=False)}\n        name: {'not' if 'not' in type_ else 'is'}_{n}"
-            )
+            name = f"{'not' if 'not' in type_ else 'is'}_{n}"
+            checks.append(f"      - expect: {json.dumps(spec, ensure_ascii=False)}\n        name: {name}")
     project.config(f'wh: {{type: sql, url: "{wh.url}"}}')
     project.write(
         "checks/t.yaml",
