@@ -131,9 +131,8 @@ def native_problem(type_: str, kwargs: dict[str, Any]) -> str | None:
 
 def native_here(ctx: Context, type_: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:
     """Why (a cause and a message) the native implementation cannot give GX's answer on this source's columns,
-    or None. Regexes and
-    lengths are compiled for text columns on DuckDB, PostgreSQL and SQLite (GX turns other values into text
-    its own way); pairs compare two numeric, two text or two temporal columns."""
+    or None. Regexes and lengths are compiled for text columns on DuckDB, PostgreSQL and SQLite (GX turns other
+    values into text its own way); pairs compare two numeric, two text or two temporal columns."""
     if type_ in _REGEX or type_ in _LENGTHS:
         if ctx.dialect not in _STRING_DIALECTS:
             return "unsupported", f"{type_} is compiled natively on {', '.join(sorted(_STRING_DIALECTS))} only"
@@ -515,7 +514,8 @@ def _not_match_regex(kw, ctx):
 )
 def _lengths_between(kw, ctx):
     col = ctx.col(kw["column"])
-    length = sa.func.length(col)  # characters (code points) on all three, as Python's len counts them
+    # code points, as Python's len counts them (GX on DuckDB) and as GX's own length() counts them elsewhere
+    length = sa.func.length(col)
     lo, hi = kw.get("min_value"), kw.get("max_value")
     conds = []
     if lo is not None:
