@@ -341,10 +341,11 @@ def gx_suite_case(tmp: Path, rows: int, runs: int, suite: dict = GX_SUITE, label
     gx_c, sen_c, floor_c = (statistics.median(used[k]) for k in ("gx", "sentinel", "floor"))
     row = {"case": f"duckdb {rows:,} GX suite ({label})", "raw_s": gx_s, "sentinel_s": sen_s, "ratio": sen_s / gx_s}
     row["rss_mib"] = peak_rss_mib(sen)
+    target = " (target <= 0.7)" if suite is GX_SUITE else ""  # the suite; the other measures GX's path
     print(
         f"GX suite (3 native + match_regex, value_lengths, column pair; {label}) on {rows:,} DuckDB rows, "
         f"median of {runs}:\n"
-        f"  wall: GX alone {gx_s:.3f} s, `sentinel run` {sen_s:.3f} s, ratio {row['ratio']:.2f} (target <= 0.7); "
+        f"  wall: GX alone {gx_s:.3f} s, `sentinel run` {sen_s:.3f} s, ratio {row['ratio']:.2f}{target}; "
         f"importing GX alone (the floor both pay) {floor_s:.3f} s\n"
         f"  CPU:  GX alone {gx_c:.3f} s, `sentinel run` {sen_c:.3f} s, ratio {sen_c / gx_c:.2f}; "
         f"importing GX alone {floor_c:.3f} s; beyond it GX {gx_c - floor_c:.3f} s, Sentinel {sen_c - floor_c:.3f} s\n"
