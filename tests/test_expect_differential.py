@@ -2,7 +2,7 @@
 
 Each expectation is configured twice, once compiled natively and once with `engine: gx`, over generated
 tables (NULLs, negatives, duplicates, unexpected categories) on SQLite and PostgreSQL, the SQL backends GX
-runs on.
+runs on. Regexes, value lengths and column pairs also run on DuckDB (GX on pandas there), over hostile text.
 """
 
 from __future__ import annotations
