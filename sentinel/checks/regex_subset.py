@@ -2,14 +2,16 @@
 
 Great Expectations matches a regex with Python's `re.search` on pandas (so on DuckDB, which Sentinel's GX path
 reads into pandas), `~` on PostgreSQL and Python's `re` again on SQLite (SQLAlchemy's REGEXP). A native
-`match_regex` may only run where the answer is the same for every value. So the regex is parsed by Python's
-own parser and accepted only when it is built from a portable subset: literal characters, `.`, bracket classes
-of literals and ranges, `^ $ \\A \\Z`, greedy or lazy quantifiers up to 255, groups (named or not) and
-alternation. It is then written out again, element by element, in a spelling each engine reads the same way:
-`.` becomes `[^\\n]` (PostgreSQL's `.` matches a newline) and Python's `$`, which also matches before a final
-newline, becomes `\\n?$`. Everything else (shorthand classes `\\d \\w \\s` and `\\b`, which are Unicode-aware in
-Python and not elsewhere; lookaround, backreferences, conditionals, possessive and atomic forms; inline flags;
-control characters) is refused with the reason, and the expectation stays with GX.
+`match_regex` must give GX's answer for every value. So the regex is parsed by Python's own parser and accepted
+only when it is built from a portable subset: literal characters, `.`, bracket classes of literals and ranges,
+`^ $ \\A \\Z`, greedy or lazy quantifiers up to 255, unnamed groups and alternation. It is then written out
+again, element by element, in a spelling the engine reads with GX's meaning there. For DuckDB (RE2) and SQLite
+that is Python's: `.` becomes `[^\\n]` and `$`, which in Python also matches before a final newline, `\\n?$`.
+On PostgreSQL GX sends the text as it is, so `.` and `$` keep ARE's meaning (they differ from Python's only
+around newlines). Everything else is refused with the reason, and the expectation stays with GX: shorthand
+classes `\\d \\w \\s` and `\\b` (Unicode-aware in Python, not elsewhere), lookaround, backreferences,
+conditionals, possessive and atomic forms, inline flags, control characters, and what PostgreSQL reads another
+way in the raw text (named groups `(?P<..>`, POSIX classes `[[:alpha:]]`, bounds like `{,3}`).
 """
 
 from __future__ import annotations
