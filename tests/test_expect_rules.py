@@ -205,3 +205,72 @@ def test_what_gx_refuses_sentinel_refuses_at_load(type_, kwargs):
         assert ours, f"GX refuses {type_} {kwargs}; Sentinel would run it"
     elif type_ in ("expect_column_values_to_be_between", "expect_column_mean_to_be_between"):
         assert not ours, ours  # GX accepts these; so does Sentinel
+
+
+def test_native_only_where_it_means_what_gx_means(project):
+    """`engine: native` with a regex outside the portable subset, or kwargs GX would refuse, is a located config
+    error saying why; `engine: auto` leaves the same expectations to GX."""
+    project.write("config.yaml", BASE)
+    project.write(
+        "checks/a.yaml",
+        """
+datasets:
+  - name: a
+    source: warehouse
+    table: t
+    checks:
+      - expect: {type: expect_column_values_to_match_regex, kwargs: {column: c, regex: '^\\d+$'}, engine: native}
+      - expect: {type: expect_column_values_to_not_match_regex, kwargs: {column: c, regex: '(?<=a)b'}, engine: native}
+      - expect: {type: expect_column_values_to_match_regex, kwargs: {column: c, regex: '(?i)abc'}, engine: native}
+      - expect: {type: expect_column_values_to_match_regex, kwargs: {column: c, regex: '^[0-9]+$'}, engine: native}
+      - expect: {type: expect_column_value_lengths_to_equal, kwargs: {column: c, value: 2.5}, engine: native}
+      - expect:
+          type: expect_column_pair_values_to_be_equal
+          kwargs: {column_A: a, column_B: b, ignore_row_if: sometimes}
+          engine: native
+      - expect: {type: expect_column_values_to_match_regex, kwargs: {column: c, regex: '^\\d+$'}}
+""",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(project.root / "config.yaml")
+    found = sorted(str(i) for i in exc.value.issues)
+    assert len(found) == 5, found
+    for line, why in [
+        (6, "shorthand classes"),
+        (7, "lookarounds are not portable"),
+        (8, "inline flags"),
+        (10, "not a whole number of characters"),
+        (11, "ignore_row_if must be one of"),
+    ]:
+        assert any(f"checks/a.yaml:{line}:" in f and why in f and "use engine: auto or gx" in f for f in found), (
+            line,
+            why,
+            found,
+        )
+
+
+def test_native_on_columns_it_cannot_read_as_gx_does(project, wh):
+    """A regex on a number: GX matches the number's text its own way, so `engine: auto` leaves it to GX and
+    `engine: native` is an `error` naming the column's type."""
+    now = dt.datetime(2026, 11, 30, 12, 0)
+    wh.deals([(i, f"rep{i}", 10.0 * i, "USD", now) for i in range(1, 11)])
+    project.dataset(
+        wh,
+        """
+        - expect: {type: expect_column_values_to_match_regex, kwargs: {column: amount, regex: '^[0-9]'}, engine: native}
+          name: native
+        - expect: {type: expect_column_values_to_match_regex, kwargs: {column: amount, regex: '^[0-9]'}}
+          name: auto
+        - expect: {type: expect_column_values_to_match_regex, kwargs: {column: owner, regex: '^rep[0-9]+$'}}
+          name: text
+        """,
+    )
+    _, doc = project.run_json()
+    res = by_check(doc)
+    assert res["native"]["status"] == "error" and res["native"]["diagnosis"]["cause"] == "wrong_type"
+    assert "not text" in res["native"]["diagnosis"]["message"], res["native"]
+    if wh.name == "duckdb":  # GX on pandas matches the numbers' text
+        assert res["auto"]["status"] == "pass", res["auto"]
+    else:  # GX's SQL: PostgreSQL has no regex operator on numbers
+        assert res["auto"]["status"] == "error" and res["auto"]["diagnosis"]["cause"] == "gx_error", res["auto"]
+    assert res["text"]["status"] == "pass"

@@ -71,7 +71,8 @@ def _dataset(name: str, checks: list[str]) -> str:
 
 
 def _expect(type_: str, kwargs: dict, name: str | None = None) -> str:
-    check = {"expect": {"type": type_, "kwargs": kwargs}}
+    # engine: gx, since Sentinel compiles regexes, lengths and pairs natively: this is the GX path under test
+    check = {"expect": {"type": type_, "kwargs": kwargs, "engine": "gx"}}
     return json.dumps(check | {"name": name} if name else check)
 
 
@@ -96,7 +97,10 @@ def _what(r: dict) -> tuple[str, str]:
 
 def test_a_batch_gives_each_expectation_what_it_gives_alone(project, wh):
     everything = LONG_TAIL + SUITE
-    batched = _dataset("batched", [_expect(t, kw) for t, kw in LONG_TAIL] + ["expect_suite: suite.json"])
+    batched = _dataset(
+        "batched",
+        [_expect(t, kw) for t, kw in LONG_TAIL] + ['{"expect_suite": {"path": "suite.json", "engine": "gx"}}'],
+    )
     solos = [_dataset(f"solo{i}", [_expect(t, kw)]) for i, (t, kw) in enumerate(everything)]
     _configure(project, wh, [batched, *solos])
     _, doc = project.run_json()

@@ -219,7 +219,7 @@ def test_a_runs_incident_changes_are_shown_once(wide):
 def test_long_tail_expectations_leave_stderr_to_sentinel(wide):
     """GX itself validates this one; its INFO lines and progress bars must not reach the user."""
     wide.duckdb(
-        "- expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: id, max_value: 2}}",
+        "- expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: id, max_value: 2}, engine: gx}",
         table="opportunities_emea",
     )
     proc = sentinel(wide.root, "run", "--json")

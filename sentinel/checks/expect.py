@@ -4,6 +4,10 @@ The common expectations are compiled here into the dataset's single aggregate sc
 only when something is wrong (ids of violating rows, counts of unexpected values). They follow GX's
 semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
+Regexes, value lengths and column pairs follow GX as it runs on the source: pandas on DuckDB (Python's
+re.search, NaN as missing, a comparison with a missing value false), its SQL elsewhere (a comparison with NULL
+not counted); a regex is native only within regex_subset.py's portable subset, and text expectations only on
+text columns (`native_here`, at plan time), else GX takes them under `engine: auto`.
 Everything else, and anything with GX-only kwargs such as `row_condition`, runs through GX itself
 (`sentinel.checks.gx_engine`, imported only then): all of a dataset's such expectations are gathered at plan
 time and validated in one GX suite. Evidence counts are always exact; listed rows and values
@@ -24,10 +28,11 @@ import sqlalchemy as sa
 from pydantic import ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from sentinel.checks import expect_rules
+from sentinel.checks import expect_rules, regex_subset
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, approx, capped, number, result
 from sentinel.checks.exact import exact
 from sentinel.checks.gx_catalog import COMMON
+from sentinel.sources.base import ColumnInfo
 from sentinel.yamlmodel import CheckParams
 
 CAUSES = ("violation",)  # the `cause` of each failure this kind reports (playbooks' `when.cause`)
@@ -54,8 +59,9 @@ class Params(CheckParams):
                     for loc, message in found
                 ],
             )
-        if self.engine == "native" and not is_native(self.type, self.kwargs):
-            raise ValueError(f"{self.type} with these kwargs has no native implementation; use engine: auto or gx")
+        why = native_problem(self.type, self.kwargs) if self.engine == "native" else None
+        if why:
+            raise ValueError(f"{why}; use engine: auto or gx")
         return self
 
 
@@ -92,17 +98,52 @@ def native(type_: str, *kwargs: str):
 
 
 def is_native(type_: str, kwargs: dict[str, Any]) -> bool:
+    return native_problem(type_, kwargs) is None
+
+
+def native_problem(type_: str, kwargs: dict[str, Any]) -> str | None:
+    """Why this expectation with these kwargs has no native implementation (whatever the data), or None."""
     if type_ not in NATIVE:
-        return False
+        return f"{type_} has no native implementation"
     keys, _ = NATIVE[type_]
-    if set(kwargs) - keys - COMMON:
-        return False
+    extra = sorted(set(kwargs) - keys - COMMON, key=str)
+    if extra:
+        return f"{type_} with {', '.join(map(str, extra))} has no native implementation"
     # GX compares datetimes and strings too; the native path handles numbers (and value sets of any type).
     for bound in ("min_value", "max_value"):
         v = kwargs.get(bound)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
-            return False
-    return True
+            return f"{bound} {v!r} is not a number"
+    if type_ in _LENGTHS:  # GX's SQL refuses fractional lengths; its pandas path compares them
+        for k in ("min_value", "max_value", "value"):
+            v = kwargs.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not float(v).is_integer()):
+                return f"{k} {v!r} is not a whole number of characters"
+    if type_ in _REGEX:
+        return regex_subset.problem(kwargs.get("regex"))
+    if type_ in _PAIRS:
+        if kwargs.get("ignore_row_if", _BOTH) not in _IGNORE:
+            return f"ignore_row_if must be one of {', '.join(_IGNORE)}"
+        if not isinstance(kwargs.get("or_equal") or False, bool):
+            return "or_equal must be true or false"
+    return None
+
+
+def native_here(ctx: Context, type_: str, kwargs: dict[str, Any]) -> tuple[str, str] | None:
+    """Why (a cause and a message) the native implementation cannot give GX's answer on this source's columns,
+    or None. Regexes and lengths are compiled for text columns on DuckDB, PostgreSQL and SQLite (GX turns other
+    values into text its own way); pairs compare two numeric, two text or two temporal columns."""
+    if type_ in _REGEX or type_ in _LENGTHS:
+        if ctx.dialect not in _STRING_DIALECTS:
+            return "unsupported", f"{type_} is compiled natively on {', '.join(sorted(_STRING_DIALECTS))} only"
+        info = ctx.columns.get(kwargs.get("column"))
+        if info is not None and not info.text:
+            return "wrong_type", f"column {kwargs['column']!r} is {info.type}, not text"
+    if type_ in _PAIRS:
+        a, b = (ctx.columns.get(kwargs.get(k)) for k in ("column_A", "column_B"))
+        if a is not None and b is not None and not _comparable(a, b):
+            return "wrong_type", f"columns {a.name!r} ({a.type}) and {b.name!r} ({b.type}) are not of one kind"
+    return None
 
 
 def _between(value: Any, kw: dict[str, Any]) -> bool:
@@ -429,6 +470,170 @@ def _distinct_in_set(kw, ctx):
     return {}, finish
 
 
+# text: regexes and lengths -------------------------------------------------------------------------------------
+
+_REGEX = ("expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex")
+_LENGTHS = ("expect_column_value_lengths_to_be_between", "expect_column_value_lengths_to_equal")
+_STRING_DIALECTS = frozenset({"duckdb", "postgresql", "sqlite"})
+
+
+def _matches(ctx: Context, col: sa.ColumnClause, regex: str) -> sa.ColumnElement:
+    """Whether `col` contains a match of `regex` (Python's re.search), in the dialect's engine. The pattern
+    is the portable subset's own spelling (regex_subset.py), passed as a value: bound, or rendered as a
+    string literal by the dialect, never SQL text."""
+    pattern = sa.literal(regex_subset.translate(regex, ctx.dialect), sa.String)
+    if ctx.dialect == "duckdb":
+        return sa.func.regexp_matches(col, pattern)  # RE2, a search; DuckDB's `~` is a full match
+    if ctx.dialect == "postgresql":
+        return col.op("~")(pattern)
+    return col.regexp_match(pattern)  # SQLite: SQLAlchemy's REGEXP is Python's re.search
+
+
+@native("expect_column_values_to_match_regex", "column", "regex", "mostly")
+def _match_regex(kw, ctx):
+    col = ctx.col(kw["column"])
+    unexpected = sa.and_(col.is_not(None), sa.not_(_matches(ctx, col, kw["regex"])))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} not matching {kw['regex']!r}")
+
+
+@native("expect_column_values_to_not_match_regex", "column", "regex", "mostly")
+def _not_match_regex(kw, ctx):
+    col = ctx.col(kw["column"])
+    unexpected = sa.and_(col.is_not(None), _matches(ctx, col, kw["regex"]))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} matching {kw['regex']!r}")
+
+
+@native(
+    "expect_column_value_lengths_to_be_between",
+    "column",
+    "min_value",
+    "max_value",
+    "strict_min",
+    "strict_max",
+    "mostly",
+)
+def _lengths_between(kw, ctx):
+    col = ctx.col(kw["column"])
+    # code points, as Python's len counts them (GX on DuckDB) and as GX's own length() counts them elsewhere
+    length = sa.func.length(col)
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    conds = []
+    if lo is not None:
+        conds.append(length > int(lo) if kw.get("strict_min") else length >= int(lo))
+    if hi is not None:
+        conds.append(length < int(hi) if kw.get("strict_max") else length <= int(hi))
+    unexpected = sa.and_(col.is_not(None), sa.not_(sa.and_(*conds)))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} of a length outside {_range_text(kw)}")
+
+
+@native("expect_column_value_lengths_to_equal", "column", "value", "mostly")
+def _lengths_equal(kw, ctx):
+    col = ctx.col(kw["column"])
+    unexpected = sa.and_(col.is_not(None), sa.func.length(col) != int(kw["value"]))
+    return _map(kw, ctx, col, unexpected, f"have {kw['column']} of a length other than {int(kw['value'])}")
+
+
+# column pairs -------------------------------------------------------------------------------------------------
+
+_BOTH, _EITHER, _NEITHER = "both_values_are_missing", "either_value_is_missing", "neither"
+_IGNORE = (_BOTH, _EITHER, _NEITHER)
+_PAIRS = ("expect_column_pair_values_a_to_be_greater_than_b", "expect_column_pair_values_to_be_equal")
+
+
+def _comparable(a: ColumnInfo, b: ColumnInfo) -> bool:
+    return (a.numeric and b.numeric) or (a.text and b.text) or (a.temporal and b.temporal)
+
+
+def _pandas_semantics(ctx: Context) -> bool:
+    """Whether GX validates this source on pandas (DuckDB: gx_engine reads it into a DataFrame), where NaN
+    is missing and any comparison with a missing value is false; else GX's SQL decides, where a comparison
+    with NULL is unknown and so never counts as unexpected."""
+    from sentinel.checks.gx_engine import _GX_SQL_DIALECTS
+
+    return ctx.dialect not in _GX_SQL_DIALECTS
+
+
+def _missing(ctx: Context, name: str, col: sa.ColumnClause) -> sa.ColumnElement:
+    """NULL, and on pandas also NaN (a DataFrame cannot tell them apart)."""
+    kind = ctx.columns[name].type.upper()
+    if _pandas_semantics(ctx) and any(t in kind for t in ("DOUBLE", "FLOAT", "REAL")):
+        return sa.or_(col.is_(None), sa.func.isnan(col))
+    return col.is_(None)
+
+
+def _pair(
+    kw: dict[str, Any], ctx: Context, holds: Callable[[sa.ColumnClause, sa.ColumnClause], sa.ColumnElement], what: str
+) -> tuple[dict[str, sa.ColumnElement], Callable[[dict], Outcome]]:
+    """A row-level expectation on two columns, as GX computes it: rows are first dropped by `ignore_row_if`
+    (both missing, by default; either; neither); of the rest, a row is unexpected when `holds` is not true.
+    On pandas a missing value makes `holds` false; in SQL it makes it unknown, which GX does not count
+    (expect_column_pair_values_to_be_equal counts a missing value as unequal on both)."""
+    a_name, b_name = kw["column_A"], kw["column_B"]
+    a, b = ctx.col(a_name), ctx.col(b_name)
+    a_missing, b_missing = _missing(ctx, a_name, a), _missing(ctx, b_name, b)
+    ignore = kw.get("ignore_row_if", _BOTH)
+    considered = {
+        _BOTH: sa.not_(sa.and_(a_missing, b_missing)),
+        _EITHER: sa.not_(sa.or_(a_missing, b_missing)),
+        _NEITHER: sa.true(),
+    }[ignore]
+    fails = sa.not_(holds(a, b))
+    if _pandas_semantics(ctx):
+        fails = sa.or_(a_missing, b_missing, fails)
+    unexpected = sa.and_(considered, fails)
+    aggs = {
+        "total": sa.func.count(),
+        "considered": sa.func.sum(sa.case((considered, 1), else_=0)),
+        "bad": sa.func.sum(sa.case((unexpected, 1), else_=0)),
+    }
+
+    def finish(v):
+        total, considered_n, bad = int(v["total"]), int(v["considered"] or 0), int(v["bad"] or 0)
+        success = True if considered_n == 0 else (considered_n - bad) / considered_n >= kw.get("mostly", 1.0)
+        observed = {"unexpected_count": bad, "unexpected_percent": _pct(bad, considered_n), "element_count": total}
+        evidence: dict[str, Any] = {}
+        if bad and ctx.key:
+            evidence["rows"] = _pair_rows(ctx, unexpected, a, b, bad)
+        message = None
+        if not success:
+            message = f"{bad:,} of {considered_n:,} rows ({_pct(bad, considered_n):.3g}%) have {a_name} {what} {b_name}"
+            message += _examples(evidence)
+        return Outcome(success, observed, evidence, message)
+
+    return aggs, finish
+
+
+def _pair_rows(
+    ctx: Context, where: sa.ColumnElement, a: sa.ColumnClause, b: sa.ColumnClause, total: int
+) -> dict[str, Any]:
+    """The violating rows' keys with both values (column_A's as `value`, column_B's as `value_B`), by key."""
+    try:
+        key = ctx.key_col()
+    except CannotMeasure as exc:
+        return {"count": total, "items": [], "omitted": total, "note": exc.message}
+    stmt = sa.select(key, a, b).select_from(ctx.table).where(where).order_by(key).limit(ctx.evidence_limit)
+    items = [{"key": r[0], "value": exact(r[1]), "value_B": exact(r[2])} for r in ctx.source.execute(stmt)]
+    return capped(items, total)
+
+
+@native(
+    "expect_column_pair_values_a_to_be_greater_than_b", "column_A", "column_B", "or_equal", "ignore_row_if", "mostly"
+)
+def _a_greater_than_b(kw, ctx):
+    if kw.get("or_equal"):
+        if _pandas_semantics(ctx):
+            return _pair(kw, ctx, lambda a, b: a >= b, "below")
+        # GX's SQL also takes two NULLs as "equal"
+        return _pair(kw, ctx, lambda a, b: sa.or_(a >= b, sa.and_(a.is_(None), b.is_(None))), "below")
+    return _pair(kw, ctx, lambda a, b: a > b, "not above")
+
+
+@native("expect_column_pair_values_to_be_equal", "column_A", "column_B", "ignore_row_if", "mostly")
+def _pair_equal(kw, ctx):
+    # GX's SQL: equal and neither missing, so a missing value is unequal there too
+    return _pair(kw, ctx, lambda a, b: sa.and_(a == b, a.is_not(None), b.is_not(None)), "unequal to")
+
+
 # --- plan ----------------------------------------------------------------------------------------------------
 
 
@@ -457,7 +662,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 def plan_expectation(spec: Spec, ctx: Context, type_: str, kwargs: dict[str, Any], engine: str = "auto") -> Plan:
     expected = {"expectation": type_, "kwargs": kwargs}
     _bounds_suit_column(ctx, type_, kwargs)
-    if engine != "gx" and is_native(type_, kwargs):
+    here = native_here(ctx, type_, kwargs) if engine != "gx" and is_native(type_, kwargs) else ("gx", "")
+    if here and engine == "native":  # the config asked for native; these columns cannot have GX's answer
+        raise CannotMeasure(here[0], f"{here[1]}: use engine: auto or gx")
+    if not here:
         aggs, finish = NATIVE[type_][1](kwargs, ctx)
 
         def done(values: dict[str, Any]):
