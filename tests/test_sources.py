@@ -41,6 +41,7 @@ datasets:
       - expect:
           type: expect_column_value_lengths_to_be_between
           kwargs: {{column: currency, min_value: 3, max_value: 3}}
+          engine: gx  # native too since issue 13: GX itself is what this source must feed
 """
 
 
