@@ -116,3 +116,21 @@ def test_importing_the_dialect_opens_no_database():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("options", ["", "?threads=1"])
+def test_the_default_schema_is_duckdbs_own_and_asked_only_of_a_connection_with_options(tmp_path, options):
+    """A plain connection's schema is DuckDB's default, `main`, known without a statement; a connection with
+    URL options (through duckdb_engine's connect) is asked, as before. Either way the name is what DuckDB says."""
+    engine = duckdb_engine(f"duckdb:///{tmp_path / 'x.duckdb'}{options}")
+    conn = engine.connect()
+    actual = conn.exec_driver_sql("select current_schema()").scalar()
+    assert engine.dialect.default_schema_name == actual == "main"
+    conn.connection.dbapi_connection.close()  # from here DuckDB refuses any statement on it
+    if options:
+        with pytest.raises(sa.exc.OperationalError, match="select current_schema"):
+            engine.dialect._get_default_schema_name(conn)
+    else:
+        assert engine.dialect._get_default_schema_name(conn) == "main"
+    conn.invalidate()
+    engine.dispose()

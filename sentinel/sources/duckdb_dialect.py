@@ -72,6 +72,10 @@ class Preparer(duckdb_engine.DuckDBIdentifierPreparer):
         self.reserved_words = self.reserved_words | DUCKDB_RESERVED
 
 
+class _Plain(duckdb_engine.ConnectionWrapper):
+    """A connection opened with no URL options, extensions or filesystems: its schema is DuckDB's default."""
+
+
 class Dialect(duckdb_engine.Dialect):
     preparer = Preparer
     supports_statement_cache = False  # as duckdb_engine's (SQLAlchemy asks every subclass to say)
@@ -80,4 +84,11 @@ class Dialect(duckdb_engine.Dialect):
         if any(cparams.get(k) for k in ("url_config", "config", "preload_extensions", "register_filesystems")):
             return super().connect(*cargs, **cparams)
         cparams.pop("url_config", None)
-        return duckdb_engine.ConnectionWrapper(duckdb.connect(*cargs, **cparams))
+        return _Plain(duckdb.connect(*cargs, **cparams))
+
+    def _get_default_schema_name(self, connection: Any) -> Any:
+        """`main` on a plain connection without asking (`select current_schema()` on every new engine: one more
+        statement in each run, as a run opens its DuckDB file afresh); any other connection is asked."""
+        if isinstance(connection.connection.dbapi_connection, _Plain):
+            return "main"
+        return super()._get_default_schema_name(connection)
