@@ -421,12 +421,15 @@ def check_gx(proc: subprocess.CompletedProcess, ids: int) -> None:
 
 def race(label: str, sides: list[Side], runs: int, rss: bool = False) -> dict:
     """Fresh processes, interleaved rounds (drift in machine load hits every side alike), medians."""
-    for side in sides:  # checked once, untimed; this also warms the OS cache for every side alike
+    times: dict[str, list[float]] = {s.name: [] for s in sides}
+    for side in sides:  # checked once; this also warms the OS cache for every side alike (timed with --smoke only)
+        began = time.perf_counter()
         proc = run_checked(side.cmd, env=side.env)
+        if runs == 1:
+            times[side.name].append(time.perf_counter() - began)
         if side.check:
             side.check(proc)
-    times: dict[str, list[float]] = {s.name: [] for s in sides}
-    for _ in range(runs):
+    for _ in range(runs if runs > 1 else 0):
         for side in sides:
             times[side.name].append(timed(side.cmd, env=side.env))
     row = {"case": label, **{name: statistics.median(t) for name, t in times.items()}}
@@ -494,9 +497,9 @@ def main() -> None:
             if n == 10:
                 sides.append(Side("floor", [sys.executable, "-c", FLOOR]))
             runs = max(args.runs, 3) if n == 10 else args.runs
-            fresh.append(race(f"fresh, {label} {n:,} rows", sides, runs, rss=True))
+            fresh.append(race(f"fresh, {label} {n:,} rows", sides, runs, rss=not args.smoke))
             # warm, in one process each: the canonical suite repeated, and the raw statements repeated
-            w_runs = TINY_WARM_RUNS if n == 10 else args.runs
+            w_runs = (TINY_WARM_RUNS if not args.smoke else 5) if n == 10 else args.runs
             raw_warm = RAW_WARM.format(connect=connect, funcs=funcs, keep=backend != "duckdb")
             row = {
                 "case": f"warm, {label} {n:,} rows",
@@ -507,12 +510,16 @@ def main() -> None:
                 soda_warm = [sys.executable, "-c", SODA_WARM, str(ds_file), str(contract), str(w_runs)]
                 row["soda"] = last_float(soda_warm, SODA_ENV)
             if n == 10 and gx:
-                row["gx"] = last_float([sys.executable, "-c", GX_SUITE, str(db), str(min(w_runs, 10))])
+                row["gx"] = last_float(
+                    [sys.executable, "-c", GX_SUITE, str(db), str(min(w_runs, 10 if not args.smoke else 2))]
+                )
             warm.append(row)
             if args.detectors and n != 10:
                 det = write_project(folder / "detectors", url, table, DETECTORS)
                 sen_det = Side("sentinel", [*sentinel_cmd(), "run", "--json", "--config", str(det)])
-                fresh.append(race(f"fresh, {label} {n:,} rows, detectors", [raw, sen_det], args.runs, rss=True))
+                fresh.append(
+                    race(f"fresh, {label} {n:,} rows, detectors", [raw, sen_det], args.runs, rss=not args.smoke)
+                )
                 det_warm = last_float([sys.executable, "-c", WARM, str(det), str(args.runs)])
                 warm.append({"case": f"warm, {label} {n:,} rows, detectors", "raw": row["raw"], "sentinel": det_warm})
     report(versions, soda, gx, fresh, warm, args)
