@@ -1,6 +1,7 @@
 """`sentinel` command line (DESIGN §8). Exit codes: 0 all pass, 1 failures found, 2 configuration error,
 3 could not measure. With --json, stdout carries exactly one JSON document and everything else goes to stderr.
-Heavy modules are imported inside commands so `sentinel run` on a small table starts fast.
+Heavy modules are imported inside commands so `sentinel run` on a small table starts fast; `run` itself lives
+in runcmd.py, which the entry point calls without typer when the command line is plain.
 """
 
 from __future__ import annotations
