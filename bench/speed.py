@@ -107,22 +107,36 @@ RAW_CONNECT = {
 }
 RAW_FRESH = "import sys\n{connect}{funcs}\nprint(*raw_suite(connect(sys.argv[1])))\n"
 
-# Raw SQL warm: one process, the statements repeated. DuckDB opens its file each round as Sentinel's runs do
-# (the daemon keeps no DuckDB connection between runs); PostgreSQL keeps one connection (the daemon keeps a pool).
-RAW_WARM = """
+# Warm, as the daemon runs: one process, config loaded and imports paid once; Sentinel's run (collect with the
+# daemon's engine cache, then save, as Daemon._measure and Daemon._save do) and the raw statements alternate
+# run by run in the same process, so load on the machine hits both alike. DuckDB: the raw side opens its file
+# each round as a Sentinel run does (the daemon keeps no DuckDB connection between runs); PostgreSQL: it keeps
+# one connection (the daemon keeps a pool). Prints the two medians.
+WARM_PAIR = """
 import statistics, sys, time
 {connect}{funcs}
-keep = {keep}
-con = connect(sys.argv[1]) if keep else None
-times = []
-for _ in range(int(sys.argv[2]) + 1):
+from sentinel.config import load_config
+from sentinel.runner import collect, save
+from sentinel.store import Store
+cfg = load_config(sys.argv[1])
+store = Store(cfg.state_url)
+ds, engines = cfg.datasets[0], {{}}
+where, runs, keep = sys.argv[2], int(sys.argv[3]), {keep}
+con = connect(where) if keep else None
+raw_t, sen_t = [], []
+for i in range(runs + 1):
     began = time.perf_counter()
-    c = con if keep else connect(sys.argv[1])
+    c = con if keep else connect(where)
     raw_suite(c)
     if not keep:
         c.close()
-    times.append(time.perf_counter() - began)
-print(statistics.median(times[1:]))
+    raw = time.perf_counter() - began
+    began = time.perf_counter()
+    save(store, collect(cfg, store, ds, engines=engines), cfg)
+    if i:  # the first of each is a warm-up
+        raw_t.append(raw)
+        sen_t.append(time.perf_counter() - began)
+print(statistics.median(raw_t), statistics.median(sen_t))
 """
 
 CHECKS = """
@@ -500,12 +514,10 @@ def main() -> None:
             fresh.append(race(f"fresh, {label} {n:,} rows", sides, runs, rss=not args.smoke))
             # warm, in one process each: the canonical suite repeated, and the raw statements repeated
             w_runs = (TINY_WARM_RUNS if not args.smoke else 5) if n == 10 else args.runs
-            raw_warm = RAW_WARM.format(connect=connect, funcs=funcs, keep=backend != "duckdb")
-            row = {
-                "case": f"warm, {label} {n:,} rows",
-                "raw": last_float([sys.executable, "-c", raw_warm, where, str(w_runs)]),
-                "sentinel": last_float([sys.executable, "-c", WARM, str(cfg), str(w_runs)]),
-            }
+            pair = WARM_PAIR.format(connect=connect, funcs=funcs, keep=backend != "duckdb")
+            out = run_checked([sys.executable, "-c", pair, str(cfg), where, str(w_runs)], (0,)).stdout
+            raw_s, sen_s = map(float, out.strip().splitlines()[-1].split())
+            row = {"case": f"warm, {label} {n:,} rows", "raw": raw_s, "sentinel": sen_s}
             if n == 10 and soda:
                 soda_warm = [sys.executable, "-c", SODA_WARM, str(ds_file), str(contract), str(w_runs)]
                 row["soda"] = last_float(soda_warm, SODA_ENV)
