@@ -701,7 +701,6 @@ def on_run(
     """Fold a run into the change-sets of its dataset: a promoted change-set whose check now passes resolves
     its incident as fixed by it (`checked`); then every incident that opened or failed again without a
     change-set in flight is planned (rules by default) and the plan goes through the gateway."""
-    from sentinel import agent, gateway
     from sentinel.correctors import playbook_for
 
     by_check = {r.check: r for r in results}
@@ -755,6 +754,8 @@ def on_run(
         pb = playbook_for(cfg, inc.dataset, inc.check_name, inc.cause)
         if pb is None or pb.action != "stage_fix":
             continue  # notify_owner: the request machinery asks (sentinel/notify/ladder.py)
+        from sentinel import agent, gateway  # here: a run with nothing to stage does not import the planner
+
         situation = situation_of(conn, cfg, inc, pb)
         proposal = agent.plan(cfg.main.agent.planner, situation)
         stage = [a for a in proposal.actions if a.action == "stage_fix"]

@@ -1,20 +1,20 @@
 """`sentinel` command line (DESIGN §8). Exit codes: 0 all pass, 1 failures found, 2 configuration error,
 3 could not measure. With --json, stdout carries exactly one JSON document and everything else goes to stderr.
-Heavy modules are imported inside commands so `sentinel run` on a small table starts fast.
+Heavy modules are imported inside commands so `sentinel run` on a small table starts fast; `run` itself lives
+in runcmd.py, which the entry point calls without typer when the command line is plain.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from sentinel import runcmd
+from sentinel.runcmd import EXIT_CONFIG, EXIT_ERROR, EXIT_FAIL, EXIT_OK  # noqa: F401 - changes_cli imports them here
 
 app = typer.Typer(
     add_completion=False,
@@ -26,67 +26,9 @@ app = typer.Typer(
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", metavar="PATH", help="config.yaml to use")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
-EXIT_OK, EXIT_FAIL, EXIT_CONFIG, EXIT_ERROR = 0, 1, 2, 3
-
-
-def _stderr():
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
-def _load(config: Path, as_json: bool = False):
-    """The loaded config, or exit 2 with every error on stderr, one plain `file:line: path: message` line each
-    (editors and scripts parse them); with `as_json`, also one JSON document on stdout."""
-    from sentinel.config import ConfigError, ConfigIssue, MissingEnv, load_config
-    from sentinel.envsubst import redact_tracebacks
-
-    redact_tracebacks()  # from here on secrets may be expanded: no traceback prints one
-    try:
-        cfg = load_config(config)
-        cfg.state_url  # noqa: B018 - a whole-URL ${VAR} is only checked once expanded
-        return cfg
-    except ConfigError as exc:
-        _config_errors(exc.issues, as_json)
-    except MissingEnv as exc:  # "state: not a valid URL once ..."
-        path, _, message = str(exc).partition(": ")
-        _config_errors([ConfigIssue(str(config), None, path, message)], as_json)
-
-
-def _config_errors(issues, as_json: bool):  # type: ignore[no-untyped-def]
-    for issue in issues:
-        sys.stderr.write(f"{issue}\n")
-    sys.stderr.write(f"{len(issues)} configuration error(s)\n")
-    if as_json:
-        keys = ("file", "line", "path", "message")
-        sys.stdout.write(json.dumps({"errors": [{k: getattr(i, k) for k in keys} for i in issues]}) + "\n")
-    raise typer.Exit(EXIT_CONFIG) from None
-
-
-@contextmanager
-def _store(cfg) -> Iterator:
-    from sentinel.store import Store
-
-    try:
-        store = Store(cfg.state_url)  # _load has reported a missing ${VAR} of the state URL already
-    except Exception as exc:
-        from sentinel.envsubst import redact
-
-        msg = redact(f"cannot open the state store: {type(exc).__name__}: {exc}".splitlines()[0])
-        _stderr().print(msg, markup=False)
-        raise typer.Exit(EXIT_ERROR) from None
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def exit_code(statuses: list[str]) -> int:
-    if "fail" in statuses:
-        return EXIT_FAIL
-    if "error" in statuses:
-        return EXIT_ERROR
-    return EXIT_OK
+# shared with changes_cli.py and demo.py; they live in runcmd.py, which `sentinel run` uses without typer
+_stderr, _load, _config_errors, _store = runcmd.stderr_console, runcmd.load, runcmd.config_errors, runcmd.open_store
+exit_code = runcmd.exit_code
 
 
 @app.command()
@@ -98,42 +40,7 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the checks of every dataset (or the named ones) once."""
-    from sentinel.envsubst import redact_handlers
-
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    redact_handlers()
-    cfg = _load(config, as_json)
-    names = [d.name for d in cfg.datasets]
-    for wanted in dataset or []:
-        if wanted not in names:
-            from sentinel.config import ConfigIssue
-
-            known = f"unknown dataset {wanted!r} (known: {', '.join(names) or 'none'})"
-            _config_errors([ConfigIssue(str(config), None, "--dataset", known)], as_json)
-    from sentinel import ending
-    from sentinel.notify.channels import hold_console
-    from sentinel.runner import run_many
-
-    ending.track_statements()  # Ctrl-C interrupts the statements in flight
-    wanted = dataset or names
-    shown = nullcontext(None)  # rich is imported only for people: --json stays as fast as it was
-    if not as_json and sys.stdout.isatty() and sys.stderr.isatty():
-        from sentinel.report import run_progress
-
-        shown = run_progress(wanted)
-    with _store(cfg) as store, hold_console() if not as_json else nullcontext([]) as held, shown as progress:
-        doc, reports = run_many(cfg, ending.GuardedStore(store), wanted, uuid.uuid4().hex, progress=progress)
-    from sentinel.storefault import message
-
-    for line in filter(None, map(message, reports)):  # a run the store did not take: one line each
-        sys.stderr.write(line + "\n")
-    if as_json:
-        sys.stdout.write(json.dumps(doc) + "\n")
-    else:
-        from sentinel.report import print_run
-
-        print_run(reports, held=held)
-    raise typer.Exit(exit_code([r["status"] for r in doc["results"]]))
+    runcmd.run(config, dataset, as_json)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Console entry point: start the speculative scan before the heavy imports, then hand over to typer.
+"""Console entry point: start the speculative scan before the heavy imports, then run `sentinel run` directly
+(runcmd.py: no typer on the command run most) or hand over to typer.
 
 Pydantic's plugin discovery scans every installed distribution's metadata at import (about 20 ms with
 Great Expectations installed); Sentinel uses no pydantic plugins, so it is switched off for this process.
@@ -26,6 +27,13 @@ def main() -> None:
             from sentinel import prefetch
 
             prefetch.start(sys.argv)
+            parsed = None
+            if command == "run":
+                from sentinel import runcmd
+
+                parsed = runcmd.parse_run(sys.argv[2:])
+            if parsed is not None:
+                runcmd.run(*parsed)  # typer's parse is skipped, not its behaviour (runcmd.py)
             from sentinel.cli import app
 
             app(prog_name="sentinel")  # `python -m sentinel` would otherwise be named from its module path

@@ -1,6 +1,6 @@
 """Speculative scan: start last run's queries while Python is still importing.
 
-A `sentinel run` process spends about 0.4 s importing SQLAlchemy, pydantic and typer and validating the
+A `sentinel run` process spends about 0.4 s importing SQLAlchemy, duckdb and pydantic and validating the
 config before it can compile a single query; on a 10M-row table that is as long as the scan itself. A
 dataset's queries rarely change between runs, so after each run Sentinel records, per dataset, the exact SQL
 texts it executed (describe, aggregate scan, evidence queries) and the source's *unexpanded* URL

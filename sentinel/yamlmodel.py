@@ -25,7 +25,9 @@ Severity = Literal["warn", "error"]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a model's validator is built when first used (loading a config builds the ones it needs
+    # once, inside its own), not for each of the ~40 models as its module is imported by every command
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class CheckParams(Model):

@@ -82,3 +82,55 @@ def test_a_table_name_with_colons_and_percents_is_described_as_written(project):
     # amount is DECIMAL (range * 1.0): evidence carries its values as stored, decimal strings
     assert between["evidence"]["rows"]["items"] == [{"key": 9, "value": "9.0"}, {"key": 10, "value": "10.0"}]
     assert code == 1
+
+
+def test_the_comment_probe_answer_is_the_real_probes():
+    """duckdb_engine probes `COMMENT ON` in a throwaway database at import; Sentinel answers it from the DuckDB
+    version instead. The real probe, run here, must agree with the answer the dialect carries."""
+    from sentinel.sources.duckdb_dialect import Dialect
+
+    try:
+        with duckdb.connect(":memory:") as con:
+            con.execute("CREATE TABLE t (i INTEGER)")
+            con.execute("COMMENT ON TABLE t IS 'test'")
+        real = True
+    except duckdb.ParserException:
+        real = False
+    assert Dialect.supports_comments is real
+
+
+def test_importing_the_dialect_opens_no_database():
+    """In a fresh interpreter: importing Sentinel's dialect (and with it duckdb_engine) connects to nothing."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import duckdb\n"
+        "opened = []\n"
+        "real = duckdb.connect\n"
+        "duckdb.connect = lambda *a, **k: opened.append(a) or real(*a, **k)\n"
+        "import sentinel.sources.duckdb_dialect as d\n"
+        "import duckdb_engine\n"
+        "assert duckdb_engine._supports.has_comment_support() is d.Dialect.supports_comments\n"
+        "print(len(opened))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("options", ["", "?threads=1"])
+def test_the_default_schema_is_duckdbs_own_and_asked_only_of_a_connection_with_options(tmp_path, options):
+    """A plain connection's schema is DuckDB's default, `main`, known without a statement; a connection with
+    URL options (through duckdb_engine's connect) is asked, as before. Either way the name is what DuckDB says."""
+    engine = duckdb_engine(f"duckdb:///{tmp_path / 'x.duckdb'}{options}")
+    conn = engine.connect()
+    actual = conn.exec_driver_sql("select current_schema()").scalar()
+    assert engine.dialect.default_schema_name == actual == "main"
+    conn.connection.dbapi_connection.close()  # from here DuckDB refuses any statement on it
+    if options:
+        with pytest.raises(sa.exc.OperationalError, match="select current_schema"):
+            engine.dialect._get_default_schema_name(conn)
+    else:
+        assert engine.dialect._get_default_schema_name(conn) == "main"
+    conn.invalidate()
+    engine.dispose()
