@@ -123,7 +123,10 @@ EVERY_KIND = """
 - magnitude: {column: Amount}
 - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: Amount}}
 - expect: {type: expect_column_values_to_not_be_null, kwargs: {column: Description}}
-- expect: {type: expect_column_value_lengths_to_be_between, kwargs: {column: Id, min_value: 18, max_value: 18}, engine: gx}
+- expect:
+    type: expect_column_value_lengths_to_be_between
+    kwargs: {column: Id, min_value: 18, max_value: 18}
+    engine: gx
 - volume: {timestamp_column: CreatedDate, bucket: day, training_period: 14d, detection_period: 1d}
 - subschema: {value_column: Amount, category_column: StageName}
 """
