@@ -66,7 +66,7 @@ from sentinel.checks.common import (
     result,
 )
 from sentinel.checks.exact import exact, shifted
-from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, same, sampled
+from sentinel.checks.sqlstats import counted, group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.yamlmodel import CheckParams
 
 MIN_GROUP = 20
@@ -171,10 +171,12 @@ class Scoring:
     describe: str
     peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
+    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by)
 
 
-def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scoring:
-    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part."""
+def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts: list[tuple] | None = None) -> Scoring:
+    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part. `counts`: the
+    rows of `Scoring.counts`, if run (sqlstats.sampled says why)."""
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -191,7 +193,7 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
         else:
             v = log10_abs(sa.func.nullif(u, 0))
         cols.append(v.label(f"v{j}"))
-    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
+    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag", counts)
     peers = f"median of {', '.join(p.group_by)} peers" if groups else "median of all rows"
     describe = peers
     if p.explained_by:
@@ -199,7 +201,8 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
         peers += f" (no {' or '.join(p.explained_by)} to fit on)"
     rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where))
+    counted_ = counted(ctx.table, where, groups)
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counted_)
 
 
 def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str) -> tuple[sa.CTE, sa.CTE]:
@@ -222,7 +225,7 @@ def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name:
     return per_group, overall
 
 
-def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
+def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
     """Every group's reference from the sample, one row per group: the median and MAD of its residuals
     against its line (or of y itself, without `explained_by`), the overall ones, and the sample's tail of |z|
     repeated on each row. With `explained_by`, also the median and MAD of y itself (`peer_` columns): the
@@ -232,7 +235,7 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
     if fits is None:
         base, e = sample, sample.c.y
     else:
-        lines = fits.table("mag_lines")
+        lines = fits.lines
         pred = fit.predicted(lines, [sample.c[v] for v in sc.explained])  # NULL where a value is missing
         base = (
             sa.select(sample, (sample.c.y - pred).label("e"))
@@ -263,6 +266,8 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
         cols += [peer.c.m.label("peer_m"), peer.c.n.label("peer_n"), peer.c.mad.label("peer_mad")]
         cols += [peer_all.c.m0.label("peer_m0"), peer_all.c.n0.label("peer_n0"), peer_all.c.mad0.label("peer_mad0")]
         joined = joined.join(peer, on(rows, peer)).join(peer_all, sa.true())
+        joined, line = fits.attach(joined, [rows.c[g.name] for g in gs])  # lines fitted in this statement
+        cols += line
     # ordered: the scoring scan's literals then come out the same run after run, which the speculative scan
     # of the next process (sentinel/prefetch.py) needs to reuse it
     return sa.select(*cols).select_from(joined).order_by(*[rows.c[g.name] for g in gs])
@@ -322,6 +327,13 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         line = fit.predicted(known, [rows.c[v] for v in sc.explained])
         ref, spread = sa.case((peer, known.c.peer_a), else_=line), sa.case((peer, known.c.peer_s), else_=spread)
         thr, ref_n = sa.case((peer, known.c.peer_thr), else_=thr), sa.case((peer, known.c.peer_ref_n), else_=ref_n)
+        # as below, for lines: rows inside every group's band are dropped before the join (peers: their medians)
+        nv, g = len(sc.explained), sc.groups
+        bands = [(r[g], tuple(r[g + 1 : g + 1 + nv]), r[g + 2 + nv] * r[g + 1 + nv]) for r in refs]
+        peers = [(r[g + 4 + nv], r[g + 6 + nv] * r[g + 5 + nv]) for r in refs if r[g + 4 + nv] is not None]
+        vs = [rows.c[v] for v in sc.explained]
+        off_peer = sa.and_(peer, outside_every(rows.c.y, peers)) if peers else sa.false()
+        inside.append(sa.or_(off_peer, fit.outside_every_line(rows.c.y, vs, bands)))
     elif refs:
         inside.append(outside_every(rows.c.y, [(a, t * s) for *_, a, s, t, _ref_n, _group_n in refs]))
     scored = (
@@ -401,12 +413,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        fits = (
-            fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by)
-            if n and sc.explained
-            else None
-        )
-        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, fits))] if n else []
+        robust = None
+        if n and sc.explained:
+            sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
+            robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
+        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust))] if n else []
+        fits = robust.fits(found) if robust else None
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:
             refs, t = references(sc, found, fits, n, p.sensitivity)

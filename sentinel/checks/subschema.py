@@ -48,7 +48,7 @@ from pydantic import Field, model_validator
 from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite, result
 from sentinel.checks.exact import converted, exact, rate_text, shifted
-from sentinel.checks.sqlstats import group_key, log10_abs, median, outside_every, sampled
+from sentinel.checks.sqlstats import counted, group_key, log10_abs, median, outside_every, sampled
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration
 
@@ -221,19 +221,21 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def rows_of(by_label: bool, where: list[sa.ColumnElement]) -> tuple[list[sa.ColumnElement], sa.CTE]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
-        comes from the sample, once; its tails are counted over every row."""
+        comes from the sample, once; its tails are counted over every row. With `explained_by` the labels' row
+        counts are read first (see sqlstats.sampled)."""
         g0 = label if by_label else sa.literal("(all)")
         cols = [key.label("k"), value.label("x"), g0.label("g0"), y.label("y"), *explaining]
         groups = [category] if by_label and category is not None else []
-        return cols, sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss")
+        counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))] if explained else None
+        return cols, sampled(ctx.dialect, ctx.table, cols, where, groups, key, "ss", counts)
 
-    def mode_stats(sample: sa.CTE, fits: fit.Fits | None) -> sa.Select:
+    def mode_stats(sample: sa.CTE, fits: fit.Robust | None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
         shifted minority moves the line little: it is refitted without the rows far from it)."""
         if fits is None:
             resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
         else:
-            lines = fits.table("ss_lines")
+            lines = fits.lines
             resid = (
                 sa.select(
                     sample.c.g0,
@@ -257,11 +259,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
         inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
         quartiles = [sa.func.percentile_cont(q / 100).within_group(resid.c.y).label(f"q{q}") for q in (25, 50, 75)]
+        joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
+        if fits is not None:
+            joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
         return (
-            sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles)
-            .select_from(resid.join(dev, resid.c.g0 == dev.c.g0))
+            sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles, *line)
+            .select_from(joined)
             .where(inside)
-            .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad)
+            .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *line)
             .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
         )
 
@@ -276,12 +281,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.column("mad", sa.Float),
             name="ss_stats",
         ).data([(r.g0, float(r.m), int(r.n), float(r.mad)) for r in stats])
+        edges = [(r.g0, float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats]
         inside = []
-        if not p.explained_by:  # a row inside every label's tail edges is in no tail
-            inside.append(
-                outside_every(y, [(float(r.m), max(TAIL_SIGMAS * 1.4826 * float(r.mad), TAIL_MIN)) for r in stats])
-            )
+        if fits is None:  # a row inside every label's tail edges is in no tail
+            inside.append(outside_every(y, [(m, edge) for _, m, edge in edges]))
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
+        if fits is not None:  # ... edges around each label's line (on the columns: each log10 computed once)
+            bands = [(m + fits.of((g,)).a, fits.of((g,)).b, edge) for g, m, edge in edges]
+            inside = [fit.outside_every_line(base.c.y, [base.c[v] for v in explained], bands)]
         d = base.c.y - known.c.m
         rows = base.join(known, base.c.g0 == known.c.g0)
         if fits is not None:
@@ -299,6 +306,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 (1.4826 * known.c.mad).label("spread"),
             )
             .select_from(rows)
+            .where(*(inside if fits is not None else []))
             .cte("ss_tails")
         )
 
@@ -330,8 +338,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             del found
         cols, sample = rows_of(categories is None, where)
         modes = []
-        fits = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by) if explained else None
-        stats = ctx.source.execute(mode_stats(sample, fits))
+        robust = None
+        if explained:
+            robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
+        stats = ctx.source.execute(mode_stats(sample, robust))
+        fits = robust.fits(stats) if robust else None
         tails = tails_of(cols, where, stats, fits) if stats else None
         summary = []
         if tails is not None:
