@@ -16,7 +16,9 @@ identical values still flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
-`explained_by`, two statements before it fit the lines on the same sample. Then one scan scores every row
+`explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
+the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
+sentinel/checks/fit.py). Then one scan scores every row
 against the references, passed back as literals, and returns only the flagged rows: no full-table sort. The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
