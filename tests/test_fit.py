@@ -58,8 +58,9 @@ def source(request, tmp_path):
     else:
         url, _schema, _engine = request.getfixturevalue("pg_schema")
         engine = sa.create_engine(url)
-    yield SqlSource("wh", engine)
-    engine.dispose()
+    source = SqlSource("wh", engine)
+    yield source
+    source.close()  # its open transaction would hold the table, and the schema's DROP would wait on it
 
 
 def load(source: SqlSource, rows: list[dict]) -> sa.TableClause:
@@ -175,7 +176,11 @@ def test_the_line_band_prefilter_drops_only_rows_inside_every_band():
     flagged), and most rows inside all of them are dropped."""
     rng = np.random.default_rng(11)
     bands = [
-        (rng.normal(1.0, 0.05), (rng.normal(1.0, 0.01), rng.normal(-0.5, 0.01)), rng.uniform(0.3, 0.6))
+        (
+            float(rng.normal(1.0, 0.05)),
+            (float(rng.normal(1.0, 0.01)), float(rng.normal(-0.5, 0.01))),
+            rng.uniform(0.3, 0.6),
+        )
         for _ in range(40)
     ]
     v = rng.uniform(-1, 2, (20_000, 2))
@@ -188,7 +193,7 @@ def test_the_line_band_prefilter_drops_only_rows_inside_every_band():
         conn.exec_driver_sql("CREATE TABLE p (i INTEGER, y DOUBLE, v0 DOUBLE, v1 DOUBLE)")
         conn.exec_driver_sql(
             "INSERT INTO p SELECT * FROM (VALUES "
-            + ", ".join(f"({i}, {y[i]!r}, {v[i, 0]!r}, {v[i, 1]!r})" for i in range(len(y)))
+            + ", ".join(f"({i}, {float(y[i])!r}, {float(v[i, 0])!r}, {float(v[i, 1])!r})" for i in range(len(y)))
             + ")"
         )
         p = sa.table("p", sa.column("i"), sa.column("y"), sa.column("v0"), sa.column("v1"))

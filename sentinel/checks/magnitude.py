@@ -203,8 +203,8 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts:
         peers += f" (no {' or '.join(p.explained_by)} to fit on)"
     rows = sa.select(*cols).select_from(ctx.table).where(*where).subquery("mag_rows")
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    counted_ = counted(ctx.table, where, groups)
-    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counted_)
+    counts_of = counted(ctx.table, where, groups)
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counts_of)
 
 
 def _centre(base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str) -> tuple[sa.CTE, sa.CTE]:
