@@ -12,7 +12,8 @@ join DuckDB planned the wrong way round, see sqlstats.sampled). With one explana
 so both fits happen inside the caller's references statement (one scan; the same lines to the last bit of a
 double), and `Robust.fits` reads them back from its rows. Several columns keep the two statements. Either
 way the scoring scan then drops, before any join, the rows inside every group's band around its line
-(`outside_every_line`). Now 1.0-1.3 CPU-s at 20M rows instead of 13.5 s; what remains over the check
+(`outside_every_line`). Now about 1.3 CPU-seconds at 20M rows (a fresh run: 2.3-2.6 s under load, 310 MiB)
+instead of 13.5 s and 1.8 GB; what remains over the check
 without `explained_by` is mostly that scoring scan: two logarithms of every row, where a check on one column
 is often skipped outright by DuckDB's min/max statistics (README, Benchmarks > Speed).
 
