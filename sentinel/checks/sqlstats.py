@@ -135,7 +135,9 @@ def sampled(
         if len(whole) < len(counts) and len(whole) <= EARLY_WHOLE:
             rate = max(ceiling / int(c[-1]) for c in counts if int(c[-1]) > ceiling)
             pick = unit_hash(dialect, key) < min(1.0, rate * 1.0001)  # loose: the exact test follows
-            listed = keys[0].in_([w[0] for w in whole]) if len(keys) == 1 else sa.tuple_(*keys).in_(whole)
+            # several keys: each key in its own list, a superset of the listed groups (DuckDB tests a tuple IN as
+            # an OR of ANDs, row by row: owner x unit, 97 groups listed, 20M rows took 5.8 s instead of 0.8 s)
+            listed = sa.and_(*[k.in_(sorted({w[i] for w in whole})) for i, k in enumerate(keys)])
             early.append(sa.or_(pick, listed) if whole else pick)
     else:
         source = (
