@@ -584,6 +584,91 @@ def verdict(ratio: float, limit: float) -> str:
     return "met" if ratio <= limit else "NOT met"
 
 
+# --explained: the detectors with and without `explained_by` on a table whose amount follows qty (log scale:
+# amount = qty x a unit price with 0.4 of noise in ln, 0.01% of rows x10), each a fresh `sentinel run`.
+EXPLAINED_SELECT = """
+    SELECT i AS id, 'rep' || (i % 97) AS owner, q AS qty,
+           round(q * exp(3 + 0.4 * (((i * 104729) % 9973) / 9973.0 - 0.5))
+                 * (CASE WHEN i % 10007 = 7 THEN 10 ELSE 1 END), 2) AS amount,
+           CASE WHEN i % 1000 = 3 THEN 'EUR' WHEN i % 5000 = 11 THEN 'JPY' ELSE 'USD' END AS currency
+    FROM (SELECT i, CAST(1 + floor(exp(4.0 * ((i * 7919) % 10007) / 10007.0)) AS INTEGER) AS q FROM {source}) AS s
+"""
+EXPLAINED_CHECKS = {
+    "magnitude within owner": "magnitude: {{column: amount, group_by: [owner]{extra}}}",
+    "subschema by currency": "subschema: {{value_column: amount, category_column: currency{extra}}}",
+}
+
+
+def explained_case(rows: int, backends: list[str], runs: int) -> None:
+    """Each check of EXPLAINED_CHECKS with `explained_by: [qty]` against the same check without it, on the same
+    table: fresh `sentinel run` processes in interleaved rounds (medians), the same run warm (in one process, as
+    the daemon runs it) and the peak RSS of each. Issue 13's target, DuckDB at 20M rows: with <= 1.5x without,
+    peak RSS <= 500 MiB."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            folder = Path(tmp) / backend
+            folder.mkdir()
+            if backend == "duckdb":
+                import duckdb
+
+                con = duckdb.connect(str(folder / "wh.duckdb"))
+                source = f"(SELECT range AS i FROM range(1, {rows + 1})) AS r"
+                con.execute(f"CREATE TABLE deals_explained AS {EXPLAINED_SELECT.format(source=source)}")
+                con.close()
+                url, table = f"duckdb:///{folder / 'wh.duckdb'}", "deals_explained"
+            else:
+                import psycopg
+
+                table = f"{SCHEMA}.deals_explained"
+                with psycopg.connect(PG, autocommit=True) as con:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+                    source = f"generate_series(1::bigint, {rows}::bigint) AS i"
+                    con.execute(f"CREATE TABLE {table} AS {EXPLAINED_SELECT.format(source=source)}")
+                    con.execute(f"ANALYZE {table}")
+                url = PG.replace("postgresql://", "postgresql+psycopg://")
+            cmds = {}
+            for name, check in EXPLAINED_CHECKS.items():
+                for extra in ("", ", explained_by: [qty]"):
+                    sub = folder / f"{name.split()[0]}{'-x' if extra else ''}"
+                    listed = check.format(extra=extra)
+                    text = f"datasets:\n  - {{name: deals, source: wh, table: {table}, key: id, checks: [{listed}]}}\n"
+                    text = text.replace("{", "{{").replace("}", "}}")  # write_project formats it
+                    cmds[name, bool(extra)] = write_project(sub, url, table, text)
+            for cfg in cmds.values():  # the first run learns (subschema's shares) and records the speculative scan
+                timed([*sentinel_cmd(), "run", "--config", str(cfg)])
+            fresh: dict = {k: [] for k in cmds}
+            for _ in range(runs):  # interleaved: drift in the machine's load hits every case alike
+                for k, cfg in cmds.items():
+                    fresh[k].append(timed([*sentinel_cmd(), "run", "--config", str(cfg)]))
+            for name in EXPLAINED_CHECKS:
+                row = {"case": f"{backend} {rows:,} {name}"}
+                for x in (False, True):
+                    cfg = cmds[name, x]
+                    warm = subprocess.run(
+                        [sys.executable, "-c", WARM, str(cfg), str(runs)], capture_output=True, text=True
+                    )
+                    if warm.returncode:
+                        raise SystemExit(f"warm run failed:\n{warm.stderr[-2000:]}")
+                    row[x] = (
+                        statistics.median(fresh[name, x]),
+                        float(warm.stdout.strip().splitlines()[-1]),
+                        peak_rss_mib([*sentinel_cmd(), "run", "--config", str(cfg)]),
+                    )
+                out.append(row)
+    print(f"explained_by: [qty], {runs} interleaved rounds (medians); warm: the same run repeated in one process")
+    print(
+        f"{'case':<44}{'without s':>10}{'with s':>8}{'ratio':>7}{'warm w/o':>10}{'warm with':>10}{'ratio':>7}"
+        f"{'RSS w/o MiB':>12}{'RSS with':>10}"
+    )
+    for r in out:
+        (f0, w0, m0), (f1, w1, m1) = r[False], r[True]
+        cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
+        print(f"{r['case']:<44}{cells}")
+    print("target (DuckDB, 20M rows): with explained_by <= 1.5x without, peak RSS <= 500 MiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000_000], help="sizes besides the 10-row table")
@@ -592,6 +677,9 @@ def main() -> None:
     ap.add_argument("--detectors", action="store_true", help="also time the volume/magnitude/subschema run")
     ap.add_argument("--gx-suite", action="store_true", help="also time a GX suite with long-tail expectations")
     ap.add_argument("--no-peers", action="store_true", help="leave Soda Core and Great Expectations out")
+    ap.add_argument(
+        "--explained", type=int, nargs="?", const=20_000_000, metavar="ROWS", help="explained_by's case (20M rows)"
+    )
     ap.add_argument("--smoke", action="store_true", help="10k rows, 1 round: checks the harness, not the speed")
     args = ap.parse_args()
     if args.smoke:
@@ -603,6 +691,8 @@ def main() -> None:
     import sentinel
 
     compileall.compile_dir(Path(sentinel.__file__).parent, quiet=1)
+    if args.explained:  # that case alone
+        return explained_case(10_000 if args.smoke else args.explained, args.backends, args.runs)
     versions = {d: version(d) for d in ("dq-sentinel", "soda-core", "soda-duckdb", "great-expectations", "duckdb")}
     soda = not args.no_peers and versions["soda-core"] is not None and versions["soda-duckdb"] is not None
     gx = not args.no_peers and versions["great-expectations"] is not None

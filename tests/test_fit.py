@@ -1,11 +1,21 @@
-"""fit.solve: the least-squares line from the sums the database returns, and when it refuses one."""
+"""fit.solve: the least-squares line from the sums the database returns, and when it refuses one. And
+explained_by at scale, on real DuckDB and PostgreSQL: the one-column fit solved in SQL gives the lines a robust
+least-squares fit gives (numpy here, on the same rows); a sample drawn against literal group counts is the
+sample drawn against counts computed in the statement; a row the line-band prefilter drops is inside every
+band."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
+from sentinel.checks import fit
 from sentinel.checks.fit import solve
+from sentinel.checks.sqlstats import counted, group_key, log10_abs, sampled
+from sentinel.sources.base import SqlSource, duckdb_engine
+
+TRIM, FLOOR, MIN_GROUP = fit.TRIM, fit.FLOOR, 20
 
 
 def sums(v: np.ndarray, y: np.ndarray) -> dict:
@@ -39,3 +49,157 @@ def test_solve_refuses_what_cannot_fix_a_line(case):
         v = v[:2]
     y = v[:, 0] + rng.normal(0, 0.1, len(v))
     assert solve(sums(v, y), 2) is None
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def source(request, tmp_path):
+    if request.param == "duckdb":
+        engine = duckdb_engine(f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    else:
+        url, _schema, _engine = request.getfixturevalue("pg_schema")
+        engine = sa.create_engine(url)
+    source = SqlSource("wh", engine)
+    yield source
+    source.close()  # its open transaction would hold the table, and the schema's DROP would wait on it
+
+
+def load(source: SqlSource, rows: list[dict]) -> sa.TableClause:
+    with source.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER, g VARCHAR(8), v DOUBLE PRECISION, x DOUBLE PRECISION)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:id, :g, :v, :x)"), rows)
+    return sa.table("t", sa.column("id"), sa.column("g"), sa.column("v"), sa.column("x"))
+
+
+def ols(v: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    if len(y) < 2 or np.std(v) < 1e-9:
+        return None
+    b, a = np.polyfit(v, y, 1)
+    return a, b
+
+
+def lines_of(g: np.ndarray, v: np.ndarray, y: np.ndarray) -> tuple[dict, tuple]:
+    """Each group's line (its own with MIN_GROUP rows and a varying v, else the overall one) and the overall."""
+    overall = ols(v, y)
+    out = {}
+    for k in np.unique(g):
+        own = ols(v[g == k], y[g == k]) if (g == k).sum() >= MIN_GROUP else None
+        out[k] = own or overall
+    return out, overall
+
+
+def robust_numpy(g: np.ndarray, v: np.ndarray, y: np.ndarray) -> tuple[dict, tuple]:
+    first, _ = lines_of(g, v, y)
+    e = y - np.array([first[k][0] + first[k][1] * vi for k, vi in zip(g, v, strict=True)])
+    mad = {k: np.median(np.abs(e[g == k])) for k in first}
+    keep = np.abs(e) <= TRIM * np.maximum(1.4826 * np.array([mad[k] for k in g]), FLOOR)
+    return lines_of(g[keep], v[keep], y[keep])
+
+
+def test_lines_fitted_in_sql_are_a_robust_least_squares_fit(source):
+    """Groups with their own line (x10 rows among them, which the refit leaves out), a group too small for a
+    line of its own, one whose v never varies, and rows without v (not fitted): the overall line for both."""
+    rng = np.random.default_rng(3)
+    rows, i = [], 0
+    for g, n, slope in (("a", 600, 1.0), ("b", 400, 2.0), ("small", 12, 3.0), ("flat", 60, 1.0)):
+        for _ in range(n):
+            i += 1
+            seats = 1.0 if g == "flat" else float(rng.integers(1, 200))
+            x = 10 ** (1.5 + slope * np.log10(seats) + rng.normal(0, 0.05)) * (10 if rng.random() < 0.04 else 1)
+            rows.append({"id": i, "g": g, "v": None if i % 97 == 0 else seats, "x": x})
+    t = load(source, rows)
+    where = [t.c.x.is_not(None)]
+    groups = [t.c.g]
+    cols = [log10_abs(t.c.x).label("y"), log10_abs(sa.func.nullif(t.c.v, 0)).label("v0"), group_key(t.c.g).label("g0")]
+    counts = [tuple(r) for r in source.execute(counted(t, where, groups))]
+    sample = sampled(source.dialect, t, cols, where, groups, t.c.id, "t", counts)  # every group taken whole
+    robust = fit.robust(source, sample, ["v0"], 1, MIN_GROUP, ["v"], "t_lines")
+    keys = sa.select(sample.c.g0).distinct().cte("keys")
+    joined, line = robust.attach(keys, [keys.c.g0])
+    got = robust.fits(source.execute(sa.select(keys.c.g0, *line).select_from(joined)))
+
+    have = [r for r in rows if r["v"] is not None]
+    g = np.array([r["g"] for r in have])
+    expected, overall = robust_numpy(g, np.log10([r["v"] for r in have]), np.log10([r["x"] for r in have]))
+    assert (got.overall.a, got.overall.b[0]) == pytest.approx(overall, abs=1e-9)
+    for k, (a, b) in expected.items():
+        assert (got.of((k,)).a, got.of((k,)).b[0]) == pytest.approx((a, b), abs=1e-9), k
+    assert got.of(("a",)).b[0] == pytest.approx(1.0, abs=0.02)  # the x10 rows did not tilt it
+    line = lambda k: (got.of((k,)).a, got.of((k,)).b)  # noqa: E731
+    assert line("small") == line("flat") == (got.overall.a, got.overall.b)
+
+
+def test_a_fit_in_sql_refuses_what_fit_refuses(source):
+    t = load(source, [{"id": i, "g": "a", "v": 5.0, "x": 10.0 + i} for i in range(50)])
+    cols = [log10_abs(t.c.x).label("y"), log10_abs(t.c.v).label("v0"), group_key(t.c.g).label("g0")]
+    sample = sampled(source.dialect, t, cols, [], [t.c.g], t.c.id, "t")
+    robust = fit.robust(source, sample, ["v0"], 1, MIN_GROUP, ["v"], "t_lines")
+    keys = sa.select(sample.c.g0).distinct().cte("keys")
+    joined, line = robust.attach(keys, [keys.c.g0])
+    with pytest.raises(fit.CannotMeasure, match="v does not vary"):
+        robust.fits(source.execute(sa.select(keys.c.g0, *line).select_from(joined)))
+    with pytest.raises(fit.CannotMeasure, match="no row has a non-zero v"):
+        robust.fits([])
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_sample_from_literal_counts_is_the_same_sample(source, whole):
+    """120 groups (the cap is then 2,000 rows a group) of about 2,300 rows, sampled, and with `whole` three
+    groups of 500 and a NULL group, taken whole: the same keys whether the statement counts the groups or is
+    given the counts (it then drops rows early by their hash, or their group)."""
+    small = 3 if whole else 0
+    with source.engine.begin() as conn:
+        gen = "range(0, 300000) AS r(i)" if source.dialect == "duckdb" else "generate_series(0, 299999) AS i"
+        conn.execute(
+            sa.text(
+                f"CREATE TABLE t AS SELECT i AS id, CASE WHEN {small} > 0 AND i % 1000 = 7 THEN NULL "
+                f"WHEN i < {small * 500} THEN 's' || (i % {max(small, 1)}) ELSE 'g' || (i % 120) END AS g, "
+                f"CAST(i % 13 AS DOUBLE PRECISION) AS x FROM {gen}"
+            )
+        )
+    t = sa.table("t", sa.column("id"), sa.column("g"), sa.column("x"))
+    where, groups = [t.c.x != 3], [t.c.g]
+    counts = [tuple(r) for r in source.execute(counted(t, where, groups))]
+    assert {r[1] > 2000 for r in counts} == ({True, False} if whole else {True})
+
+    def keys(sample: sa.CTE) -> list[int]:
+        return sorted(r.k for r in source.execute(sa.select(sample.c.k)))
+
+    cols = [t.c.id.label("k"), group_key(t.c.g).label("g0")]
+    plain = keys(sampled(source.dialect, t, cols, where, groups, t.c.id, "t"))
+    given = keys(sampled(source.dialect, t, cols, where, groups, t.c.id, "t", counts))
+    assert given == plain
+    assert 0.5 * 120 * 2000 < len(plain) < 300_000 - 3000  # sampled, not the whole table
+
+
+def test_the_line_band_prefilter_drops_only_rows_inside_every_band():
+    """Random bands around lines of similar slopes, random rows: every row outside some band is kept (it may be
+    flagged), and most rows inside all of them are dropped."""
+    rng = np.random.default_rng(11)
+    bands = [
+        (
+            float(rng.normal(1.0, 0.05)),
+            (float(rng.normal(1.0, 0.01)), float(rng.normal(-0.5, 0.01))),
+            rng.uniform(0.3, 0.6),
+        )
+        for _ in range(40)
+    ]
+    v = rng.uniform(-1, 2, (20_000, 2))
+    y = 1.0 + v @ np.array([1.0, -0.5]) + rng.normal(0, 0.25, 20_000)
+    outside = np.zeros(len(y), dtype=bool)
+    for a, b, w in bands:
+        outside |= np.abs(y - a - v @ np.array(b)) > w
+    engine = duckdb_engine("duckdb:///:memory:")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE p (i INTEGER, y DOUBLE, v0 DOUBLE, v1 DOUBLE)")
+        conn.exec_driver_sql(
+            "INSERT INTO p SELECT * FROM (VALUES "
+            + ", ".join(f"({i}, {float(y[i])!r}, {float(v[i, 0])!r}, {float(v[i, 1])!r})" for i in range(len(y)))
+            + ")"
+        )
+        p = sa.table("p", sa.column("i"), sa.column("y"), sa.column("v0"), sa.column("v1"))
+        test = fit.outside_every_line(p.c.y, [p.c.v0, p.c.v1], bands)
+        kept = np.zeros(len(y), dtype=bool)
+        kept[[r.i for r in conn.execute(sa.select(p.c.i).where(test))]] = True
+    engine.dispose()
+    assert outside.any() and not (outside & ~kept).any()
+    assert (~kept).sum() > 0.5 * (~outside).sum()

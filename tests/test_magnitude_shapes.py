@@ -244,10 +244,12 @@ def test_clean_diamonds_name_no_power_of_ten():
     assert math.isclose(stone["ratio"], 0.21, rel_tol=0.05)
 
 
-def test_explained_by_within_own_labels(project, sql_wh):
+@pytest.mark.parametrize("explained", [["seats"], ["seats", "term"]])
+def test_explained_by_within_own_labels(project, sql_wh, explained):
     """Contract amounts fit on seats, yen rows labelled: most in apac, eight in emea. A group too small for a
     line of its own takes its label's line, not the dollars': the eight honest emea yen rows are not flagged,
-    and a yen contract typed with an extra digit is, named k=1 in yen."""
+    and a yen contract typed with an extra digit is, named k=1 in yen. One column: the lines are fitted in SQL
+    inside the references' statement; two (`term`, which explains nothing): solved and merged as literals."""
     rng = np.random.default_rng(3)
     n = 6000
     seats = np.round(10 ** rng.uniform(0.5, 2.5, n))
@@ -260,22 +262,29 @@ def test_explained_by_within_own_labels(project, sql_wh):
     amount[currency == "JPY"] *= 150
     slip = int(apac[5])
     amount[slip] *= 10
-    df = pd.DataFrame({"id": np.arange(n), "region": region, "seats": seats, "amount": amount, "currency": currency})
+    term = rng.choice([12.0, 24.0, 36.0], n)
+    df = pd.DataFrame(
+        {"id": np.arange(n), "region": region, "seats": seats, "term": term, "amount": amount, "currency": currency}
+    )
     sql_wh.execute("DROP TABLE IF EXISTS deals")
     sql_wh.execute(
-        "CREATE TABLE deals (id INTEGER, region VARCHAR(8), seats DOUBLE PRECISION, amount DOUBLE PRECISION,"
-        " currency VARCHAR(3))"
+        "CREATE TABLE deals (id INTEGER, region VARCHAR(8), seats DOUBLE PRECISION, term DOUBLE PRECISION,"
+        " amount DOUBLE PRECISION, currency VARCHAR(3))"
     )
-    sql_wh.execute("INSERT INTO deals VALUES (:id, :region, :seats, :amount, :currency)", df.to_dict("records"))
+    sql_wh.execute("INSERT INTO deals VALUES (:id, :region, :seats, :term, :amount, :currency)", df.to_dict("records"))
+    listed = ", ".join(explained)
     for fx in ("", "fx_rates: {JPY: 150}"):
         code, res = run(
-            project, sql_wh, "{column: amount, explained_by: [seats], group_by: [region], unit_column: currency}", fx
+            project,
+            sql_wh,
+            f"{{column: amount, explained_by: [{listed}], group_by: [region], unit_column: currency}}",
+            fx,
         )
         hits = items(res)
         assert set(hits) == {slip}, (fx, hits)
         assert hits[slip]["diagnosis"]["k"] == 1 and hits[slip]["unit"]["label"] == "JPY"
         assert Decimal(hits[slip]["diagnosis"]["candidate"]) == Decimal(repr(float(amount[slip]))) / 10
-        assert res["expected"]["reference"] == "fit on log seats within region, currency"
+        assert res["expected"]["reference"] == f"fit on log {listed} within region, currency"
 
 
 @pytest.mark.parametrize("groups", [4, 12_000])

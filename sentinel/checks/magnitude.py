@@ -23,7 +23,9 @@ flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
-`explained_by`, two statements before it fit the lines on the same sample. Then one scan scores every row
+`explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
+the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
+sentinel/checks/fit.py). Then one scan scores every row
 against the references, passed back as literals, and returns only the flagged rows: no full-table sort. The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
@@ -79,7 +81,7 @@ from sentinel.checks.common import (
     result,
 )
 from sentinel.checks.exact import exact, shifted
-from sentinel.checks.sqlstats import NULL_GROUP, group_key, log10_abs, median, outside_every, same, sampled
+from sentinel.checks.sqlstats import NULL_GROUP, counted, group_key, log10_abs, median, outside_every, same, sampled
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
 
@@ -240,6 +242,7 @@ class Scoring:
     describe: str
     peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
+    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by)
     units: Units | None = None
 
 
@@ -262,8 +265,9 @@ def units_of(ctx: Context, p: Params) -> tuple[Units | None, sa.ColumnElement | 
     return units, unit, offset
 
 
-def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scoring:
-    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part."""
+def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts: list[tuple] | None = None) -> Scoring:
+    """`skip`: the columns holding NaN or infinite values, whose finite values alone take part. `counts`: the
+    rows of `Scoring.counts`, if run (sqlstats.sampled says why)."""
     if ctx.dialect not in ("postgresql", "duckdb"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
@@ -282,7 +286,7 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
         else:
             v = log10_abs(sa.func.nullif(u, 0))
         cols.append(v.label(f"v{j}"))
-    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag")
+    sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag", counts)
     by = [*p.group_by, *([p.unit_column] if p.unit_column else [])]
     peers = f"median of {', '.join(by)} peers" if by else "median of all rows"
     describe = peers
@@ -293,18 +297,22 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset()) -> Scor
     shown = [group_key(ctx.col(p.unit_column)).label("u")] if p.unit_column else []
     rows = sa.select(*cols, *shown).select_from(ctx.table).where(*where).subquery("mag_rows")
     explained = [f"v{j}" for j in range(len(p.explained_by))]
-    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), units)
+    counts_of = counted(ctx.table, where, groups)
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counts_of, units)
 
 
-def unit_lines(ctx: Context, sc: Scoring, fits: fit.Fits, p: Params) -> fit.Fits:
-    """`fits` where a group too small for a line of its own takes its unit's line instead of the whole
+def unit_lines(ctx: Context, sc: Scoring, robust: fit.Robust, p: Params) -> fit.Robust:
+    """`robust` where a group too small for a line of its own takes its unit's line instead of the whole
     sample's: the sample's line is the dollars' line, and a handful of yen rows of one owner would sit 150x off
-    it. Two more small statements over the sample."""
+    it. The units' fit is one more over the same sample: in the references' statement for one explanatory
+    column, two more small statements for several."""
+    assert sc.units is not None
     t = sc.sample
     by_unit = sa.select(t.c.y, *[t.c[v] for v in sc.explained], t.c[f"g{sc.units.index}"].label("g0"))
-    lines = fit.robust(ctx.source, by_unit.cte("mag_units"), sc.explained, 1, MIN_GROUP, p.explained_by)
-    own = {g: line or lines.of((g[sc.units.index],)) for g, line in fits.groups.items()}
-    return fit.Fits(own, fits.overall)
+    units = fit.robust(
+        ctx.source, by_unit.cte("mag_units"), sc.explained, 1, MIN_GROUP, p.explained_by, "mag_unit_lines"
+    )
+    return robust.within(units, sc.units.index)
 
 
 def _centre(
@@ -345,17 +353,18 @@ def _centre(
     return per_group, overall
 
 
-def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
+def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
     """Every group's reference from the sample, one row per group: the median, MAD and 0.90 quantile of
     |deviation| of its residuals against its line (or of y itself, without `explained_by`), its unit's (or
     the table's) same, and the sample's tail of |z| repeated on each row. With `explained_by`, also those of
-    y itself (`peer_` columns): the reference of rows whose explanatory values are missing."""
+    y itself (`peer_` columns): the reference of rows whose explanatory values are missing; and, when the
+    lines are fitted in this statement, `Robust.attach`'s columns."""
     sample = sc.sample
     gs = [sample.c[f"g{i}"] for i in range(sc.groups)]
     if fits is None:
         base, e = sample, sample.c.y
     else:
-        lines = fits.table("mag_lines")
+        lines = fits.lines
         pred = fit.predicted(lines, [sample.c[v] for v in sc.explained])  # NULL where a value is missing
         base = (
             sa.select(sample, (sample.c.y - pred).label("e"))
@@ -394,6 +403,8 @@ def stats(sc: Scoring, fits: fit.Fits | None) -> sa.Select:
         cols += [peer.c[c].label(f"peer_{c}") for c in ("m", "n", "mad", "d90")]
         cols += [peer_all.c[c].label(f"peer_{c}") for c in ("m0", "n0", "mad0", "d90_0")]
         joined = joined.join(peer, on(rows, peer)).join(peer_all, in_unit(rows, peer_all))
+        joined, line = fits.attach(joined, [rows.c[g.name] for g in gs])  # lines fitted in this statement
+        cols += line
     # ordered: the scoring scan's literals then come out the same run after run, which the speculative scan
     # of the next process (sentinel/prefetch.py) needs to reuse it
     return sa.select(*cols).select_from(joined).order_by(*[rows.c[g.name] for g in gs])
@@ -473,6 +484,14 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         ref, spread = sa.case((peer, known.c.peer_a), else_=line), sa.case((peer, known.c.peer_s), else_=spread)
         thr, ref_n = sa.case((peer, known.c.peer_thr), else_=thr), sa.case((peer, known.c.peer_ref_n), else_=ref_n)
         tol = sa.case((peer, known.c.peer_tol), else_=tol)
+        # as below, for lines: rows inside every group's band are dropped before the join (peers: their medians)
+        recs = [dict(zip([*[f"g{i}" for i in range(sc.groups)], *names, "group_n"], r, strict=True)) for r in refs]
+        bs = [f"b{j}" for j in range(len(sc.explained))]
+        bands = [(r["a"], tuple(r[b] for b in bs), r["thr"] * r["s"]) for r in recs]
+        peers = [(r["peer_a"], r["peer_thr"] * r["peer_s"]) for r in recs if r["peer_a"] is not None]
+        vs = [rows.c[v] for v in sc.explained]
+        off_peer = sa.and_(peer, outside_every(rows.c.y, peers)) if peers else sa.false()
+        inside.append(sa.or_(off_peer, fit.outside_every_line(rows.c.y, vs, bands)))
     elif refs:
         inside.append(outside_every(rows.c.y, [(a, t * s) for *_, a, s, t, _ref_n, _tol, _group_n in refs]))
     scored = (
@@ -569,14 +588,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        fits = (
-            fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by)
-            if n and sc.explained
-            else None
-        )
-        if fits is not None and sc.units is not None:
-            fits = unit_lines(ctx, sc, fits, p)
-        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, fits))] if n else []
+        robust = None
+        if n and sc.explained:
+            sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
+            robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
+            if sc.units is not None:
+                robust = unit_lines(ctx, sc, robust, p)
+        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust))] if n else []
+        fits = robust.fits(found) if robust else None
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:
             refs, t = references(sc, found, fits, n, p.sensitivity)
