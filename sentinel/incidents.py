@@ -64,7 +64,8 @@ def _summary(r: CheckResult) -> str:
 
 def _event(conn: sa.Connection, incident_id: int, now: dt.datetime, name: str, run_id: int | None, detail: Any) -> None:
     conn.execute(
-        incident_events.insert().values(incident_id=incident_id, at=now, event=name, run_id=run_id, detail=detail)
+        incident_events.insert(),
+        {"incident_id": incident_id, "at": now, "event": name, "run_id": run_id, "detail": detail},
     )
 
 

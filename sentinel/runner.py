@@ -223,17 +223,17 @@ def persist(
     unmeasurable_after = cfg.main.daemon.unmeasurable_after
     if tick is not None:
         claim_tick(conn, report.dataset, tick, report.run_uid, by)
+    # values passed as parameters, not built into the statement: its compiled form is cached between runs
     run_id = conn.execute(
-        runs.insert()
-        .values(
-            run_uid=report.run_uid,
-            dataset=report.dataset,
-            started_at=report.started_at,
-            finished_at=report.finished_at,
-            status=report.status,
-            host=hostname(),
-        )
-        .returning(runs.c.id)
+        runs.insert().returning(runs.c.id),
+        {
+            "run_uid": report.run_uid,
+            "dataset": report.dataset,
+            "started_at": report.started_at,
+            "finished_at": report.finished_at,
+            "status": report.status,
+            "host": hostname(),
+        },
     ).scalar_one()
     # every result, and then every metric, in one statement each (executemany): a run is a handful of round
     # trips to the store, not two per check
