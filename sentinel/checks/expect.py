@@ -1,7 +1,8 @@
 """`expect`: any Great Expectations 1.x expectation by its GX name.
 
 The common expectations are compiled here into the dataset's single aggregate scan, plus targeted queries
-only when something is wrong (ids of violating rows, counts of unexpected values). They follow GX's
+only when something is wrong (ids of violating rows, counts of unexpected values: tallied from the ids' rows
+when the evidence lists them all, `_tally`). They follow GX's
 semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
 Regexes, value lengths and column pairs follow GX as it runs on the source: pandas on DuckDB (Python's
