@@ -64,23 +64,43 @@ def _summary(r: CheckResult) -> str:
 
 def _event(conn: sa.Connection, incident_id: int, now: dt.datetime, name: str, run_id: int | None, detail: Any) -> None:
     conn.execute(
-        incident_events.insert().values(incident_id=incident_id, at=now, event=name, run_id=run_id, detail=detail)
+        incident_events.insert(),
+        {"incident_id": incident_id, "at": now, "event": name, "run_id": run_id, "detail": detail},
     )
+
+
+def _open_incidents(conn: sa.Connection, found: list[CheckResult]) -> dict[tuple[str, str], list[sa.Row]]:
+    """The open incidents of each (dataset, check) of `found`, oldest first, in one SELECT."""
+    pairs = {(r.dataset, r.check) for r in found}
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        sa.select(*_HEAD)
+        .where(
+            incidents.c.dataset.in_(sorted({d for d, _ in pairs})),
+            incidents.c.check_name.in_(sorted({c for _, c in pairs})),
+            incidents.c.open_fingerprint.is_not(None),
+        )
+        .order_by(incidents.c.id)
+    ).all()
+    out: dict[tuple[str, str], list[sa.Row]] = {pair: [] for pair in pairs}
+    for row in rows:
+        if (row.dataset, row.check_name) in out:
+            out[(row.dataset, row.check_name)].append(row)
+    return out
 
 
 def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.datetime) -> list[Change]:
     """Fold one run's results into the incident table, inside the caller's transaction."""
     changes: list[Change] = []
-    for r in results:
-        if r.status == "error":
-            continue
-        open_rows = conn.execute(
-            sa.select(*_HEAD).where(
-                incidents.c.dataset == r.dataset,
-                incidents.c.check_name == r.check,
-                incidents.c.open_fingerprint.is_not(None),
-            )
-        ).all()
+    measured = [r for r in results if r.status != "error"]
+    prefetched = _open_incidents(conn, measured)
+    for r in measured:
+        # each check's open incidents as read in one SELECT for the run; a check named twice in one list is
+        # read again, after what folding its first result changed
+        open_rows = prefetched.pop((r.dataset, r.check), None)
+        if open_rows is None:
+            open_rows = _open_incidents(conn, [r])[(r.dataset, r.check)]
         if r.status == "pass":
             for inc in open_rows:
                 changes.append(_close(conn, inc, run_id, now, "check passed", "resolved"))

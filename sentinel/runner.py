@@ -223,49 +223,55 @@ def persist(
     unmeasurable_after = cfg.main.daemon.unmeasurable_after
     if tick is not None:
         claim_tick(conn, report.dataset, tick, report.run_uid, by)
+    # values passed as parameters, not built into the statement: its compiled form is cached between runs
     run_id = conn.execute(
-        runs.insert()
-        .values(
-            run_uid=report.run_uid,
-            dataset=report.dataset,
-            started_at=report.started_at,
-            finished_at=report.finished_at,
-            status=report.status,
-            host=hostname(),
-        )
-        .returning(runs.c.id)
+        runs.insert().returning(runs.c.id),
+        {
+            "run_uid": report.run_uid,
+            "dataset": report.dataset,
+            "started_at": report.started_at,
+            "finished_at": report.finished_at,
+            "status": report.status,
+            "host": hostname(),
+        },
     ).scalar_one()
-    for r in report.results:
-        doc = r.to_json()
+    # every result, and then every metric, in one statement each (executemany): a run is a handful of round
+    # trips to the store, not two per check
+    if report.results:
+        docs = [r.to_json() for r in report.results]
         conn.execute(
-            results.insert().values(
-                run_id=run_id,
-                dataset=r.dataset,
-                check_name=r.check,
-                kind=r.kind,
-                status=r.status,
-                severity=r.severity,
-                observed=doc["observed"],
-                expected=doc["expected"],
-                evidence=doc["evidence"],
-                diagnosis=doc["diagnosis"],
-            )
+            results.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "dataset": r.dataset,
+                    "check_name": r.check,
+                    "kind": r.kind,
+                    "status": r.status,
+                    "severity": r.severity,
+                    "observed": doc["observed"],
+                    "expected": doc["expected"],
+                    "evidence": doc["evidence"],
+                    "diagnosis": doc["diagnosis"],
+                }
+                for r, doc in zip(report.results, docs, strict=True)
+            ],
         )
-        if r.metrics:
-            conn.execute(
-                metrics.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "dataset": r.dataset,
-                        "check_name": r.check,
-                        "metric": k,
-                        "value": float(v),
-                        "measured_at": report.started_at,
-                    }
-                    for k, v in r.metrics.items()
-                ],
-            )
+    measured = [
+        {
+            "run_id": run_id,
+            "dataset": r.dataset,
+            "check_name": r.check,
+            "metric": k,
+            "value": float(v),
+            "measured_at": report.started_at,
+        }
+        for r in report.results
+        for k, v in r.metrics.items()
+    ]
+    if measured:
+        conn.execute(metrics.insert(), measured)
+    for r in report.results:
         if r.snapshot is not None:
             write_snapshot(conn, r.dataset, r.check, r.snapshot, report.started_at)
         if r.accept_schema is not None:

@@ -283,3 +283,52 @@ def test_a_0003_store_upgrades_and_keeps_its_history(backend, tmp_path, request)
             )
         )
     store.close()
+
+
+def _check(dataset: str, check: str, status: str, cause: str = "violation") -> CheckResult:
+    message = {"cause": cause, "message": f"{check} {cause}"} if status == "fail" else None
+    return CheckResult(dataset, check, "expect", status, "error", cause=cause, diagnosis=message)
+
+
+def _fold(store: Store, found: list[CheckResult], now: dt.datetime) -> list[tuple[str, str, str]]:
+    def work(conn):
+        run_id = conn.execute(
+            runs.insert()
+            .values(run_uid=str(now), dataset="deals", started_at=now, finished_at=now, status="fail")
+            .returning(runs.c.id)
+        ).scalar()
+        return inc.apply(conn, run_id, found, now)
+
+    return [(c.key, c.change, c.state) for c in store.transaction(work)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_one_run_folds_many_checks_each_against_its_own_incidents(backend, tmp_path, request):
+    """The open incidents of a run's checks are read in one SELECT (by dataset and check name): each result
+    still meets only its own (dataset, check)'s, and a check named twice in one list meets what its first
+    result did."""
+    url = f"sqlite:///{tmp_path}/s.db" if backend == "sqlite" else request.getfixturevalue("pg_schema")[0]
+    store = Store(url)
+    t0 = dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC)
+    first = [_check("deals", "a", "fail"), _check("deals", "b", "fail", "x"), _check("other", "c", "fail")]
+    assert _fold(store, first, t0) == [
+        ("deals/a/violation", "opened", "open"),
+        ("deals/b/x", "opened", "open"),
+        ("other/c/violation", "opened", "open"),
+    ]
+    second = [
+        _check("deals", "a", "pass"),
+        _check("deals", "b", "fail", "y"),
+        _check("other", "a", "pass"),
+        _check("deals", "c", "pass"),  # other/c is not deals/c: it stays open
+        _check("deals", "d", "fail"),
+        _check("deals", "d", "pass"),  # named twice: resolves what the line above opened
+    ]
+    assert _fold(store, second, t0 + dt.timedelta(hours=1)) == [
+        ("deals/a/violation", "resolved", "resolved"),
+        ("deals/b/x", "resolved", "resolved"),
+        ("deals/b/y", "opened", "open"),
+        ("deals/d/violation", "opened", "open"),
+        ("deals/d/violation", "resolved", "resolved"),
+    ]
+    assert sorted(i["key"] for i in store.list_incidents("open")) == ["deals/b/y", "other/c/violation"]

@@ -1,7 +1,8 @@
 """`expect`: any Great Expectations 1.x expectation by its GX name.
 
 The common expectations are compiled here into the dataset's single aggregate scan, plus targeted queries
-only when something is wrong (ids of violating rows, counts of unexpected values). They follow GX's
+only when something is wrong (ids of violating rows, counts of unexpected values: tallied from the ids' rows
+when the evidence lists them all, `_tally`). They follow GX's
 semantics (`mostly` over non-null rows, vacuous success on empty columns, percentile_disc quantiles, the
 averaged median), and tests/test_expect_differential.py holds them to GX's verdicts and observed values.
 Regexes, value lengths and column pairs follow GX as it runs on the source: pandas on DuckDB (Python's
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -356,7 +358,7 @@ def _map(
             if ctx.key:
                 evidence["rows"] = ctx.flagged_rows(unexpected, None if count_nulls else col, bad)
             if categories or not ctx.key:
-                evidence["values"] = _value_counts(ctx, col, unexpected)
+                evidence["values"] = _value_counts(ctx, col, unexpected, evidence.get("rows"))
         message = None
         if not success:
             message = f"{bad:,} of {considered:,} rows ({_pct(bad, considered):.3g}%) {describe}"
@@ -376,9 +378,15 @@ def _examples(evidence: dict[str, Any], n: int = 3) -> str:
     return f"; e.g. {shown}" + (f" and {more:,} more" if more > 0 else "")
 
 
-def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -> dict[str, Any]:
+def _value_counts(
+    ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement, rows: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Each unexpected value (as stored: sentinel/checks/exact.py) with its exact row count, most frequent
-    first (capped, with the total)."""
+    first (capped, with the total). When `rows`, the flagged rows' evidence, lists every flagged row with its
+    value, the counts are tallied from it (`_tally`) instead of asked of the database again."""
+    tallied = _tally(ctx, col, rows)
+    if tallied is not None:
+        return tallied
     n = sa.func.count().label("count")
     inner = sa.select(col.label("value"), n).select_from(ctx.table).where(where).group_by(col).subquery()
     stmt = (
@@ -389,6 +397,41 @@ def _value_counts(ctx: Context, col: sa.ColumnClause, where: sa.ColumnElement) -
     rows = ctx.source.execute(stmt)
     distinct = int(rows[0][2]) if rows else 0
     return capped([{"value": exact(r[0]), "count": int(r[1])} for r in rows], distinct)
+
+
+def _tally(ctx: Context, col: sa.ColumnClause, rows: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The value counts `_value_counts` would query, from flagged rows that are all listed (none omitted, so
+    every count is exact and there are no more distinct values than the evidence limit), in the same order:
+    count descending, then value as the database orders it. Text ties are ordered here only where the database
+    compares text by code point as Python does (DuckDB, SQLite); elsewhere (a PostgreSQL collation), and for
+    NaN, which neither a dict nor a sort handles as SQL does, None: the caller queries."""
+    if not rows or rows.get("omitted") or "note" in rows or not rows.get("items"):
+        return None
+    items = rows["items"]
+    if any("value" not in i for i in items):
+        return None
+    info = ctx.columns.get(col.name)
+    text = info is None or not (info.numeric or info.temporal)
+    if text and ctx.source.dialect not in ("duckdb", "sqlite"):
+        return None
+    counts: dict[Any, int] = {}
+    for i in items:
+        v = i["value"]
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        counts[v] = counts.get(v, 0) + 1
+    try:
+        order = sorted(counts, key=lambda v: (-counts[v], _db_order(v, info)))
+    except (TypeError, ArithmeticError):  # values Python cannot order (mixed types, a NaN decimal): the database does
+        return None
+    return capped([{"value": v, "count": counts[v]} for v in order], len(order))
+
+
+def _db_order(v: Any, info: ColumnInfo | None) -> Any:
+    """How the database orders a value as evidence carries it: a DECIMAL's decimal string by its number."""
+    if isinstance(v, str) and info is not None and info.numeric:
+        return Decimal(v)
+    return v
 
 
 @native("expect_column_values_to_not_be_null", "column", "mostly")
@@ -448,7 +491,7 @@ def _unique(kw, ctx):
         if bad:
             if ctx.key:
                 evidence["rows"] = ctx.flagged_rows(unexpected, col, bad)
-            evidence["values"] = _value_counts(ctx, col, unexpected)
+            evidence["values"] = _value_counts(ctx, col, unexpected, evidence.get("rows"))
         message = None if success else f"{bad:,} of {nonnull:,} rows share a {kw['column']} with another row"
         return Outcome(success, observed, evidence, message)
 
