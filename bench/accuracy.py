@@ -37,6 +37,15 @@ class Tally:
     named_of: int = 0
     notes: list[str] = field(default_factory=list)
 
+    def rows(self, listed: set, injected: set, n: int) -> None:
+        """Count one scenario whose flagged keys are `listed`, its injected ones `injected`, out of n rows."""
+        self.injected += len(injected)
+        self.caught += len(listed & injected)
+        self.flagged += len(listed)
+        self.true_flags += len(listed & injected)
+        self.clean += n - len(injected)
+        self.false_flags += len(listed - injected)
+
     def row(self, name: str, unit: str, per: int) -> str:
         recall = self.caught / self.injected if self.injected else float("nan")
         precision = self.true_flags / self.flagged if self.flagged else float("nan")
@@ -267,12 +276,7 @@ def subschema_bench(runs: int, rng) -> list[str]:
                 res = check_frame(df, "subschema", params)
                 modes = res.evidence.get("modes", [])
                 listed = {r["key"] for m in modes for r in m["rows"]["items"]}
-                t.injected += len(rows)
-                t.caught += len(listed & rows)
-                t.flagged += len(listed)
-                t.true_flags += len(listed & rows)
-                t.clean += n - len(rows)
-                t.false_flags += len(listed - rows)
+                t.rows(listed, rows, n)
                 if rows and modes:
                     t.named_of += 1
                     t.named_right += int((modes[0].get("factor") or {}).get("label") == label)
@@ -361,12 +365,7 @@ def peers_bench(runs: int, rng) -> list[str]:
             res = check_frame(df, "subschema", {"value_column": "amount", "category_column": "currency", **extra})
             modes = res.evidence.get("modes", [])
             listed = {r["key"] for m in modes for r in m["rows"]["items"]}
-            t.injected += len(rows)
-            t.caught += len(listed & rows)
-            t.flagged += len(listed)
-            t.true_flags += len(listed & rows)
-            t.clean += n - len(rows)
-            t.false_flags += len(listed - rows)
+            t.rows(listed, rows, n)
             if rows and listed & rows:
                 t.named_of += 1
                 t.named_right += int(any((m.get("factor") or {}).get("label") == "JPY" for m in modes))
