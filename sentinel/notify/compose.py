@@ -42,6 +42,7 @@ ACTIONS = {
     "unit_shift": "re_enter",
     "magnitude": "confirm_amounts",
     "unusual": "confirm_amounts",
+    "mixed_units": "one_currency",
     "violation": "correct_rows",
     "unmeasurable": "reach_source",
 }
@@ -53,6 +54,7 @@ HEADLINES = {
     "unit_shift": "has values in the wrong unit",
     "magnitude": "has amounts off by orders of magnitude",
     "unusual": "has unusual amounts",
+    "mixed_units": "mixes currencies in one column",
     "violation": "has rows that break a rule",
     "unmeasurable": "cannot be measured",
 }
@@ -500,6 +502,11 @@ def _action(action: str | None, dataset: str, where: dict | None, lead: _Inciden
             )
         case "confirm_amounts":
             return "Please confirm or correct each amount listed (a candidate value is shown where one is likely)."
+        case "one_currency":
+            return (
+                f"Please convert the amounts of the currency named to the column's main currency, or keep them in "
+                f"a column of their own: sums and means over {dataset} mix currencies."
+            )
         case "correct_rows":
             return f"Please correct the rows listed in {place}."
         case "reach_source":
