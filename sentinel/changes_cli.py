@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from sentinel.cli import EXIT_CONFIG, EXIT_FAIL, ConfigOpt, JsonOpt, _load, _stderr, _store
+from sentinel.cli import ConfigOpt, JsonOpt
+from sentinel.runcmd import EXIT_CONFIG, EXIT_FAIL, load, open_store, stderr_console
 
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="change-set id (sentinel changes)")]
 
@@ -30,8 +31,8 @@ def changes(config: ConfigOpt = Path("config.yaml"), as_json: JsonOpt = False) -
     from sentinel.results import jsonable
     from sentinel.terminal import visible
 
-    cfg = _load(config, as_json)
-    with _store(cfg) as store:
+    cfg = load(config, as_json)
+    with open_store(cfg) as store:
         found = changesets.listing(store)
     if as_json:
         sys.stdout.write(json.dumps(jsonable({"changesets": found})) + "\n")
@@ -60,13 +61,13 @@ def approve(cs_id: IdArg, config: ConfigOpt = Path("config.yaml")) -> None:
     from sentinel.notify.outbox import configured_channels, dispatch
     from sentinel.terminal import visible
 
-    cfg = _load(config)
+    cfg = load(config)
     who = _who()
-    with _store(cfg) as store:
+    with open_store(cfg) as store:
         try:
             cs = changesets.approve(cfg, store, cs_id, who)
         except ValueError as exc:
-            _stderr().print(str(exc), markup=False)
+            stderr_console().print(str(exc), markup=False)
             raise typer.Exit(EXIT_CONFIG) from None
         steps = changesets.drive(cfg, store, f"cli:{who}", only=cs_id)
         with store.engine.connect() as conn:
@@ -76,7 +77,7 @@ def approve(cs_id: IdArg, config: ConfigOpt = Path("config.yaml")) -> None:
             return
         if cs.state not in ("promoted", "checked"):
             dispatch(store, f"approve:{cs_id}", cfg.root, configured_channels(cfg))
-            _stderr().print(
+            stderr_console().print(
                 f"change-set {cs_id} was approved but not promoted: {visible(cs.error or cs.state)}", markup=False
             )
             raise typer.Exit(EXIT_FAIL)
@@ -107,12 +108,12 @@ def reject(
     """Reject a change-set: nothing is written; its staging is dropped and the owner's request goes on."""
     from sentinel import changesets
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         try:
             changesets.reject(cfg, store, cs_id, _who(), note)
         except ValueError as exc:
-            _stderr().print(str(exc), markup=False)
+            stderr_console().print(str(exc), markup=False)
             raise typer.Exit(EXIT_CONFIG) from None
     typer.echo(f"rejected change-set {cs_id}")
 
@@ -121,12 +122,12 @@ def rollback(cs_id: IdArg, config: ConfigOpt = Path("config.yaml")) -> None:
     """Put back what a promoted change-set replaced, each row only where it still holds the promoted value."""
     from sentinel import changesets
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         try:
             done = changesets.rollback(cfg, store, cs_id, _who())
         except ValueError as exc:
-            _stderr().print(str(exc), markup=False)
+            stderr_console().print(str(exc), markup=False)
             raise typer.Exit(EXIT_FAIL) from None
     typer.echo(f"rolled back change-set {cs_id}: {json.dumps(done, default=str)}")
 
@@ -143,8 +144,8 @@ def audit_log(
     from sentinel.results import jsonable
     from sentinel.terminal import visible
 
-    cfg = _load(config, as_json)
-    with _store(cfg) as store:
+    cfg = load(config, as_json)
+    with open_store(cfg) as store:
         with store.engine.connect() as conn:
             verdict = audit.verify(conn) if verify else None
             rows = [] if verify else audit.records(conn)
@@ -188,17 +189,17 @@ def staging_init(
     its key, for the source's `staging_spreadsheet:`."""
     from sentinel.correctors.base import TargetError
 
-    cfg = _load(config)
+    cfg = load(config)
     src = cfg.main.sources.get(source)
     if src is None or src.type != "gsheets":
-        _stderr().print(f"{source!r} is not a gsheets source in {config}", markup=False)
+        stderr_console().print(f"{source!r} is not a gsheets source in {config}", markup=False)
         raise typer.Exit(EXIT_CONFIG)
     from sentinel.correctors.gsheets import init_staging
 
     try:
         key = init_staging(cfg, source, title=title, folder_id=folder)
     except TargetError as exc:
-        _stderr().print(exc.message, markup=False)
+        stderr_console().print(exc.message, markup=False)
         raise typer.Exit(EXIT_FAIL) from None
     typer.echo(f"staging copy of {source}: {key}")
     typer.echo(f"add to sources.{source} in {config}:  staging_spreadsheet: {key}")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from sentinel import runcmd
-from sentinel.runcmd import EXIT_CONFIG, EXIT_ERROR, EXIT_FAIL, EXIT_OK  # noqa: F401 - changes_cli imports them here
+from sentinel.runcmd import EXIT_CONFIG, EXIT_ERROR, load, open_store, stderr_console
 
 app = typer.Typer(
     add_completion=False,
@@ -26,9 +26,6 @@ app = typer.Typer(
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", metavar="PATH", help="config.yaml to use")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON document on stdout")]
-# shared with changes_cli.py and demo.py; they live in runcmd.py, which `sentinel run` uses without typer
-_stderr, _load, _config_errors, _store = runcmd.stderr_console, runcmd.load, runcmd.config_errors, runcmd.open_store
-exit_code = runcmd.exit_code
 
 
 @app.command()
@@ -46,7 +43,7 @@ def run(
 @app.command()
 def validate(config: ConfigOpt = Path("config.yaml")) -> None:
     """Check config.yaml, checks/ and correctors/; report every error at once (exit 2 if any)."""
-    cfg = _load(config)
+    cfg = load(config)
     n_checks = sum(len(d.checks) for d in cfg.datasets)
     typer.echo(f"OK: {len(cfg.datasets)} dataset(s), {n_checks} check(s), {len(cfg.playbooks)} playbook(s)")
 
@@ -60,8 +57,8 @@ def list_incidents(
     """List open incidents (or all of them)."""
     from sentinel.notify.ladder import requests_of
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         items = store.list_incidents(None if all_ else "open")
         asked = requests_of(store, cfg, [i["id"] for i in items])
     for i in items:
@@ -83,8 +80,8 @@ def show(
     """Show one incident as a report: summary, diagnosis, evidence and history."""
     from sentinel.notify.ladder import requests_of
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         item = store.get_incident(incident_id)
         if item is not None:
             from sentinel.changesets import listing
@@ -92,7 +89,7 @@ def show(
             item["request"] = requests_of(store, cfg, [incident_id]).get(incident_id)
             item["changesets"] = listing(store, incident_id)
     if item is None:
-        _stderr().print(f"no incident {incident_id}")
+        stderr_console().print(f"no incident {incident_id}")
         raise typer.Exit(EXIT_CONFIG)
     if as_json:
         from sentinel.results import jsonable
@@ -115,12 +112,12 @@ def resolve(
     from sentinel.runner import resolve_incident
     from sentinel.terminal import visible
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         change = resolve_incident(store, incident_id, note, cfg)
         dispatch(store, f"resolve:{incident_id}", cfg.root, configured_channels(cfg))
     if change is None:
-        _stderr().print(f"incident {incident_id} is not open")
+        stderr_console().print(f"incident {incident_id} is not open")
         raise typer.Exit(EXIT_CONFIG)
     typer.echo(f"resolved incident {incident_id} ({visible(change.key)})")
 
@@ -131,12 +128,12 @@ RefArg = Annotated[str, typer.Argument(metavar="ID", help="REQ-n (a request) or 
 def _answer(config: Path, ref: str, act) -> Any:  # type: ignore[no-untyped-def]
     from sentinel.notify.ladder import RequestNotFound
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         try:
             answer = act(cfg, store)
         except RequestNotFound as exc:
-            _stderr().print(str(exc), markup=False)
+            stderr_console().print(str(exc), markup=False)
             raise typer.Exit(EXIT_CONFIG) from None
     return answer
 
@@ -219,11 +216,11 @@ def daemon(
     from sentinel.daemon import Daemon, configure_logging
 
     configure_logging(log_format)
-    _load(config)  # report config errors the usual way, exit 2
+    load(config)  # report config errors the usual way, exit 2
     try:
         d = Daemon(config, http=http, stopping=early)
     except Exception as exc:
-        _stderr().print(f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+        stderr_console().print(f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
         raise typer.Exit(EXIT_ERROR) from None
     raise typer.Exit(d.start())
 
@@ -236,8 +233,8 @@ def status(
     """Each dataset's last run, outcome, next run and open incidents, and the daemons alive."""
     from sentinel.status import collect_status, render_status
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         doc = collect_status(cfg, store)
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -255,12 +252,12 @@ def prune(
     metric history and what detectors and open incidents read are kept. The daemon does this once a day."""
     from sentinel.retention import prune as prune_store
 
-    cfg = _load(config)
-    with _store(cfg) as store:
+    cfg = load(config)
+    with open_store(cfg) as store:
         try:
             done = prune_store(store, cfg.main.retention, dry_run=dry_run)
         except Exception as exc:
-            _stderr().print(f"pruning stopped: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
+            stderr_console().print(f"pruning stopped: {type(exc).__name__}: {exc}".splitlines()[0], markup=False)
             raise typer.Exit(EXIT_ERROR) from None
     if as_json:
         sys.stdout.write(json.dumps({"dry_run": dry_run, "deleted": done}) + "\n")

@@ -208,10 +208,10 @@ def run_demo(config_path: Path, as_json: bool = False) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from sentinel.cli import exit_code
     from sentinel.config import ConfigError, load_config
     from sentinel.notify.channels import hold_console
     from sentinel.report import print_run
+    from sentinel.runcmd import exit_code
     from sentinel.runner import run_many
     from sentinel.store import Store
     from sentinel.terminal import visible
