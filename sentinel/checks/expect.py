@@ -591,9 +591,9 @@ def _pandas_semantics(ctx: Context) -> bool:
     """Whether GX validates this source on pandas (DuckDB: gx_engine reads it into a DataFrame), where NaN
     is missing and any comparison with a missing value is false; else GX's SQL decides, where a comparison
     with NULL is unknown and so never counts as unexpected."""
-    from sentinel.checks.gx_engine import _GX_SQL_DIALECTS
+    from sentinel.checks.gx_engine import GX_SQL_DIALECTS
 
-    return ctx.dialect not in _GX_SQL_DIALECTS
+    return ctx.dialect not in GX_SQL_DIALECTS
 
 
 def _missing(ctx: Context, name: str, col: sa.ColumnClause) -> sa.ColumnElement:

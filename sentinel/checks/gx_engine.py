@@ -31,7 +31,7 @@ from sentinel.checks.common import CannotMeasure, Context, Spec, capped, error, 
 from sentinel.results import CheckResult, jsonable
 from sentinel.sources.base import classify, literal_sql
 
-_GX_SQL_DIALECTS = {
+GX_SQL_DIALECTS = {
     "postgresql",
     "sqlite",
     "mysql",
@@ -183,7 +183,7 @@ def _needs(ctx: Context, item: Item) -> set[str] | None:
 
 def _batch(ctx: Context, items: list[Item]):
     gx_ctx = _context()
-    if ctx.dialect in _GX_SQL_DIALECTS:
+    if ctx.dialect in GX_SQL_DIALECTS:
         url = ctx.source.engine.url.render_as_string(hide_password=False)
         ds = gx_ctx.data_sources.add_sql("sentinel", connection_string=url)
         schema = {"schema_name": ctx.table.schema} if ctx.table.schema else {}
