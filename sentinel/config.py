@@ -131,8 +131,23 @@ class SalesforceSourceConfig(Model):
     staging: SalesforceOrgConfig | None = None
 
 
+class SparkSourceConfig(Model):
+    """Spark SQL through Spark Connect: `url: sc://host:15002`, Spark's own connection string, with its
+    parameters after `/;` (`sc://host:443/;use_ssl=true;token=${SPARK_TOKEN}`). A dataset's `table` is
+    `name` or `schema.name`."""
+
+    type: Literal["spark"]
+    url: Annotated[str, Field(pattern=r"^(sc://|\$\{)")]
+    connect_timeout: Duration = timedelta(seconds=10)
+
+
 SourceConfig = Annotated[
-    SqlSourceConfig | FilesSourceConfig | IcebergSourceConfig | GSheetsSourceConfig | SalesforceSourceConfig,
+    SqlSourceConfig
+    | FilesSourceConfig
+    | IcebergSourceConfig
+    | GSheetsSourceConfig
+    | SalesforceSourceConfig
+    | SparkSourceConfig,
     Field(discriminator="type"),
 ]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from spark_server import spark_schema, spark_server  # noqa: F401 - the session's Spark Connect server
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[1]

@@ -47,12 +47,19 @@ def _open_salesforce(name, source_cfg, cfg, engines=None):
     return salesforce.open(name, source_cfg, cfg, engines)
 
 
+def _open_spark(name, source_cfg, cfg, engines=None):
+    from sentinel.sources import spark
+
+    return spark.open(name, source_cfg, cfg, engines)
+
+
 OPENERS: dict[str, Callable[..., SqlSource]] = {
     "sql": _open_sql,
     "files": _open_files,
     "iceberg": _open_iceberg,
     "gsheets": _open_gsheets,
     "salesforce": _open_salesforce,
+    "spark": _open_spark,
 }
 
 

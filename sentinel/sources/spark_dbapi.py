@@ -1,0 +1,213 @@
+"""A DB-API 2 driver over Spark Connect, so a Spark cluster is one more SQLAlchemy engine (spark_dialect.py).
+
+`execute(sql, params)` is `spark.sql(sql, args=params)` (Spark's own named markers, `:name`) and the result
+comes back as one Arrow table (`toArrow()`): the server sends Arrow batches and nothing is collected row by
+row through Spark's Row objects. Sentinel's statements are aggregates, so results are small.
+
+Each connection is its own Spark session (`create()`, never the process-wide `getOrCreate()` one, which
+would outlive a server restart) with the session time zone set to UTC: a TIMESTAMP (with local time zone)
+then casts to TIMESTAMP_NTZ as UTC wall time, the convention the checks use for naive timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+apilevel = "2.0"
+threadsafety = 1  # connections may not be shared between threads
+paramstyle = "named"
+
+CONNECT_RETRIES = 2  # the client's default retries a lost server for 10+ minutes; a check run gives up sooner
+
+
+class Error(Exception):
+    pass
+
+
+class Warning(Exception):  # noqa: A001 - the DB-API name
+    pass
+
+
+class InterfaceError(Error):
+    pass
+
+
+class DatabaseError(Error):
+    pass
+
+
+class OperationalError(DatabaseError):
+    """The server is unreachable, or went away during a statement."""
+
+
+class ProgrammingError(DatabaseError):
+    """Spark refused the statement: a missing table or column, a type it cannot apply (AnalysisException)."""
+
+
+class DataError(DatabaseError):
+    """A value failed at run time (ANSI mode: overflow, a cast that cannot be made)."""
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
+
+
+def _quiet_pyspark() -> None:
+    """pyspark logs every failed statement with its JVM stack trace (~10 kB) on stderr, which a `--json` run
+    and the daemon's log do not want: the error itself is raised and reported once, by Sentinel."""
+    for name in ("SQLQueryContextLogger", "pyspark", "py4j"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _import_session():
+    with warnings.catch_warnings():
+        # "PySpark does not yet fully support pandas >= 3.0.0": the Connect client's Arrow path, the only
+        # one used here, does not go through pandas (tests/test_spark_source.py runs on pandas 3).
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\..*")
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.session import SparkSession
+    _quiet_pyspark()
+    return SparkSession, DefaultPolicy
+
+
+def connect(url: str, timeout: float = 10.0) -> Connection:
+    """A session on the Spark Connect server at `url` (`sc://host:port[/;param=value...]`). The port is probed
+    first (within `timeout`), so an unreachable server fails at once instead of inside the client's retries."""
+    parts = urlsplit(url)
+    if parts.scheme != "sc" or not parts.hostname:
+        raise InterfaceError("a Spark Connect URL looks like sc://host:15002")
+    try:
+        socket.create_connection((parts.hostname, parts.port or 15002), timeout=timeout).close()
+    except OSError as exc:
+        raise OperationalError(f"could not connect to Spark Connect at {parts.hostname}:{parts.port or 15002}: "
+                               f"{exc.strerror or exc}") from None
+    SparkSession, DefaultPolicy = _import_session()
+    try:
+        session = SparkSession.builder.remote(url).create()
+        session.client.set_retry_policies(
+            [DefaultPolicy(max_retries=CONNECT_RETRIES, initial_backoff=200, max_backoff=1000)]
+        )
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+    except Exception as exc:
+        raise _wrap(exc) from exc
+    return Connection(session)
+
+
+class Connection:
+    def __init__(self, session: Any):
+        self.session = session
+
+    def cursor(self) -> Cursor:
+        return Cursor(self)
+
+    def commit(self) -> None:  # Spark SQL reads have no transaction
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        try:
+            self.session.stop()
+        except Exception:  # the server may be gone already: nothing is left to release
+            pass
+
+
+class Cursor:
+    arraysize = 1000
+
+    def __init__(self, conn: Connection):
+        self.connection = conn
+        self.description: list[tuple] | None = None
+        self.rowcount = -1
+        self._rows: list[tuple] = []
+        self._pos = 0
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
+        try:
+            df = self.connection.session.sql(sql, args=dict(params) if params else None)
+            table = df.toArrow()
+        except Exception as exc:
+            raise _wrap(exc) from exc
+        self.description = [(f.name, str(f.type), None, None, None, None, f.nullable) for f in table.schema]
+        columns = [col.to_pylist() for col in table.columns]
+        self._rows = list(zip(*columns, strict=True)) if columns else []
+        self._pos = 0
+        self.rowcount = len(self._rows)
+        return self
+
+    def executemany(self, sql: str, seq: Sequence[Mapping[str, Any]]) -> None:
+        for params in seq:
+            self.execute(sql, params)
+
+    def fetchone(self) -> tuple | None:
+        if self._pos >= len(self._rows):
+            return None
+        self._pos += 1
+        return self._rows[self._pos - 1]
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        n = size or self.arraysize
+        out = self._rows[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
+    def fetchall(self) -> list[tuple]:
+        out = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        return out
+
+    def close(self) -> None:
+        self._rows = []
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+
+def message_of(exc: BaseException) -> str:
+    """Spark's message without the JVM stack trace the server appends."""
+    text = str(exc).split("\n\nJVM stacktrace:")[0].strip()
+    return text or type(exc).__name__
+
+
+def _wrap(exc: BaseException) -> Error:
+    """The DB-API class for a pyspark exception: SQLAlchemy wraps these, and sources/base.py classifies them."""
+    from pyspark.errors import AnalysisException, ArithmeticException, NumberFormatException
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+
+    msg = message_of(exc)
+    if isinstance(exc, AnalysisException):
+        return ProgrammingError(msg)
+    if isinstance(exc, ArithmeticException | NumberFormatException):
+        return DataError(msg)
+    grpc_status = getattr(exc, "getGrpcStatusCode", lambda: None)()
+    if isinstance(exc, SparkConnectGrpcException) and grpc_status is None and "UNAVAILABLE" in msg:
+        return OperationalError(msg)
+    if type(exc).__name__ in ("_MultiThreadedRendezvous", "_InactiveRpcError", "RetriesExceeded"):
+        return OperationalError(f"Spark Connect server went away: {msg.splitlines()[0]}")
+    if isinstance(exc, ConnectionError | OSError):
+        return OperationalError(msg)
+    return DatabaseError(msg)
+
+
+# DB-API type objects and constructors (SQLAlchemy reads a few of them)
+STRING, BINARY, NUMBER, DATETIME, ROWID = "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID"
+Date, Time, Timestamp = dt.date, dt.time, dt.datetime
+Binary = bytes
