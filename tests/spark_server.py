@@ -87,13 +87,23 @@ class SparkServer:
             "spark.sql.session.timeZone": "UTC",
             "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={self.work}",
         }
-        cmd = [str(self.home / "bin" / "spark-submit"), "--class", CONNECT_CLASS, "--name", "sentinel-tests",
-               "--master", "local[2]", "--driver-memory", "1g"]
+        cmd = [
+            str(self.home / "bin" / "spark-submit"),
+            "--class",
+            CONNECT_CLASS,
+            "--name",
+            "sentinel-tests",
+            "--master",
+            "local[2]",
+            "--driver-memory",
+            "1g",
+        ]
         for k, v in conf.items():
             cmd += ["--conf", f"{k}={v}"]
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.work,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.work, start_new_session=True
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while not _listening(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:

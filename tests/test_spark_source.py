@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
-import pytest
 from conftest import by_check
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

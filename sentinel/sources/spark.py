@@ -43,8 +43,10 @@ def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> 
             if shared:
                 engines[sc_url] = engine
     except ImportError as exc:
-        raise SourceError("unsupported", f"type: spark needs the spark extra (pip install 'dq-sentinel[spark]'): "
-                                         f"{exc.name} is not installed") from exc
+        raise SourceError(
+            "unsupported",
+            f"type: spark needs the spark extra (pip install 'dq-sentinel[spark]'): {exc.name} is not installed",
+        ) from exc
     except Exception as exc:
         raise classify(exc) from exc
     return SqlSource(name, engine, shared=shared)

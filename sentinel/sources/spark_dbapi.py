@@ -93,8 +93,9 @@ def connect(url: str, timeout: float = 10.0) -> Connection:
     try:
         socket.create_connection((parts.hostname, parts.port or 15002), timeout=timeout).close()
     except OSError as exc:
-        raise OperationalError(f"could not connect to Spark Connect at {parts.hostname}:{parts.port or 15002}: "
-                               f"{exc.strerror or exc}") from None
+        raise OperationalError(
+            f"could not connect to Spark Connect at {parts.hostname}:{parts.port or 15002}: {exc.strerror or exc}"
+        ) from None
     SparkSession, DefaultPolicy = _import_session()
     try:
         session = SparkSession.builder.remote(url).create()
