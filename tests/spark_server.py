@@ -3,6 +3,8 @@
 at the end of the session. Skipped with the reason when Java or pyspark is missing, except under CI=true,
 where that fails the run (as PostgreSQL does in conftest.py).
 
+`SENTINEL_TEST_SPARK=sc://host:port` uses a server already running instead (it is neither started nor stopped).
+
 Tables go into a fresh schema per test (`SparkServer.schema()`), written as managed Parquet tables so that
 every Spark session of the server (Sentinel opens its own) sees them.
 """
@@ -57,13 +59,13 @@ def problem() -> str | None:
 
 
 class SparkServer:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, url: str | None = None):
         import pyspark
 
         self.home = Path(pyspark.__file__).parent
         self.work = work
         self.port = _free_port()
-        self.url = f"sc://127.0.0.1:{self.port}"
+        self.url = url or f"sc://127.0.0.1:{self.port}"
         self.log = work / "server.log"
         self.proc: subprocess.Popen | None = None
         self._client = None
@@ -162,9 +164,10 @@ def spark_server():
             pytest.fail(why + " (required under CI)")
         pytest.skip(why)
     work = Path(tempfile.mkdtemp(prefix="sentinel-spark-"))
-    server = SparkServer(work)
+    server = SparkServer(work, os.environ.get("SENTINEL_TEST_SPARK"))
     try:
-        server.start()
+        if server.url.endswith(f":{server.port}"):
+            server.start()
     except RuntimeError as exc:
         shutil.rmtree(work, ignore_errors=True)
         pytest.fail(str(exc))

@@ -20,6 +20,7 @@ must say is checked at config load (`expect_rules.py`); bounds whose type does n
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -271,8 +272,8 @@ def _ordered_values(ctx: Context, col: sa.ColumnClause, offset: int, limit: int)
 @native("expect_column_median_to_be_between", *_AGG_KW)
 def _median(kw, ctx):
     col = ctx.col(kw["column"], numeric=True, purpose="median")
-    if ctx.dialect in ("postgresql", "duckdb"):
-        expr = sa.func.percentile_cont(0.5).within_group(col) if ctx.dialect == "postgresql" else sa.func.median(col)
+    if ctx.dialect in ("postgresql", "duckdb", "spark"):
+        expr = sa.func.median(col) if ctx.dialect == "duckdb" else sa.func.percentile_cont(0.5).within_group(col)
         return {"x": expr}, lambda v: _statistic("median", kw, v["x"])
 
     def finish(v):  # no median aggregate here: GX's two-row ordered query
@@ -412,7 +413,7 @@ def _tally(ctx: Context, col: sa.ColumnClause, rows: dict[str, Any] | None) -> d
         return None
     info = ctx.columns.get(col.name)
     text = info is None or not (info.numeric or info.temporal)
-    if text and ctx.source.dialect not in ("duckdb", "sqlite"):
+    if text and ctx.source.dialect not in ("duckdb", "sqlite", "spark"):  # Spark: UTF8_BINARY, code point order
         return None
     counts: dict[Any, int] = {}
     for i in items:
@@ -517,7 +518,8 @@ def _distinct_in_set(kw, ctx):
 
 _REGEX = ("expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex")
 _LENGTHS = ("expect_column_value_lengths_to_be_between", "expect_column_value_lengths_to_equal")
-_STRING_DIALECTS = frozenset({"duckdb", "postgresql", "sqlite"})
+_STRING_DIALECTS = frozenset({"duckdb", "postgresql", "sqlite", "spark"})
+_JAVA_END = re.compile(r"(?<!\\)((?:\\\\)*)\$")  # an unescaped `$`: the end anchor in regex_subset's spelling
 
 
 def _matches(ctx: Context, col: sa.ColumnClause, regex: str) -> sa.ColumnElement:
@@ -529,6 +531,10 @@ def _matches(ctx: Context, col: sa.ColumnClause, regex: str) -> sa.ColumnElement
         return sa.func.regexp_matches(col, pattern)  # RE2, a search; DuckDB's `~` is a full match
     if ctx.dialect == "postgresql":
         return col.op("~")(pattern)
+    if ctx.dialect == "spark":  # RLIKE, Java's find(): RE2's spelling, but Java's `$` also matches before a
+        # final \r or \u2028: the absolute end is `\z`
+        text = _JAVA_END.sub(r"\1\\z", regex_subset.translate(regex, "duckdb"))
+        return col.regexp_match(sa.literal(text, sa.String))
     return col.regexp_match(pattern)  # SQLite: SQLAlchemy's REGEXP is Python's re.search
 
 

@@ -134,6 +134,7 @@ class Cursor:
     def __init__(self, conn: Connection):
         self.connection = conn
         self.description: list[tuple] | None = None
+        self.arrow = None  # the last statement's result as a pyarrow Table (for a DataFrame without rows)
         self.rowcount = -1
         self._rows: list[tuple] = []
         self._pos = 0
@@ -144,6 +145,7 @@ class Cursor:
             table = df.toArrow()
         except Exception as exc:
             raise _wrap(exc) from exc
+        self.arrow = table
         self.description = [(f.name, str(f.type), None, None, None, None, f.nullable) for f in table.schema]
         columns = [col.to_pylist() for col in table.columns]
         self._rows = list(zip(*columns, strict=True)) if columns else []
