@@ -4,9 +4,16 @@ check, an unreachable server, a session that dies mid-run."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
+import textwrap
+import threading
+import time
 
 import pyarrow as pa
+import pytest
+import sqlalchemy as sa
 from conftest import by_check
 
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -52,3 +59,157 @@ def test_not_empty_freshness_schema_pass_on_a_clean_table(project, spark_schema)
     assert res["not_empty"]["observed"] == 50
     latest = dt.datetime.fromisoformat(res["freshness"]["observed"]["latest"])
     assert latest == (NOW - dt.timedelta(hours=1, minutes=1)).replace(tzinfo=dt.UTC)
+
+
+EXPECTS = """
+- expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0, max_value: 5000000}}
+- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD, EUR]}}
+- expect: {type: expect_column_values_to_be_unique, kwargs: {column: id}}
+- expect: {type: expect_column_median_to_be_between, kwargs: {column: amount, min_value: 0, max_value: 1200}}
+- expect: {type: expect_column_values_to_match_regex, kwargs: {column: owner, regex: "^rep[0-9]$"}}
+"""
+
+
+def test_expectations_name_failing_rows_with_exact_evidence(project, spark_schema):
+    server, schema = spark_schema
+    data = deals(60).to_pylist()
+    data[4]["amount"] = 10_000_000.0  # fat finger
+    data[7].update(owner="rep 7'\\", currency="JPY", amount=-5.0)
+    data[11].update(id=8, currency="KRW")  # duplicated id 8
+    server.load(f"{schema}.deals", pa.Table.from_pylist(data, deals(1).schema))
+    setup(project, server, schema, EXPECTS)
+    code, doc = project.run_json()
+    res = by_check(doc)
+    assert code == 1, doc
+    between = res["expect_column_values_to_be_between(amount)"]
+    assert between["evidence"]["rows"]["items"] == [{"key": 5, "value": 10_000_000.0}, {"key": 8, "value": -5.0}]
+    in_set = res["expect_column_values_to_be_in_set(currency)"]
+    assert in_set["evidence"]["values"]["items"] == [{"value": "JPY", "count": 1}, {"value": "KRW", "count": 1}]
+    assert res["expect_column_values_to_be_unique(id)"]["observed"]["unexpected_count"] == 2
+    assert res["expect_column_median_to_be_between(amount)"]["observed"] == pytest.approx(1305.0)
+    assert res["expect_column_median_to_be_between(amount)"]["status"] == "fail"
+    regex = res["expect_column_values_to_match_regex(owner)"]
+    assert regex["evidence"]["rows"]["items"] == [{"key": 8, "value": "rep 7'\\"}]
+
+
+def test_missing_table_is_an_error_with_its_cause(project, spark_schema):
+    server, schema = spark_schema
+    setup(project, server, schema, BASIC + EXPECTS, table="nowhere")
+    code, doc = project.run_json()
+    assert code == 3, doc
+    assert {r["status"] for r in doc["results"]} == {"error"}
+    assert {r["diagnosis"]["cause"] for r in doc["results"]} == {"missing_table"}
+    assert doc["incidents"] == []
+
+
+def test_text_column_given_to_numeric_checks(project, spark_schema):
+    server, schema = spark_schema
+    server.load(f"{schema}.deals", deals(5))
+    checks = """
+    - expect: {type: expect_column_values_to_be_between, kwargs: {column: currency, min_value: 0}}
+    - expect: {type: expect_column_mean_to_be_between, kwargs: {column: owner, min_value: 0}}
+    - volume: {timestamp_column: owner}
+    - expect: {type: expect_column_values_to_be_between, kwargs: {column: missing_col, min_value: 0}}
+    - not_empty: {}
+    """
+    setup(project, server, schema, textwrap.dedent(checks))
+    code, doc = project.run_json()
+    res = by_check(doc)
+    wrong = res["expect_column_values_to_be_between(currency)"]
+    assert wrong["status"] == "error" and "not numeric" in wrong["diagnosis"]["message"], wrong
+    assert res["expect_column_mean_to_be_between(owner)"]["status"] == "error"
+    assert res["volume"]["status"] == "error" and res["volume"]["diagnosis"]["cause"] == "wrong_type", res["volume"]
+    assert res["expect_column_values_to_be_between(missing_col)"]["diagnosis"]["cause"] == "missing_column"
+    assert res["not_empty"]["status"] == "pass"  # the other checks are still measured
+
+
+def test_unreachable_server_is_an_error_at_once(project):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    project.config(f'lake: {{type: spark, url: "sc://127.0.0.1:{port}", connect_timeout: 2s}}')
+    project.write(
+        "checks/deals.yaml",
+        "datasets:\n  - name: deals\n    source: lake\n    table: deals\n    checks:\n      - not_empty: {}\n",
+    )
+    began = time.monotonic()
+    code, doc = project.run_json()
+    assert code == 3
+    assert [r["diagnosis"]["cause"] for r in doc["results"]] == ["unreachable"]
+    assert time.monotonic() - began < 60  # not the Spark client's default ten minutes of retries
+
+
+class CuttableProxy:
+    """A TCP proxy on 127.0.0.1 in front of the Spark Connect server that drops every connection, and stops
+    listening, once the client sends `marker`: to Sentinel the server is gone in the middle of its run."""
+
+    def __init__(self, port: int, marker: bytes):
+        self.target, self.marker = port, marker
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self.socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.cut.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, watch: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if watch and self.marker in data:
+                    self.close()
+                    return
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def close(self) -> None:
+        self.cut.set()
+        for s in [self.listener, *self.socks]:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def test_server_gone_mid_run_is_an_error_and_the_run_is_kept(project, spark_schema):
+    server, schema = spark_schema
+    server.load(f"{schema}.deals", deals())
+    port = int(server.url.rsplit(":", 1)[1])
+    proxy = CuttableProxy(port, b"date_trunc")  # volume's own statement, after the dataset's scan
+    try:
+        project.config(f'lake: {{type: spark, url: "sc://127.0.0.1:{proxy.port}", connect_timeout: 2s}}')
+        project.write(
+            "checks/deals.yaml",
+            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
+            "      - not_empty: {}\n      - freshness: {column: updated_at, max_age: 26h}\n"
+            "      - volume: {timestamp_column: updated_at}\n",
+        )
+        code, doc = project.run_json()
+    finally:
+        proxy.close()
+    assert proxy.cut.is_set()
+    res = by_check(doc)
+    assert res["not_empty"]["status"] == "pass" and res["freshness"]["status"] == "pass", doc
+    assert res["volume"]["status"] == "error", res["volume"]
+    assert res["volume"]["diagnosis"]["cause"] == "unreachable", res["volume"]
+    assert code == 3
+    # nothing lost: the run and each of its results are in the store
+    engine = sa.create_engine(f"sqlite:///{project.root / 'state.db'}")
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT check_name, status FROM results")).all())
+    engine.dispose()
+    assert stored == {"not_empty": "pass", "freshness": "pass", "volume": "error"}
