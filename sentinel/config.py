@@ -133,12 +133,23 @@ class SalesforceSourceConfig(Model):
 
 class SparkSourceConfig(Model):
     """Spark SQL through Spark Connect: `url: sc://host:15002`, Spark's own connection string, with its
-    parameters after `/;` (`sc://host:443/;use_ssl=true;token=${SPARK_TOKEN}`). A dataset's `table` is
+    parameters after `/;` (`sc://host:443/;use_ssl=true;token=${SPARK_TOKEN}`); or a Databricks SQL warehouse,
+    `databricks://token:${DATABRICKS_TOKEN}@HOST?http_path=/sql/1.0/warehouses/ID`. A dataset's `table` is
     `name` or `schema.name`."""
 
     type: Literal["spark"]
-    url: Annotated[str, Field(pattern=r"^(sc://|\$\{)")]
+    url: str
     connect_timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _spark_url(cls, v: str) -> str:
+        if not v.lstrip().startswith(("sc://", "databricks://", "${")):
+            raise ValueError(
+                "expected a Spark Connect URL (sc://host:15002) or a Databricks SQL warehouse URL "
+                "(databricks://token:${DATABRICKS_TOKEN}@host?http_path=...)"
+            )
+        return v
 
 
 SourceConfig = Annotated[

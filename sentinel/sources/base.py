@@ -42,15 +42,21 @@ _PATTERNS = [
     (
         "missing_table",
         r"no such table|does not exist|Table with name .* does not exist|NoSuchTable|not found: table"
-        r"|Catalog Error|No files found|NoSuchTableError|Table does not exist",
+        r"|Catalog Error|No files found|NoSuchTableError|Table does not exist"
+        r"|TABLE_OR_VIEW_NOT_FOUND|SCHEMA_NOT_FOUND",  # Spark's error classes
     ),
-    ("permission", r"permission denied|access denied|not authorized|insufficient privilege|readonly database"),
+    (
+        "permission",
+        r"permission denied|access denied|not authorized|insufficient privilege|readonly database"
+        r"|INSUFFICIENT_PERMISSIONS|PERMISSION_DENIED",
+    ),
     ("timeout", r"timeout expired|timed out|canceling statement due to statement timeout"),
     (
         "unreachable",
         r"could not connect|connection refused|Connection refused|could not translate host|"
         r"unable to open database|server closed the connection|Could not set lock|No such file or directory|"
-        r"connection is bad|Name or service not known|IO Error",
+        r"connection is bad|Name or service not known|IO Error"
+        r"|Spark Connect server went away|Spark Connect session lost|StatusCode\.UNAVAILABLE",
     ),
 ]
 
@@ -82,7 +88,7 @@ def _flags(t: Any) -> tuple[bool, bool, bool]:
 
 def _flags_by_name(type_text: str) -> tuple[bool, bool, bool]:
     name = type_text.upper()
-    if name.endswith("[]") or name.startswith(("STRUCT", "MAP", "LIST", "UNION")):
+    if name.endswith("[]") or name.startswith(("STRUCT", "MAP", "LIST", "UNION", "ARRAY")):
         return False, False, False
     numeric = bool(re.search(r"INT|NUM|DEC|REAL|DOUBLE|FLOAT", name)) and "INTERVAL" not in name
     temporal = bool(re.search(r"DATE|TIME", name))

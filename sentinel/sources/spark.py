@@ -1,5 +1,7 @@
 """`type: spark`: Spark SQL over Spark Connect (`url: sc://host:15002`). Statements are compiled by the Spark
 dialect (spark_dialect.py) and run in a Spark Connect session (spark_dbapi.py); results come back as Arrow.
+A Databricks SQL warehouse (`url: databricks://token:${DATABRICKS_TOKEN}@HOST?http_path=/sql/1.0/warehouses/ID`)
+gets the same dialect over databricks-sql-connector.
 
 A dataset's `table` is `name` or `schema.name` in the session's current catalog (`catalog.schema.name` works
 as Spark resolves it). Engines are kept between runs in a daemon, as for server databases."""
@@ -23,9 +25,23 @@ def engine_for(sc_url: str, timeout: float = 10.0) -> sa.Engine:
     return sa.create_engine(url, connect_args={"url": sc_url, "timeout": timeout}, pool_pre_ping=False)
 
 
+def databricks_engine(url: str, timeout: float = 10.0) -> sa.Engine:
+    """An engine on a Databricks SQL warehouse: `databricks://token:TOKEN@HOST?http_path=...` (databricks-
+    sqlalchemy's URL form), compiled by the Spark dialect."""
+    from sentinel.sources import spark_dialect
+
+    spark_dialect.register()
+    parsed = sa.make_url(url).set(drivername="spark+databricks")
+    return sa.create_engine(parsed, connect_args={"_socket_timeout": timeout}, pool_pre_ping=False)
+
+
 def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> SqlSource:
     where = f"sources.{name}.url"
     sc_url = cfg.url(source_cfg.url, where)
+    if sc_url.startswith("databricks://"):
+        return _open(
+            name, sc_url, lambda: databricks_engine(sc_url, source_cfg.connect_timeout.total_seconds()), engines
+        )
     parts = urlsplit(sc_url)
     try:
         parts.port  # noqa: B018 - raises on a non-numeric port
@@ -34,14 +50,18 @@ def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> 
     if parts.scheme != "sc" or not parts.hostname:
         raise SourceError("config", f"{where}: a Spark Connect URL looks like sc://host:15002")
     timeout = source_cfg.connect_timeout.total_seconds()
+    return _open(name, sc_url, lambda: engine_for(sc_url, timeout), engines)
+
+
+def _open(name: str, key: str, make, engines: dict[str, sa.Engine] | None) -> SqlSource:
     shared = engines is not None
     try:
-        if shared and sc_url in engines:
-            engine = engines[sc_url]
+        if shared and key in engines:
+            engine = engines[key]
         else:
-            engine = engine_for(sc_url, timeout)
+            engine = make()
             if shared:
-                engines[sc_url] = engine
+                engines[key] = engine
     except ImportError as exc:
         raise SourceError(
             "unsupported",

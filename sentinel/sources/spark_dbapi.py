@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import socket
 import warnings
 from collections.abc import Mapping, Sequence
@@ -141,7 +142,7 @@ class Cursor:
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Cursor:
         try:
-            df = self.connection.session.sql(sql, args=dict(params) if params else None)
+            df = self.connection.session.sql(sql, args=bound(params) if params else None)
             table = df.toArrow()
         except Exception as exc:
             raise _wrap(exc) from exc
@@ -184,10 +185,21 @@ class Cursor:
         pass
 
 
+def bound(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as Spark literals. A naive datetime would be read in this process's local time zone (pyspark
+    makes it an instant with time.mktime): it is UTC wall time, as the session's zone and Sentinel take it."""
+    return {
+        k: v.replace(tzinfo=dt.UTC) if isinstance(v, dt.datetime) and v.tzinfo is None else v for k, v in params.items()
+    }
+
+
 def message_of(exc: BaseException) -> str:
     """Spark's message without the JVM stack trace the server appends."""
     text = str(exc).split("\n\nJVM stacktrace:")[0].strip()
     return text or type(exc).__name__
+
+
+_SESSION_GONE = re.compile(r"INVALID_HANDLE\.SESSION_|SESSION_CHANGED|SESSION_CLOSED|SESSION_NOT_FOUND")
 
 
 def _wrap(exc: BaseException) -> Error:
@@ -196,6 +208,8 @@ def _wrap(exc: BaseException) -> Error:
     from pyspark.errors.exceptions.connect import SparkConnectGrpcException
 
     msg = message_of(exc)
+    if _SESSION_GONE.search(msg):  # the server restarted or dropped the session: a new connection is needed
+        return OperationalError(f"Spark Connect session lost: {msg.splitlines()[0]}")
     if isinstance(exc, AnalysisException):
         return ProgrammingError(msg)
     if isinstance(exc, ArithmeticException | NumberFormatException):

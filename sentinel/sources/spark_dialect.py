@@ -27,8 +27,6 @@ from databricks.sqlalchemy import DatabricksDialect
 from databricks.sqlalchemy._ddl import DatabricksStatementCompiler
 from sqlalchemy.sql import compiler
 
-_COMPLEX = ("ARRAY", "STRUCT", "MAP", "VARIANT", "BINARY", "BOOLEAN", "VOID", "INTERVAL", "OBJECT")
-
 
 class SparkTypeCompiler(compiler.GenericTypeCompiler):
     def visit_string(self, type_, **kw):
@@ -212,9 +210,30 @@ class SparkDialect(DatabricksDialect):
         return []
 
 
+class DatabricksSqlDialect(SparkDialect):
+    """The same Spark SQL on a Databricks SQL warehouse, through databricks-sql-connector (Thrift over HTTPS,
+    `:name` parameters bound by the warehouse, Arrow results): `spark+databricks://token:TOKEN@HOST?http_path=`.
+    Compiled and connected as databricks-sqlalchemy does; never run against a warehouse here (no network)."""
+
+    driver = "databricks"
+
+    @classmethod
+    def import_dbapi(cls):
+        from databricks import sql
+
+        return sql
+
+    def create_connect_args(self, url: sa.URL):
+        args, kwargs = DatabricksDialect.create_connect_args(self, url)
+        kwargs["session_configuration"] = {"spark.sql.session.timeZone": "UTC"}  # as spark_dbapi sets it
+        return args, kwargs
+
+
 def register() -> None:
-    """Make `spark://` and `spark+connect://` URLs create this dialect (without scanning entry points)."""
+    """Make `spark://`, `spark+connect://` and `spark+databricks://` URLs create these dialects (without
+    scanning every installed distribution's entry points)."""
     from sqlalchemy.dialects import registry
 
     registry.register("spark", "sentinel.sources.spark_dialect", "SparkDialect")
     registry.register("spark.connect", "sentinel.sources.spark_dialect", "SparkDialect")
+    registry.register("spark.databricks", "sentinel.sources.spark_dialect", "DatabricksSqlDialect")
