@@ -213,3 +213,24 @@ def test_server_gone_mid_run_is_an_error_and_the_run_is_kept(project, spark_sche
         stored = dict(conn.execute(sa.text("SELECT check_name, status FROM results")).all())
     engine.dispose()
     assert stored == {"not_empty": "pass", "freshness": "pass", "volume": "error"}
+
+
+HOSTILE = ["it's", "back\\slash", "\\'", "50%_off", "new\nline", "tab\t", "日本", "👍", ":name", "`tick`", "$1", "\\"]
+
+
+def test_hostile_values_survive_as_bound_parameters_and_as_literal_sql(project, spark_server):
+    from sentinel.config import load_config
+    from sentinel.sources import open_source
+    from sentinel.sources.base import literal_sql
+
+    project.config(f'lake: {{type: spark, url: "{spark_server.url}"}}')
+    project.write(
+        "checks/t.yaml", "datasets:\n  - name: t\n    source: lake\n    table: t\n    checks:\n      - not_empty: {}\n"
+    )
+    source = open_source("lake", load_config(project.root / "config.yaml"))
+    try:
+        stmt = sa.select(*[sa.literal(v, sa.String).label(f"v{i}") for i, v in enumerate(HOSTILE)])
+        assert list(source.execute(stmt)[0]) == HOSTILE  # bound: spark.sql(args=...)
+        assert list(source._run(literal_sql(stmt, source.engine.dialect))[0]) == HOSTILE  # rendered literals
+    finally:
+        source.close()
