@@ -234,3 +234,25 @@ def test_hostile_values_survive_as_bound_parameters_and_as_literal_sql(project, 
         assert list(source._run(literal_sql(stmt, source.engine.dialect))[0]) == HOSTILE  # rendered literals
     finally:
         source.close()
+
+
+def test_gx_long_tail_runs_on_a_spark_dataframe_and_says_what_it_cannot(project, spark_schema):
+    server, schema = spark_schema
+    server.load(f"{schema}.deals", deals(20))
+    checks = """
+    - expect: {type: expect_column_proportion_of_unique_values_to_be_between, kwargs: {column: owner, min_value: 0.5}}
+    - expect:
+        type: expect_column_values_to_be_in_set
+        kwargs: {column: currency, value_set: [USD], row_condition: 'id>10', condition_parser: spark}
+    - expect: {type: expect_column_values_to_match_like_pattern, kwargs: {column: owner, like_pattern: "rep%"}}
+    """
+    setup(project, server, schema, textwrap.dedent(checks))
+    _, doc = project.run_json()
+    res = by_check(doc)
+    unique = res["expect_column_proportion_of_unique_values_to_be_between(owner)"]
+    assert unique["status"] == "fail" and unique["observed"] == pytest.approx(5 / 20)
+    in_set = res["expect_column_values_to_be_in_set(currency)"]
+    assert in_set["observed"]["unexpected_count"] == 5  # EUR on the odd ids 11..19
+    assert [r["key"] for r in in_set["evidence"]["rows"]["items"]] == [11, 13, 15, 17, 19]
+    like = res["expect_column_values_to_match_like_pattern(owner)"]
+    assert like["status"] == "error" and "SparkDFExecutionEngine" in like["diagnosis"]["message"], like

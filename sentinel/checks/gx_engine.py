@@ -6,7 +6,9 @@ one GX suite over one batch, and each then takes its own result. SQL dialects GX
 place (GX builds and bundles the SQL, nothing is loaded). DuckDB-backed sources (duckdb URLs, files, iceberg)
 go through pandas instead, because GX's SQLAlchemy engine loses DuckDB results (GX #10738): the union of the
 columns the expectations name, plus the key, is read once, through Arrow (all columns when one of them is
-about the table). GX caps its id and value lists, so counts come from `unexpected_count` and row ids from
+about the table). A Spark Connect source gives GX's Spark engine a DataFrame of the table: GX computes in the
+cluster, and an expectation GX has no Spark implementation for is that check's `error`. GX caps its id and
+value lists, so counts come from `unexpected_count` and row ids from
 GX's own unexpected-index query, run here with Sentinel's cap.
 
 An expectation GX cannot build is its own check's `error` and stays out of the suite. Inside the suite GX
@@ -189,6 +191,18 @@ def _batch(ctx: Context, items: list[Item]):
         schema = {"schema_name": ctx.table.schema} if ctx.table.schema else {}
         asset = ds.add_table_asset("t", table_name=ctx.table.name, **schema)
         return asset.add_batch_definition_whole_table("all").get_batch()
+    session = (
+        getattr(ctx.source.connection().connection.dbapi_connection, "session", None)
+        if ctx.dialect == "spark"
+        else None
+    )
+    if session is not None:  # GX's Spark engine over a Spark Connect DataFrame (a warehouse goes through pandas)
+        prep = ctx.source.engine.dialect.identifier_preparer
+        name = ".".join(prep.quote_identifier(p) for p in (ctx.table.schema, ctx.table.name) if p)
+        asset = gx_ctx.data_sources.add_spark("sentinel").add_dataframe_asset("t")
+        return asset.add_batch_definition_whole_dataframe("all").get_batch(
+            batch_parameters={"dataframe": session.table(name)}
+        )
     needs = [_needs(ctx, it) for it in items]
     if any(n is None for n in needs):
         wanted = list(ctx.columns)

@@ -79,8 +79,8 @@ def _import_session():
         # "PySpark does not yet fully support pandas >= 3.0.0": the Connect client's Arrow path, the only
         # one used here, does not go through pandas (tests/test_spark_source.py runs on pandas 3).
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\..*")
-        from pyspark.sql.connect.client.retries import DefaultPolicy
-        from pyspark.sql.connect.session import SparkSession
+        from pyspark.sql import SparkSession  # the public builder: it also puts pyspark in Connect mode, which
+        from pyspark.sql.connect.client.retries import DefaultPolicy  # pyspark.sql.functions (GX) depends on
     _quiet_pyspark()
     return SparkSession, DefaultPolicy
 
