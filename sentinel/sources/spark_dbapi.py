@@ -69,19 +69,22 @@ class NotSupportedError(DatabaseError):
 
 def _quiet_pyspark() -> None:
     """pyspark logs every failed statement with its JVM stack trace (~10 kB) on stderr, which a `--json` run
-    and the daemon's log do not want: the error itself is raised and reported once, by Sentinel."""
+    and the daemon's log do not want: the error itself is raised and reported once, by Sentinel. Two of its
+    warnings say nothing the error does not: "PySpark does not yet fully support pandas >= 3.0.0" (the
+    Connect client's Arrow path, the only one used here, does not go through pandas; the tests run on pandas
+    3) and RETRIES_EXCEEDED (the statement's own error follows). Filters, not catch_warnings(), which is not
+    thread-safe: the daemon's workers run in threads."""
     for name in ("SQLQueryContextLogger", "pyspark", "py4j"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    warnings.filterwarnings("ignore", r"\[RETRIES_EXCEEDED\]", UserWarning)
 
 
 def _import_session():
-    with warnings.catch_warnings():
-        # "PySpark does not yet fully support pandas >= 3.0.0": the Connect client's Arrow path, the only
-        # one used here, does not go through pandas (tests/test_spark_source.py runs on pandas 3).
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\..*")
-        from pyspark.sql import SparkSession  # the public builder: it also puts pyspark in Connect mode, which
-        from pyspark.sql.connect.client.retries import DefaultPolicy  # pyspark.sql.functions (GX) depends on
     _quiet_pyspark()
+    from pyspark.sql import SparkSession  # the public builder: it also puts pyspark in Connect mode, which
+    from pyspark.sql.connect.client.retries import DefaultPolicy  # pyspark.sql.functions (GX) depends on
+
     return SparkSession, DefaultPolicy
 
 
