@@ -94,3 +94,36 @@ def test_an_unusual_amount_asks_to_confirm_it_and_offers_no_candidate(project, t
     assert f"  - {far}: {amount:,.2f}, reference " in text, text  # listed with its reference, nothing to write
     assert "Please confirm or correct each amount listed" in text
     assert "candidate" not in text.replace("(a candidate value is shown where one is likely)", ""), text
+
+
+def test_every_cause_a_check_kind_reports_has_its_own_headline_and_ask():
+    """A new cause without its wording would reach owners as 'has a problem' and a generic ask."""
+    from sentinel.checks import KINDS
+    from sentinel.notify.compose import ACTIONS, HEADLINES, _action
+
+    generic = _action(None, "deals", None, None)
+    for kind, module in KINDS.items():
+        for cause in module.CAUSES:
+            assert cause in HEADLINES and cause in ACTIONS, (kind, cause)
+            assert _action(ACTIONS[cause], "deals", None, None) != generic, (kind, cause)
+
+
+def test_a_missing_day_asks_to_complete_the_load(project, tmp_path):
+    """Yesterday's events never arrived: the request names the day and asks for the load, not a value."""
+    from test_volume import load_events
+
+    wh = make("duckdb", tmp_path)
+    load_events(wh, days=40, missing_day=1)
+    project.dataset(wh, "- volume: {timestamp_column: created_at, bucket: day, seasonality: none}", table="events")
+    project.config(f'wh: {{type: sql, url: "{wh.url}"}}', OWNERS)
+    path = project.root / "checks" / "events.yaml"
+    path.write_text(path.read_text().replace("    key: id\n", "    key: id\n    owner: sales_ops\n"))
+    code, doc = project.run_json()
+    assert code == 1 and doc["results"][0]["diagnosis"]["cause"] == "empty_bucket"
+    cfg = load_config(project.root / "config.yaml")
+    _, msg = _request(Store(cfg.state_url), cfg, "events/volume/empty_bucket")
+    assert msg.subject == "[sentinel] events has a period with no rows (REQ-1)"
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
+    text = " ".join(msg.text.split())
+    assert yesterday in text and "0 rows, expected 48" in text
+    assert "Please check the load that fills events: it holds fewer rows than expected." in text
