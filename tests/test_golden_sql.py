@@ -62,6 +62,7 @@ TYPES: dict[str, sa.types.TypeEngine] = {
     "booked": sa.Double(),
     "code": sa.String(20),
     "updated_at": sa.DateTime(),
+    "created_at": sa.TIMESTAMP(timezone=True),  # what each dialect reflects an aware timestamp as
 }
 
 NATIVE = {
@@ -116,11 +117,16 @@ NATIVE = {
         "expect: {type: expect_column_pair_values_to_be_equal, kwargs: {column_A: amount, column_B: booked}}",
     ],
     "volume": ["volume: {timestamp_column: updated_at, bucket: day}"],
+    # a time-zone-aware column, where the dialect's type name says so (ColumnInfo.tz_aware)
+    "volume_aware": [
+        "freshness: {column: created_at, max_age: 26h}",
+        "volume: {timestamp_column: created_at, bucket: day}",
+    ],
     "magnitude": ["magnitude: {column: amount}"],
     "subschema": ["subschema: {value_column: amount, category_column: currency}"],
 }
 # the native checks of one dataset together: one scan statement for all their aggregates, as a run sends it
-NATIVE["suite"] = [c for k, v in NATIVE.items() if k not in ("magnitude", "subschema") for c in v]
+NATIVE["suite"] = [c for k, v in NATIVE.items() if k not in ("magnitude", "subschema", "volume_aware") for c in v]
 
 LIFTED = {
     "lifted_magnitude": ["magnitude: {column: amount}"],
@@ -161,6 +167,7 @@ def deals(seed: int = 14) -> list[dict]:
                 "updated_at": (NOW - dt.timedelta(hours=2 + (i - 1) * 4)).replace(tzinfo=None),
             }
         )
+        rows[-1]["created_at"] = NOW - dt.timedelta(hours=3 + (i - 1) * 4)
     rows[6]["owner"] = None
     rows[7]["region"] = "XX"
     for r in rows[40:46]:
@@ -276,6 +283,36 @@ def capture(tmp_path: Path, monkeypatch, target: str, cases: dict[str, list[str]
     return out
 
 
+def constructs(target: str) -> str:
+    """The SQL constructs Sentinel keeps away from these dialects (native regexes and lengths: `native_here`;
+    the detectors' percentiles: their plan-time guard; the DuckDB and PostgreSQL spellings of a median and of a
+    finite test), each compiled alone the way the branch that would take it builds it, or the dialect's
+    refusal. What a guard could be lifted to, and what it must not."""
+    from golden_capture import Transcript, target_dialect
+
+    t = sa.table("deals", *[sa.column(c) for c in TYPES], schema="sales")
+    pattern = sa.literal("^D-[0-9]+$", sa.String)
+    exprs = {
+        "regex search (SQLAlchemy's regexp_match, the non-DuckDB, non-PostgreSQL branch)": t.c.code.regexp_match(
+            pattern
+        ),
+        "regex, PostgreSQL's operator": t.c.code.op("~")(pattern),
+        "regex, DuckDB's function": sa.func.regexp_matches(t.c.code, pattern),
+        "length in code points": sa.func.length(t.c.code),
+        "median, PostgreSQL's ordered-set aggregate": sa.func.percentile_cont(0.5).within_group(t.c.amount),
+        "median, DuckDB's aggregate": sa.func.median(t.c.amount),
+        "finite timestamp test": sa.func.isfinite(sa.func.min(t.c.updated_at)),
+        "UTC of an aware timestamp": sa.func.timezone("UTC", t.c.created_at),
+    }
+    dialect = target_dialect(target)
+    out = Transcript()
+    for what, e in exprs.items():
+        out.note(what)
+        out.statement(sa.select(e.label("v")).select_from(t), dialect)
+    head = f"-- golden SQL: constructs kept away from {dialect.name}, each compiled alone"
+    return "\n".join([head, *out.lines]) + "\n"
+
+
 def compare(target: str, found: dict[str, str]) -> None:
     folder = GOLDEN / target
     problems = []
@@ -313,3 +350,9 @@ def test_golden_sql_of_every_check_kind(target, tmp_path, monkeypatch):
 def test_golden_sql_of_the_detectors_with_their_guard_lifted(target, tmp_path, monkeypatch):
     _dialect_installed(target)
     compare(target, capture(tmp_path, monkeypatch, target, LIFTED, lifted=True))
+
+
+@pytest.mark.parametrize("target", ["trino", "snowflake", "bigquery"])
+def test_golden_sql_of_the_constructs_kept_away(target):
+    _dialect_installed(target)
+    compare(target, {"constructs": constructs(target)})
