@@ -38,15 +38,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
-pytest.importorskip("time_machine")
-import time_machine  # noqa: E402
-
-from sentinel import runner  # noqa: E402
-from sentinel.checks import common  # noqa: E402
-from sentinel.config import load_config  # noqa: E402
-from sentinel.sources.base import duckdb_engine  # noqa: E402
-from sentinel.store import Store  # noqa: E402
+from sentinel import runner
+from sentinel.checks import common
+from sentinel.config import load_config
+from sentinel.sources.base import duckdb_engine
+from sentinel.store import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SENTINEL_UPDATE_GOLDEN") == "1"
