@@ -59,6 +59,7 @@ TYPES: dict[str, sa.types.TypeEngine] = {
     "amount": sa.Double(),
     "list_price": sa.Double(),
     "booked": sa.Double(),
+    "score": sa.Double(),  # holds a NaN and an infinity: the detectors leave them out (Context.left_out)
     "code": sa.String(20),
     "updated_at": sa.DateTime(),
     "created_at": sa.TIMESTAMP(timezone=True),  # what each dialect reflects an aware timestamp as
@@ -133,8 +134,12 @@ LIFTED = {
     "lifted_magnitude_explained_by": ["magnitude: {column: amount, explained_by: [seats], group_by: [region]}"],
     "lifted_magnitude_unit_column": ["magnitude: {column: amount, unit_column: currency, group_by: [owner]}"],
     "lifted_magnitude_history_by": ["magnitude: {column: amount, history_by: id}"],
+    "lifted_magnitude_non_finite": ["magnitude: {column: score, group_by: [region]}"],
     "lifted_subschema": ["subschema: {value_column: amount, category_column: currency}"],
     "lifted_subschema_group_by": ["subschema: {value_column: amount, category_column: currency, group_by: [region]}"],
+    "lifted_subschema_reference": [
+        "subschema: {value_column: amount, category_column: currency, reference_column: list_price}"
+    ],
     "lifted_subschema_explained_by": [
         "subschema: {value_column: amount, category_column: currency, explained_by: [seats], "
         "timestamp_column: updated_at}"
@@ -146,7 +151,7 @@ TWO_RUNS = {"lifted_magnitude_history_by"}  # day 2 changes some values: the cha
 def deals(seed: int = 14) -> list[dict]:
     """360 deals over 60 days with the faults the checks look for: a NULL owner, a forbidden region, yen and
     franc amounts under their own labels, a duplicated id, a fat finger, a negative amount, a list price below
-    the amount, a booked amount that differs, malformed codes."""
+    the amount, a booked amount that differs, malformed codes, a NaN and an infinite score."""
     rng = random.Random(seed)
     rows = []
     for i in range(1, 361):
@@ -162,6 +167,7 @@ def deals(seed: int = 14) -> list[dict]:
                 "amount": amount,
                 "list_price": round(amount * 1.1, 2),
                 "booked": amount,
+                "score": round(amount / seats, 2),
                 "code": f"D-{i:04d}",
                 "updated_at": (NOW - dt.timedelta(hours=2 + (i - 1) * 4)).replace(tzinfo=None),
             }
@@ -179,6 +185,7 @@ def deals(seed: int = 14) -> list[dict]:
     rows[90]["list_price"] = rows[90]["amount"] / 2
     rows[100]["booked"] = rows[100]["amount"] + 1
     rows[110]["code"], rows[120]["code"] = "D-x", "bad code"
+    rows[20]["score"], rows[21]["score"] = float("nan"), float("inf")
     return rows
 
 

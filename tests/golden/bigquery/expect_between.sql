@@ -1,7 +1,7 @@
 -- golden SQL: case expect_between, dialect bigquery (paramstyle pyformat)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
+-- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, score FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
 -- statement 1
 SELECT count(*) AS `a0`, count(`deals`.`amount`) AS `a1`, sum(CASE WHEN (`deals`.`amount` IS NOT NULL AND NOT (`deals`.`amount` >= %(amount_1:INT64)s AND `deals`.`amount` <= %(amount_2:INT64)s)) THEN %(param_1:INT64)s ELSE %(param_2:INT64)s END) AS `a2`
 FROM `sales`.`deals`

@@ -1,7 +1,7 @@
 -- golden SQL: case expect_pairs, dialect bigquery (paramstyle pyformat)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
+-- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, score FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
 -- statement 1
 SELECT count(*) AS `a0`, sum(CASE WHEN (NOT (`deals`.`list_price` IS NULL AND `deals`.`amount` IS NULL)) THEN %(param_1:INT64)s ELSE %(param_2:INT64)s END) AS `a1`, sum(CASE WHEN (NOT (`deals`.`list_price` IS NULL AND `deals`.`amount` IS NULL) AND NOT (`deals`.`list_price` >= `deals`.`amount` OR `deals`.`list_price` IS NULL AND `deals`.`amount` IS NULL)) THEN %(param_3:INT64)s ELSE %(param_4:INT64)s END) AS `a2`, sum(CASE WHEN (NOT (`deals`.`amount` IS NULL AND `deals`.`booked` IS NULL)) THEN %(param_5:INT64)s ELSE %(param_6:INT64)s END) AS `a3`, sum(CASE WHEN (NOT (`deals`.`amount` IS NULL AND `deals`.`booked` IS NULL) AND NOT (`deals`.`amount` = `deals`.`booked` AND `deals`.`amount` IS NOT NULL AND `deals`.`booked` IS NOT NULL)) THEN %(param_7:INT64)s ELSE %(param_8:INT64)s END) AS `a4`
 FROM `sales`.`deals`

@@ -1,7 +1,7 @@
 -- golden SQL: case expect_distinct_in_set, dialect snowflake (paramstyle pyformat)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
 -- statement 1
 SELECT anon_1.value, anon_1.count, count(*) OVER () AS "distinct"
 FROM (SELECT sales.deals.currency AS value, count(*) AS count

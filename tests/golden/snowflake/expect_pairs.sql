@@ -1,7 +1,7 @@
 -- golden SQL: case expect_pairs, dialect snowflake (paramstyle pyformat)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
 -- statement 1
 SELECT count(*) AS a0, sum(CASE WHEN (NOT (sales.deals.list_price IS NULL AND sales.deals.amount IS NULL)) THEN %(param_1)s ELSE %(param_2)s END) AS a1, sum(CASE WHEN (NOT (sales.deals.list_price IS NULL AND sales.deals.amount IS NULL) AND NOT (sales.deals.list_price >= sales.deals.amount OR sales.deals.list_price IS NULL AND sales.deals.amount IS NULL)) THEN %(param_3)s ELSE %(param_4)s END) AS a2, sum(CASE WHEN (NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL)) THEN %(param_5)s ELSE %(param_6)s END) AS a3, sum(CASE WHEN (NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL) AND NOT (sales.deals.amount = sales.deals.booked AND sales.deals.amount IS NOT NULL AND sales.deals.booked IS NOT NULL)) THEN %(param_7)s ELSE %(param_8)s END) AS a4
 FROM sales.deals

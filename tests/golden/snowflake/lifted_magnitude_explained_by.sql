@@ -1,7 +1,7 @@
 -- golden SQL: case lifted_magnitude_explained_by, dialect snowflake (paramstyle pyformat)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
 -- statement 1
 SELECT sum(sales.deals.amount) AS a0, count(sales.deals.amount) AS a1, sum(CASE WHEN (sales.deals.amount IS NOT NULL AND sales.deals.amount != %(amount_1)s) THEN %(param_1)s ELSE %(param_2)s END) AS a2
 FROM sales.deals

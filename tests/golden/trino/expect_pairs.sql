@@ -1,7 +1,7 @@
 -- golden SQL: case expect_pairs, dialect trino (paramstyle qmark)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, code VARCHAR(20), updated_at TIMESTAMP, created_at TIMESTAMP WITH TIME ZONE
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at TIMESTAMP, created_at TIMESTAMP WITH TIME ZONE
 -- statement 1
 SELECT count(*) AS a0, sum(CASE WHEN (NOT (sales.deals.list_price IS NULL AND sales.deals.amount IS NULL)) THEN ? ELSE ? END) AS a1, sum(CASE WHEN (NOT (sales.deals.list_price IS NULL AND sales.deals.amount IS NULL) AND NOT (sales.deals.list_price >= sales.deals.amount OR sales.deals.list_price IS NULL AND sales.deals.amount IS NULL)) THEN ? ELSE ? END) AS a2, sum(CASE WHEN (NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL)) THEN ? ELSE ? END) AS a3, sum(CASE WHEN (NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL) AND NOT (sales.deals.amount = sales.deals.booked AND sales.deals.amount IS NOT NULL AND sales.deals.booked IS NOT NULL)) THEN ? ELSE ? END) AS a4
 FROM sales.deals

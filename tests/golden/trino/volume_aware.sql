@@ -1,7 +1,7 @@
 -- golden SQL: case volume_aware, dialect trino (paramstyle qmark)
 -- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
 -- run 1
--- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, code VARCHAR(20), updated_at TIMESTAMP, created_at TIMESTAMP WITH TIME ZONE
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at TIMESTAMP, created_at TIMESTAMP WITH TIME ZONE
 -- statement 1
 SELECT max(sales.deals.created_at) AS a0, count(*) AS a1, min(sales.deals.created_at) AS a2
 FROM sales.deals
