@@ -105,7 +105,12 @@ def _params(compiled: sa.engine.Compiled) -> str:
     if compiled.positiontup is not None:
         return json.dumps([_plain(values[n]) for n in compiled.positiontup])
     text = str(compiled)
-    names = sorted(values, key=lambda n: (text.find(n), n))
+
+    def first(name: str) -> int:  # `%(param_1)s` or BigQuery's `%(param_1:INT64)s`, never inside param_10
+        found = [i for i in (text.find(f"({name})"), text.find(f"({name}:")) if i >= 0]
+        return min(found, default=len(text))
+
+    names = sorted(values, key=lambda n: (first(n), n))
     return json.dumps({n: _plain(values[n]) for n in names})
 
 
