@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from sentinel.checks import fit
 from sentinel.checks.fit import solve
-from sentinel.checks.sqlstats import beyond_every, counted, group_key, log10_abs, log_reach, outside_every, sampled
+from sentinel.checks.sqlstats import beyond_every, counted, group_key, log10_abs, log_span, outside_every, sampled
 from sentinel.sources.base import SqlSource, duckdb_engine
 
 TRIM, FLOOR, MIN_GROUP = fit.TRIM, fit.FLOOR, 20
@@ -246,10 +246,10 @@ def test_the_raw_line_test_keeps_every_row_the_line_band_test_keeps(slopes, shif
         for i in range(n)
     ]
     engine, r = raw_rows(rows)
-    reach = [float(np.abs(logu[:, j]).max()) * (1 + 1e-12) + 1e-12 for j in range(2)]
+    spans = [(float(logu[:, j].min()) - 1e-9, float(logu[:, j].max()) + 1e-9) for j in range(2)]
     logs = [log10_abs(r.c.u0), log10_abs(r.c.u1)]
     exact = kept_by(engine, r, fit.outside_every_line(log10_abs(r.c.x) - r.c.s, logs, bands))
-    raw = fit.beyond_every_line(r.c.x, [r.c.u0, r.c.u1], bands, reach, (min(shifts), max(shifts)))
+    raw = fit.beyond_every_line(r.c.x, [r.c.u0, r.c.u1], bands, spans, (min(shifts), max(shifts)))
     engine_kept = kept_by(engine, r, raw) if raw is not None else set(range(n))
     engine.dispose()
     assert exact and exact <= engine_kept
@@ -279,21 +279,23 @@ def test_the_raw_value_test_keeps_every_row_the_band_test_keeps():
 
 
 @pytest.mark.parametrize(
-    "lo, hi, integer, reach",
+    "lo, hi, integer, span",
     [
-        (2, 55, False, math.log10(55)),
-        (0.01, 3, False, 2.0),
-        (-80, -0.5, False, math.log10(80)),
+        (2, 55, False, (math.log10(2), math.log10(55))),
+        (0.01, 3, False, (-2.0, math.log10(3))),
+        (-80, -0.5, False, (math.log10(0.5), math.log10(80))),
         (-1, 5, False, None),  # the least non-zero |u| could be anything
         (0, 5, False, None),
-        (0, 55, True, math.log10(55)),  # integers: it is 1
-        (-300, 0, True, math.log10(300)),
+        (0, 55, True, (0.0, math.log10(55))),  # integers: it is 1
+        (-300, 0, True, (0.0, math.log10(300))),
         (0, 0, True, None),
         (None, None, True, None),
     ],
 )
-def test_log_reach_bounds_the_logarithm_of_every_non_zero_value(lo, hi, integer, reach):
-    got = log_reach(lo, hi, integer)
-    assert got == pytest.approx(reach) if reach is not None else got is None
-    if reach is not None:
-        assert got >= reach
+def test_log_span_bounds_the_logarithm_of_every_non_zero_value(lo, hi, integer, span):
+    got = log_span(lo, hi, integer)
+    if span is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(span, abs=1e-9)
+        assert got[0] <= span[0] and got[1] >= span[1]

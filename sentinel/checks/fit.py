@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel.checks.common import CannotMeasure
-from sentinel.checks.sqlstats import RAW_LIMIT, extremes, log_reach, median, same
+from sentinel.checks.sqlstats import RAW_LIMIT, extremes, log_span, median, same
 from sentinel.sources import SqlSource
 
 TRIM = 4.0  # robust sigmas of the first line beyond which a row does not take part in the refit
@@ -329,19 +329,19 @@ def outside_every_line(
     return sa.not_(sa.func.abs(r - (lo + hi) / 2) + margin <= (hi - lo) / 2)
 
 
-def reaches(
+def spans(
     source: SqlSource, table: sa.FromClause, us: list[sa.ColumnElement], integer: list[bool]
-) -> list[float | None]:
-    """Each explanatory column's bound on |log10|u|| over its non-zero values (sqlstats.log_reach), for
+) -> list[tuple[float, float] | None]:
+    """Each explanatory column's range of log10|u| over its non-zero values (sqlstats.log_span), for
     `beyond_every_line`: from the columns' min and max (DuckDB: its statistics, no scan), and, for a column of
     non-integers whose range reaches zero, from one scan of |u| over its non-zero values."""
     ends = source.execute(extremes(table, us))[0]._mapping
-    out = [log_reach(ends[f"lo{j}"], ends[f"hi{j}"], whole) for j, whole in enumerate(integer)]
+    out = [log_span(ends[f"lo{j}"], ends[f"hi{j}"], whole) for j, whole in enumerate(integer)]
     todo = [j for j, r in enumerate(out) if r is None and ends[f"lo{j}"] is not None and ends[f"hi{j}"] is not None]
     if todo:
         again = source.execute(extremes(table, [us[j] for j in todo], non_zero=True))[0]._mapping
         for i, j in enumerate(todo):
-            out[j] = log_reach(again[f"lo{i}"], again[f"hi{i}"])
+            out[j] = log_span(again[f"lo{i}"], again[f"hi{i}"])
     return out
 
 
@@ -352,7 +352,7 @@ def beyond_every_line(
     x: sa.ColumnElement,
     us: list[sa.ColumnElement],
     bands: list[tuple[float, tuple[float, ...], float]],
-    reach: list[float | None],
+    spans: list[tuple[float, float] | None],
     shift: tuple[float, float] = (0.0, 0.0),
 ) -> sa.ColumnElement | None:
     """`outside_every_line(log10|x| - s, [log10|u_j|], bands)` for any offset s in `shift`, on the raw columns:
@@ -361,28 +361,32 @@ def beyond_every_line(
     (a row it drops is inside every band); None where it would keep every row anyway. Rows with a u_j of zero
     or NULL are not covered: the caller keeps them.
 
-    `reach[j]` bounds |log10|u_j|| over the table (sqlstats.log_reach). With each slope replaced by the nearest
-    integer e_j, |y - Σ e_j·v_j - c| >= |y - Σ b̄_j·v_j - c| - Σ |b̄_j - e_j|·|v_j|, so a row outside_every_line
-    keeps has |log10(|x| / Π|u_j|^e_j) - c| > h - Σ (D_j + |b̄_j - e_j|)·reach_j (b̄, D, c, h as there): two
-    products and two comparisons. Slopes near an integer (amount ~ qty: b ≈ 1) and explanatory columns of
-    moderate range keep that margin small; otherwise no test is returned."""
+    `spans[j]` bounds v_j = log10|u_j| over the table (sqlstats.log_span). With b̄, D, c, h as there, a row
+    outside_every_line keeps has |r - c| > h - Σ D_j·|v_j| for r = y - Σ b̄_j·v_j. Each slope is then replaced by
+    its nearest integer e_j: r_e = y - Σ e_j·v_j = r + Σ (b̄_j - e_j)·v_j, and the span of each v_j bounds both
+    sums, so r_e lies beyond two constants: |x| / Π|u_j|^e_j compared to two numbers, two products and two
+    comparisons. Slopes near an integer (amount ~ qty: b ≈ 1) or explanatory columns of narrow range keep that
+    margin small; otherwise no test is returned."""
     bands = [(a, b, w) for a, b, w in bands if all(math.isfinite(v) for v in (a, *b, w))]
-    if not bands or not us or any(r is None for r in reach):
+    if not bands or not us or any(s is None for s in spans):
         return None
     lo, hi = max(a - w for a, _, w in bands), min(a + w for a, _, w in bands)
     half = (hi - lo) / 2 - 2e-9  # outside_every_line's margin, and one more for rounding in the products
+    low, high = 0.0, 0.0  # the range of Σ (b̄_j - e_j)·v_j
     powers = []
-    for j, r in enumerate(reach):
-        assert r is not None
+    for j, span in enumerate(spans):
+        assert span is not None
         lo_b, hi_b = min(b[j] for _, b, _ in bands), max(b[j] for _, b, _ in bands)
         mid = (lo_b + hi_b) / 2
         e = max(-RAW_POWER, min(RAW_POWER, round(mid)))
-        half -= ((hi_b - lo_b) / 2 + abs(mid - e)) * r
+        half -= (hi_b - lo_b) / 2 * max(abs(span[0]), abs(span[1]))
+        low, high = low + min((mid - e) * v for v in span), high + max((mid - e) * v for v in span)
         powers.append(e)
     centre = (lo + hi) / 2
-    above, below = centre + half + shift[0], centre - half + shift[1]  # log10(|x| / Π|u_j|^e_j) beyond these
-    spread = sum(abs(e) * r for e, r in zip(powers, reach, strict=True) if r is not None)
-    if below >= above or max(abs(above), abs(below), spread) > RAW_LIMIT:
+    # log10(|x| / Π|u_j|^e_j) beyond these (y = log10|x| - s)
+    above, below = centre + half + low + shift[0], centre - half + high + shift[1]
+    reach = sum(abs(e) * max(abs(v) for v in span) for e, span in zip(powers, spans, strict=True) if span)
+    if below >= above or max(abs(above), abs(below), reach) > RAW_LIMIT:
         return None
     left: sa.ColumnElement = sa.func.abs(sa.cast(x, sa.Double))
     right: sa.ColumnElement | None = None

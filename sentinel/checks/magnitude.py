@@ -264,7 +264,7 @@ class Raw:
     every band with comparisons on them (fit.beyond_every_line) before it takes a single logarithm: `x` the
     value, `us` the explanatory columns, `missing` true where a row has no line (a u NULL, zero or not finite:
     judged against its peers), `shift` the range of unit offsets subtracted from log10|x|, `integer` which us
-    hold integers (their least non-zero |u| is 1: fit.reaches)."""
+    hold integers (their least non-zero |u| is 1: fit.spans)."""
 
     x: sa.ColumnElement
     us: list[sa.ColumnElement]
@@ -495,10 +495,12 @@ def references(
     return out, t
 
 
-def flagged(sc: Scoring, refs: list[tuple], limit: int, reach: list[float | None] | None = None) -> sa.Select:
+def flagged(
+    sc: Scoring, refs: list[tuple], limit: int, spans: list[tuple[float, float] | None] | None = None
+) -> sa.Select:
     """The rows beyond their group's threshold, worst first, with on each the total count and how many of them
-    sit within their reference's noise of 10^k (`named`: proven slips, whose k the item names). `reach`: each
-    explanatory column's bound on |log10|u|| (sqlstats.log_reach), for the raw test before the logarithms."""
+    sit within their reference's noise of 10^k (`named`: proven slips, whose k the item names). `spans`: each
+    explanatory column's range of log10|u| (sqlstats.log_span), for the raw test before the logarithms."""
     fitted = bool(sc.explained)
     names = ["a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr", "ref_n", "tol"]
     names += ["peer_a", "peer_s", "peer_thr", "peer_ref_n", "peer_tol"] if fitted else []
@@ -512,7 +514,7 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int, reach: list[float | None
     bs = [f"b{j}" for j in range(len(sc.explained))]
     bands = [(r["a"], tuple(r[b] for b in bs), r["thr"] * r["s"]) for r in recs]  # each line's band
     peers = [(r["peer_a"], r["peer_thr"] * r["peer_s"]) for r in recs if fitted and r["peer_a"] is not None]
-    rows = sc.rows.where(*_raw_test(sc, bands, peers, reach)).subquery("mag_rows")
+    rows = sc.rows.where(*_raw_test(sc, bands, peers, spans)).subquery("mag_rows")
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
     ref, spread, thr, ref_n, peer = known.c.a, known.c.s, known.c.thr, known.c.ref_n, sa.false()
     tol = known.c.tol
@@ -570,16 +572,16 @@ def _raw_test(
     sc: Scoring,
     bands: list[tuple[float, tuple[float, ...], float]],
     peers: list[tuple[float, float]],
-    reach: list[float | None] | None,
+    spans: list[tuple[float, float] | None] | None,
 ) -> list[sa.ColumnElement]:
     """The scoring scan's test on the raw columns (`Raw`), in its WHERE, so before its logarithms: a row that
     no group's line (or, missing an explanatory value, no group's peer median) can flag is dropped by a
     comparison, not two logarithms. A necessary condition of `flagged`'s own test on the logarithms (the same
     bands), so the rows flagged are the same; none where it would not drop a row."""
-    if sc.raw is None or not bands or reach is None:
+    if sc.raw is None or not bands or spans is None:
         return []
     raw = sc.raw
-    line = fit.beyond_every_line(raw.x, raw.us, bands, reach, raw.shift)
+    line = fit.beyond_every_line(raw.x, raw.us, bands, spans, raw.shift)
     if line is None:
         return []
     off_peer = beyond_every(raw.x, peers, raw.shift) if peers else sa.false()
@@ -644,12 +646,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        robust, reach = None, None
+        robust, spans = None, None
         if n and sc.explained:
             sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
             robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
             assert sc.raw is not None
-            reach = fit.reaches(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
+            spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
             if sc.units is not None:
                 robust = unit_lines(ctx, sc, robust, p)
         found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust))] if n else []
@@ -658,7 +660,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         if found:
             refs, t = references(sc, found, fits, n, p.sensitivity)
             tail90, tail99 = _float(found[0]["q90"]), _float(found[0]["q99"])
-            rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit, reach))]
+            rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit, spans))]
         total = int(rows[0]["total"]) if rows else 0
         slips = int(rows[0]["slips"] or 0) if rows else 0
         items = [_item(r, p, sc, sc.peers if r["peer"] else describe, t) for r in rows]

@@ -74,7 +74,7 @@ RAW_LIMIT = 100.0  # decades: the raw tests below keep every row rather than mul
 
 
 def extremes(table: sa.FromClause, cols: list[sa.ColumnElement], non_zero: bool = False) -> sa.Select:
-    """min and max of each column over the whole table (lo0, hi0, ...), for `log_reach`. Not filtered: a bound
+    """min and max of each column over the whole table (lo0, hi0, ...), for `log_span`. Not filtered: a bound
     over more rows still holds, and DuckDB answers an unfiltered min and max from its statistics. `non_zero`:
     those of |u| over its non-zero values instead (a scan)."""
     out = []
@@ -87,10 +87,10 @@ def extremes(table: sa.FromClause, cols: list[sa.ColumnElement], non_zero: bool 
     return sa.select(*out).select_from(table)
 
 
-def log_reach(lo: Any, hi: Any, integer: bool = False) -> float | None:
-    """The largest |log10|u|| of a non-zero u in [lo, hi] (a column's `extremes`), slightly widened; None when
-    that is unknown: no values, a non-finite end, or a range that reaches zero (the least |u| is then anywhere,
-    unless the column holds integers: then it is 1)."""
+def log_span(lo: Any, hi: Any, integer: bool = False) -> tuple[float, float] | None:
+    """The range of log10|u| over the non-zero u in [lo, hi] (a column's `extremes`), slightly widened; None
+    when that is unknown: no values, a non-finite end, or a range that reaches zero (the least |u| is then
+    anywhere, unless the column holds integers: then it is 1)."""
     if lo is None or hi is None:
         return None
     lo, hi = float(lo), float(hi)
@@ -104,7 +104,8 @@ def log_reach(lo: Any, hi: Any, integer: bool = False) -> float | None:
         least, most = 1.0, max(-lo, hi)
     else:
         return None
-    return max(abs(math.log10(least)), abs(math.log10(most))) * (1 + 1e-12) + 1e-12
+    a, b = math.log10(least), math.log10(most)
+    return a - 1e-12 * (1 + abs(a)), b + 1e-12 * (1 + abs(b))
 
 
 def beyond_every(

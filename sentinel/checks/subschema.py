@@ -315,12 +315,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         stats: list[sa.Row],
         fits: fit.Fits | None,
         pool: dict[str, str],
-        reach: list[float | None] | None = None,
+        spans: list[tuple[float, float] | None] | None = None,
     ) -> sa.CTE:
         """Every row that may sit in a tail, with its distance d from its group's main mode (given as literals),
         and `lab`: the label whose rows are pooled to look for a second mode (with `group_by`, a label's rows
-        of every peer group, each measured from its own group's mode). `reach`: with `explained_by`, each
-        column's bound on |log10|u|| (fit.reaches), for a test on the raw columns before any logarithm."""
+        of every peer group, each measured from its own group's mode). `spans`: with `explained_by`, each
+        column's range of log10|u| (fit.spans), for a test on the raw columns before any logarithm."""
         known = sa.values(
             sa.column("g0", sa.String),
             sa.column("pool", sa.String),
@@ -335,7 +335,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             inside.append(outside_every(y, [(m, edge) for _, m, edge in edges]))
         else:  # ... edges around each group's line: first on the raw columns (no logarithm; fit.beyond_every_line)
             bands = [(m + fits.of((g,)).a, fits.of((g,)).b, edge) for g, m, edge in edges]
-            raw = fit.beyond_every_line(value, raw_us, bands, reach) if reach else None
+            raw = fit.beyond_every_line(value, raw_us, bands, spans) if spans else None
             inside += [raw] if raw is not None else []
         base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
         if fits is not None:  # ... then on the logarithms (on the columns: each log10 computed once)
@@ -426,11 +426,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             acc[0] += n_
             acc[1] += n_ * sigma(r) ** 2
             acc[2] += n_ * _skewness(r.q25, r.q50, r.q75)
-        reach = None
+        spans = None
         if fits is not None and stats:
             integer = ["INT" in ctx.columns[name].type.upper() for name in p.explained_by]
-            reach = fit.reaches(ctx.source, ctx.table, raw_us, integer)
-        tails = tails_of(cols, where, stats, fits, pool, reach) if stats else None
+            spans = fit.spans(ctx.source, ctx.table, raw_us, integer)
+        tails = tails_of(cols, where, stats, fits, pool, spans) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
