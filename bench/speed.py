@@ -601,9 +601,16 @@ EXPLAINED_CHECKS = {
 
 def explained_case(rows: int, backends: list[str], runs: int) -> None:
     """Each check of EXPLAINED_CHECKS with `explained_by: [qty]` against the same check without it, on the same
-    table: fresh `sentinel run` processes in interleaved rounds (medians), the same run warm (in one process, as
-    the daemon runs it) and the peak RSS of each. Issue 13's target, DuckDB at 20M rows: with <= 1.5x without,
-    peak RSS <= 500 MiB."""
+    table: fresh `sentinel run` processes in interleaved rounds (medians of wall and of CPU time: the latter is
+    steadier on a busy machine), the same run warm (in one process, as the daemon runs it) and the peak RSS of
+    each. Issue 13's target, DuckDB at 20M rows: with <= 1.5x without, peak RSS <= 500 MiB."""
+
+    import resource
+
+    def cpu() -> float:  # user + system seconds of finished children
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
@@ -639,9 +646,12 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
             for cfg in cmds.values():  # the first run learns (subschema's shares) and records the speculative scan
                 timed([*sentinel_cmd(), "run", "--config", str(cfg)])
             fresh: dict = {k: [] for k in cmds}
+            used: dict = {k: [] for k in cmds}
             for _ in range(runs):  # interleaved: drift in the machine's load hits every case alike
                 for k, cfg in cmds.items():
+                    before = cpu()
                     fresh[k].append(timed([*sentinel_cmd(), "run", "--config", str(cfg)]))
+                    used[k].append(cpu() - before)
             for name in EXPLAINED_CHECKS:
                 row = {"case": f"{backend} {rows:,} {name}"}
                 for x in (False, True):
@@ -653,19 +663,24 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
                         raise SystemExit(f"warm run failed:\n{warm.stderr[-2000:]}")
                     row[x] = (
                         statistics.median(fresh[name, x]),
+                        statistics.median(used[name, x]),
                         float(warm.stdout.strip().splitlines()[-1]),
                         peak_rss_mib([*sentinel_cmd(), "run", "--config", str(cfg)]),
                     )
                 out.append(row)
-    print(f"explained_by: [qty], {runs} interleaved rounds (medians); warm: the same run repeated in one process")
     print(
-        f"{'case':<44}{'without s':>10}{'with s':>8}{'ratio':>7}{'warm w/o':>10}{'warm with':>10}{'ratio':>7}"
-        f"{'RSS w/o MiB':>12}{'RSS with':>10}"
+        f"explained_by: [qty], {runs} interleaved rounds (medians); fresh `sentinel run`: wall and CPU seconds; "
+        "warm: the same run repeated in one process (wall)"
+    )
+    print(
+        f"{'case':<40}{'without s':>10}{'with s':>8}{'ratio':>7}{'CPU w/o':>9}{'CPU with':>9}{'ratio':>7}"
+        f"{'warm w/o':>10}{'warm with':>10}{'ratio':>7}{'RSS w/o MiB':>12}{'RSS with':>10}"
     )
     for r in out:
-        (f0, w0, m0), (f1, w1, m1) = r[False], r[True]
-        cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
-        print(f"{r['case']:<44}{cells}")
+        (f0, c0, w0, m0), (f1, c1, w1, m1) = r[False], r[True]
+        cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{c0:>9.3f}{c1:>9.3f}{c1 / c0:>7.2f}"
+        cells += f"{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
+        print(f"{r['case']:<40}{cells}")
     print("target (DuckDB, 20M rows): with explained_by <= 1.5x without, peak RSS <= 500 MiB")
 
 
