@@ -593,6 +593,14 @@ EXPLAINED_SELECT = """
            CASE WHEN i % 1000 = 3 THEN 'EUR' WHEN i % 5000 = 11 THEN 'JPY' ELSE 'USD' END AS currency
     FROM (SELECT i, CAST(1 + floor(exp(4.0 * ((i * 7919) % 10007) / 10007.0)) AS INTEGER) AS q FROM {source}) AS s
 """
+# the floor of a fitted check's scoring scan: one pass testing each row against a band on two columns (the unit
+# price amount / qty between two constants), as comparisons and as logarithms; DuckDB, 1 and 2 threads
+EXPLAINED_FLOOR = {
+    "comparisons": "SELECT count(*) FROM deals_explained "
+    "WHERE amount > 47.5 * CAST(qty AS DOUBLE) OR amount < 8.58 * CAST(qty AS DOUBLE)",
+    "logarithms": "SELECT count(*) FROM deals_explained "
+    "WHERE abs(log10(abs(amount)) - log10(abs(CAST(qty AS DOUBLE))) - 1.305) > 0.382",
+}
 EXPLAINED_CHECKS = {
     "magnitude within owner": "magnitude: {{column: amount, group_by: [owner]{extra}}}",
     "subschema by currency": "subschema: {{value_column: amount, category_column: currency{extra}}}",
@@ -668,6 +676,8 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
                         peak_rss_mib([*sentinel_cmd(), "run", "--config", str(cfg)]),
                     )
                 out.append(row)
+            if backend == "duckdb":
+                floors = explained_floor(folder / "wh.duckdb", runs)
     print(
         f"explained_by: [qty], {runs} interleaved rounds (medians); fresh `sentinel run`: wall and CPU seconds; "
         "warm: the same run repeated in one process (wall)"
@@ -681,7 +691,30 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
         cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{c0:>9.3f}{c1:>9.3f}{c1 / c0:>7.2f}"
         cells += f"{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
         print(f"{r['case']:<40}{cells}")
+    if "duckdb" in backends:
+        print("floor: one hand-written DuckDB scan testing each row against a band on amount and qty (median wall s):")
+        for (how, threads), t in floors.items():
+            print(f"  {how:<12} {threads} thread{'s' if threads > 1 else ''}: {t:.3f}")
     print("target (DuckDB, 20M rows): with explained_by <= 1.5x without, peak RSS <= 500 MiB")
+
+
+def explained_floor(db: Path, runs: int) -> dict[tuple[str, int], float]:
+    """EXPLAINED_FLOOR's scans, each the median of `runs` after a warm-up, in one read-only connection."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    for threads in (1, 2):
+        con.execute(f"SET threads = {threads}")
+        for how, sql in EXPLAINED_FLOOR.items():
+            times = []
+            for _ in range(runs + 1):
+                start = time.perf_counter()
+                con.execute(sql).fetchall()
+                times.append(time.perf_counter() - start)
+            out[how, threads] = statistics.median(times[1:])
+    con.close()
+    return out
 
 
 def main() -> None:
