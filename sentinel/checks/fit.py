@@ -12,10 +12,12 @@ join DuckDB planned the wrong way round, see sqlstats.sampled). With one explana
 so both fits happen inside the caller's references statement (one scan; the same lines to the last bit of a
 double), and `Robust.fits` reads them back from its rows. Several columns keep the two statements. Either
 way the scoring scan then drops, before any join, the rows inside every group's band around its line
-(`outside_every_line`). Now about 1.3 CPU-seconds at 20M rows (a fresh run: 2.3-2.6 s under load, 310 MiB)
-instead of 13.5 s and 1.8 GB; what remains over the check
-without `explained_by` is mostly that scoring scan: two logarithms of every row, where a check on one column
-is often skipped outright by DuckDB's min/max statistics (README, Benchmarks > Speed).
+(`outside_every_line`), and before that, in its WHERE, the rows a comparison of |x| with a constant times
+|u|^e (e the slopes' nearest integer, the columns' min and max bounding the rest: `beyond_every_line`)
+proves inside every band, so logarithms are taken of the few rows left, not of every row (DuckDB, 20M rows:
+the scoring scan 0.56 -> about 0.3 CPU-seconds). What remains over the check without `explained_by` is that
+scan, which DuckDB's min/max statistics often skip outright for a check on one column, the groups' counts,
+and the work on the rows the fit finds (README, Benchmarks > Speed).
 
 Only rows with every explanatory value take part. Groups with fewer than `min_group` such rows, or whose
 columns do not vary enough to fix a line, use the line of the whole sample. A column that is constant (or

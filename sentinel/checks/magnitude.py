@@ -26,7 +26,9 @@ sample of each group (sentinel/checks/sqlstats.py), in one statement that return
 `explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
 the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
 sentinel/checks/fit.py). Then one scan scores every row
-against the references, passed back as literals, and returns only the flagged rows: no full-table sort. The
+against the references, passed back as literals, and returns only the flagged rows: no full-table sort (with
+`explained_by`, rows a comparison on the raw columns proves inside every line's band are dropped before any
+logarithm: fit.beyond_every_line, bounded by the explanatory columns' min and max). The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
 quantiles of |z|).
