@@ -119,6 +119,9 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: {"greatest_1": 2000, "param_1": 200000, "param_2": 4, "param_3": "CHF", "param_4": 1, "param_5": "EUR", "param_6": 89, "param_7": "JPY", "param_8": 6, "param_9": "USD", "param_10": 264, "coalesce_1": "(null)", "coalesce_2": "(null)", "amount_1": 0, "seats_1": 0, "hashtextextended_1": 0, "hashtextextended_2": 1000003, "param_11": 1000003, "param_12": "(all)", "param_13": 2.9874853897264226, "param_14": 1.003907078580196, "param_15": "(all)", "g0_1_1": "USD", "g0_1_2": "CHF", "g0_1_3": "EUR", "g0_1_4": "JPY", "percentile_cont_2": 0.5, "percentile_cont_1": 0.5}
 -- statement 6
+SELECT min(sales.deals.seats) AS lo0, max(sales.deals.seats) AS hi0
+FROM sales.deals
+-- statement 7
 WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, (ss_rows.y - ss_stats.m) - (ss_lines.a + ss_lines.b0 * ss_rows.v0) AS d, greatest(%(sigma_1)s * ss_stats.sigma, %(greatest_2)s) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0
@@ -128,7 +131,7 @@ WHERE abs((ss_rows.y - %(v0_1)s * ss_rows.v0) - %(param_33)s) + %(param_34)s + %
  SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN %(param_1)s ELSE %(param_2)s END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN %(param_3)s ELSE %(param_4)s END) AS down, percentile_cont(%(percentile_cont_1)s) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / greatest(ss_tails.spread, %(greatest_1)s)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(%(percentile_cont_2)s) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / greatest(ss_tails.spread, %(greatest_1)s)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
 FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
 -- params: {"sigma_1": 3.0, "greatest_2": 0.5, "coalesce_1": "(null)", "amount_1": 0, "seats_1": 0, "param_5": "CHF", "param_6": "CHF", "param_7": 0.016799931214942276, "param_8": 0.0, "param_9": "EUR", "param_10": "EUR", "param_11": -0.0032907592368092153, "param_12": 0.0751362124612964, "param_13": "JPY", "param_14": "JPY", "param_15": 2.14608500739757, "param_16": 0.049730459012577895, "param_17": "USD", "param_18": "USD", "param_19": -0.0030517449098246274, "param_20": 0.0762270599453426, "param_21": "CHF", "param_22": 2.971256213890831, "param_23": 1.034321928837279, "param_24": "EUR", "param_25": 2.99413549008466, "param_26": 1.0035356652944185, "param_27": "JPY", "param_28": 2.971256213890831, "param_29": 1.034321928837279, "param_30": "USD", "param_31": 2.9905371346362473, "param_32": 1.003907078580196, "v0_1": 1.0189287970658487, "param_33": 4.052413305507412, "param_34": 1e-09, "abs_1": 0.015393131771430202, "param_35": -0.564927915780989, "param_1": 1, "param_2": 0, "param_3": 1, "param_4": 0, "percentile_cont_1": 0.5, "greatest_1": 1e-12, "percentile_cont_2": 0.5}
--- statement 7
+-- statement 8
 SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS value, CAST(sales.deals.updated_at AS datetime) >= %(param_1)s AS recent, count(*) AS n
 FROM sales.deals
 WHERE sales.deals.updated_at IS NOT NULL GROUP BY coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s), CAST(sales.deals.updated_at AS datetime) >= %(param_1)s

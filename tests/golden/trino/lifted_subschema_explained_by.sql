@@ -119,6 +119,9 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: [2000, 200000, 4, "CHF", 1, "EUR", 89, "JPY", 6, "USD", 264, "(null)", "(null)", 0, 0, 0, 1000003, 1000003, "(all)", 2.9874853897264226, 1.003907078580196, "(all)", "USD", "CHF", "EUR", "JPY", 0.5, 0.5]
 -- statement 6
+SELECT min(sales.deals.seats) AS lo0, max(sales.deals.seats) AS hi0
+FROM sales.deals
+-- statement 7
 WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, (ss_rows.y - ss_stats.m) - (ss_lines.a + ss_lines.b0 * ss_rows.v0) AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0
@@ -128,7 +131,7 @@ WHERE abs((ss_rows.y - ? * ss_rows.v0) - ?) + ? + ? * abs(ss_rows.v0) > ?)
  SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
 FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
 -- params: [3.0, 0.5, "(null)", 0, 0, "CHF", "CHF", 0.016799931214942276, 0.0, "EUR", "EUR", -0.0032907592368092153, 0.0751362124612964, "JPY", "JPY", 2.14608500739757, 0.049730459012577895, "USD", "USD", -0.0030517449098246274, 0.0762270599453426, "CHF", 2.971256213890831, 1.034321928837279, "EUR", 2.99413549008466, 1.0035356652944185, "JPY", 2.971256213890831, 1.034321928837279, "USD", 2.9905371346362473, 1.003907078580196, 1.0189287970658487, 4.052413305507412, 1e-09, 0.015393131771430202, -0.564927915780989, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12]
--- statement 7
+-- statement 8
 SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS value, CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AS recent, count(*) AS n
 FROM sales.deals
 WHERE sales.deals.updated_at IS NOT NULL GROUP BY coalesce(CAST(sales.deals.currency AS VARCHAR), ?), CAST(sales.deals.updated_at AS TIMESTAMP) >= ?
