@@ -593,6 +593,14 @@ EXPLAINED_SELECT = """
            CASE WHEN i % 1000 = 3 THEN 'EUR' WHEN i % 5000 = 11 THEN 'JPY' ELSE 'USD' END AS currency
     FROM (SELECT i, CAST(1 + floor(exp(4.0 * ((i * 7919) % 10007) / 10007.0)) AS INTEGER) AS q FROM {source}) AS s
 """
+# the floor of a fitted check's scoring scan: one pass testing each row against a band on two columns (the unit
+# price amount / qty between two constants), as comparisons and as logarithms; DuckDB, 1 and 2 threads
+EXPLAINED_FLOOR = {
+    "comparisons": "SELECT count(*) FROM deals_explained "
+    "WHERE amount > 47.5 * CAST(qty AS DOUBLE) OR amount < 8.58 * CAST(qty AS DOUBLE)",
+    "logarithms": "SELECT count(*) FROM deals_explained "
+    "WHERE abs(log10(abs(amount)) - log10(abs(CAST(qty AS DOUBLE))) - 1.305) > 0.382",
+}
 EXPLAINED_CHECKS = {
     "magnitude within owner": "magnitude: {{column: amount, group_by: [owner]{extra}}}",
     "subschema by currency": "subschema: {{value_column: amount, category_column: currency{extra}}}",
@@ -601,9 +609,16 @@ EXPLAINED_CHECKS = {
 
 def explained_case(rows: int, backends: list[str], runs: int) -> None:
     """Each check of EXPLAINED_CHECKS with `explained_by: [qty]` against the same check without it, on the same
-    table: fresh `sentinel run` processes in interleaved rounds (medians), the same run warm (in one process, as
-    the daemon runs it) and the peak RSS of each. Issue 13's target, DuckDB at 20M rows: with <= 1.5x without,
-    peak RSS <= 500 MiB."""
+    table: fresh `sentinel run` processes in interleaved rounds (medians of wall and of CPU time: the latter is
+    steadier on a busy machine), the same run warm (in one process, as the daemon runs it) and the peak RSS of
+    each. Issue 13's target, DuckDB at 20M rows: with <= 1.5x without, peak RSS <= 500 MiB."""
+
+    import resource
+
+    def cpu() -> float:  # user + system seconds of finished children
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
@@ -639,9 +654,12 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
             for cfg in cmds.values():  # the first run learns (subschema's shares) and records the speculative scan
                 timed([*sentinel_cmd(), "run", "--config", str(cfg)])
             fresh: dict = {k: [] for k in cmds}
+            used: dict = {k: [] for k in cmds}
             for _ in range(runs):  # interleaved: drift in the machine's load hits every case alike
                 for k, cfg in cmds.items():
+                    before = cpu()
                     fresh[k].append(timed([*sentinel_cmd(), "run", "--config", str(cfg)]))
+                    used[k].append(cpu() - before)
             for name in EXPLAINED_CHECKS:
                 row = {"case": f"{backend} {rows:,} {name}"}
                 for x in (False, True):
@@ -653,20 +671,50 @@ def explained_case(rows: int, backends: list[str], runs: int) -> None:
                         raise SystemExit(f"warm run failed:\n{warm.stderr[-2000:]}")
                     row[x] = (
                         statistics.median(fresh[name, x]),
+                        statistics.median(used[name, x]),
                         float(warm.stdout.strip().splitlines()[-1]),
                         peak_rss_mib([*sentinel_cmd(), "run", "--config", str(cfg)]),
                     )
                 out.append(row)
-    print(f"explained_by: [qty], {runs} interleaved rounds (medians); warm: the same run repeated in one process")
+            if backend == "duckdb":
+                floors = explained_floor(folder / "wh.duckdb", runs)
     print(
-        f"{'case':<44}{'without s':>10}{'with s':>8}{'ratio':>7}{'warm w/o':>10}{'warm with':>10}{'ratio':>7}"
-        f"{'RSS w/o MiB':>12}{'RSS with':>10}"
+        f"explained_by: [qty], {runs} interleaved rounds (medians); fresh `sentinel run`: wall and CPU seconds; "
+        "warm: the same run repeated in one process (wall)"
+    )
+    print(
+        f"{'case':<40}{'without s':>10}{'with s':>8}{'ratio':>7}{'CPU w/o':>9}{'CPU with':>9}{'ratio':>7}"
+        f"{'warm w/o':>10}{'warm with':>10}{'ratio':>7}{'RSS w/o MiB':>12}{'RSS with':>10}"
     )
     for r in out:
-        (f0, w0, m0), (f1, w1, m1) = r[False], r[True]
-        cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
-        print(f"{r['case']:<44}{cells}")
+        (f0, c0, w0, m0), (f1, c1, w1, m1) = r[False], r[True]
+        cells = f"{f0:>10.3f}{f1:>8.3f}{f1 / f0:>7.2f}{c0:>9.3f}{c1:>9.3f}{c1 / c0:>7.2f}"
+        cells += f"{w0:>10.3f}{w1:>10.3f}{w1 / w0:>7.2f}{m0:>12.0f}{m1:>10.0f}"
+        print(f"{r['case']:<40}{cells}")
+    if "duckdb" in backends:
+        print("floor: one hand-written DuckDB scan testing each row against a band on amount and qty (median wall s):")
+        for (how, threads), t in floors.items():
+            print(f"  {how:<12} {threads} thread{'s' if threads > 1 else ''}: {t:.3f}")
     print("target (DuckDB, 20M rows): with explained_by <= 1.5x without, peak RSS <= 500 MiB")
+
+
+def explained_floor(db: Path, runs: int) -> dict[tuple[str, int], float]:
+    """EXPLAINED_FLOOR's scans, each the median of `runs` after a warm-up, in one read-only connection."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    for threads in (1, 2):
+        con.execute(f"SET threads = {threads}")
+        for how, sql in EXPLAINED_FLOOR.items():
+            times = []
+            for _ in range(runs + 1):
+                start = time.perf_counter()
+                con.execute(sql).fetchall()
+                times.append(time.perf_counter() - start)
+            out[how, threads] = statistics.median(times[1:])
+    con.close()
+    return out
 
 
 def main() -> None:

@@ -401,7 +401,7 @@ def test_hostile_values_are_escaped_in_html_one_line_in_text_and_never_templates
     # Jinja syntax in a value or the context is shown, not evaluated
     for body in (msg.text, msg.html):
         assert "{{ 7*7 }}" in body and "{{ config }}" in body
-        assert "49" not in body
+        assert "49" not in re.sub(r"\b\d\d:\d\d\b", "hh:mm", body)  # a clock time may hold 49 (06:49)
     assert "\n" not in msg.subject and "\n" not in msg.summary
 
 

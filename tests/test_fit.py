@@ -6,13 +6,15 @@ band."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from sentinel.checks import fit
 from sentinel.checks.fit import solve
-from sentinel.checks.sqlstats import counted, group_key, log10_abs, sampled
+from sentinel.checks.sqlstats import beyond_every, counted, group_key, log10_abs, log_span, outside_every, sampled
 from sentinel.sources.base import SqlSource, duckdb_engine
 
 TRIM, FLOOR, MIN_GROUP = fit.TRIM, fit.FLOOR, 20
@@ -203,3 +205,97 @@ def test_the_line_band_prefilter_drops_only_rows_inside_every_band():
     engine.dispose()
     assert outside.any() and not (outside & ~kept).any()
     assert (~kept).sum() > 0.5 * (~outside).sum()
+
+
+def raw_rows(rows: list[tuple]) -> tuple[sa.engine.Engine, sa.TableClause]:
+    engine = duckdb_engine("duckdb:///:memory:")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE r (i INTEGER, s DOUBLE, x DOUBLE, u0 DOUBLE, u1 DOUBLE)")
+        conn.exec_driver_sql(
+            "INSERT INTO r VALUES " + ", ".join("(" + ", ".join(repr(float(c)) for c in row) + ")" for row in rows)
+        )
+    return engine, sa.table("r", *[sa.column(c) for c in ("i", "s", "x", "u0", "u1")])
+
+
+def kept_by(engine: sa.engine.Engine, r: sa.TableClause, test: sa.ColumnElement) -> set[int]:
+    with engine.connect() as conn:
+        return {int(row.i) for row in conn.execute(sa.select(r.c.i).where(test))}
+
+
+@pytest.mark.parametrize(
+    "slopes, shifts",
+    [((1.0, 0.0), (0.0,)), ((0.97, -1.02), (0.0,)), ((2.0, 0.5), (0.0,)), ((1.0, 0.0), (0.0, -0.1, 0.05))],
+)
+def test_the_raw_line_test_keeps_every_row_the_line_band_test_keeps(slopes, shifts):
+    """beyond_every_line on the raw columns (no logarithm) against outside_every_line on log10|x| minus the row's
+    unit offset and log10|u|: random bands around lines of similar slopes (near an integer or not), values of
+    either sign over several decades. Every row the band test keeps is kept (the raw test is a proof, or it
+    is no test at all), and with integer-like slopes most of the rest are dropped."""
+    rng = np.random.default_rng(12)
+    b = np.array(slopes)
+    bands = [
+        (float(rng.normal(1.0, 0.03)), tuple(float(x) for x in b + rng.normal(0, 0.01, 2)), 0.5) for _ in range(30)
+    ]
+    n = 20_000
+    logu = rng.uniform(-1.5, 2.0, (n, 2))
+    s = rng.choice(shifts, n)
+    y = 1.0 + logu @ b + rng.normal(0, 0.3, n)
+    signs = rng.choice([-1.0, 1.0], (n, 3))
+    rows = [
+        (i, s[i], signs[i, 0] * 10 ** (y[i] + s[i]), signs[i, 1] * 10 ** logu[i, 0], signs[i, 2] * 10 ** logu[i, 1])
+        for i in range(n)
+    ]
+    engine, r = raw_rows(rows)
+    spans = [(float(logu[:, j].min()) - 1e-9, float(logu[:, j].max()) + 1e-9) for j in range(2)]
+    logs = [log10_abs(r.c.u0), log10_abs(r.c.u1)]
+    exact = kept_by(engine, r, fit.outside_every_line(log10_abs(r.c.x) - r.c.s, logs, bands))
+    raw = fit.beyond_every_line(r.c.x, [r.c.u0, r.c.u1], bands, spans, (min(shifts), max(shifts)))
+    engine_kept = kept_by(engine, r, raw) if raw is not None else set(range(n))
+    engine.dispose()
+    assert exact and exact <= engine_kept
+    if slopes == (2.0, 0.5):  # half a slope over 2 decades is wider than the band: no test
+        assert raw is None
+    else:
+        assert n - len(engine_kept) > 0.5 * (n - len(exact))
+
+
+def test_the_raw_value_test_keeps_every_row_the_band_test_keeps():
+    """sqlstats.beyond_every (the peers' medians, on the raw value) against outside_every on log10|x| minus the
+    row's offset."""
+    rng = np.random.default_rng(13)
+    bands = [(float(rng.normal(2.0, 0.05)), 0.6) for _ in range(20)]
+    n = 20_000
+    s = rng.choice([0.0, 0.4], n)
+    y = rng.normal(2.0, 0.4, n)
+    rows = [(i, s[i], rng.choice([-1.0, 1.0]) * 10 ** (y[i] + s[i]), 1.0, 1.0) for i in range(n)]
+    engine, r = raw_rows(rows)
+    exact = kept_by(engine, r, outside_every(log10_abs(r.c.x) - r.c.s, bands))
+    raw = beyond_every(r.c.x, bands, (0.0, 0.4))
+    assert raw is not None
+    kept = kept_by(engine, r, raw)
+    engine.dispose()
+    assert exact and exact <= kept and len(kept) < n
+    assert beyond_every(r.c.x, bands, (0.0, 2.0)) is None  # offsets wider than the bands: every row may leave
+
+
+@pytest.mark.parametrize(
+    "lo, hi, integer, span",
+    [
+        (2, 55, False, (math.log10(2), math.log10(55))),
+        (0.01, 3, False, (-2.0, math.log10(3))),
+        (-80, -0.5, False, (math.log10(0.5), math.log10(80))),
+        (-1, 5, False, None),  # the least non-zero |u| could be anything
+        (0, 5, False, None),
+        (0, 55, True, (0.0, math.log10(55))),  # integers: it is 1
+        (-300, 0, True, (0.0, math.log10(300))),
+        (0, 0, True, None),
+        (None, None, True, None),
+    ],
+)
+def test_log_span_bounds_the_logarithm_of_every_non_zero_value(lo, hi, integer, span):
+    got = log_span(lo, hi, integer)
+    if span is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(span, abs=1e-9)
+        assert got[0] <= span[0] and got[1] >= span[1]

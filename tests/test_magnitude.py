@@ -12,6 +12,7 @@ from frames import contracts, run_check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sentinel.checks import fit
 from sentinel.checks.magnitude import digits, threshold
 
 
@@ -158,6 +159,42 @@ def test_rows_missing_an_explanatory_value_fall_back_to_their_peers():
     assert {hits[k]["baseline"]["kind"] for k in gross + 1} == {"median of region peers (no seats or years to fit on)"}
     assert {hits[k]["baseline"]["kind"] for k in typo + 1} == {"fit on log seats, years within region"}
     assert all(hits[k]["diagnosis"]["k"] == 1 for k in typo + 1)
+
+
+def test_the_raw_test_before_the_logarithms_changes_no_result(monkeypatch):
+    """The scoring scan drops rows inside every band with comparisons on the raw columns before it takes their
+    logarithms (fit.beyond_every_line): on amount ~ qty with slips of either sign, negative amounts, and rows
+    without a qty (judged against their peers), the result is the one the scan gives without that test."""
+    rng = np.random.default_rng(21)
+    n = 6000
+    qty = rng.integers(1, 60, n).astype(float)
+    amount = np.round(qty * 10 ** (1.3 + rng.normal(0, 0.08, n)) * rng.choice([1, -1], n, p=[0.9, 0.1]), 2)
+    df = pd.DataFrame({"id": np.arange(1, n + 1), "owner": rng.choice(["a", "b", "c"], n), "qty": qty})
+    slips = rng.choice(n, 30, replace=False)
+    amount[slips[:15]] *= 10
+    amount[slips[15:25]] /= 100
+    df["qty"] = df["qty"].astype(object)
+    df.loc[slips[25:], "qty"] = None  # no qty: judged against the owner's median, 1000x off it
+    amount[slips[25:]] *= 1000
+    df.loc[rng.choice(np.setdiff1d(np.arange(n), slips), 40, replace=False), "qty"] = 0
+    df["qty"] = df["qty"].astype(float)
+    df["amount"] = amount
+    params = {"column": "amount", "explained_by": ["qty"], "group_by": ["owner"]}
+    applied, real = [], fit.beyond_every_line
+
+    def spy(*args, **kwargs):
+        test = real(*args, **kwargs)
+        applied.append(test is not None)
+        return test
+
+    monkeypatch.setattr(fit, "beyond_every_line", spy)
+    res = run_check(df, "magnitude", params)
+    monkeypatch.setattr(fit, "beyond_every_line", lambda *args, **kwargs: None)
+    without = run_check(df, "magnitude", params)
+    assert applied == [True]
+    assert set(flagged(res)) == set((slips + 1).tolist())
+    assert flagged(res) == flagged(without)
+    assert (res.status, res.observed, res.expected) == (without.status, without.observed, without.expected)
 
 
 def test_explained_by_must_vary_and_be_distinct(project, tmp_path):

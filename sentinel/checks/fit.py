@@ -12,10 +12,12 @@ join DuckDB planned the wrong way round, see sqlstats.sampled). With one explana
 so both fits happen inside the caller's references statement (one scan; the same lines to the last bit of a
 double), and `Robust.fits` reads them back from its rows. Several columns keep the two statements. Either
 way the scoring scan then drops, before any join, the rows inside every group's band around its line
-(`outside_every_line`). Now about 1.3 CPU-seconds at 20M rows (a fresh run: 2.3-2.6 s under load, 310 MiB)
-instead of 13.5 s and 1.8 GB; what remains over the check
-without `explained_by` is mostly that scoring scan: two logarithms of every row, where a check on one column
-is often skipped outright by DuckDB's min/max statistics (README, Benchmarks > Speed).
+(`outside_every_line`), and before that, in its WHERE, the rows a comparison of |x| with a constant times
+|u|^e (e the slopes' nearest integer, the columns' min and max bounding the rest: `beyond_every_line`)
+proves inside every band, so logarithms are taken of the few rows left, not of every row (DuckDB, 20M rows:
+the scoring scan 0.56 -> about 0.3 CPU-seconds). What remains over the check without `explained_by` is that
+scan, which DuckDB's min/max statistics often skip outright for a check on one column, the groups' counts,
+and the work on the rows the fit finds (README, Benchmarks > Speed).
 
 Only rows with every explanatory value take part. Groups with fewer than `min_group` such rows, or whose
 columns do not vary enough to fix a line, use the line of the whole sample. A column that is constant (or
@@ -31,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel.checks.common import CannotMeasure
-from sentinel.checks.sqlstats import median, same
+from sentinel.checks.sqlstats import RAW_LIMIT, extremes, log_span, median, same
 from sentinel.sources import SqlSource
 
 TRIM = 4.0  # robust sigmas of the first line beyond which a row does not take part in the refit
@@ -327,3 +329,77 @@ def outside_every_line(
     lo, hi = max(a - w for a, _, w in bands), min(a + w for a, _, w in bands)
     # lo + margin <= r <= hi - margin; an empty intersection (lo > hi) keeps every row
     return sa.not_(sa.func.abs(r - (lo + hi) / 2) + margin <= (hi - lo) / 2)
+
+
+def spans(
+    source: SqlSource, table: sa.FromClause, us: list[sa.ColumnElement], integer: list[bool]
+) -> list[tuple[float, float] | None]:
+    """Each explanatory column's range of log10|u| over its non-zero values (sqlstats.log_span), for
+    `beyond_every_line`: from the columns' min and max (DuckDB: its statistics, no scan), and, for a column of
+    non-integers whose range reaches zero, from one scan of |u| over its non-zero values."""
+    ends = source.execute(extremes(table, us))[0]._mapping
+    out = [log_span(ends[f"lo{j}"], ends[f"hi{j}"], whole) for j, whole in enumerate(integer)]
+    todo = [j for j, r in enumerate(out) if r is None and ends[f"lo{j}"] is not None and ends[f"hi{j}"] is not None]
+    if todo:
+        again = source.execute(extremes(table, [us[j] for j in todo], non_zero=True))[0]._mapping
+        for i, j in enumerate(todo):
+            out[j] = log_span(again[f"lo{i}"], again[f"hi{i}"])
+    return out
+
+
+RAW_POWER = 2  # the raw test multiplies by |u|^e with |e| at most this
+
+
+def beyond_every_line(
+    x: sa.ColumnElement,
+    us: list[sa.ColumnElement],
+    bands: list[tuple[float, tuple[float, ...], float]],
+    spans: list[tuple[float, float] | None],
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> sa.ColumnElement | None:
+    """`outside_every_line(log10|x| - s, [log10|u_j|], bands)` for any offset s in `shift`, on the raw columns:
+    no logarithm, so a scan evaluates the logarithms only on the few rows this keeps (DuckDB: about 0.35 of the
+    0.5 CPU-seconds of a 20M-row scoring scan were its logarithms). A necessary condition: true wherever that is
+    (a row it drops is inside every band); None where it would keep every row anyway. Rows with a u_j of zero
+    or NULL are not covered: the caller keeps them.
+
+    `spans[j]` bounds v_j = log10|u_j| over the table (sqlstats.log_span). With b̄, D, c, h as there, a row
+    outside_every_line keeps has |r - c| > h - Σ D_j·|v_j| for r = y - Σ b̄_j·v_j. Each slope is then replaced by
+    its nearest integer e_j: r_e = y - Σ e_j·v_j = r + Σ (b̄_j - e_j)·v_j, and the span of each v_j bounds both
+    sums, so r_e lies beyond two constants: |x| / Π|u_j|^e_j compared to two numbers, two products and two
+    comparisons. Slopes near an integer (amount ~ qty: b ≈ 1) or explanatory columns of narrow range keep that
+    margin small; otherwise no test is returned."""
+    bands = [(a, b, w) for a, b, w in bands if all(math.isfinite(v) for v in (a, *b, w))]
+    if not bands or not us or any(s is None for s in spans):
+        return None
+    lo, hi = max(a - w for a, _, w in bands), min(a + w for a, _, w in bands)
+    half = (hi - lo) / 2 - 2e-9  # outside_every_line's margin, and one more for rounding in the products
+    low, high = 0.0, 0.0  # the range of Σ (b̄_j - e_j)·v_j
+    powers = []
+    for j, span in enumerate(spans):
+        assert span is not None
+        lo_b, hi_b = min(b[j] for _, b, _ in bands), max(b[j] for _, b, _ in bands)
+        mid = (lo_b + hi_b) / 2
+        e = max(-RAW_POWER, min(RAW_POWER, round(mid)))
+        half -= (hi_b - lo_b) / 2 * max(abs(span[0]), abs(span[1]))
+        low, high = low + min((mid - e) * v for v in span), high + max((mid - e) * v for v in span)
+        powers.append(e)
+    centre = (lo + hi) / 2
+    # log10(|x| / Π|u_j|^e_j) beyond these (y = log10|x| - s)
+    above, below = centre + half + low + shift[0], centre - half + high + shift[1]
+    reach = sum(abs(e) * max(abs(v) for v in span) for e, span in zip(powers, spans, strict=True) if span)
+    if below >= above or max(abs(above), abs(below), reach) > RAW_LIMIT:
+        return None
+    left: sa.ColumnElement = sa.func.abs(sa.cast(x, sa.Double))
+    right: sa.ColumnElement | None = None
+    for u, e in zip(us, powers, strict=True):
+        for _ in range(abs(e)):
+            au = sa.func.abs(sa.cast(u, sa.Double))
+            if e < 0:
+                left = left * au
+            else:
+                right = au if right is None else right * au
+    top, bottom = sa.literal(10**above, sa.Double), sa.literal(10**below, sa.Double)
+    if right is not None:
+        top, bottom = top * right, bottom * right
+    return sa.or_(left > top, left < bottom)

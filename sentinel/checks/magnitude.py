@@ -26,7 +26,9 @@ sample of each group (sentinel/checks/sqlstats.py), in one statement that return
 `explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
 the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
 sentinel/checks/fit.py). Then one scan scores every row
-against the references, passed back as literals, and returns only the flagged rows: no full-table sort. The
+against the references, passed back as literals, and returns only the flagged rows: no full-table sort (with
+`explained_by`, rows a comparison on the raw columns proves inside every line's band are dropped before any
+logarithm: fit.beyond_every_line, bounded by the explanatory columns' min and max). The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
 under a normal tail, widened by how much heavier the data's own tail is (the sample's 0.90 and 0.99
 quantiles of |z|).
@@ -81,7 +83,17 @@ from sentinel.checks.common import (
     result,
 )
 from sentinel.checks.exact import exact, shifted
-from sentinel.checks.sqlstats import NULL_GROUP, counted, group_key, log10_abs, median, outside_every, same, sampled
+from sentinel.checks.sqlstats import (
+    NULL_GROUP,
+    beyond_every,
+    counted,
+    group_key,
+    log10_abs,
+    median,
+    outside_every,
+    same,
+    sampled,
+)
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
 
@@ -233,10 +245,11 @@ class Units:
 @dataclass(frozen=True)
 class Scoring:
     """How `magnitude` scores a table: `sample` holds the rows its references are estimated from (y, the
-    explanatory columns v0.., groups g0..); `rows` are all the scored rows."""
+    explanatory columns v0.., groups g0..); `rows` selects all the scored rows (the scoring scan may add raw
+    conditions to its WHERE: `Raw`)."""
 
     sample: sa.CTE
-    rows: sa.Subquery
+    rows: sa.Select
     groups: int
     explained: list[str]  # v0, v1, ...: log10|explained_by| columns of sample and rows (NULL: missing or 0)
     describe: str
@@ -244,6 +257,22 @@ class Scoring:
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
     counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by)
     units: Units | None = None
+    raw: Raw | None = None  # with explained_by
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The scored rows' columns before their logarithms, so that the scoring scan can drop the rows inside
+    every band with comparisons on them (fit.beyond_every_line) before it takes a single logarithm: `x` the
+    value, `us` the explanatory columns, `missing` true where a row has no line (a u NULL, zero or not finite:
+    judged against its peers), `shift` the range of unit offsets subtracted from log10|x|, `integer` which us
+    hold integers (their least non-zero |u| is 1: fit.spans)."""
+
+    x: sa.ColumnElement
+    us: list[sa.ColumnElement]
+    missing: sa.ColumnElement
+    shift: tuple[float, float]
+    integer: list[bool]
 
 
 def units_of(ctx: Context, p: Params) -> tuple[Units | None, sa.ColumnElement | None, sa.ColumnElement | None]:
@@ -278,6 +307,7 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts:
     cols = [key.label("k"), x.label("x"), y.label("y")]
     cols += [group_key(g).label(f"g{i}") for i, g in enumerate(groups)]
     where = [x.is_not(None), x != 0, *(ctx.finite(p.column) if p.column in skip else [])]
+    us, missing = [], []
     for j, name in enumerate(p.explained_by):
         # NULL where the value is missing, zero, NaN or infinite: that row is judged against its peers instead
         u = ctx.col(name, numeric=True, purpose="explained_by")
@@ -286,6 +316,8 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts:
         else:
             v = log10_abs(sa.func.nullif(u, 0))
         cols.append(v.label(f"v{j}"))
+        us.append(u)
+        missing += [u.is_(None), u == 0, *[sa.not_(f) for f in (ctx.finite(name) if name in skip else [])]]
     sample = sampled(ctx.dialect, ctx.table, cols, where, groups, key, "mag", counts)
     by = [*p.group_by, *([p.unit_column] if p.unit_column else [])]
     peers = f"median of {', '.join(by)} peers" if by else "median of all rows"
@@ -295,10 +327,15 @@ def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts:
         peers += f" (no {' or '.join(p.explained_by)} to fit on)"
     # the row's own label (its unit, NULL as NULL_GROUP), for saying which unit its value and reference are in
     shown = [group_key(ctx.col(p.unit_column)).label("u")] if p.unit_column else []
-    rows = sa.select(*cols, *shown).select_from(ctx.table).where(*where).subquery("mag_rows")
+    rows = sa.select(*cols, *shown).select_from(ctx.table).where(*where)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
     counts_of = counted(ctx.table, where, groups)
-    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counts_of, units)
+    raw = None
+    if us:
+        offsets = [0.0, *[math.log10(r) for r in units.rates.values()]] if units is not None else [0.0]
+        integer = ["INT" in ctx.columns[name].type.upper() for name in p.explained_by]
+        raw = Raw(x, us, sa.or_(*missing), (min(offsets), max(offsets)), integer)
+    return Scoring(sample, rows, len(groups), explained, describe, peers, sa.and_(*where), counts_of, units, raw)
 
 
 def unit_lines(ctx: Context, sc: Scoring, robust: fit.Robust, p: Params) -> fit.Robust:
@@ -460,9 +497,12 @@ def references(
     return out, t
 
 
-def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
+def flagged(
+    sc: Scoring, refs: list[tuple], limit: int, spans: list[tuple[float, float] | None] | None = None
+) -> sa.Select:
     """The rows beyond their group's threshold, worst first, with on each the total count and how many of them
-    sit within their reference's noise of 10^k (`named`: proven slips, whose k the item names)."""
+    sit within their reference's noise of 10^k (`named`: proven slips, whose k the item names). `spans`: each
+    explanatory column's range of log10|u| (sqlstats.log_span), for the raw test before the logarithms."""
     fitted = bool(sc.explained)
     names = ["a", *[f"b{j}" for j in range(len(sc.explained))], "s", "thr", "ref_n", "tol"]
     names += ["peer_a", "peer_s", "peer_thr", "peer_ref_n", "peer_tol"] if fitted else []
@@ -472,7 +512,11 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         sa.column("group_n", sa.Integer),
         name="mag_refs",
     ).data(refs)
-    rows = sc.rows
+    recs = [dict(zip([*[f"g{i}" for i in range(sc.groups)], *names, "group_n"], r, strict=True)) for r in refs]
+    bs = [f"b{j}" for j in range(len(sc.explained))]
+    bands = [(r["a"], tuple(r[b] for b in bs), r["thr"] * r["s"]) for r in recs]  # each line's band
+    peers = [(r["peer_a"], r["peer_thr"] * r["peer_s"]) for r in recs if fitted and r["peer_a"] is not None]
+    rows = sc.rows.where(*_raw_test(sc, bands, peers, spans)).subquery("mag_rows")
     on = same([rows.c[f"g{i}"] for i in range(sc.groups)], [known.c[f"g{i}"] for i in range(sc.groups)])
     ref, spread, thr, ref_n, peer = known.c.a, known.c.s, known.c.thr, known.c.ref_n, sa.false()
     tol = known.c.tol
@@ -485,10 +529,6 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         thr, ref_n = sa.case((peer, known.c.peer_thr), else_=thr), sa.case((peer, known.c.peer_ref_n), else_=ref_n)
         tol = sa.case((peer, known.c.peer_tol), else_=tol)
         # as below, for lines: rows inside every group's band are dropped before the join (peers: their medians)
-        recs = [dict(zip([*[f"g{i}" for i in range(sc.groups)], *names, "group_n"], r, strict=True)) for r in refs]
-        bs = [f"b{j}" for j in range(len(sc.explained))]
-        bands = [(r["a"], tuple(r[b] for b in bs), r["thr"] * r["s"]) for r in recs]
-        peers = [(r["peer_a"], r["peer_thr"] * r["peer_s"]) for r in recs if r["peer_a"] is not None]
         vs = [rows.c[v] for v in sc.explained]
         off_peer = sa.and_(peer, outside_every(rows.c.y, peers)) if peers else sa.false()
         inside.append(sa.or_(off_peer, fit.outside_every_line(rows.c.y, vs, bands)))
@@ -528,6 +568,26 @@ def flagged(sc: Scoring, refs: list[tuple], limit: int) -> sa.Select:
         .order_by(sa.func.abs(scored.c.z).desc(), scored.c.k)
         .limit(limit)
     )
+
+
+def _raw_test(
+    sc: Scoring,
+    bands: list[tuple[float, tuple[float, ...], float]],
+    peers: list[tuple[float, float]],
+    spans: list[tuple[float, float] | None] | None,
+) -> list[sa.ColumnElement]:
+    """The scoring scan's test on the raw columns (`Raw`), in its WHERE, so before its logarithms: a row that
+    no group's line (or, missing an explanatory value, no group's peer median) can flag is dropped by a
+    comparison, not two logarithms. A necessary condition of `flagged`'s own test on the logarithms (the same
+    bands), so the rows flagged are the same; none where it would not drop a row."""
+    if sc.raw is None or not bands or spans is None:
+        return []
+    raw = sc.raw
+    line = fit.beyond_every_line(raw.x, raw.us, bands, spans, raw.shift)
+    if line is None:
+        return []
+    off_peer = beyond_every(raw.x, peers, raw.shift) if peers else sa.false()
+    return [sa.or_(sa.and_(raw.missing, sa.true() if off_peer is None else off_peer), line)]
 
 
 def aggregate_drift(values: dict[str, float | None], history: dict[str, list[float]], p: Params) -> list[dict]:
@@ -588,10 +648,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        robust = None
+        robust, spans = None, None
         if n and sc.explained:
             sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
             robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
+            assert sc.raw is not None
+            spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
             if sc.units is not None:
                 robust = unit_lines(ctx, sc, robust, p)
         found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust))] if n else []
@@ -600,7 +662,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         if found:
             refs, t = references(sc, found, fits, n, p.sensitivity)
             tail90, tail99 = _float(found[0]["q90"]), _float(found[0]["q99"])
-            rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit))]
+            rows = [dict(r._mapping) for r in ctx.source.execute(flagged(sc, refs, ctx.evidence_limit, spans))]
         total = int(rows[0]["total"]) if rows else 0
         slips = int(rows[0]["slips"] or 0) if rows else 0
         items = [_item(r, p, sc, sc.peers if r["peer"] else describe, t) for r in rows]

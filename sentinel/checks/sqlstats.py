@@ -13,6 +13,9 @@ run after run, so a row near the threshold does not flap between flagged and cle
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import sqlalchemy as sa
 
 SAMPLE = 2_000  # rows per group behind a reference, at least: medians to ~3% of a sigma
@@ -65,6 +68,58 @@ def outside_every(y: sa.ColumnElement, bands: list[tuple[float, float]]) -> sa.C
     inside another group's band and still be far off its own."""
     lo, hi = max(c - w for c, w in bands), min(c + w for c, w in bands)
     return sa.not_(y.between(lo, hi))  # an empty intersection (lo > hi) keeps every row
+
+
+RAW_LIMIT = 100.0  # decades: the raw tests below keep every row rather than multiply values past 1e±200
+
+
+def extremes(table: sa.FromClause, cols: list[sa.ColumnElement], non_zero: bool = False) -> sa.Select:
+    """min and max of each column over the whole table (lo0, hi0, ...), for `log_span`. Not filtered: a bound
+    over more rows still holds, and DuckDB answers an unfiltered min and max from its statistics. `non_zero`:
+    those of |u| over its non-zero values instead (a scan)."""
+    out = []
+    for j, c in enumerate(cols):
+        if non_zero:
+            au = sa.func.abs(sa.cast(c, sa.Double))
+            out += [sa.func.min(au).filter(c != 0).label(f"lo{j}"), sa.func.max(au).filter(c != 0).label(f"hi{j}")]
+        else:
+            out += [sa.func.min(c).label(f"lo{j}"), sa.func.max(c).label(f"hi{j}")]
+    return sa.select(*out).select_from(table)
+
+
+def log_span(lo: Any, hi: Any, integer: bool = False) -> tuple[float, float] | None:
+    """The range of log10|u| over the non-zero u in [lo, hi] (a column's `extremes`), slightly widened; None
+    when that is unknown: no values, a non-finite end, or a range that reaches zero (the least |u| is then
+    anywhere, unless the column holds integers: then it is 1)."""
+    if lo is None or hi is None:
+        return None
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    if lo > 0:
+        least, most = lo, hi
+    elif hi < 0:
+        least, most = -hi, -lo
+    elif integer and (lo, hi) != (0.0, 0.0):
+        least, most = 1.0, max(-lo, hi)
+    else:
+        return None
+    a, b = math.log10(least), math.log10(most)
+    return a - 1e-12 * (1 + abs(a)), b + 1e-12 * (1 + abs(b))
+
+
+def beyond_every(
+    x: sa.ColumnElement, bands: list[tuple[float, float]], shift: tuple[float, float] = (0.0, 0.0)
+) -> sa.ColumnElement | None:
+    """`outside_every(log10|x| - s, bands)` for any offset s in `shift`, on the raw value: no logarithm, and a
+    plain comparison that a scan can test on its own (DuckDB's zonemaps). True wherever that may be true (a
+    necessary condition: a row it drops is inside every band); None where it would keep every row anyway."""
+    lo, hi = max(c - w for c, w in bands), min(c + w for c, w in bands)
+    lo, hi = lo + shift[1] + 1e-9, hi + shift[0] - 1e-9  # the margin covers rounding in the scan's logarithms
+    if lo >= hi or max(abs(lo), abs(hi)) > RAW_LIMIT:
+        return None
+    ax = sa.func.abs(sa.cast(x, sa.Double))
+    return sa.or_(ax < sa.literal(10**lo, sa.Double), ax > sa.literal(10**hi, sa.Double))
 
 
 def key_hash(dialect: str, key: sa.ColumnElement, modulo: int) -> sa.ColumnElement:

@@ -241,10 +241,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         y = log10_abs(value) - log10_abs(ref)
         plain += [ref.is_not(None), ref != 0]
         used.append(p.reference_column)
-    explaining = []
+    explaining, raw_us = [], []
     for j, name in enumerate(p.explained_by):
         u = ctx.col(name, numeric=True, purpose="explained_by")
         explaining.append(log10_abs(u).label(f"v{j}"))
+        raw_us.append(u)
         plain += [u.is_not(None), u != 0]
         used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
@@ -314,10 +315,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         stats: list[sa.Row],
         fits: fit.Fits | None,
         pool: dict[str, str],
+        spans: list[tuple[float, float] | None] | None = None,
     ) -> sa.CTE:
         """Every row that may sit in a tail, with its distance d from its group's main mode (given as literals),
         and `lab`: the label whose rows are pooled to look for a second mode (with `group_by`, a label's rows
-        of every peer group, each measured from its own group's mode)."""
+        of every peer group, each measured from its own group's mode). `spans`: with `explained_by`, each
+        column's range of log10|u| (fit.spans), for a test on the raw columns before any logarithm."""
         known = sa.values(
             sa.column("g0", sa.String),
             sa.column("pool", sa.String),
@@ -330,9 +333,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         inside = []
         if fits is None:  # a row inside every group's tail edges is in no tail
             inside.append(outside_every(y, [(m, edge) for _, m, edge in edges]))
-        base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
-        if fits is not None:  # ... edges around each group's line (on the columns: each log10 computed once)
+        else:  # ... edges around each group's line: first on the raw columns (no logarithm; fit.beyond_every_line)
             bands = [(m + fits.of((g,)).a, fits.of((g,)).b, edge) for g, m, edge in edges]
+            raw = fit.beyond_every_line(value, raw_us, bands, spans) if spans else None
+            inside += [raw] if raw is not None else []
+        base = sa.select(*cols).select_from(ctx.table).where(*where, *inside).subquery("ss_rows")
+        if fits is not None:  # ... then on the logarithms (on the columns: each log10 computed once)
             inside = [fit.outside_every_line(base.c.y, [base.c[v] for v in explained], bands)]
         d = base.c.y - known.c.m
         rows = base.join(known, base.c.g0 == known.c.g0)
@@ -420,7 +426,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             acc[0] += n_
             acc[1] += n_ * sigma(r) ** 2
             acc[2] += n_ * _skewness(r.q25, r.q50, r.q75)
-        tails = tails_of(cols, where, stats, fits, pool) if stats else None
+        spans = None
+        if fits is not None and stats:
+            integer = ["INT" in ctx.columns[name].type.upper() for name in p.explained_by]
+            spans = fit.spans(ctx.source, ctx.table, raw_us, integer)
+        tails = tails_of(cols, where, stats, fits, pool, spans) if stats else None
         summary = []
         if tails is not None:
             up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge

@@ -37,9 +37,16 @@ SHEETS = "https://docs.google.com/"
 ACTIONS = {
     "empty": "re-upload",
     "no_data": "re-upload",
+    "too_few_rows": "complete_load",
+    "empty_bucket": "complete_load",
+    "volume_drop": "complete_load",
+    "volume_spike": "confirm_or_dedupe",
     "stale": "restart",
     "drift": "confirm_or_revert",
     "unit_shift": "re_enter",
+    "new_category": "confirm_labels",
+    "share_shift": "confirm_shares",
+    "high_cardinality": "review_check",
     "magnitude": "confirm_amounts",
     "unusual": "confirm_amounts",
     "mixed_units": "one_currency",
@@ -49,9 +56,16 @@ ACTIONS = {
 HEADLINES = {
     "empty": "is empty",
     "no_data": "has no data",
+    "too_few_rows": "has fewer rows than expected",
+    "empty_bucket": "has a period with no rows",
+    "volume_drop": "has fewer rows than usual",
+    "volume_spike": "has more rows than usual",
     "stale": "is stale",
     "drift": "changed its schema",
     "unit_shift": "has values in the wrong unit",
+    "new_category": "has new category values",
+    "share_shift": "has a shift in its category shares",
+    "high_cardinality": "has too many categories to judge",
     "magnitude": "has amounts off by orders of magnitude",
     "unusual": "has unusual amounts",
     "mixed_units": "mixes currencies in one column",
@@ -490,6 +504,31 @@ def _action(action: str | None, dataset: str, where: dict | None, lead: _Inciden
             return f"Please re-upload {place} from your master file."
         case "restart":
             return f"Please restart the load that fills {dataset}: its newest data is older than allowed."
+        case "complete_load":
+            return (
+                f"Please check the load that fills {place}: it holds fewer rows than expected. Re-run it or "
+                "re-upload the missing rows."
+            )
+        case "confirm_or_dedupe":
+            return (
+                f"Please confirm the extra rows in {place} are real, or remove the duplicates (a load run twice "
+                "often doubles a period)."
+            )
+        case "confirm_labels":
+            return (
+                "Please confirm the new values listed are intended (then run `sentinel resolve "
+                f"{lead.id if lead else 'ID'}` to accept them) or correct them to the values they should be."
+            )
+        case "confirm_shares":
+            return (
+                "Please confirm the shift in shares listed is real (then run `sentinel resolve "
+                f"{lead.id if lead else 'ID'}` to accept it) or fix the rows that moved."
+            )
+        case "review_check":
+            return (
+                f"Please tell whoever maintains Sentinel's checks whether this column of {dataset} is meant to "
+                "hold categories: it has more distinct values than the check tracks, so it was not judged."
+            )
         case "confirm_or_revert":
             return (
                 f"Please confirm the schema change of {dataset} is intended (then run `sentinel resolve "

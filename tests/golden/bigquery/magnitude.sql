@@ -1,0 +1,6 @@
+-- golden SQL: case magnitude, dialect bigquery (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, score FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
+-- results
+-- magnitude(amount): error (unsupported): magnitude needs percentile_cont and log10; bigquery has neither

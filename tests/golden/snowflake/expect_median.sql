@@ -1,0 +1,15 @@
+-- golden SQL: case expect_median, dialect snowflake (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- statement 1
+SELECT count(sales.deals.amount) AS a0
+FROM sales.deals
+-- statement 2
+SELECT sales.deals.amount
+FROM sales.deals
+WHERE sales.deals.amount IS NOT NULL ORDER BY sales.deals.amount
+ LIMIT %(param_1)s OFFSET %(param_2)s
+-- params: {"param_1": 2, "param_2": 179}
+-- results
+-- expect_column_median_to_be_between(amount): fail (violation): median of amount is 92,803, outside [1, 2]

@@ -1,0 +1,7 @@
+-- golden SQL: case expect_regex, dialect snowflake (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- results
+-- expect_column_values_to_match_regex(code): error (unsupported): expect_column_values_to_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
+-- expect_column_values_to_not_match_regex(code): error (unsupported): expect_column_values_to_not_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx

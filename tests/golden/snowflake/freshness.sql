@@ -1,0 +1,9 @@
+-- golden SQL: case freshness, dialect snowflake (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- statement 1
+SELECT max(sales.deals.updated_at) AS a0
+FROM sales.deals
+-- results
+-- freshness: pass

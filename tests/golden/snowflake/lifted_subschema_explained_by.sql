@@ -1,0 +1,140 @@
+-- golden SQL: case lifted_subschema_explained_by, dialect snowflake (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- statement 1
+SELECT sum(sales.deals.amount) AS a0
+FROM sales.deals
+-- statement 2
+SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS value, count(*) AS n, count(*) OVER () AS categories
+FROM sales.deals GROUP BY coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s)
+ LIMIT %(param_1)s
+-- params: {"coalesce_1": "(null)", "param_1": 10001}
+-- statement 3
+SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, count(*) AS group_rows
+FROM sales.deals
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != %(amount_1)s AND sales.deals.seats IS NOT NULL AND sales.deals.seats != %(seats_1)s GROUP BY coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) ORDER BY coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s)
+-- params: {"coalesce_1": "(null)", "amount_1": 0, "seats_1": 0}
+-- statement 4
+WITH ss_counts AS
+(SELECT ss_known.g0 AS g0, CAST(ss_known.group_rows AS BIGINT) AS group_rows, CAST(greatest(%(greatest_1)s, %(param_1)s / CAST(%(param_2)s AS BIGINT)) AS FLOAT) AS cap
+FROM (VALUES (%(param_3)s, %(param_4)s), (%(param_5)s, %(param_6)s), (%(param_7)s, %(param_8)s), (%(param_9)s, %(param_10)s)) AS ss_known (g0, group_rows)),
+ss_sample AS
+(SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0, ss_counts.group_rows AS group_rows
+FROM sales.deals JOIN ss_counts ON coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_2)s) = ss_counts.g0
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != %(amount_1)s AND sales.deals.seats IS NOT NULL AND sales.deals.seats != %(seats_1)s AND (ss_counts.group_rows <= ss_counts.cap OR CAST(CAST(abs(hashtextextended(CAST(sales.deals.id AS VARCHAR), %(hashtextextended_1)s) %% %(hashtextextended_2)s) AS INTEGER) AS FLOAT) / %(param_11)s < ss_counts.cap / CAST(ss_counts.group_rows AS FLOAT))),
+ss_lines_1_sums AS
+(SELECT ss_sample.g0 AS g0, count(*) AS n, sum(CAST(ss_sample.y AS NUMERIC(38, 12))) AS sy, sum(CAST(ss_sample.v0 AS NUMERIC(38, 12))) AS s0, sum(CAST(ss_sample.v0 * ss_sample.y AS NUMERIC(38, 12))) AS s0y, sum(CAST(ss_sample.v0 * ss_sample.v0 AS NUMERIC(38, 12))) AS s0_0
+FROM ss_sample
+WHERE ss_sample.v0 IS NOT NULL GROUP BY GROUPING SETS((ss_sample.g0), ()) ORDER BY ss_sample.g0),
+ss_lines_1_means AS
+(SELECT ss_lines_1_sums.g0 AS g0, ss_lines_1_sums.n AS n, ss_lines_1_sums.s0_0 AS s0_0, ss_lines_1_sums.s0y AS s0y, CAST(ss_lines_1_sums.s0 AS DOUBLE) / CAST(nullif(ss_lines_1_sums.n, %(nullif_6)s) AS DOUBLE) AS mv, CAST(ss_lines_1_sums.sy AS DOUBLE) / CAST(nullif(ss_lines_1_sums.n, %(nullif_6)s) AS DOUBLE) AS my
+FROM ss_lines_1_sums),
+ss_lines_1_moments AS
+(SELECT ss_lines_1_means.g0 AS g0, ss_lines_1_means.n AS n, ss_lines_1_means.mv AS mv, ss_lines_1_means.my AS my, CAST(ss_lines_1_means.s0_0 AS DOUBLE) / CAST(nullif(ss_lines_1_means.n, %(nullif_5)s) AS DOUBLE) - ss_lines_1_means.mv * ss_lines_1_means.mv AS cov, CAST(ss_lines_1_means.s0y AS DOUBLE) / CAST(nullif(ss_lines_1_means.n, %(nullif_5)s) AS DOUBLE) - ss_lines_1_means.mv * ss_lines_1_means.my AS cross
+FROM ss_lines_1_means),
+ss_lines_1_scaled AS
+(SELECT ss_lines_1_moments.g0 AS g0, ss_lines_1_moments.n AS n, ss_lines_1_moments.mv AS mv, ss_lines_1_moments.my AS my, ss_lines_1_moments.cov AS cov, ss_lines_1_moments.cross AS cross, sqrt(greatest(ss_lines_1_moments.cov, %(greatest_3)s)) AS scale
+FROM ss_lines_1_moments),
+ss_lines_1_solved AS
+(SELECT ss_lines_1_scaled.g0 AS g0, ss_lines_1_scaled.n AS n, ss_lines_1_scaled.mv AS mv, ss_lines_1_scaled.my AS my, CASE WHEN (ss_lines_1_scaled.n > %(n_4)s AND ss_lines_1_scaled.scale >= %(scale_2)s) THEN ((ss_lines_1_scaled.cross / nullif(ss_lines_1_scaled.scale, %(nullif_4)s)) / (ss_lines_1_scaled.cov / (ss_lines_1_scaled.scale * ss_lines_1_scaled.scale))) / ss_lines_1_scaled.scale END AS b
+FROM ss_lines_1_scaled),
+ss_lines_1_overall AS
+(SELECT ss_lines_1_solved.n AS n, ss_lines_1_solved.my - ss_lines_1_solved.b * ss_lines_1_solved.mv AS a, ss_lines_1_solved.b AS b0
+FROM ss_lines_1_solved
+WHERE ss_lines_1_solved.g0 IS NULL),
+ss_lines_1_lines AS
+(SELECT ss_lines_1_solved.g0 AS g0, CASE WHEN (ss_lines_1_solved.b IS NOT NULL AND ss_lines_1_solved.n >= %(n_3)s) THEN ss_lines_1_solved.my - ss_lines_1_solved.b * ss_lines_1_solved.mv ELSE ss_lines_1_overall.a END AS a, CASE WHEN (ss_lines_1_solved.b IS NOT NULL AND ss_lines_1_solved.n >= %(n_3)s) THEN ss_lines_1_solved.b ELSE ss_lines_1_overall.b0 END AS b0, ss_lines_1_solved.b IS NOT NULL AND ss_lines_1_solved.n >= %(n_3)s AS own
+FROM ss_lines_1_solved JOIN ss_lines_1_overall ON true
+WHERE ss_lines_1_solved.g0 IS NOT NULL),
+ss_lines_1_resid AS
+(SELECT ss_sample.k AS k, ss_sample.x AS x, ss_sample.g0 AS g0, ss_sample.y AS y, ss_sample.v0 AS v0, ss_sample.group_rows AS group_rows, ss_sample.y - (ss_lines_1_lines.a + ss_lines_1_lines.b0 * ss_sample.v0) AS e
+FROM ss_sample JOIN ss_lines_1_lines ON ss_sample.g0 = ss_lines_1_lines.g0),
+ss_lines_1_spread AS
+(SELECT ss_lines_1_resid.g0 AS g0, percentile_cont(%(percentile_cont_4)s) WITHIN GROUP (ORDER BY abs(ss_lines_1_resid.e)) AS mad
+FROM ss_lines_1_resid GROUP BY ss_lines_1_resid.g0),
+ss_lines_1_keep AS
+(SELECT ss_lines_1_resid.k AS k, ss_lines_1_resid.x AS x, ss_lines_1_resid.g0 AS g0, ss_lines_1_resid.y AS y, ss_lines_1_resid.v0 AS v0, ss_lines_1_resid.group_rows AS group_rows, ss_lines_1_resid.e AS e
+FROM ss_lines_1_resid JOIN ss_lines_1_spread ON ss_lines_1_resid.g0 = ss_lines_1_spread.g0
+WHERE abs(ss_lines_1_resid.e) <= %(greatest_4)s * greatest(%(mad_1)s * ss_lines_1_spread.mad, %(greatest_5)s)),
+ss_lines_2_sums AS
+(SELECT ss_lines_1_keep.g0 AS g0, count(*) AS n, sum(CAST(ss_lines_1_keep.y AS NUMERIC(38, 12))) AS sy, sum(CAST(ss_lines_1_keep.v0 AS NUMERIC(38, 12))) AS s0, sum(CAST(ss_lines_1_keep.v0 * ss_lines_1_keep.y AS NUMERIC(38, 12))) AS s0y, sum(CAST(ss_lines_1_keep.v0 * ss_lines_1_keep.v0 AS NUMERIC(38, 12))) AS s0_0
+FROM ss_lines_1_keep
+WHERE ss_lines_1_keep.v0 IS NOT NULL GROUP BY GROUPING SETS((ss_lines_1_keep.g0), ()) ORDER BY ss_lines_1_keep.g0),
+ss_lines_2_means AS
+(SELECT ss_lines_2_sums.g0 AS g0, ss_lines_2_sums.n AS n, ss_lines_2_sums.s0_0 AS s0_0, ss_lines_2_sums.s0y AS s0y, CAST(ss_lines_2_sums.s0 AS DOUBLE) / CAST(nullif(ss_lines_2_sums.n, %(nullif_3)s) AS DOUBLE) AS mv, CAST(ss_lines_2_sums.sy AS DOUBLE) / CAST(nullif(ss_lines_2_sums.n, %(nullif_3)s) AS DOUBLE) AS my
+FROM ss_lines_2_sums),
+ss_lines_2_moments AS
+(SELECT ss_lines_2_means.g0 AS g0, ss_lines_2_means.n AS n, ss_lines_2_means.mv AS mv, ss_lines_2_means.my AS my, CAST(ss_lines_2_means.s0_0 AS DOUBLE) / CAST(nullif(ss_lines_2_means.n, %(nullif_2)s) AS DOUBLE) - ss_lines_2_means.mv * ss_lines_2_means.mv AS cov, CAST(ss_lines_2_means.s0y AS DOUBLE) / CAST(nullif(ss_lines_2_means.n, %(nullif_2)s) AS DOUBLE) - ss_lines_2_means.mv * ss_lines_2_means.my AS cross
+FROM ss_lines_2_means),
+ss_lines_2_scaled AS
+(SELECT ss_lines_2_moments.g0 AS g0, ss_lines_2_moments.n AS n, ss_lines_2_moments.mv AS mv, ss_lines_2_moments.my AS my, ss_lines_2_moments.cov AS cov, ss_lines_2_moments.cross AS cross, sqrt(greatest(ss_lines_2_moments.cov, %(greatest_2)s)) AS scale
+FROM ss_lines_2_moments),
+ss_lines_2_solved AS
+(SELECT ss_lines_2_scaled.g0 AS g0, ss_lines_2_scaled.n AS n, ss_lines_2_scaled.mv AS mv, ss_lines_2_scaled.my AS my, CASE WHEN (ss_lines_2_scaled.n > %(n_2)s AND ss_lines_2_scaled.scale >= %(scale_1)s) THEN ((ss_lines_2_scaled.cross / nullif(ss_lines_2_scaled.scale, %(nullif_1)s)) / (ss_lines_2_scaled.cov / (ss_lines_2_scaled.scale * ss_lines_2_scaled.scale))) / ss_lines_2_scaled.scale END AS b
+FROM ss_lines_2_scaled),
+ss_lines_2_overall AS
+(SELECT ss_lines_2_solved.n AS n, ss_lines_2_solved.my - ss_lines_2_solved.b * ss_lines_2_solved.mv AS a, ss_lines_2_solved.b AS b0
+FROM ss_lines_2_solved
+WHERE ss_lines_2_solved.g0 IS NULL),
+ss_lines_2_lines AS
+(SELECT ss_lines_2_solved.g0 AS g0, CASE WHEN (ss_lines_2_solved.b IS NOT NULL AND ss_lines_2_solved.n >= %(n_1)s) THEN ss_lines_2_solved.my - ss_lines_2_solved.b * ss_lines_2_solved.mv ELSE ss_lines_2_overall.a END AS a, CASE WHEN (ss_lines_2_solved.b IS NOT NULL AND ss_lines_2_solved.n >= %(n_1)s) THEN ss_lines_2_solved.b ELSE ss_lines_2_overall.b0 END AS b0, ss_lines_2_solved.b IS NOT NULL AND ss_lines_2_solved.n >= %(n_1)s AS own
+FROM ss_lines_2_solved JOIN ss_lines_2_overall ON true
+WHERE ss_lines_2_solved.g0 IS NOT NULL),
+ss_lines AS
+(SELECT ss_lines_2_lines.g0 AS g0, ss_lines_2_lines.a AS a, ss_lines_2_lines.b0 AS b0, ss_lines_2_lines.own AS own
+FROM ss_lines_2_lines),
+ss_resid AS
+(SELECT ss_sample.g0 AS g0, ss_sample.group_rows AS group_rows, ss_sample.y - (ss_lines.a + ss_lines.b0 * ss_sample.v0) AS y
+FROM ss_sample JOIN ss_lines ON ss_sample.g0 = ss_lines.g0),
+ss_med AS
+(SELECT ss_resid.g0 AS g0, percentile_cont(%(percentile_cont_6)s) WITHIN GROUP (ORDER BY ss_resid.y) AS m, max(ss_resid.group_rows) AS n
+FROM ss_resid GROUP BY ss_resid.g0),
+ss_dev AS
+(SELECT ss_med.g0 AS g0, ss_med.m AS m, ss_med.n AS n, percentile_cont(%(percentile_cont_5)s) WITHIN GROUP (ORDER BY abs(ss_resid.y - ss_med.m)) AS mad
+FROM ss_resid JOIN ss_med ON ss_resid.g0 = ss_med.g0 GROUP BY ss_med.g0, ss_med.m, ss_med.n),
+ss_lines_overall AS
+(SELECT ss_lines_1_overall.n AS n1, ss_lines_1_overall.b0 IS NOT NULL AS ok1, ss_lines_2_overall.n AS n2, ss_lines_2_overall.b0 IS NOT NULL AS ok2, ss_lines_2_overall.a AS oa, ss_lines_2_overall.b0 AS ob0
+FROM ss_lines_1_overall JOIN ss_lines_2_overall ON true)
+ SELECT ss_dev.g0, ss_dev.m, ss_dev.n, ss_dev.mad, percentile_cont(%(percentile_cont_1)s) WITHIN GROUP (ORDER BY ss_resid.y) AS q25, percentile_cont(%(percentile_cont_2)s) WITHIN GROUP (ORDER BY ss_resid.y) AS q50, percentile_cont(%(percentile_cont_3)s) WITHIN GROUP (ORDER BY ss_resid.y) AS q75, ss_lines.a AS fit_a, ss_lines.b0 AS fit_b0, ss_lines_overall.n1 AS fit_n1, ss_lines_overall.ok1 AS fit_ok1, ss_lines_overall.n2 AS fit_n2, ss_lines_overall.ok2 AS fit_ok2, ss_lines_overall.oa AS fit_oa, ss_lines_overall.ob0 AS fit_ob0
+FROM ss_resid JOIN ss_dev ON ss_resid.g0 = ss_dev.g0 LEFT OUTER JOIN ss_lines ON ss_dev.g0 = ss_lines.g0 JOIN ss_lines_overall ON true
+WHERE abs(ss_resid.y - ss_dev.m) <= greatest(%(mad_2)s * ss_dev.mad, %(greatest_6)s) GROUP BY ss_dev.g0, ss_dev.m, ss_dev.n, ss_dev.mad, ss_lines.a, ss_lines.b0, ss_lines_overall.n1, ss_lines_overall.ok1, ss_lines_overall.n2, ss_lines_overall.ok2, ss_lines_overall.oa, ss_lines_overall.ob0 ORDER BY ss_dev.g0
+-- params: {"greatest_1": 2000, "param_1": 200000, "param_2": 4, "param_3": "CHF", "param_4": 1, "param_5": "EUR", "param_6": 89, "param_7": "JPY", "param_8": 6, "param_9": "USD", "param_10": 264, "coalesce_1": "(null)", "coalesce_2": "(null)", "amount_1": 0, "seats_1": 0, "hashtextextended_1": 0, "hashtextextended_2": 1000003, "param_11": 1000003, "nullif_6": 0, "nullif_5": 0, "greatest_3": 0.0, "n_4": 1, "scale_2": 1e-09, "nullif_4": 0.0, "n_3": 20, "percentile_cont_4": 0.5, "greatest_4": 4.0, "mad_1": 1.4826, "greatest_5": 0.01, "nullif_3": 0, "nullif_2": 0, "greatest_2": 0.0, "n_2": 1, "scale_1": 1e-09, "nullif_1": 0.0, "n_1": 20, "percentile_cont_6": 0.5, "percentile_cont_5": 0.5, "percentile_cont_1": 0.25, "percentile_cont_2": 0.5, "percentile_cont_3": 0.75, "mad_2": 4.4478, "greatest_6": 0.5}
+-- statement 5
+WITH ss_counts AS
+(SELECT ss_known.g0 AS g0, CAST(ss_known.group_rows AS BIGINT) AS group_rows, CAST(greatest(%(greatest_1)s, %(param_1)s / CAST(%(param_2)s AS BIGINT)) AS FLOAT) AS cap
+FROM (VALUES (%(param_3)s, %(param_4)s), (%(param_5)s, %(param_6)s), (%(param_7)s, %(param_8)s), (%(param_9)s, %(param_10)s)) AS ss_known (g0, group_rows)),
+ss_sample AS
+(SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0, ss_counts.group_rows AS group_rows
+FROM sales.deals JOIN ss_counts ON coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_2)s) = ss_counts.g0
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != %(amount_1)s AND sales.deals.seats IS NOT NULL AND sales.deals.seats != %(seats_1)s AND (ss_counts.group_rows <= ss_counts.cap OR CAST(CAST(abs(hashtextextended(CAST(sales.deals.id AS VARCHAR), %(hashtextextended_1)s) %% %(hashtextextended_2)s) AS INTEGER) AS FLOAT) / %(param_11)s < ss_counts.cap / CAST(ss_counts.group_rows AS FLOAT))),
+ss_units AS
+(SELECT ss_sample.g0 AS lab, (ss_sample.y - ss_refs.c) - ss_refs.b0 * ss_sample.v0 AS r
+FROM ss_sample JOIN (VALUES (%(param_12)s, %(param_13)s, %(param_14)s)) AS ss_refs (pg, c, b0) ON %(param_15)s = ss_refs.pg
+WHERE ss_sample.g0 IN (%(g0_1_1)s, %(g0_1_2)s, %(g0_1_3)s, %(g0_1_4)s)),
+ss_units_med AS
+(SELECT ss_units.lab AS lab, percentile_cont(%(percentile_cont_2)s) WITHIN GROUP (ORDER BY ss_units.r) AS o, count(*) AS n
+FROM ss_units GROUP BY ss_units.lab)
+ SELECT ss_units_med.lab, ss_units_med.o, ss_units_med.n, percentile_cont(%(percentile_cont_1)s) WITHIN GROUP (ORDER BY abs(ss_units.r - ss_units_med.o)) AS mad
+FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
+-- params: {"greatest_1": 2000, "param_1": 200000, "param_2": 4, "param_3": "CHF", "param_4": 1, "param_5": "EUR", "param_6": 89, "param_7": "JPY", "param_8": 6, "param_9": "USD", "param_10": 264, "coalesce_1": "(null)", "coalesce_2": "(null)", "amount_1": 0, "seats_1": 0, "hashtextextended_1": 0, "hashtextextended_2": 1000003, "param_11": 1000003, "param_12": "(all)", "param_13": 2.9874853897264226, "param_14": 1.003907078580196, "param_15": "(all)", "g0_1_1": "USD", "g0_1_2": "CHF", "g0_1_3": "EUR", "g0_1_4": "JPY", "percentile_cont_2": 0.5, "percentile_cont_1": 0.5}
+-- statement 6
+SELECT min(sales.deals.seats) AS lo0, max(sales.deals.seats) AS hi0
+FROM sales.deals
+-- statement 7
+WITH ss_tails AS
+(SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, (ss_rows.y - ss_stats.m) - (ss_lines.a + ss_lines.b0 * ss_rows.v0) AS d, greatest(%(sigma_1)s * ss_stats.sigma, %(greatest_2)s) AS edge, ss_stats.sigma AS spread
+FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0
+FROM sales.deals
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != %(amount_1)s AND sales.deals.seats IS NOT NULL AND sales.deals.seats != %(seats_1)s) AS ss_rows JOIN (VALUES (%(param_5)s, %(param_6)s, %(param_7)s, %(param_8)s), (%(param_9)s, %(param_10)s, %(param_11)s, %(param_12)s), (%(param_13)s, %(param_14)s, %(param_15)s, %(param_16)s), (%(param_17)s, %(param_18)s, %(param_19)s, %(param_20)s)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0 JOIN (VALUES (%(param_21)s, %(param_22)s, %(param_23)s), (%(param_24)s, %(param_25)s, %(param_26)s), (%(param_27)s, %(param_28)s, %(param_29)s), (%(param_30)s, %(param_31)s, %(param_32)s)) AS ss_lines (g0, a, b0) ON ss_rows.g0 = ss_lines.g0
+WHERE abs((ss_rows.y - %(v0_1)s * ss_rows.v0) - %(param_33)s) + %(param_34)s + %(abs_1)s * abs(ss_rows.v0) > %(param_35)s)
+ SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN %(param_1)s ELSE %(param_2)s END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN %(param_3)s ELSE %(param_4)s END) AS down, percentile_cont(%(percentile_cont_1)s) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / greatest(ss_tails.spread, %(greatest_1)s)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(%(percentile_cont_2)s) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / greatest(ss_tails.spread, %(greatest_1)s)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
+FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
+-- params: {"sigma_1": 3.0, "greatest_2": 0.5, "coalesce_1": "(null)", "amount_1": 0, "seats_1": 0, "param_5": "CHF", "param_6": "CHF", "param_7": 0.016799931214942276, "param_8": 0.0, "param_9": "EUR", "param_10": "EUR", "param_11": -0.0032907592368092153, "param_12": 0.0751362124612964, "param_13": "JPY", "param_14": "JPY", "param_15": 2.14608500739757, "param_16": 0.049730459012577895, "param_17": "USD", "param_18": "USD", "param_19": -0.0030517449098246274, "param_20": 0.0762270599453426, "param_21": "CHF", "param_22": 2.971256213890831, "param_23": 1.034321928837279, "param_24": "EUR", "param_25": 2.99413549008466, "param_26": 1.0035356652944185, "param_27": "JPY", "param_28": 2.971256213890831, "param_29": 1.034321928837279, "param_30": "USD", "param_31": 2.9905371346362473, "param_32": 1.003907078580196, "v0_1": 1.0189287970658487, "param_33": 4.052413305507412, "param_34": 1e-09, "abs_1": 0.015393131771430202, "param_35": -0.564927915780989, "param_1": 1, "param_2": 0, "param_3": 1, "param_4": 0, "percentile_cont_1": 0.5, "greatest_1": 1e-12, "percentile_cont_2": 0.5}
+-- statement 8
+SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS value, CAST(sales.deals.updated_at AS datetime) >= %(param_1)s AS recent, count(*) AS n
+FROM sales.deals
+WHERE sales.deals.updated_at IS NOT NULL GROUP BY coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s), CAST(sales.deals.updated_at AS datetime) >= %(param_1)s
+-- params: {"coalesce_1": "(null)", "param_1": "datetime 2026-06-14 09:30:00"}
+-- results
+-- subschema(amount): fail (share_shift): share shift: EUR 24.9% -> 16.7%, USD 73.2% -> 83.3%; amount mixes currencies: the 6 rows labelled JPY sit 2.18 decades above the USD rows (on the residual of the fit on seats), the JPY/USD factor 150 (the rates of config fx_rates): a sum or mean over amount adds one unit to another

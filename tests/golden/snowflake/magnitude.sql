@@ -1,0 +1,6 @@
+-- golden SQL: case magnitude, dialect snowflake (paramstyle pyformat)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
+-- results
+-- magnitude(amount): error (unsupported): magnitude needs percentile_cont and log10; snowflake has neither

@@ -1,0 +1,50 @@
+-- golden SQL: case lifted_magnitude_group_by, dialect trino (paramstyle qmark)
+-- regenerate: SENTINEL_UPDATE_GOLDEN=1 pytest tests/test_golden_sql.py
+-- run 1
+-- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at TIMESTAMP, created_at TIMESTAMP WITH TIME ZONE
+-- statement 1
+SELECT sum(sales.deals.amount) AS a0, count(sales.deals.amount) AS a1, sum(CASE WHEN (sales.deals.amount IS NOT NULL AND sales.deals.amount != ?) THEN ? ELSE ? END) AS a2
+FROM sales.deals
+-- params: [0, 1, 0]
+-- statement 2
+WITH mag_counts AS
+(SELECT coalesce(CAST(sales.deals.owner AS VARCHAR), ?) AS g0, count(*) AS group_rows, CAST(greatest(?, ? / CAST(count(*) OVER () AS DECIMAL)) AS REAL) AS cap
+FROM sales.deals
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? GROUP BY coalesce(CAST(sales.deals.owner AS VARCHAR), ?)),
+mag_sample AS
+(SELECT sales.deals.id AS k, sales.deals.amount AS x, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, coalesce(CAST(sales.deals.owner AS VARCHAR), ?) AS g0, mag_counts.group_rows AS group_rows
+FROM sales.deals JOIN mag_counts ON coalesce(CAST(sales.deals.owner AS VARCHAR), ?) = mag_counts.g0
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND (mag_counts.group_rows <= mag_counts.cap OR CAST(CAST(abs(hashtextextended(CAST(sales.deals.id AS VARCHAR), ?) % ?) AS INTEGER) AS REAL) / CAST(? AS DECIMAL) < mag_counts.cap / CAST(CAST(mag_counts.group_rows AS REAL) AS REAL))),
+group_rows AS
+(SELECT mag_sample.g0 AS g0, max(mag_sample.group_rows) AS group_rows
+FROM mag_sample GROUP BY mag_sample.g0),
+ref_med AS
+(SELECT mag_sample.g0 AS g0, percentile_cont(?) WITHIN GROUP (ORDER BY mag_sample.y) AS m, count(mag_sample.y) AS n
+FROM mag_sample GROUP BY mag_sample.g0),
+ref_groups AS
+(SELECT ref_med.g0 AS g0, ref_med.m AS m, ref_med.n AS n, percentile_cont(?) WITHIN GROUP (ORDER BY abs(mag_sample.y - ref_med.m)) AS mad, percentile_cont(?) WITHIN GROUP (ORDER BY abs(mag_sample.y - ref_med.m)) AS d90
+FROM mag_sample JOIN ref_med ON mag_sample.g0 = ref_med.g0 GROUP BY ref_med.g0, ref_med.m, ref_med.n),
+ref_all AS
+(SELECT percentile_cont(?) WITHIN GROUP (ORDER BY mag_sample.y) AS m0, count(mag_sample.y) AS n0
+FROM mag_sample),
+ref_overall AS
+(SELECT ref_all.m0 AS m0, ref_all.n0 AS n0, percentile_cont(?) WITHIN GROUP (ORDER BY abs(mag_sample.y - ref_all.m0)) AS mad0, percentile_cont(?) WITHIN GROUP (ORDER BY abs(mag_sample.y - ref_all.m0)) AS d90_0
+FROM mag_sample JOIN ref_all ON true GROUP BY ref_all.m0, ref_all.n0),
+tail AS
+(SELECT percentile_cont(?) WITHIN GROUP (ORDER BY abs((mag_sample.y - CASE WHEN (ref_groups.n >= ?) THEN ref_groups.m ELSE ref_overall.m0 END) / CAST(greatest(CASE WHEN (ref_groups.n >= ?) THEN ? * ref_groups.mad ELSE ? * ref_overall.mad0 END, ?) AS DECIMAL))) AS q90, percentile_cont(?) WITHIN GROUP (ORDER BY abs((mag_sample.y - CASE WHEN (ref_groups.n >= ?) THEN ref_groups.m ELSE ref_overall.m0 END) / CAST(greatest(CASE WHEN (ref_groups.n >= ?) THEN ? * ref_groups.mad ELSE ? * ref_overall.mad0 END, ?) AS DECIMAL))) AS q99
+FROM mag_sample JOIN ref_groups ON mag_sample.g0 = ref_groups.g0 JOIN ref_overall ON true)
+ SELECT group_rows.g0, group_rows.group_rows, ref_groups.m, ref_groups.n, ref_groups.mad, ref_groups.d90, ref_overall.m0, ref_overall.n0, ref_overall.mad0, ref_overall.d90_0, tail.q90, tail.q99
+FROM group_rows LEFT OUTER JOIN ref_groups ON group_rows.g0 = ref_groups.g0 JOIN ref_overall ON true JOIN tail ON true ORDER BY group_rows.g0
+-- params: ["(null)", 2000, 200000, 0, "(null)", "(null)", "(null)", 0, 0, 1000003, 1000003, 0.5, 0.5, 0.9, 0.5, 0.5, 0.9, 0.9, 20, 20, 1.4826, 1.4826, 0.01, 0.99, 20, 20, 1.4826, 1.4826, 0.01]
+-- statement 3
+SELECT scored.k, scored.x, scored.y, scored.ref, scored.s, scored.z, scored.thr, scored.tol, scored.group_n, scored.ref_n, scored.peer, scored.g0, round(scored.y - scored.ref) != ? AND abs((scored.y - scored.ref) - round(scored.y - scored.ref)) <= scored.tol AS named, count(*) OVER () AS total, sum(CASE WHEN (round(scored.y - scored.ref) != ? AND abs((scored.y - scored.ref) - round(scored.y - scored.ref)) <= scored.tol) THEN ? ELSE ? END) OVER () AS slips
+FROM (SELECT mag_rows.k AS k, mag_rows.x AS x, mag_rows.y AS y, mag_refs.a AS ref, mag_refs.s AS s, (mag_rows.y - mag_refs.a) / CAST(mag_refs.s AS REAL) AS z, mag_refs.thr AS thr, mag_refs.tol AS tol, mag_refs.group_n AS group_n, mag_refs.ref_n AS ref_n, false AS peer, mag_rows.g0 AS g0
+FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, coalesce(CAST(sales.deals.owner AS VARCHAR), ?) AS g0
+FROM sales.deals
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ?) AS mag_rows JOIN (VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)) AS mag_refs (g0, a, s, thr, ref_n, tol, group_n) ON mag_rows.g0 = mag_refs.g0
+WHERE mag_rows.y NOT BETWEEN ? AND ?) AS scored
+WHERE abs(scored.z) > scored.thr ORDER BY abs(scored.z) DESC, scored.k
+LIMIT ?
+-- params: [0, 0, 1, 0, "(null)", 0, "(null)", 4.969449079511877, 0.3348994956438487, 10.585110399444634, 360, -1.0, 0, "rep0", 4.964403423213325, 0.314431366529311, 12.508850924426048, 60, -1.0, 60, "rep1", 5.0628247828440545, 0.23780470212624064, 12.53628537846104, 59, -1.0, 59, "rep2", 5.037989946861524, 0.26263490658547156, 12.508850924426048, 60, -1.0, 60, "rep3", 5.019515248170153, 0.2805868653755453, 12.508850924426048, 60, -1.0, 60, "rep4", 4.897859011094942, 0.4350062359017608, 12.508850924426048, 60, -1.0, 60, "rep5", 4.936135608310206, 0.39301049604443095, 12.508850924426048, 60, -1.0, 60, 2.081637172649581, 8.044012393038528, 20]
+-- results
+-- magnitude(amount): pass
