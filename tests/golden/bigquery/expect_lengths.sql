@@ -3,5 +3,5 @@
 -- run 1
 -- describe sales.deals: id INT64, owner STRING, region STRING, currency STRING, seats INT64, amount FLOAT64, list_price FLOAT64, booked FLOAT64, score FLOAT64, code STRING, updated_at DATETIME, created_at TIMESTAMP
 -- results
--- expect_column_value_lengths_to_be_between(code): error (unsupported): expect_column_value_lengths_to_be_between is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
--- expect_column_value_lengths_to_equal(code): error (unsupported): expect_column_value_lengths_to_equal is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
+-- expect_column_value_lengths_to_be_between(code): error (unsupported): expect_column_value_lengths_to_be_between is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
+-- expect_column_value_lengths_to_equal(code): error (unsupported): expect_column_value_lengths_to_equal is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx

@@ -117,10 +117,10 @@ WHERE CAST(`deals`.`updated_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`d
 -- expect_column_values_to_not_be_in_set(region): fail (violation): 1 of 360 rows (0.278%) have a forbidden region; e.g. 8 (XX)
 -- expect_column_values_to_be_unique(id): fail (violation): 2 of 360 rows share a id with another row
 -- expect_column_distinct_values_to_be_in_set(currency): fail (violation): 3 distinct value(s) of currency outside ['USD']
--- expect_column_values_to_match_regex(code): error (unsupported): expect_column_values_to_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
--- expect_column_values_to_not_match_regex(code): error (unsupported): expect_column_values_to_not_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
--- expect_column_value_lengths_to_be_between(code): error (unsupported): expect_column_value_lengths_to_be_between is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
--- expect_column_value_lengths_to_equal(code): error (unsupported): expect_column_value_lengths_to_equal is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
+-- expect_column_values_to_match_regex(code): error (unsupported): expect_column_values_to_match_regex is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
+-- expect_column_values_to_not_match_regex(code): error (unsupported): expect_column_values_to_not_match_regex is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
+-- expect_column_value_lengths_to_be_between(code): error (unsupported): expect_column_value_lengths_to_be_between is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
+-- expect_column_value_lengths_to_equal(code): error (unsupported): expect_column_value_lengths_to_equal is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
 -- expect_column_pair_values_a_to_be_greater_than_b: fail (violation): 2 of 360 rows (0.556%) have list_price below amount; e.g. 71 (157851.94), 91 (82227.94)
 -- expect_column_pair_values_to_be_equal: fail (violation): 9 of 360 rows (2.5%) have amount unequal to booked; e.g. 41 (29010312.0), 42 (2787289.5), 43 (20756589.0) and 6 more
 -- volume: pass

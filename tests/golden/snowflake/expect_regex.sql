@@ -3,5 +3,5 @@
 -- run 1
 -- describe sales.deals: id INTEGER, owner VARCHAR(50), region VARCHAR(20), currency VARCHAR(3), seats INTEGER, amount DOUBLE, list_price DOUBLE, booked DOUBLE, score DOUBLE, code VARCHAR(20), updated_at datetime, created_at TIMESTAMP_TZ
 -- results
--- expect_column_values_to_match_regex(code): error (unsupported): expect_column_values_to_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
--- expect_column_values_to_not_match_regex(code): error (unsupported): expect_column_values_to_not_match_regex is compiled natively on duckdb, postgresql, sqlite only: use engine: auto or gx
+-- expect_column_values_to_match_regex(code): error (unsupported): expect_column_values_to_match_regex is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
+-- expect_column_values_to_not_match_regex(code): error (unsupported): expect_column_values_to_not_match_regex is compiled natively on duckdb, postgresql, spark, sqlite only: use engine: auto or gx
