@@ -113,7 +113,7 @@ RAW_FRESH = "import sys\n{connect}{funcs}\nprint(*raw_suite(connect(sys.argv[1])
 # each round as a Sentinel run does (the daemon keeps no DuckDB connection between runs); PostgreSQL: it keeps
 # one connection (the daemon keeps a pool). Prints the two medians.
 WARM_PAIR = """
-import statistics, sys, time
+import os, statistics, sys, time
 {connect}{funcs}
 from sentinel.config import load_config
 from sentinel.runner import collect, save
@@ -136,7 +136,8 @@ for i in range(runs + 1):
     if i:  # the first of each is a warm-up
         raw_t.append(raw)
         sen_t.append(time.perf_counter() - began)
-print(statistics.median(raw_t), statistics.median(sen_t))
+print(statistics.median(raw_t), statistics.median(sen_t), flush=True)
+os._exit(0)  # skip teardown: a Spark Connect session's __del__ can hang closing its channel (SPARK-55620)
 """
 
 CHECKS = """
@@ -350,14 +351,14 @@ def make_postgres(rows: int) -> None:
         con.execute(f"ANALYZE {SCHEMA}.deals")
 
 
-def write_project(folder: Path, url: str, table: str, checks: str = CHECKS) -> Path:
+def write_project(folder: Path, url: str, table: str, checks: str = CHECKS, source_type: str = "sql") -> Path:
     (folder / "checks").mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(
         textwrap.dedent(f"""
         state: sqlite:///state.db
         evidence_limit: 100000
         sources:
-          wh: {{type: sql, url: "{url}"}}
+          wh: {{type: {source_type}, url: "{url}"}}
         """)
     )
     (folder / "checks" / "deals.yaml").write_text(checks.format(table=table, q50=list(Q50), q99=list(Q99)))
@@ -717,6 +718,99 @@ def explained_floor(db: Path, runs: int) -> dict[tuple[str, int], float]:
     return out
 
 
+# --- Spark (issue 14, item 6): the canonical suite and the three detectors on a Spark Connect server ---------
+# Warm, as the daemon runs: one process, one Spark Connect session for the hand-written statements and
+# Sentinel's own (kept by its engine cache) on the same server, run by run alternately; the same rows as the
+# DuckDB file (written to Parquet by DuckDB, read by Spark as an external table) and the DuckDB pair beside it.
+SPARK_QUANTILES = (
+    "percentile_disc(0.5) WITHIN GROUP (ORDER BY amount), percentile_disc(0.99) WITHIN GROUP (ORDER BY amount)"
+)
+SPARK_CONNECT = """
+import warnings
+warnings.simplefilter("ignore", FutureWarning)  # pyspark on pandas 3
+from pyspark.sql import SparkSession
+class _Cursor:  # the raw statements through pyspark itself: spark.sql(...) to Arrow
+    def __init__(self, spark):
+        self.spark, self.rows = spark, []
+    def execute(self, sql):
+        self.rows = [tuple(r.values()) for r in self.spark.sql(sql).toArrow().to_pylist()]
+        return self
+    def fetchone(self):
+        return self.rows[0]
+    def fetchall(self):
+        return self.rows
+class _Con:
+    def __init__(self, spark):
+        self.spark = spark
+    def cursor(self):
+        return _Cursor(self.spark)
+def connect(where):
+    return _Con(SparkSession.builder.remote(where).create())
+"""
+
+
+def spark_case(rows: int, runs: int) -> None:
+    """The canonical suite and the detectors on Spark (warm, one process) beside the same on DuckDB. A Spark
+    Connect server is started for the case (tests/spark_server.py) unless SENTINEL_BENCH_SPARK names one."""
+    import duckdb
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from spark_server import SparkServer, problem
+
+    why = problem()
+    if why:
+        raise SystemExit(f"--spark: {why}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        server = SparkServer(tmp / "spark", os.environ.get("SENTINEL_BENCH_SPARK"))
+        (tmp / "spark").mkdir()
+        db = tmp / "wh.duckdb"
+        make_duckdb(db, rows)
+        parquet = tmp / "deals_parquet"
+        con = duckdb.connect(str(db))
+        con.execute(f"COPY deals TO '{parquet}' (FORMAT parquet, PER_THREAD_OUTPUT true)")
+        con.close()
+        own = not os.environ.get("SENTINEL_BENCH_SPARK")
+        if own:
+            began = time.perf_counter()
+            server.start()
+            print(f"Spark Connect server on {server.url} up in {time.perf_counter() - began:.1f} s")
+        try:
+            client = server.client()
+            client.sql("CREATE SCHEMA IF NOT EXISTS bench_speed")
+            client.sql("DROP TABLE IF EXISTS bench_speed.deals")
+            client.sql(f"CREATE TABLE bench_speed.deals USING parquet LOCATION '{parquet}'")
+            spark_funcs = RAW_FUNCS.replace("{quantiles}", SPARK_QUANTILES).replace("{table}", "bench_speed.deals")
+            rows_out = []
+            for label, url, table, where, funcs, connect, keep in (
+                ("DuckDB", f"duckdb:///{db}", "deals", str(db), raw_funcs("duckdb"), RAW_CONNECT["duckdb"], False),
+                ("Spark", server.url, "bench_speed.deals", server.url, spark_funcs, SPARK_CONNECT, True),
+            ):
+                folder = tmp / label
+                folder.mkdir()
+                for name, checks in (("canonical suite", CHECKS), ("detectors", DETECTORS)):
+                    cfg = write_project(
+                        folder / name.replace(" ", "_"), url, table, checks, "spark" if label == "Spark" else "sql"
+                    )
+                    pair = WARM_PAIR.format(connect=connect, funcs=funcs, keep=keep)
+                    out = run_checked([sys.executable, "-c", pair, str(cfg), where, str(runs)], (0,)).stdout
+                    raw_s, sen_s = map(float, out.strip().splitlines()[-1].split())
+                    rows_out.append((f"{label} {rows:,} rows, {name}", raw_s, sen_s))
+        finally:
+            if own:
+                server.stop()
+    print(
+        f"\nSpark and DuckDB, warm (one process, the run and the raw canonical statements alternating), "
+        f"medians of {runs} runs; load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'case':<46}{'raw SQL s':>10}{'sentinel s':>11}{'ratio':>7}  target")
+    for case, raw_s, sen_s in rows_out:
+        target = "<= 1.2x raw Spark SQL: " + verdict(sen_s / raw_s, 1.2) if case.startswith("Spark") else ""
+        if "detectors" in case:
+            target = "(raw: the canonical statements)"
+        print(f"{case:<46}{fmt(raw_s)}{fmt(sen_s, 11)}{fmt(sen_s / raw_s, 7, 2)}  {target}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000_000], help="sizes besides the 10-row table")
@@ -727,6 +821,9 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true", help="leave Soda Core and Great Expectations out")
     ap.add_argument(
         "--explained", type=int, nargs="?", const=20_000_000, metavar="ROWS", help="explained_by's case (20M rows)"
+    )
+    ap.add_argument(
+        "--spark", type=int, nargs="?", const=10_000_000, metavar="ROWS", help="Spark's case beside DuckDB (10M rows)"
     )
     ap.add_argument("--smoke", action="store_true", help="10k rows, 1 round: checks the harness, not the speed")
     args = ap.parse_args()
@@ -739,6 +836,8 @@ def main() -> None:
     import sentinel
 
     compileall.compile_dir(Path(sentinel.__file__).parent, quiet=1)
+    if args.spark:  # that case alone
+        return spark_case(10_000 if args.smoke else args.spark, args.runs)
     if args.explained:  # that case alone
         return explained_case(10_000 if args.smoke else args.explained, args.backends, args.runs)
     versions = {d: version(d) for d in ("dq-sentinel", "soda-core", "soda-duckdb", "great-expectations", "duckdb")}
