@@ -297,7 +297,7 @@ def units_of(ctx: Context, p: Params) -> tuple[Units | None, sa.ColumnElement | 
 def scoring(ctx: Context, p: Params, skip: frozenset[str] = frozenset(), counts: list[tuple] | None = None) -> Scoring:
     """`skip`: the columns holding NaN or infinite values, whose finite values alone take part. `counts`: the
     rows of `Scoring.counts`, if run (sqlstats.sampled says why)."""
-    if ctx.dialect not in ("postgresql", "duckdb"):
+    if ctx.dialect not in ("postgresql", "duckdb", "spark"):
         raise CannotMeasure("unsupported", f"magnitude needs percentile_cont and log10; {ctx.dialect} has neither")
     x = ctx.col(p.column, numeric=True, purpose="magnitude")
     key = ctx.key_col()

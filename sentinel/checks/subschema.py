@@ -225,7 +225,7 @@ def _sig(v: float) -> float:
 
 def plan(spec: Spec, ctx: Context) -> Plan:
     p: Params = spec.params
-    if ctx.dialect not in ("postgresql", "duckdb"):
+    if ctx.dialect not in ("postgresql", "duckdb", "spark"):
         raise CannotMeasure("unsupported", f"subschema needs percentile_cont and log10; {ctx.dialect} has neither")
     value = ctx.col(p.value_column, numeric=True, purpose="subschema")
     key = ctx.key_col()
