@@ -129,7 +129,8 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         root=cfg.root,
     )
     found = scan.run_checks(specs, ctx, lambda step: _tell(ds.name, step))
-    annotate_origins(found, source, ds.table, ds.key)  # evidence names the record or cells each row came from
+    if source.names_origins:  # evidence names the record or cells each row came from
+        annotate_origins(found, source, ds.table, ds.key)
     return found
 
 
