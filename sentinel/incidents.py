@@ -107,7 +107,7 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
             continue
         cause = r.cause or "failed"
         fp = fingerprint(r.dataset, r.check, cause)
-        snapshot = {"status": r.status, **r.to_json()}
+        snapshot = {"status": r.status, **r.to_json(), "evidence": r.evidence_json()}  # evidence encoded once
         current = next((i for i in open_rows if i.fingerprint == fp), None)
         for inc in open_rows:
             if inc is not current:  # same check, different cause: that story ended, this one begins

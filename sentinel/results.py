@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class CheckResult:
     accept_schema: dict[str, str] | None = None  # a schema snapshot to store as accepted (first run)
     snapshot: SnapshotUpdate | None = None  # per-key values `history_by` keeps, written with the run
     _doc: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    _evidence_text: tuple[dict[str, Any], JsonText] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The result document, converted once: a run's results row, its incident snapshot and the `--json`
@@ -59,6 +61,19 @@ class CheckResult:
                 }
             )
         return self._doc
+
+    def evidence_json(self) -> JsonText:
+        """The document's evidence as JSON text, encoded once: the run's results row and its incident's
+        `last_result` both store it, and it can list every flagged row."""
+        doc = self.to_json()
+        if self._evidence_text is None or self._evidence_text[0] is not doc:  # a rebuilt document: encode it
+            self._evidence_text = (doc, JsonText(json.dumps(doc["evidence"])))
+        return self._evidence_text[1]
+
+
+class JsonText(str):
+    """A value already encoded by `json.dumps` (as the store's JSON columns would encode it): the store writes
+    it as it is, alone or as a value of a top-level document (store.dumps)."""
 
 
 class JsonList(list):

@@ -252,7 +252,7 @@ def persist(
                     "severity": r.severity,
                     "observed": doc["observed"],
                     "expected": doc["expected"],
-                    "evidence": doc["evidence"],
+                    "evidence": r.evidence_json(),  # encoded once, for this row and the incident's
                     "diagnosis": doc["diagnosis"],
                 }
                 for r, doc in zip(report.results, docs, strict=True)
