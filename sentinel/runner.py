@@ -38,6 +38,7 @@ from sentinel.store import (
     schema_snapshots,
     value_snapshots,
     write_snapshot,
+    writes_text,
 )
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ def persist(
     # trips to the store, not two per check
     if report.results:
         docs = [r.to_json() for r in report.results]
+        text = writes_text(conn)
         conn.execute(
             results.insert(),
             [
@@ -252,7 +254,7 @@ def persist(
                     "severity": r.severity,
                     "observed": doc["observed"],
                     "expected": doc["expected"],
-                    "evidence": r.evidence_json(),  # encoded once, for this row and the incident's
+                    "evidence": r.evidence_json() if text else doc["evidence"],  # encoded once, for the incident too
                     "diagnosis": doc["diagnosis"],
                 }
                 for r, doc in zip(report.results, docs, strict=True)

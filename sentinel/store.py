@@ -311,6 +311,12 @@ def dumps(value: Any) -> str:
     return json.dumps(value)
 
 
+def writes_text(conn: sa.Connection) -> bool:
+    """Whether `conn` writes a JsonText as it is (a Store's engine, created with `dumps`); another engine's
+    json.dumps would quote it as a string, so its callers pass the document instead."""
+    return getattr(conn.dialect, "_json_serializer", None) is dumps
+
+
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

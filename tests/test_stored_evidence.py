@@ -80,3 +80,27 @@ def test_encoded_values_are_written_as_json_dumps_writes_the_document():
     assert dumps(text) == json.dumps(evidence)
     assert dumps({**doc, "evidence": text}) == json.dumps(doc)
     assert dumps({}) == "{}" and dumps([text]) == json.dumps([str(text)])  # only top-level values are taken as is
+
+
+def test_a_connection_of_another_engine_is_given_the_document(tmp_path):
+    """Only a Store's engine writes encoded text as it is: on another, json.dumps would store it as a string."""
+    import sqlalchemy as sa
+
+    from sentinel import incidents
+    from sentinel.results import CheckResult
+    from sentinel.store import Store, writes_text
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = Store(url)
+    evidence = {"rows": {"count": 1, "items": [{"key": 1, "value": "EUR"}], "omitted": 0}}
+    found = CheckResult("d", "c", "expect", "fail", "error", evidence=evidence, cause="violation")
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    plain = sa.create_engine(url)
+    with plain.begin() as conn:
+        assert not writes_text(conn)
+        incidents.apply(conn, 1, [found], now)
+    plain.dispose()
+    with store.engine.connect() as conn:
+        assert writes_text(conn)
+    text = sqlite3.connect(tmp_path / "s.db").execute("SELECT last_result FROM incidents").fetchone()[0]
+    assert text == json.dumps({"status": "fail", **found.to_json()}) and json.loads(text)["evidence"] == evidence
