@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sentinel.results import CheckResult
-from sentinel.store import incident_events, incidents, results, runs, utc
+from sentinel.store import incident_events, incidents, results, runs, utc, writes_text
 
 REOPEN_WITHIN = dt.timedelta(hours=24)
 # what folding a run in reads of an incident: every column but `last_result`, which can hold every flagged row
@@ -94,6 +94,7 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
     """Fold one run's results into the incident table, inside the caller's transaction."""
     changes: list[Change] = []
     measured = [r for r in results if r.status != "error"]
+    text = writes_text(conn)
     prefetched = _open_incidents(conn, measured)
     for r in measured:
         # each check's open incidents as read in one SELECT for the run; a check named twice in one list is
@@ -108,6 +109,8 @@ def apply(conn: sa.Connection, run_id: int, results: list[CheckResult], now: dt.
         cause = r.cause or "failed"
         fp = fingerprint(r.dataset, r.check, cause)
         snapshot = {"status": r.status, **r.to_json()}
+        if text:  # the evidence as encoded for the run's results row
+            snapshot["evidence"] = r.evidence_json()
         current = next((i for i in open_rows if i.fingerprint == fp), None)
         for inc in open_rows:
             if inc is not current:  # same check, different cause: that story ended, this one begins

@@ -38,6 +38,7 @@ from sentinel.store import (
     schema_snapshots,
     value_snapshots,
     write_snapshot,
+    writes_text,
 )
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def _measure(cfg, ds, specs, source, now, accepted_schema, history) -> list[Chec
         root=cfg.root,
     )
     found = scan.run_checks(specs, ctx, lambda step: _tell(ds.name, step))
-    annotate_origins(found, source, ds.table, ds.key)  # evidence names the record or cells each row came from
+    if source.names_origins:  # evidence names the record or cells each row came from
+        annotate_origins(found, source, ds.table, ds.key)
     return found
 
 
@@ -239,6 +241,7 @@ def persist(
     # trips to the store, not two per check
     if report.results:
         docs = [r.to_json() for r in report.results]
+        text = writes_text(conn)
         conn.execute(
             results.insert(),
             [
@@ -251,7 +254,7 @@ def persist(
                     "severity": r.severity,
                     "observed": doc["observed"],
                     "expected": doc["expected"],
-                    "evidence": doc["evidence"],
+                    "evidence": r.evidence_json() if text else doc["evidence"],  # encoded once, for the incident too
                     "diagnosis": doc["diagnosis"],
                 }
                 for r, doc in zip(report.results, docs, strict=True)

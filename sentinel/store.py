@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
-from sentinel.results import SnapshotUpdate
+from sentinel.results import JsonText, SnapshotUpdate
 
 HEAD = "0006"  # latest migration id; tests/test_store.py keeps it equal to Alembic's head
 
@@ -295,10 +296,31 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def dumps(value: Any) -> str:
+    """JSON columns' text: `json.dumps`, with a JsonText written as it is, alone or as a value of a top-level
+    document (a result's evidence is encoded once for its results row and its incident). The same text
+    json.dumps gives the decoded document, byte for byte."""
+    if type(value) is JsonText:
+        return str(value)
+    if type(value) is dict and any(type(v) is JsonText for v in value.values()) and all(type(k) is str for k in value):
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(k)}: {v if type(v) is JsonText else json.dumps(v)}" for k, v in value.items())
+            + "}"
+        )
+    return json.dumps(value)
+
+
+def writes_text(conn: sa.Connection) -> bool:
+    """Whether `conn` writes a JsonText as it is (a Store's engine, created with `dumps`); another engine's
+    json.dumps would quote it as a string, so its callers pass the document instead."""
+    return getattr(conn.dialect, "_json_serializer", None) is dumps
+
+
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=dumps)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # take transactions into our hands (pysqlite defers BEGIN)
@@ -322,7 +344,7 @@ class Store:
         if self.url.get_backend_name() == "sqlite":
             self.engine = _sqlite_engine(self.url)
         else:
-            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True, json_serializer=dumps)
         self.migrate()
 
     # --- schema ----------------------------------------------------------------------------------------

@@ -95,3 +95,32 @@ def test_capped_rows_leave_the_counts_to_the_query(ctx):
     assert rows["omitted"] == 5 and _tally(capped_ctx, col, rows) is None
     got = _value_counts(ctx, col, where, rows)
     assert got["count"] == 6 and sum(i["count"] for i in got["items"]) == 8
+
+
+def test_counts_that_do_not_tie_give_the_order_on_every_backend(ctx):
+    """b twice, Z once: the counts alone order them, so PostgreSQL's text is tallied too (no extra scan)."""
+    col = ctx.table.c["label"]
+    where = col.in_(["b", "Z"])
+    rows = ctx.flagged_rows(where, col, 3)
+    tallied = _tally(ctx, col, rows)
+    assert tallied is not None and tallied == _value_counts(ctx, col, where)
+    assert [(i["value"], i["count"]) for i in tallied["items"]] == [("b", 2), ("Z", 1)]
+
+
+def test_a_column_collation_of_its_own_leaves_the_counts_to_the_query(ctx, wh):
+    """A column's own collation may group values Python tells apart (a case-insensitive one groups b and B):
+    only the database can count them."""
+    if wh.name != "postgresql":
+        pytest.skip("column collations are PostgreSQL's here")
+    wh.execute('CREATE TABLE tc (id INTEGER, label TEXT COLLATE "C")')
+    wh.execute("INSERT INTO tc VALUES (1, 'b'), (2, 'b'), (3, 'Z')")
+    columns = ctx.source.describe("tc")
+    table = sa.table("tc", *[sa.column(c) for c in columns])
+    here = Context("tc", "id", ctx.source, table, columns, ctx.now, 1000)
+    col = table.c["label"]
+    rows = here.flagged_rows(col.is_not(None), col, 3)
+    assert "COLLATE" in columns["label"].type and _tally(here, col, rows) is None
+    assert _value_counts(here, col, col.is_not(None), rows)["items"] == [
+        {"value": "b", "count": 2},
+        {"value": "Z", "count": 1},
+    ]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sentinel.checks import sqlstats
 from sentinel.checks.exact import exact, grouped
 from sentinel.envsubst import redact
-from sentinel.results import CannotMeasure, CheckResult
+from sentinel.results import CannotMeasure, CheckResult, json_items
 from sentinel.sources import ColumnInfo, SqlSource
 
 __all__ = [
@@ -30,6 +30,9 @@ __all__ = [
     "number",
     "result",
 ]
+
+
+_AS_IS = frozenset({int, float, str, bool, type(None)})  # values `exact` returns as they are
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,14 @@ class Context:
         cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
         stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
         rows = self.source.execute(stmt)
-        items = (
-            [{"key": r[0], "value": exact(r[1])} for r in rows] if value is not None else [{"key": r[0]} for r in rows]
-        )
-        return capped(items, total)
+        keys = [r[0] for r in rows]
+        if value is None:
+            return capped(json_items([{"key": k} for k in keys], keys), total)
+        values = [r[1] for r in rows]
+        if not set(map(type, values)) <= _AS_IS:  # a DECIMAL's Decimal, a frame's numpy scalar
+            values = list(map(exact, values))
+        items = [{"key": k, "value": v} for k, v in zip(keys, values, strict=True)]
+        return capped(json_items(items, keys, values), total)
 
 
 def result(spec: Spec, ctx: Context, ok: bool, *, cause: str | None = None, **kw: Any) -> CheckResult:

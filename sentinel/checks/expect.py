@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -261,7 +263,9 @@ _AGG_KW = ("column", "min_value", "max_value", "strict_min", "strict_max")
 native("expect_column_min_to_be_between", *_AGG_KW)(_aggregate("min", sa.func.min))
 native("expect_column_max_to_be_between", *_AGG_KW)(_aggregate("max", sa.func.max))
 native("expect_column_sum_to_be_between", *_AGG_KW)(_aggregate("sum", sa.func.sum))
-native("expect_column_mean_to_be_between", *_AGG_KW)(_aggregate("mean", lambda c: sa.func.avg(sa.cast(c, sa.Float))))
+# DOUBLE, not FLOAT: DuckDB's and MySQL's FLOAT is 4 bytes, and a mean of values rounded to 7 digits is not
+# the column's (GX takes it in float64)
+native("expect_column_mean_to_be_between", *_AGG_KW)(_aggregate("mean", lambda c: sa.func.avg(sa.cast(c, sa.Double))))
 
 
 def _ordered_values(ctx: Context, col: sa.ColumnClause, offset: int, limit: int) -> list[Any]:
@@ -404,28 +408,37 @@ def _tally(ctx: Context, col: sa.ColumnClause, rows: dict[str, Any] | None) -> d
     """The value counts `_value_counts` would query, from flagged rows that are all listed (none omitted, so
     every count is exact and there are no more distinct values than the evidence limit), in the same order:
     count descending, then value as the database orders it. Text ties are ordered here only where the database
-    compares text by code point as Python does (DuckDB, SQLite); elsewhere (a PostgreSQL collation), and for
-    NaN, which neither a dict nor a sort handles as SQL does, None: the caller queries."""
+    compares text by code point as Python does (DuckDB, SQLite). On PostgreSQL, TEXT and VARCHAR columns with
+    no collation of their own are tallied when no two counts tie (the counts alone give the order; the
+    database's default collation is deterministic, equal only when byte-equal, so it groups values as Python
+    does, where a column's own collation or citext may not). Else, and for NaN, which neither a dict nor a
+    sort handles as SQL does, None: the caller queries."""
     if not rows or rows.get("omitted") or "note" in rows or not rows.get("items"):
         return None
-    items = rows["items"]
-    if any("value" not in i for i in items):
+    try:
+        values = list(map(itemgetter("value"), rows["items"]))
+    except KeyError:
+        return None
+    if float in set(map(type, values)) and any(isinstance(v, float) and math.isnan(v) for v in values):
         return None
     info = ctx.columns.get(col.name)
+    counts = Counter(values)
     text = info is None or not (info.numeric or info.temporal)
     if text and ctx.source.dialect not in ("duckdb", "sqlite", "spark"):  # Spark: UTF8_BINARY, code point order
-        return None
-    counts: dict[Any, int] = {}
-    for i in items:
-        v = i["value"]
-        if isinstance(v, float) and math.isnan(v):
+        if not _plain_pg_text(ctx, info) or len(set(counts.values())) < len(counts):
             return None
-        counts[v] = counts.get(v, 0) + 1
+        return capped([{"value": v, "count": n} for v, n in counts.most_common()], len(counts))
     try:
         order = sorted(counts, key=lambda v: (-counts[v], _db_order(v, info)))
     except (TypeError, ArithmeticError):  # values Python cannot order (mixed types, a NaN decimal): the database does
         return None
     return capped([{"value": v, "count": counts[v]} for v in order], len(order))
+
+
+def _plain_pg_text(ctx: Context, info: ColumnInfo | None) -> bool:
+    """A PostgreSQL TEXT or VARCHAR column under the database's default collation."""
+    kind = info.type.upper() if info is not None else ""
+    return ctx.source.dialect == "postgresql" and kind.startswith(("TEXT", "VARCHAR")) and "COLLATE" not in kind
 
 
 def _db_order(v: Any, info: ColumnInfo | None) -> Any:

@@ -213,6 +213,12 @@ class SqlSource:
         from an API source. A database row has nothing further to name: empty."""
         return {}
 
+    @property
+    def names_origins(self) -> bool:
+        """Whether `origin_of` can name anything: only a source that overrides it (an API's records, a sheet's
+        cells). A run skips the lookup otherwise, which would walk every listed evidence row for nothing."""
+        return type(self).origin_of is not SqlSource.origin_of
+
     def _reset(self) -> None:
         if self._conn is not None:
             try:
