@@ -695,6 +695,9 @@ def drive(cfg: Config, store: Store, me: str, now: dt.datetime | None = None, on
 # --- inside a run's transaction ---------------------------------------------------------------------------
 
 
+_INCIDENT_HEAD = [c for c in incidents.c if c.key != "last_result"]
+
+
 def on_run(
     conn: sa.Connection, cfg: Config, run_id: int, changes: list[Any], results: list[Any], now: dt.datetime, actor: str
 ) -> list[int]:
@@ -738,9 +741,13 @@ def on_run(
     for ch in changes:
         if ch.change not in ("opened", "updated", "reopened"):
             continue
-        inc = conn.execute(sa.select(incidents).where(incidents.c.id == ch.id)).first()
+        # the row without its last_result (every flagged row) first: most incidents have no stage_fix playbook
+        inc = conn.execute(sa.select(*_INCIDENT_HEAD).where(incidents.c.id == ch.id)).first()
         if inc is None or inc.open_fingerprint is None:
             continue
+        pb = playbook_for(cfg, inc.dataset, inc.check_name, inc.cause)
+        if pb is None or pb.action != "stage_fix":
+            continue  # notify_owner: the request machinery asks (sentinel/notify/ladder.py)
         if conn.execute(sa.select(changesets.c.id).where(changesets.c.open_incident == inc.id)).first() is not None:
             continue  # a change-set is in flight: not re-planned on each failing run
         if conn.execute(
@@ -751,9 +758,7 @@ def on_run(
             )
         ).first():
             continue
-        pb = playbook_for(cfg, inc.dataset, inc.check_name, inc.cause)
-        if pb is None or pb.action != "stage_fix":
-            continue  # notify_owner: the request machinery asks (sentinel/notify/ladder.py)
+        inc = conn.execute(sa.select(incidents).where(incidents.c.id == ch.id)).first()
         from sentinel import agent, gateway  # here: a run with nothing to stage does not import the planner
 
         situation = situation_of(conn, cfg, inc, pb)
