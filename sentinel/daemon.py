@@ -65,7 +65,12 @@ class Metrics:
             "sentinel_check_failures", "Checks that failed or warned", ["dataset", "check"], registry=r
         )
         self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
-        self.skipped = Counter("sentinel_runs_skipped", "Ticks not run here, by reason", ["reason"], registry=r)
+        self.skipped = Counter(
+            "sentinel_runs_skipped",
+            "Ticks not run here, by reason: running, leased, done; taken = measured, but another daemon wrote it",
+            ["reason"],
+            registry=r,
+        )
         self.lag = Histogram(
             "sentinel_schedule_lag_seconds", "Run start minus its nominal tick", buckets=LAG_BUCKETS, registry=r
         )
@@ -334,8 +339,8 @@ class Daemon:
             try:
                 save(self.store, report, self.cfg, tick, self.id)
                 break
-            except TickTaken:
-                self.metrics.skipped.labels("done").inc()
+            except TickTaken:  # measured for nothing: another daemon wrote the tick (the lease should prevent it)
+                self.metrics.skipped.labels("taken").inc()
                 return
             except sa_exc.DBAPIError as exc:
                 if not storefault.is_down(exc):  # it answered and refused: the same run would be refused again
