@@ -8,6 +8,9 @@
   PostgreSQL advisory lock (store.lease) the daemon checks the tick is not done, measures, and writes the run
   together with the tick's claim in one transaction: a second daemon skips the dataset while it runs, and
   cannot write that tick again. On boot, a dataset whose latest tick is not done runs at once.
+- Replicas split the datasets (sentinel/replicas.py): a tick is run at once by its dataset's owner among the
+  live daemons; the others check it a grace later, all their noted ticks in one query, and take over the ones
+  still not done when they have a worker free (an owner late, overloaded or gone).
 - A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
   nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
   is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -41,19 +44,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import exc as sa_exc
 
-from sentinel import retention, spool, storefault
+from sentinel import replicas, retention, spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
 from sentinel.endpoint import BoundedHTTPServer
 from sentinel.envsubst import RedactFilter
 from sentinel.notify import ladder
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
-from sentinel.scheduler import nominal_tick, trigger
+from sentinel.scheduler import HOURLY, nominal_tick, trigger
 from sentinel.store import Store, TickTaken, daemons, hostname, incidents
 
 log = logging.getLogger("sentinel.daemon")
 RETRYABLE = {"unreachable", "timeout"}  # source errors worth another attempt within the run
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+HAND_OVER_EVERY = 0.5  # seconds between checks of the ticks left to peers (no query when none is due)
 
 
 class Metrics:
@@ -84,6 +88,9 @@ class Metrics:
             ["dataset"],
             registry=r,
         )
+        self.adopted = Counter(
+            "sentinel_runs_adopted", "Ticks a peer owned, still not done after their grace, taken over here", registry=r
+        )
         self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
         self.outbox_pending = Gauge("sentinel_outbox_pending", "Notifications waiting to be delivered", registry=r)
         self.outbox_failed = Gauge("sentinel_outbox_failed", "Notifications that failed for good", registry=r)
@@ -108,6 +115,10 @@ class Daemon:
         self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
         self.server: BoundedHTTPServer | None = None
+        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest, a grace later
+        self.deferred = replicas.Deferred()
+        self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
+        self.in_flight_lock = threading.Lock()
         d = self.cfg.main.daemon
         self.scheduler = BlockingScheduler(
             timezone="UTC",
@@ -128,6 +139,8 @@ class Daemon:
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
         prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
         self.scheduler.add_job(prune, IntervalTrigger(days=1), id="prune", next_run_time=soon)
+        self.scheduler.add_job(self.hand_over, IntervalTrigger(seconds=HAND_OVER_EVERY), id="hand-over")
+        self.scheduler.add_listener(self._count_jobs, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.beat()
         self._replay_spool()
         self._catch_up()
@@ -209,6 +222,7 @@ class Daemon:
     def _install(self, cfg: Config) -> None:
         d = cfg.main.daemon
         wanted = {f"dataset:{ds.name}": ds for ds in cfg.datasets}
+        self.owners.update(names=[ds.name for ds in cfg.datasets])
         for job in self.scheduler.get_jobs():
             if job.id.startswith("dataset:") and job.id not in wanted:
                 job.remove()
@@ -228,13 +242,15 @@ class Daemon:
         for ds in self.cfg.datasets:
             tick = nominal_tick(ds.schedule, now, self.cfg.main.daemon.timezone, ds.name)
             if not self.store.tick_done(ds.name, tick):
-                self.scheduler.add_job(self.run_tick, args=[ds.name], id=f"catch-up:{ds.name}", replace_existing=True)
+                self.scheduler.add_job(
+                    self.run_tick, args=[ds.name, True], id=f"catch-up:{ds.name}", replace_existing=True
+                )
 
     def beat(self) -> None:
         now = dt.datetime.now(dt.UTC)
         try:
 
-            def write(conn: sa.Connection) -> int:
+            def write(conn: sa.Connection) -> tuple[int, list[str]]:
                 done = conn.execute(daemons.update().where(daemons.c.id == self.id).values(beat_at=now)).rowcount
                 if not done:
                     conn.execute(
@@ -242,11 +258,14 @@ class Daemon:
                             id=self.id, host=hostname(), pid=os.getpid(), started_at=self.started, beat_at=now
                         )
                     )
-                return conn.execute(
+                open_count = conn.execute(
                     sa.select(sa.func.count()).select_from(incidents).where(incidents.c.open_fingerprint.is_not(None))
                 ).scalar_one()
+                return open_count, replicas.live_daemons(conn, now, self.cfg.main.daemon.heartbeat)
 
-            self.metrics.open_incidents.set(self.store.transaction(write, attempts=2))
+            open_count, live = self.store.transaction(write, attempts=2)
+            self.metrics.open_incidents.set(open_count)
+            self.owners.update(live=live)
             self.last_beat = now
         except Exception as exc:
             log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
@@ -274,14 +293,15 @@ class Daemon:
         with self.locks_guard:
             return self.locks.setdefault(name, threading.Lock())
 
-    def run_tick(self, name: str) -> None:
-        """One scheduled run of dataset `name`; never raises (a job that raises only logs, but be explicit)."""
+    def run_tick(self, name: str, adopt: bool = False) -> None:
+        """One scheduled run of dataset `name` (`adopt`: whoever owns it); never raises (a job that raises only
+        logs, but be explicit)."""
         try:
-            self._run_tick(name)
+            self._run_tick(name, adopt)
         except Exception:
             log.exception("run of %s failed", name, extra={"event": "run_crashed", "dataset": name})
 
-    def _run_tick(self, name: str) -> None:
+    def _run_tick(self, name: str, adopt: bool) -> None:
         if self.stopping.is_set():
             return
         cfg = self.cfg
@@ -290,6 +310,9 @@ class Daemon:
             return
         now = dt.datetime.now(dt.UTC)
         tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
+        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked after the grace
+            self.deferred.note(name, tick, replicas.grace_for((ds.schedule or HOURLY).every))
+            return
         lock = self._lock(name)
         if not lock.acquire(blocking=False):
             self.metrics.skipped.labels("running").inc()
@@ -308,6 +331,28 @@ class Daemon:
                     self._save(report, tick)
         finally:
             lock.release()
+
+    def hand_over(self) -> None:
+        """Peers' ticks past their grace: the ones still not done run here, as many as there are free workers."""
+        due = self.deferred.due()
+        if not due or self.stopping.is_set():
+            return
+        try:
+            with self.store.engine.connect() as conn:
+                late = replicas.undone(conn, due)
+        except sa_exc.DBAPIError as exc:  # the store is down: the owners' writes wait too; check the next ticks
+            log.warning("peers' ticks not checked: %s", str(exc).splitlines()[0])
+            return
+        self.metrics.skipped.labels("peer").inc(len(due) - len(late))
+        with self.in_flight_lock:
+            free = self.cfg.main.daemon.workers - (self.in_flight - 1)  # this job holds one worker
+        for name, _tick in late[: max(free, 0)]:
+            self.metrics.adopted.inc()
+            self.scheduler.add_job(self.run_tick, args=[name, True], id=f"adopt:{name}", replace_existing=True)
+
+    def _count_jobs(self, event: Any) -> None:
+        with self.in_flight_lock:
+            self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
     def _measure(self, cfg: Config, ds: DatasetConfig, tick: dt.datetime) -> RunReport | None:
         d = cfg.main.daemon
