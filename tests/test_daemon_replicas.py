@@ -1,0 +1,97 @@
+"""Three `sentinel daemon` processes on one PostgreSQL state store: they split the datasets, and when one is
+killed the others take its datasets over; every due tick runs exactly once. Asserted from the state store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from test_daemon import Daemon, count, wait_for, write_project
+
+from sentinel.scheduler import nominal_tick
+from sentinel.timespec import Schedule
+
+EVERY = dt.timedelta(seconds=3)
+NAMES = [f"t{i}" for i in range(6)]
+
+
+def datasets() -> str:
+    return "".join(
+        f"""
+- name: {name}
+  source: wh
+  table: {name}
+  schedule: every 3s
+  checks:
+    - not_empty: {{}}
+"""
+        for name in NAMES
+    )
+
+
+def due(start: dt.datetime, end: dt.datetime) -> set[tuple[str, dt.datetime]]:
+    """Every dataset's ticks in (start, end]."""
+    out = set()
+    for name in NAMES:
+        tick = nominal_tick(Schedule(every=EVERY), start, name=name) + EVERY
+        while tick <= end:
+            out.add((name, tick))
+            tick += EVERY
+    return out
+
+
+@pytest.mark.postgres
+def test_three_replicas_run_every_tick_once_and_take_over_a_killed_ones_datasets(tmp_path, pg_schema):
+    url, _schema, _engine = pg_schema
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    for name in NAMES:
+        con.execute(f"CREATE TABLE {name} AS SELECT range AS id FROM range(10)")
+    con.close()
+    write_project(tmp_path, datasets(), state=url)  # heartbeat 1s: a killed daemon is gone from the others' view in 3s
+    engine = sa.create_engine(url)
+    fleet = [Daemon(tmp_path) for _ in range(3)]
+    victim = fleet[2]
+
+    def all_beating():
+        return count(engine, "SELECT count(*) FROM daemons") == 3
+
+    try:
+        wait_for(all_beating, timeout=60)
+        began = dt.datetime.now(dt.UTC) + EVERY  # boot catch-ups and the first view of the peers are over
+        time.sleep(EVERY.total_seconds() + 4)
+        victim.kill()
+        killed = dt.datetime.now(dt.UTC)
+        time.sleep(8)
+        ended = dt.datetime.now(dt.UTC) - EVERY  # every tick up to here had a whole interval to run
+        assert [d.stop() for d in fleet[:2]] == [0, 0]
+    finally:
+        for d in fleet:
+            if d.proc.poll() is None:
+                d.kill()
+
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT dataset, tick, run_uid, host FROM ticks")).all()
+        runs_per_uid = dict(conn.execute(sa.text("SELECT run_uid, count(*) FROM runs GROUP BY run_uid")).all())
+    engine.dispose()
+    ran = {}
+    for r in rows:
+        ran.setdefault((r.dataset, r.tick.astimezone(dt.UTC)), []).append(r)
+    wanted = due(began, ended)
+    assert len(wanted) >= 6 * 3
+    missing = sorted(wanted - set(ran))
+    assert not missing, f"due ticks never run: {missing}"
+    assert all(len(ran[key]) == 1 for key in wanted)  # one claim each (the primary key says so too)
+    assert all(runs_per_uid.get(ran[key][0].run_uid) == 1 for key in wanted)  # and one run written for it
+    assert set(runs_per_uid) == {r.run_uid for r in rows}  # no run without its tick's claim, no claim without a run
+
+    ids = {d.proc.pid: {r.host for r in rows if r.host.rsplit(":", 2)[1] == str(d.proc.pid)} for d in fleet}
+    assert all(len(v) == 1 for v in ids.values()), ids  # all three did work (a daemon id is host:pid:start)
+    victim_id = ids[victim.proc.pid].pop()
+    before = {k for k in wanted if k[1] < killed}
+    victims = {name for name, tick in before if ran[(name, tick)][0].host == victim_id}
+    assert victims  # the victim owned some datasets ...
+    after = {k for k in wanted if k[1] > killed and k[0] in victims}
+    assert after and all(ran[k][0].host != victim_id for k in after)  # ... run by the others since
