@@ -7,7 +7,7 @@
 
 Half the datasets read a local DuckDB file, half a PostgreSQL table (127.0.0.1:5432/test, schema
 `bench_daemon`; SENTINEL_BENCH_PG overrides); each runs `not_empty` and a range expectation. The state store is
-PostgreSQL (schema `bench_daemon_state`, dropped first) unless --sqlite.
+PostgreSQL (schema `bench_daemon_state_<pid>`, fresh for each fleet, dropped at the end) unless --sqlite.
 
 One daemon: scheduling lag (run start minus its nominal tick, from the state store) p50 / p99 / max, runs per
 minute, ticks missed, and the daemon's RSS sampled every few seconds (first quarter vs last quarter).
@@ -46,7 +46,7 @@ import duckdb
 import sqlalchemy as sa
 
 PG = os.environ.get("SENTINEL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SRC_SCHEMA, STATE_SCHEMA = "bench_daemon", "bench_daemon_state"
+SRC_SCHEMA, STATE_SCHEMA = "bench_daemon", f"bench_daemon_state_{os.getpid()}"  # one per bench: no clash
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -95,12 +95,13 @@ def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) ->
     return state if not sqlite_state else f"sqlite:///{folder / 'state.db'}"
 
 
-def fresh_state() -> None:
+def fresh_state(create: bool = True) -> None:
     """An empty PostgreSQL state schema: each fleet starts from nothing, as the daemons migrate it."""
     engine = sa.create_engine(PG)
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {STATE_SCHEMA} CASCADE"))
-        conn.execute(sa.text(f"CREATE SCHEMA {STATE_SCHEMA}"))
+        if create:
+            conn.execute(sa.text(f"CREATE SCHEMA {STATE_SCHEMA}"))
     engine.dispose()
 
 
@@ -403,12 +404,16 @@ def main() -> None:
         if args.smoke:
             args.datasets, args.every, args.duration = 20, 2, 12
         state = setup(folder, args.datasets, args.every, args.sqlite, args.workers)
-        if args.smoke or not counts:
-            single(args, folder, state)
-        if args.smoke:
-            args.duration, counts = 6, [2]
-        if counts:
-            code = replicas(args, folder, state, counts)
+        try:
+            if args.smoke or not counts:
+                single(args, folder, state)
+            if args.smoke:
+                args.duration, counts = 6, [2]
+            if counts:
+                code = replicas(args, folder, state, counts)
+        finally:
+            if not args.sqlite:
+                fresh_state(create=False)
     raise SystemExit(code)
 
 
