@@ -505,7 +505,8 @@ class Daemon:
                 try:
                     report, tick = spool.load(path)
                 except spool.SpoolError as exc:
-                    self._set_aside(path, str(exc))
+                    if path.exists():  # else a replica sharing this folder replayed it meanwhile
+                        self._set_aside(path, str(exc))
                     continue
                 try:
                     save(self.store, report, self.cfg, tick, self.id)
@@ -517,7 +518,7 @@ class Daemon:
                         return  # still down: try again after the next run
                     self._set_aside(path, f"the state store refused it: {storefault.describe(exc)}")
                     continue
-                path.unlink()
+                path.unlink(missing_ok=True)  # a replica on this host may have replayed it too (its tick was taken)
             left = len(spool.waiting(self.spool_dir))
             self.spool_pending = left > 0
             self.metrics.spooled.set(left)
