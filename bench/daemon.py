@@ -256,6 +256,7 @@ class FleetResult:
     unclaimed: int  # runs written without their tick's claim
     per_daemon: list[int]  # runs each daemon wrote, whole run
     dropped: float  # measured, then not written: another daemon had the tick (daemons' /metrics)
+    races: float  # lease attempts that found the dataset leased or its tick done, per run written
     cpu_ms_per_run: float  # the daemons' CPU in the window per run
     errors: int
     codes: list[int]
@@ -291,7 +292,7 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
         fleet.check_alive()
         w1 = dt.datetime.now(dt.UTC)
         cpu1 = fleet.cpu()
-        dropped = fleet.skipped().get("taken", 0.0)
+        skipped = fleet.skipped()
     finally:
         codes = fleet.stop()
     with engine.connect() as conn:
@@ -322,7 +323,8 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
         doubled=doubled,
         unclaimed=unclaimed,
         per_daemon=per_daemon,
-        dropped=dropped,
+        dropped=skipped.get("taken", 0.0),
+        races=sum(skipped.get(k, 0.0) for k in ("leased", "done", "taken")) / max(len(rows), 1),
         cpu_ms_per_run=1000 * (cpu1 - cpu0) / max(len(inside), 1),
         errors=errors,
         codes=codes,
@@ -348,14 +350,16 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
             print(
                 f"  round {r + 1} N={n}: {res.rate:.1f} runs/s ({res.runs} in {res.window:.0f} s), "
                 f"lag p99 {res.lag_p99:.2f} s, doubled {res.doubled}, dropped {res.dropped:.0f}, "
-                f"per daemon {res.per_daemon}, {res.cpu_ms_per_run:.0f} daemon CPU-ms/run, "
+                f"per daemon {res.per_daemon}, {res.races:.2f} lost lease races/run, "
+                f"{res.cpu_ms_per_run:.0f} daemon CPU-ms/run, "
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
     base = statistics.median(r.rate for r in results[counts[0]]) / counts[0]
     print(
         f"{'N':>3} {'runs/s':>7} {'served':>7} {'vs N=' + str(counts[0]):>8} {'of linear':>9} "
-        f"{'lag p50':>8} {'lag p99':>8} {'doubled':>7} {'dropped':>7} {'CPU-ms/run':>10} {'errors':>6}  exit"
+        f"{'lag p50':>8} {'lag p99':>8} {'doubled':>7} {'dropped':>7} {'races/run':>9} {'CPU-ms/run':>10} "
+        f"{'errors':>6}  exit"
     )
     bad = 0
     for n in counts:
@@ -367,14 +371,17 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
         print(
             f"{n:>3} {rate:>7.1f} {served:>7.0%} {rate / (base * counts[0]):>7.2f}x {rate / (base * n):>9.0%} "
             f"{statistics.median(r.lag_p50 for r in rs):>7.2f}s {statistics.median(r.lag_p99 for r in rs):>7.2f}s "
-            f"{doubled:>7} {sum(r.dropped for r in rs):>7.0f} {statistics.median(r.cpu_ms_per_run for r in rs):>10.0f} "
+            f"{doubled:>7} {sum(r.dropped for r in rs):>7.0f} {statistics.median(r.races for r in rs):>9.2f} "
+            f"{statistics.median(r.cpu_ms_per_run for r in rs):>10.0f} "
             f"{sum(r.errors for r in rs):>6}  {sorted({c for r in rs for c in r.codes})}"
         )
     print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(
         "served: runs/s / offered runs/s (datasets / every); of linear: runs/s / (N x runs/s at the first N); doubled: "
         "ticks written twice or runs without their claim (store); dropped: runs measured, then refused because "
-        "another daemon had written the tick (/metrics). Targets: of linear >= 80% up to the cores, doubled 0, "
+        "another daemon had written the tick (/metrics); races/run: lease attempts that found the "
+        "dataset leased or its tick done, per run written (/metrics); CPU-ms/run: the daemons' CPU in the window "
+        "per run in it. Targets: of linear >= 80% up to the cores, doubled 0, "
         "lag p99 < 2 s where served is ~100%."
     )
     return 1 if bad else 0
