@@ -48,6 +48,12 @@ import sqlalchemy as sa
 PG = os.environ.get("SENTINEL_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SRC_SCHEMA, STATE_SCHEMA = "bench_daemon", f"bench_daemon_state_{os.getpid()}"  # one per bench: no clash
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+APP = f"sentinel_bench_{os.getpid()}"  # the daemons' PostgreSQL sessions, to read their backends' CPU
+
+
+def tagged(url: str) -> str:
+    """The URL with application_name set, so the server's backends serving the daemons can be found."""
+    return f"{url}{'&' if '?' in url else '?'}application_name={APP}"
 
 
 def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) -> str:
@@ -66,13 +72,13 @@ def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) ->
             )
         )
     engine.dispose()
-    state = "sqlite:///state.db" if sqlite_state else f"{PG}?options=-csearch_path%3D{STATE_SCHEMA}"
+    state = "sqlite:///state.db" if sqlite_state else tagged(f"{PG}?options=-csearch_path%3D{STATE_SCHEMA}")
     (folder / "config.yaml").write_text(
         textwrap.dedent(f"""
         state: "{state}"
         sources:
           duck: {{type: sql, url: "duckdb:///wh.duckdb"}}
-          pg: {{type: sql, url: "{PG}"}}
+          pg: {{type: sql, url: "{tagged(PG)}"}}
         daemon: {{workers: {workers}, heartbeat: 5s}}
         """)
     )
@@ -122,6 +128,13 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def backends_cpu(engine: sa.Engine) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving the daemons (the server runs on this machine)."""
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"), {"a": APP})
+        return {pid: cpu_seconds(pid) for (pid,) in pids}
 
 
 def free_port() -> int:
@@ -258,6 +271,7 @@ class FleetResult:
     dropped: float  # measured, then not written: another daemon had the tick (daemons' /metrics)
     races: float  # lease attempts that found the dataset leased or its tick done, per run written
     cpu_ms_per_run: float  # the daemons' CPU in the window per run
+    pg_ms_per_run: float  # the PostgreSQL backends' CPU serving them (state store and source), per run
     errors: int
     codes: list[int]
 
@@ -287,11 +301,11 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
         # the boot catch-up burst and one interval after it are start-up, not steady state
         w0 = up + dt.timedelta(seconds=args.every)
         time.sleep(max((w0 - dt.datetime.now(dt.UTC)).total_seconds(), 0))
-        cpu0 = fleet.cpu()
+        cpu0, pg0 = fleet.cpu(), backends_cpu(engine)
         time.sleep(args.duration)
         fleet.check_alive()
         w1 = dt.datetime.now(dt.UTC)
-        cpu1 = fleet.cpu()
+        cpu1, pg1 = fleet.cpu(), backends_cpu(engine)
         skipped = fleet.skipped()
     finally:
         codes = fleet.stop()
@@ -326,6 +340,7 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
         dropped=skipped.get("taken", 0.0),
         races=sum(skipped.get(k, 0.0) for k in ("leased", "done", "taken")) / max(len(rows), 1),
         cpu_ms_per_run=1000 * (cpu1 - cpu0) / max(len(inside), 1),
+        pg_ms_per_run=1000 * sum(c - pg0.get(pid, 0.0) for pid, c in pg1.items()) / max(len(inside), 1),
         errors=errors,
         codes=codes,
     )
@@ -351,38 +366,49 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
                 f"  round {r + 1} N={n}: {res.rate:.1f} runs/s ({res.runs} in {res.window:.0f} s), "
                 f"lag p99 {res.lag_p99:.2f} s, doubled {res.doubled}, dropped {res.dropped:.0f}, "
                 f"per daemon {res.per_daemon}, {res.races:.2f} lost lease races/run, "
-                f"{res.cpu_ms_per_run:.0f} daemon CPU-ms/run, "
+                f"CPU-ms/run: daemons {res.cpu_ms_per_run:.0f} + PostgreSQL {res.pg_ms_per_run:.0f}, "
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
     base = statistics.median(r.rate for r in results[counts[0]]) / counts[0]
-    print(
-        f"{'N':>3} {'runs/s':>7} {'served':>7} {'vs N=' + str(counts[0]):>8} {'of linear':>9} "
-        f"{'lag p50':>8} {'lag p99':>8} {'doubled':>7} {'dropped':>7} {'races/run':>9} {'CPU-ms/run':>10} "
-        f"{'errors':>6}  exit"
-    )
+    heads = ["N", "runs/s", "served", f"vs N={counts[0]}", "of linear", "lag p50", "lag p99", "doubled", "dropped"]
+    heads += ["races/run", "CPU-ms/run", "PG-ms/run", "errors", "exit"]
+    print(" ".join(f"{h:>10}" for h in heads))
     bad = 0
     for n in counts:
         rs = results[n]
-        rate = statistics.median(r.rate for r in rs)
-        served = rate / offered
+
+        def med(f, rs=rs) -> float:
+            return statistics.median(f(r) for r in rs)
+
+        rate = med(lambda r: r.rate)
         doubled = sum(r.doubled + r.unclaimed for r in rs)
         bad += doubled
-        print(
-            f"{n:>3} {rate:>7.1f} {served:>7.0%} {rate / (base * counts[0]):>7.2f}x {rate / (base * n):>9.0%} "
-            f"{statistics.median(r.lag_p50 for r in rs):>7.2f}s {statistics.median(r.lag_p99 for r in rs):>7.2f}s "
-            f"{doubled:>7} {sum(r.dropped for r in rs):>7.0f} {statistics.median(r.races for r in rs):>9.2f} "
-            f"{statistics.median(r.cpu_ms_per_run for r in rs):>10.0f} "
-            f"{sum(r.errors for r in rs):>6}  {sorted({c for r in rs for c in r.codes})}"
-        )
+        cells = [
+            f"{n}",
+            f"{rate:.1f}",
+            f"{rate / offered:.0%}",
+            f"{rate / (base * counts[0]):.2f}x",
+            f"{rate / (base * n):.0%}",
+            f"{med(lambda r: r.lag_p50):.2f}s",
+            f"{med(lambda r: r.lag_p99):.2f}s",
+            f"{doubled}",
+            f"{sum(r.dropped for r in rs):.0f}",
+            f"{med(lambda r: r.races):.2f}",
+            f"{med(lambda r: r.cpu_ms_per_run):.0f}",
+            f"{med(lambda r: r.pg_ms_per_run):.0f}",
+            f"{sum(r.errors for r in rs)}",
+            f"{sorted({c for r in rs for c in r.codes})}",
+        ]
+        print(" ".join(f"{c:>10}" for c in cells))
     print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(
-        "served: runs/s / offered runs/s (datasets / every); of linear: runs/s / (N x runs/s at the first N); doubled: "
-        "ticks written twice or runs without their claim (store); dropped: runs measured, then refused because "
-        "another daemon had written the tick (/metrics); races/run: lease attempts that found the "
-        "dataset leased or its tick done, per run written (/metrics); CPU-ms/run: the daemons' CPU in the window "
-        "per run in it. Targets: of linear >= 80% up to the cores, doubled 0, "
-        "lag p99 < 2 s where served is ~100%."
+        "served: runs/s / offered runs/s (datasets / every); of linear: runs/s / (N x runs/s at the first N); "
+        "doubled: ticks written twice or runs without their claim (store); dropped: runs measured, then refused "
+        "because another daemon had written the tick (/metrics); races/run: lease attempts that found the dataset "
+        "leased or its tick done, per run written (/metrics); CPU-ms/run, PG-ms/run: the daemons' and their "
+        "PostgreSQL backends' CPU in the window per run in it (cores a run needs: their sum / 1000). Targets: of "
+        "linear >= 80% up to the cores, doubled 0, lag p99 < 2 s where served is ~100%."
     )
     return 1 if bad else 0
 
