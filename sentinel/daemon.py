@@ -71,7 +71,8 @@ class Metrics:
         self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
         self.skipped = Counter(
             "sentinel_runs_skipped",
-            "Ticks not run here, by reason: running, leased, done; taken = measured, but another daemon wrote it",
+            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done; taken (measured, but "
+            "another daemon had written it)",
             ["reason"],
             registry=r,
         )
