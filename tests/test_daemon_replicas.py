@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from test_daemon import Daemon, count, wait_for, write_project
 
+from sentinel.replicas import Owners
 from sentinel.scheduler import nominal_tick
 from sentinel.timespec import Schedule
 
@@ -95,3 +96,18 @@ def test_three_replicas_run_every_tick_once_and_take_over_a_killed_ones_datasets
     victims = {name for i, name in enumerate(sorted(NAMES)) if i % 3 == order.index(victim_id)}
     after = {k for k in wanted if k[1] > killed and k[0] in victims}
     assert after and all(ran[k][0].host != victim_id for k in after)
+
+
+def test_every_dataset_has_one_owner_and_shares_differ_by_one_at_most():
+    names = [f"d{i}" for i in range(10)]
+    for n in (1, 2, 3, 4):
+        ids = [f"host:{100 + i}:20261201T000000" for i in range(n)]
+        fleet = [Owners(me) for me in ids]
+        for owners in fleet:
+            owners.update(live=reversed(ids), names=names)  # the order the store returns them in does not matter
+        assert all(sum(o.mine(name) for o in fleet) == 1 for name in names)
+        shares = [sum(o.mine(name) for name in names) for o in fleet]
+        assert max(shares) - min(shares) <= 1
+    alone = Owners("host:1:x")
+    alone.update(live=[], names=names)  # its heartbeat not read yet: it owns everything
+    assert all(alone.mine(name) for name in names)
