@@ -121,15 +121,19 @@ class Daemon:
         self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
         self.in_flight_lock = threading.Lock()
         d = self.cfg.main.daemon
+        self.workers = ThreadPoolExecutor(d.workers)
+        self.stopper = threading.Thread(target=self._stop_when_asked, name="stopper", daemon=True)
+        self.signal: int | None = None
         self.scheduler = BlockingScheduler(
             timezone="UTC",
-            executors={"default": ThreadPoolExecutor(d.workers)},
+            executors={"default": self.workers},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> int:
+        self.stopper.start()
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)
@@ -153,21 +157,33 @@ class Daemon:
             if not self.stopping.is_set():  # a signal during start-up: stop before the first run
                 self.scheduler.start()  # blocks until shutdown
         finally:
+            if not self.stopping.is_set():  # start() failed: the stopper still has to let the workers finish
+                self.stopping.set()
+            self.stopper.join()  # the running checks have finished
             self._stopped()
         return 0
 
     def _on_stop(self, signum: int, _frame: Any) -> None:
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
-        log.info("stopping: letting running checks finish", extra={"event": "stopping", "signal": signum})
-        if self.scheduler.running:
-            # runs in the main thread, inside the scheduler's loop: waits for running jobs, then start() returns
-            self.scheduler.shutdown(wait=True)
+        """Only raise the flag: the signal may land while the main thread holds a lock a worker needs (a log
+        handler's, the scheduler's), so waiting here for the workers deadlocked (seen under load: a daemon
+        that never exited after SIGTERM). The stopper thread does the rest."""
+        if not self.stopping.is_set():
+            self.signal = signum
+            self.stopping.set()
+
+    def _stop_when_asked(self) -> None:
+        """No new runs once the flag is up; start() returns when the running ones have finished."""
+        self.stopping.wait()
+        log.info("stopping: letting running checks finish", extra={"event": "stopping", "signal": self.signal})
+        try:
+            self.scheduler.shutdown(wait=False)  # start()'s loop ends; holds no lock while the workers finish
+        except SchedulerNotRunningError:  # not started yet (start() will not start it) or already shut down
+            pass
+        self.workers.shutdown(wait=True)
 
     def _stop_if_asked(self, _event: Any) -> None:
-        """A signal that came after start-up's check but before the scheduler was running could not shut it
-        down (`_on_stop` saw it not running), and start() would block until the next signal: shut it down now,
+        """A stop asked for after start-up's check but before the scheduler was running could not shut it down
+        (the stopper found it not started), and start() would block until the next signal: shut it down now,
         when it is running and before its loop starts any job."""
         if self.stopping.is_set():
             try:
