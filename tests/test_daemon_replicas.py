@@ -4,11 +4,15 @@ killed the others take its datasets over; every due tick runs exactly once. Asse
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import signal
+import threading
 import time
 
 import duckdb
 import pytest
 import sqlalchemy as sa
+from apscheduler.events import EVENT_JOB_SUBMITTED
 from test_daemon import Daemon, count, wait_for, write_project
 
 from sentinel.replicas import Owners
@@ -111,3 +115,61 @@ def test_every_dataset_has_one_owner_and_shares_differ_by_one_at_most():
     alone = Owners("host:1:x")
     alone.update(live=[], names=names)  # its heartbeat not read yet: it owns everything
     assert all(alone.mine(name) for name in names)
+
+
+class GateHandler(logging.Handler):
+    """A log handler whose lock is a plain Lock, so a watchdog thread can open it if the test deadlocks."""
+
+    def createLock(self) -> None:  # noqa: N802 - logging's name
+        self.lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+def test_a_stop_signal_landing_in_a_log_call_does_not_deadlock_the_daemon(tmp_path):
+    """Seen in bench/daemon.py under load: SIGTERM interrupted the main thread inside a log handler's emit (the
+    scheduler logs each skipped tick), and the handler waited there for the workers, which waited for that
+    handler's lock: the daemon never exited. Here the signal lands while the main thread holds the lock and a
+    worker is logging."""
+    from sentinel.daemon import Daemon as InProcess
+
+    write_project(tmp_path, datasets(), daemon=", workers: 2")
+    daemon = InProcess(tmp_path / "config.yaml")
+    gate = GateHandler()
+    worker_logging = threading.Event()
+
+    def log_from_a_worker() -> None:
+        worker_logging.wait(10)
+        logging.getLogger("sentinel.test.gate").warning("a worker logs while the main thread holds the lock")
+
+    def signal_inside_a_log_call(event) -> None:  # the main thread, in the scheduler's loop
+        if event.job_id != "probe" or not gate.lock.acquire(blocking=False):
+            return
+        try:
+            worker_logging.set()
+            time.sleep(0.3)  # the worker is now waiting for the handler's lock
+            daemon._on_stop(signal.SIGTERM, None)
+        finally:
+            gate.lock.release()
+
+    daemon.scheduler.add_job(log_from_a_worker, "date", id="probe")
+    daemon.scheduler.add_listener(signal_inside_a_log_call, EVENT_JOB_SUBMITTED)
+    rescued = threading.Event()
+
+    def watchdog() -> None:  # without the fix the main thread never returns: open the gate so the test fails
+        rescued.set()
+        gate.lock.release()
+
+    guard = threading.Timer(20, watchdog)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    logging.getLogger().addHandler(gate)
+    guard.start()
+    try:
+        assert daemon.start() == 0
+    finally:
+        guard.cancel()
+        logging.getLogger().removeHandler(gate)
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    assert not rescued.is_set(), "the daemon deadlocked on SIGTERM"
