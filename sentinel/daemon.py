@@ -8,6 +8,9 @@
   PostgreSQL advisory lock (store.lease) the daemon checks the tick is not done, measures, and writes the run
   together with the tick's claim in one transaction: a second daemon skips the dataset while it runs, and
   cannot write that tick again. On boot, a dataset whose latest tick is not done runs at once.
+- Replicas split the datasets (sentinel/replicas.py): a tick is run at once by its dataset's owner among the
+  live daemons; the others check it a grace later, all their noted ticks in one query, and take over the ones
+  still not done when they have a worker free (an owner late, overloaded or gone).
 - A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
   nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
   is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -41,19 +44,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import exc as sa_exc
 
-from sentinel import retention, spool, storefault
+from sentinel import replicas, retention, spool, storefault
 from sentinel.config import Config, ConfigError, DatasetConfig, load_config
 from sentinel.endpoint import BoundedHTTPServer
 from sentinel.envsubst import RedactFilter
 from sentinel.notify import ladder
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
-from sentinel.scheduler import nominal_tick, trigger
+from sentinel.scheduler import HOURLY, nominal_tick, trigger
 from sentinel.store import Store, TickTaken, daemons, hostname, incidents
 
 log = logging.getLogger("sentinel.daemon")
 RETRYABLE = {"unreachable", "timeout"}  # source errors worth another attempt within the run
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+HAND_OVER_EVERY = 0.5  # seconds between checks of the ticks left to peers (no query when none is due)
 
 
 class Metrics:
@@ -65,7 +69,13 @@ class Metrics:
             "sentinel_check_failures", "Checks that failed or warned", ["dataset", "check"], registry=r
         )
         self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
-        self.skipped = Counter("sentinel_runs_skipped", "Ticks not run here, by reason", ["reason"], registry=r)
+        self.skipped = Counter(
+            "sentinel_runs_skipped",
+            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done; taken (measured, but "
+            "another daemon had written it)",
+            ["reason"],
+            registry=r,
+        )
         self.lag = Histogram(
             "sentinel_schedule_lag_seconds", "Run start minus its nominal tick", buckets=LAG_BUCKETS, registry=r
         )
@@ -78,6 +88,9 @@ class Metrics:
             "Runs the state store refused (reported as errors, not spooled)",
             ["dataset"],
             registry=r,
+        )
+        self.adopted = Counter(
+            "sentinel_runs_adopted", "Ticks a peer owned, still not done after their grace, taken over here", registry=r
         )
         self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
         self.outbox_pending = Gauge("sentinel_outbox_pending", "Notifications waiting to be delivered", registry=r)
@@ -103,16 +116,24 @@ class Daemon:
         self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
         self.server: BoundedHTTPServer | None = None
+        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest, a grace later
+        self.deferred = replicas.Deferred()
+        self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
+        self.in_flight_lock = threading.Lock()
         d = self.cfg.main.daemon
+        self.workers = ThreadPoolExecutor(d.workers)
+        self.stopper = threading.Thread(target=self._stop_when_asked, name="stopper", daemon=True)
+        self.signal: int | None = None
         self.scheduler = BlockingScheduler(
             timezone="UTC",
-            executors={"default": ThreadPoolExecutor(d.workers)},
+            executors={"default": self.workers},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> int:
+        self.stopper.start()
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)
@@ -123,6 +144,8 @@ class Daemon:
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
         prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
         self.scheduler.add_job(prune, IntervalTrigger(days=1), id="prune", next_run_time=soon)
+        self.scheduler.add_job(self.hand_over, IntervalTrigger(seconds=HAND_OVER_EVERY), id="hand-over")
+        self.scheduler.add_listener(self._count_jobs, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.beat()
         self._replay_spool()
         self._catch_up()
@@ -134,21 +157,33 @@ class Daemon:
             if not self.stopping.is_set():  # a signal during start-up: stop before the first run
                 self.scheduler.start()  # blocks until shutdown
         finally:
+            if not self.stopping.is_set():  # start() failed: the stopper still has to let the workers finish
+                self.stopping.set()
+            self.stopper.join()  # the running checks have finished
             self._stopped()
         return 0
 
     def _on_stop(self, signum: int, _frame: Any) -> None:
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
-        log.info("stopping: letting running checks finish", extra={"event": "stopping", "signal": signum})
-        if self.scheduler.running:
-            # runs in the main thread, inside the scheduler's loop: waits for running jobs, then start() returns
-            self.scheduler.shutdown(wait=True)
+        """Only raise the flag: the signal may land while the main thread holds a lock a worker needs (a log
+        handler's, the scheduler's), so waiting here for the workers deadlocked (seen under load: a daemon
+        that never exited after SIGTERM). The stopper thread does the rest."""
+        if not self.stopping.is_set():
+            self.signal = signum
+            self.stopping.set()
+
+    def _stop_when_asked(self) -> None:
+        """No new runs once the flag is up; start() returns when the running ones have finished."""
+        self.stopping.wait()
+        log.info("stopping: letting running checks finish", extra={"event": "stopping", "signal": self.signal})
+        try:
+            self.scheduler.shutdown(wait=False)  # start()'s loop ends; holds no lock while the workers finish
+        except SchedulerNotRunningError:  # not started yet (start() will not start it) or already shut down
+            pass
+        self.workers.shutdown(wait=True)
 
     def _stop_if_asked(self, _event: Any) -> None:
-        """A signal that came after start-up's check but before the scheduler was running could not shut it
-        down (`_on_stop` saw it not running), and start() would block until the next signal: shut it down now,
+        """A stop asked for after start-up's check but before the scheduler was running could not shut it down
+        (the stopper found it not started), and start() would block until the next signal: shut it down now,
         when it is running and before its loop starts any job."""
         if self.stopping.is_set():
             try:
@@ -204,6 +239,7 @@ class Daemon:
     def _install(self, cfg: Config) -> None:
         d = cfg.main.daemon
         wanted = {f"dataset:{ds.name}": ds for ds in cfg.datasets}
+        self.owners.update(names=[ds.name for ds in cfg.datasets])
         for job in self.scheduler.get_jobs():
             if job.id.startswith("dataset:") and job.id not in wanted:
                 job.remove()
@@ -223,13 +259,15 @@ class Daemon:
         for ds in self.cfg.datasets:
             tick = nominal_tick(ds.schedule, now, self.cfg.main.daemon.timezone, ds.name)
             if not self.store.tick_done(ds.name, tick):
-                self.scheduler.add_job(self.run_tick, args=[ds.name], id=f"catch-up:{ds.name}", replace_existing=True)
+                self.scheduler.add_job(
+                    self.run_tick, args=[ds.name, True], id=f"catch-up:{ds.name}", replace_existing=True
+                )
 
     def beat(self) -> None:
         now = dt.datetime.now(dt.UTC)
         try:
 
-            def write(conn: sa.Connection) -> int:
+            def write(conn: sa.Connection) -> tuple[int, list[str]]:
                 done = conn.execute(daemons.update().where(daemons.c.id == self.id).values(beat_at=now)).rowcount
                 if not done:
                     conn.execute(
@@ -237,11 +275,14 @@ class Daemon:
                             id=self.id, host=hostname(), pid=os.getpid(), started_at=self.started, beat_at=now
                         )
                     )
-                return conn.execute(
+                open_count = conn.execute(
                     sa.select(sa.func.count()).select_from(incidents).where(incidents.c.open_fingerprint.is_not(None))
                 ).scalar_one()
+                return open_count, replicas.live_daemons(conn, now, self.cfg.main.daemon.heartbeat)
 
-            self.metrics.open_incidents.set(self.store.transaction(write, attempts=2))
+            open_count, live = self.store.transaction(write, attempts=2)
+            self.metrics.open_incidents.set(open_count)
+            self.owners.update(live=live)
             self.last_beat = now
         except Exception as exc:
             log.warning("heartbeat not written: %s", str(exc).splitlines()[0])
@@ -269,14 +310,15 @@ class Daemon:
         with self.locks_guard:
             return self.locks.setdefault(name, threading.Lock())
 
-    def run_tick(self, name: str) -> None:
-        """One scheduled run of dataset `name`; never raises (a job that raises only logs, but be explicit)."""
+    def run_tick(self, name: str, adopt: bool = False) -> None:
+        """One scheduled run of dataset `name` (`adopt`: whoever owns it); never raises (a job that raises only
+        logs, but be explicit)."""
         try:
-            self._run_tick(name)
+            self._run_tick(name, adopt)
         except Exception:
             log.exception("run of %s failed", name, extra={"event": "run_crashed", "dataset": name})
 
-    def _run_tick(self, name: str) -> None:
+    def _run_tick(self, name: str, adopt: bool) -> None:
         if self.stopping.is_set():
             return
         cfg = self.cfg
@@ -285,6 +327,9 @@ class Daemon:
             return
         now = dt.datetime.now(dt.UTC)
         tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
+        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked after the grace
+            self.deferred.note(name, tick, replicas.grace_for((ds.schedule or HOURLY).every))
+            return
         lock = self._lock(name)
         if not lock.acquire(blocking=False):
             self.metrics.skipped.labels("running").inc()
@@ -303,6 +348,28 @@ class Daemon:
                     self._save(report, tick)
         finally:
             lock.release()
+
+    def hand_over(self) -> None:
+        """Peers' ticks past their grace: the ones still not done run here, as many as there are free workers."""
+        due = self.deferred.due()
+        if not due or self.stopping.is_set():
+            return
+        try:
+            with self.store.engine.connect() as conn:
+                late = replicas.undone(conn, due)
+        except sa_exc.DBAPIError as exc:  # the store is down: the owners' writes wait too; check the next ticks
+            log.warning("peers' ticks not checked: %s", str(exc).splitlines()[0])
+            return
+        self.metrics.skipped.labels("peer").inc(len(due) - len(late))
+        with self.in_flight_lock:
+            free = self.cfg.main.daemon.workers - (self.in_flight - 1)  # this job holds one worker
+        for name, _tick in late[: max(free, 0)]:
+            self.metrics.adopted.inc()
+            self.scheduler.add_job(self.run_tick, args=[name, True], id=f"adopt:{name}", replace_existing=True)
+
+    def _count_jobs(self, event: Any) -> None:
+        with self.in_flight_lock:
+            self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
     def _measure(self, cfg: Config, ds: DatasetConfig, tick: dt.datetime) -> RunReport | None:
         d = cfg.main.daemon
@@ -334,8 +401,8 @@ class Daemon:
             try:
                 save(self.store, report, self.cfg, tick, self.id)
                 break
-            except TickTaken:
-                self.metrics.skipped.labels("done").inc()
+            except TickTaken:  # measured for nothing: another daemon wrote the tick (the lease should prevent it)
+                self.metrics.skipped.labels("taken").inc()
                 return
             except sa_exc.DBAPIError as exc:
                 if not storefault.is_down(exc):  # it answered and refused: the same run would be refused again
@@ -455,7 +522,8 @@ class Daemon:
                 try:
                     report, tick = spool.load(path)
                 except spool.SpoolError as exc:
-                    self._set_aside(path, str(exc))
+                    if path.exists():  # else a replica sharing this folder replayed it meanwhile
+                        self._set_aside(path, str(exc))
                     continue
                 try:
                     save(self.store, report, self.cfg, tick, self.id)
@@ -467,7 +535,7 @@ class Daemon:
                         return  # still down: try again after the next run
                     self._set_aside(path, f"the state store refused it: {storefault.describe(exc)}")
                     continue
-                path.unlink()
+                path.unlink(missing_ok=True)  # a replica on this host may have replayed it too (its tick was taken)
             left = len(spool.waiting(self.spool_dir))
             self.spool_pending = left > 0
             self.metrics.spooled.set(left)
