@@ -143,10 +143,11 @@ def load(path: Path) -> tuple[RunReport, dt.datetime]:
 
 def write(folder: Path, report: RunReport, tick: dt.datetime) -> Path:
     """Write atomically (a crash leaves the old file or the new one, never half of one), readable by the
-    daemon's user only: it holds results."""
+    daemon's user only: it holds results. Two replicas spooling the same run write their own temporary files
+    and the last rename wins whole."""
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{report.run_uid}{SUFFIX}"
-    tmp = final.with_suffix(".tmp")
+    tmp = folder / f"{report.run_uid}.{os.getpid()}.tmp"  # per process: two daemons on one folder never share one
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(dump(report, tick))
