@@ -911,14 +911,16 @@ def _percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
     return lo + d * (hi - lo)
 
 
-def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: int, limit: int) -> list[dict]:
+def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: int, limit: int) -> list[_Found]:
     """What `mode_statement` returns, from the side's rows fetched with the tail scan (ordered by k): the same
-    percentiles as the database computes them, the same window, the first `limit` rows by k."""
+    percentiles as the database computes them (bit for bit), the same window (its edge rounded once here,
+    where the database may round it twice: a row within 1e-16 of it is the only one that could differ), the
+    first `limit` rows by k."""
     ordered = sorted(sign * float(r.d) for r in rows)
     shifted = count - other
     cut = _percentile_disc(dialect, ordered, other / count)
     mid = _percentile_cont(dialect, ordered, (other + shifted / 2) / count)
-    # the window as the database compares it: a DECIMAL spread (a literal) times 3.0, then as a double
+    # the window as the database compares it: the spread (a literal, so DECIMAL) times 3.0, then a double
     kept = [
         r
         for r in rows
