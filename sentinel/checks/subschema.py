@@ -49,7 +49,8 @@ NaN and +-infinity in any column used are left out (those of `value_column` coun
 found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
 (a) and (d) are not run and (b) looks at the whole column (within each peer group): see Params.
 
-Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
+Counts and medians are computed in the database; only the rows of a likely second mode's side are fetched
+(up to FETCH_MAX, with the tail counts, so a mode costs no second scan). Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
 """
 
