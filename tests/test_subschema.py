@@ -341,3 +341,73 @@ def test_a_few_honest_tail_rows_of_a_leaning_body_are_no_mode():
     df = pd.DataFrame({"id": np.arange(295), "amount": np.round(100 * (rng.pareto(3.0, 295) + 1), 2)})
     res = run_check(df, "subschema", {"value_column": "amount"})
     assert res.status == "pass", res.diagnosis
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
+    """A likely mode's rows come back with the tail scan and its `cut` and `mid` are then computed in Python:
+    they must be the database's percentile_disc and percentile_cont with the fraction pasted as a literal, to
+    the last bit (DuckDB floors on the DECIMAL literal exactly; its interpolation is one fused rounding)."""
+    import random
+
+    from sentinel.checks import subschema
+
+    if backend == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+
+        def ask(sql: str, vals: list[float]) -> tuple:
+            con.execute("CREATE OR REPLACE TABLE t AS SELECT unnest(?::DOUBLE[]) AS v", [vals])
+            return con.execute(sql.format(src="t")).fetchone()
+    else:
+        engine = request.getfixturevalue("pg_schema")[2]
+
+        def ask(sql: str, vals: list[float]) -> tuple:
+            with engine.connect() as conn:
+                return tuple(conn.exec_driver_sql(sql.format(src="unnest(%(v)s::float8[]) AS t(v)"), {"v": vals}).one())
+
+    rnd = random.Random(23)
+    for _ in range(150):
+        n = rnd.choice([1, 2, 3, 7, 97, 1000, 1997, 30011])
+        other = min(n, rnd.randint(0, max(n // 3, 1)) if rnd.random() < 0.7 else rnd.randint(0, 3))
+        vals = [rnd.uniform(0.5, 3) * rnd.choice([1, 1e-3, 30]) for _ in range(n)]
+        q_cut, q_mid = other / n, (other + (n - other) / 2) / n
+        sql = (
+            f"SELECT percentile_disc({q_cut!r}) WITHIN GROUP (ORDER BY v), "
+            f"percentile_cont({q_mid!r}) WITHIN GROUP (ORDER BY v) FROM {{src}}"
+        )
+        ordered = sorted(vals)
+        got = (subschema._percentile_disc(backend, ordered, q_cut), subschema._percentile_cont(backend, ordered, q_mid))
+        assert ask(sql, vals) == got, (n, other)
+
+
+@pytest.mark.parametrize("explained", [False, True])
+def test_a_mode_fetched_with_the_tail_scan_is_the_mode_read_again(monkeypatch, explained):
+    """With FETCH_MAX at 0 every mode is read again by its own statement (the path of a side too big to
+    fetch): the modes, their rows, offsets and factors are the same as from the rows the tail scan fetched,
+    here with honest rows in the opposite tail (so `cut` leaves some out) and two shifted labels."""
+    from sentinel.checks import subschema
+
+    rng = np.random.default_rng(41)
+    n = 6000
+    qty = rng.integers(1, 200, n) if explained else rng.integers(10, 12, n)  # a narrow qty: the value alone
+    noise = rng.standard_t(4, n) * 0.08  # heavy tails on both sides: the opposite tail is not empty
+    amount = np.round(30 * qty * 10**noise, 2)
+    currency = rng.choice(["USD", "EUR"], n, p=[0.7, 0.3])
+    df = pd.DataFrame({"id": np.arange(1, n + 1), "currency": currency, "amount": amount, "qty": qty})
+    truth = shift(df, 0.01, 100.0)
+    params = {"value_column": "amount", "category_column": "currency"}
+    if explained:
+        params["explained_by"] = ["qty"]
+    calls, real = [], subschema._mode_rows
+    monkeypatch.setattr(subschema, "_mode_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    fetched = run_check(df, "subschema", params)
+    assert len(calls) == 2  # both modes from the fetched rows
+    monkeypatch.setattr(subschema, "FETCH_MAX", 0)
+    again = run_check(df, "subschema", params)
+    assert len(calls) == 2  # ... and none here
+    modes = fetched.evidence["modes"]
+    assert {m["label"] for m in modes} == {"USD", "EUR"} and any(m["honest_tail"] for m in modes)
+    assert {r["key"] for m in modes for r in m["rows"]["items"]} <= truth
+    assert (fetched.status, fetched.observed, fetched.evidence) == (again.status, again.observed, again.evidence)

@@ -49,7 +49,8 @@ NaN and +-infinity in any column used are left out (those of `value_column` coun
 found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_categories` distinct labels,
 (a) and (d) are not run and (b) looks at the whole column (within each peer group): see Params.
 
-Counts and medians are computed in the database; only the flagged rows are fetched. Each label's main mode
+Counts and medians are computed in the database; only the rows of a likely second mode's side are fetched
+(up to FETCH_MAX, with the tail counts, so a mode costs no second scan). Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
 """
 
@@ -57,7 +58,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from pydantic import Field, model_validator
@@ -97,6 +100,10 @@ MATCH = 0.05  # decades: the least tolerance when matching a mode's offset to a 
 MIN_FIT = 20  # rows a label needs for its own `explained_by` line; fewer use the whole sample's
 MIN_GROUP = 20  # rows a `group_by` peer group needs to be judged for a second mode (fewer are skipped, noted)
 MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt(n) (as in magnitude)
+# a likely mode's tail rows up to this many come back with the tail scan (its rows are then chosen in Python);
+# a bigger side is read again by its own statement, which keeps only the rows near its centre
+FETCH_MAX = 50_000
+EXACT_PERCENTILES = ("duckdb", "postgresql")  # whose percentiles _percentile_disc/_cont reproduce
 
 
 CAUSES = (
@@ -368,6 +375,104 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         s = 1.4826 * float(r.mad)
         return s * (1 + 2 * MAD_SE / math.sqrt(min(int(r.n), SAMPLE))) if peers else s
 
+    def tail_scan(tails: sa.CTE, pooled: dict[str, list[float]]) -> tuple[list[sa.Row], dict]:
+        """One scan of the tails: each pool's counts above and below and how far past the edge they cluster
+        (`summary`, in `lab` order), and with them the rows of each side that looks like a second mode by the
+        same tests, when at most FETCH_MAX (`fetched`: {(lab, sign): rows ordered by k}), so its rows need no
+        second scan of the table. Python decides the modes from `summary`; a mode not fetched is read again."""
+        tails = tails.prefix_with("MATERIALIZED")
+        fetch_max = FETCH_MAX if ctx.dialect in EXACT_PERCENTILES else 0  # else every mode is read again
+        up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
+        unit = sa.func.greatest(tails.c.spread, 1e-12)  # each row's excess in its own group's sigmas
+        summary = (
+            sa.select(
+                tails.c.lab,
+                sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
+                sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
+                # FILTER: only the tail rows reach the sort (a CASE would feed every row of 10M to it)
+                median((tails.c.d - tails.c.edge) / unit).filter(up).label("up_beyond"),
+                median((-tails.c.d - tails.c.edge) / unit).filter(down).label("down_beyond"),
+            )
+            .group_by(tails.c.lab)
+            .cte("ss_summary")
+        )
+        # each pool's size and lean, for the tests below (the same as in finish)
+        shape = sa.values(
+            sa.column("lab", sa.String), sa.column("n", sa.Float), sa.column("skew", sa.Float), name="ss_shape"
+        ).data([(lab, acc[0], acc[2] / acc[0]) for lab, acc in pooled.items()])
+        sides = []
+        for sign, count, other, beyond in ((1, "up", "down", "up_beyond"), (-1, "down", "up", "down_beyond")):
+            c, o, b, lean = summary.c[count], summary.c[other], summary.c[beyond], sign * shape.c.skew
+            need = sa.case(
+                (lean > SKEW_TOL, sa.func.greatest(CLUSTER, HONEST_EXCESS + 2 * EXCESS_SE / sa.func.sqrt(c))),
+                (c > MINORITY * shape.c.n, CLUSTER),
+                else_=CLUSTER_SYMMETRIC,
+            )
+            likely = [c - o >= p.min_rows, c >= 3 * sa.func.greatest(o, 1), b >= need, c <= fetch_max]
+            sides.append(
+                sa.select(summary.c.lab, sa.literal(sign).label("sign"))
+                .select_from(summary.join(shape, summary.c.lab == shape.c.lab))
+                .where(*likely)
+            )
+        likely_sides = sa.union_all(*sides).cte("ss_sides")
+        rows = (
+            sa.select(tails.c.lab, likely_sides.c.sign, tails.c.k, tails.c.x, tails.c.g0, tails.c.d, tails.c.spread)
+            .select_from(
+                tails.join(
+                    likely_sides,
+                    sa.and_(tails.c.lab == likely_sides.c.lab, likely_sides.c.sign * tails.c.d > tails.c.edge),
+                )
+            )
+            .subquery("ss_side_rows")
+        )
+        out = ctx.source.execute(
+            sa.select(*summary.c, rows.c.sign, rows.c.k, rows.c.x, rows.c.g0, rows.c.d, rows.c.spread)
+            .select_from(summary.outerjoin(rows, summary.c.lab == rows.c.lab))
+            .order_by(summary.c.lab, rows.c.sign, rows.c.k)  # the modes in the same order every run
+        )
+        first: dict[str, sa.Row] = {}
+        fetched: dict[tuple[str, int], list[sa.Row]] = {}
+        for r in out:
+            first.setdefault(r.lab, r)
+            if r.sign is not None:
+                fetched.setdefault((r.lab, int(r.sign)), []).append(r)
+        return list(first.values()), fetched
+
+    def mode_statement(tails: sa.CTE, label: str, sign: int, other: int, count: int) -> sa.Select:
+        """A mode's rows read again: its tail's rows, its centre (`mid`) and where its honest part ends (`cut`),
+        then the rows past `cut` within their group's spread of its centre (a lone x10 row further in is not a
+        yen row). e: distance from the main mode, away from it."""
+        e = sign * tails.c.d
+        tail_rows = (
+            sa.select(tails.c.k, tails.c.x, tails.c.g0, tails.c.d, tails.c.spread, e.label("e"))
+            .where(tails.c.lab == label, e > tails.c.edge)
+            .cte("ss_mode")
+            .prefix_with("MATERIALIZED")
+        )
+        shifted = count - other
+        centre = sa.select(
+            sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
+            sa.func.percentile_cont((other + shifted / 2) / count).within_group(tail_rows.c.e).label("mid"),
+        ).cte("ss_centre")
+        window = sa.func.greatest(TAIL_SIGMAS * tail_rows.c.spread, WINDOW_MIN)
+        keep = [sa.func.abs(tail_rows.c.e - centre.c.mid) <= window]
+        if other:
+            keep.append(tail_rows.c.e > centre.c.cut)
+        return (
+            sa.select(
+                tail_rows.c.k,
+                tail_rows.c.x,
+                tail_rows.c.g0,
+                tail_rows.c.d,
+                centre.c.mid,
+                sa.func.count().over().label("total"),
+            )
+            .select_from(tail_rows.join(centre, sa.true()))
+            .where(*keep)
+            .order_by(tail_rows.c.k)
+            .limit(ctx.evidence_limit)
+        )
+
     cat_counts = None
     if p.category_column:
         # at most max_categories + 1 rows reach Python; count() over () is the exact number of categories
@@ -431,22 +536,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             integer = ["INT" in ctx.columns[name].type.upper() for name in p.explained_by]
             spans = fit.spans(ctx.source, ctx.table, raw_us, integer)
         tails = tails_of(cols, where, stats, fits, pool, spans) if stats else None
-        summary = []
+        summary, fetched = [], {}
         if tails is not None:
-            up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
-            unit = sa.func.greatest(tails.c.spread, 1e-12)  # each row's excess in its own group's sigmas
-            summary = ctx.source.execute(
-                sa.select(
-                    tails.c.lab,
-                    sa.func.sum(sa.case((up, 1), else_=0)).label("up"),
-                    sa.func.sum(sa.case((down, 1), else_=0)).label("down"),
-                    # FILTER: only the tail rows reach the sort (a CASE would feed every row of 10M to it)
-                    median((tails.c.d - tails.c.edge) / unit).filter(up).label("up_beyond"),
-                    median((-tails.c.d - tails.c.edge) / unit).filter(down).label("down_beyond"),
-                )
-                .group_by(tails.c.lab)
-                .order_by(tails.c.lab)  # the modes in the same order every run
-            )
+            summary, fetched = tail_scan(tails, pooled)
         for row in summary:
             total, squares, skews = pooled[row.lab]
             n, spread, skew = int(total), math.sqrt(squares / total), skews / total
@@ -480,43 +572,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             # tail's rows are honest; they are the ones nearest the main mode, so the mode's rows and its
             # offset come from the rest.
             sign = 1 if mode["side"] == "above" else -1
-            e = sign * tails.c.d
-            cond = sa.and_(tails.c.lab == mode["label"], e > tails.c.edge)
             count, other = mode["count"], mode.pop("opposite_tail")
             shifted = count - other
             spread = mode.pop("spread")
-            # one statement: the tail's rows, the mode's centre (`mid`) and where its honest part ends (`cut`),
-            # then the rows past `cut` within their group's spread of its centre (a lone x10 row further in
-            # is not a yen row)
-            tail_rows = (
-                sa.select(tails.c.k, tails.c.x, tails.c.g0, tails.c.d, tails.c.spread, e.label("e"))
-                .where(cond)
-                .cte("ss_mode")
-                .prefix_with("MATERIALIZED")
-            )
-            centre = sa.select(
-                sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
-                sa.func.percentile_cont((other + shifted / 2) / count).within_group(tail_rows.c.e).label("mid"),
-            ).cte("ss_centre")
-            window = sa.func.greatest(TAIL_SIGMAS * tail_rows.c.spread, WINDOW_MIN)
-            keep = [sa.func.abs(tail_rows.c.e - centre.c.mid) <= window]
-            if other:
-                keep.append(tail_rows.c.e > centre.c.cut)
-            stmt = (
-                sa.select(
-                    tail_rows.c.k,
-                    tail_rows.c.x,
-                    tail_rows.c.g0,
-                    tail_rows.c.d,
-                    centre.c.mid,
-                    sa.func.count().over().label("total"),
-                )
-                .select_from(tail_rows.join(centre, sa.true()))
-                .where(*keep)
-                .order_by(tail_rows.c.k)
-                .limit(ctx.evidence_limit)
-            )
-            found = ctx.source.execute(stmt)
+            side_rows = fetched.get((mode["label"], sign))
+            if side_rows is not None:
+                found = _mode_rows(ctx.dialect, side_rows, sign, other, count, ctx.evidence_limit)
+            else:
+                found = ctx.source.execute(mode_statement(tails, mode["label"], sign, other, count))
             mode["count"] = int(found[0].total) if found else 0
             if not found:  # nothing near the estimated centre: not a mode after all
                 continue
@@ -820,3 +883,60 @@ def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]
     if not params.category_column:
         return {}
     return {f"category_shares:{name}": store.last_shares(dataset, name)}
+
+
+def _percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
+    """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python
+    are the ones the database would choose. DuckDB types a plain decimal literal DECIMAL and floors
+    n - n*q exactly (an exponent makes it DOUBLE); PostgreSQL takes row ceil(q*n) in doubles."""
+    n = len(ordered)
+    if dialect == "duckdb":
+        text = repr(q)
+        exact_q = Fraction(Decimal(text)) if "e" not in text else None
+        floored = math.floor(n - n * exact_q) if exact_q is not None else math.floor(float(n) - float(n) * q)
+        return ordered[max(1, n - floored) - 1]
+    return ordered[max(math.ceil(q * n), 1) - 1]
+
+
+def _percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
+    """`percentile_cont(q)` as `dialect` computes it (tests/test_subschema.py compares both with the database):
+    DuckDB's wheel rounds lo*(1-d) + hi*d once for the fused multiply-add its compiler makes of it;
+    PostgreSQL computes lo + d*(hi - lo)."""
+    rn = q * (len(ordered) - 1) if dialect != "duckdb" else (len(ordered) - 1) * q
+    lo_i, hi_i = math.floor(rn), math.ceil(rn)
+    lo, hi, d = ordered[lo_i], ordered[hi_i], rn - lo_i
+    if lo_i == hi_i:
+        return lo
+    if dialect == "duckdb":
+        return float(Fraction(lo) * Fraction(1.0 - d) + Fraction(hi * d))
+    return lo + d * (hi - lo)
+
+
+def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: int, limit: int) -> list[_Found]:
+    """What `mode_statement` returns, from the side's rows fetched with the tail scan (ordered by k): the same
+    percentiles as the database computes them (bit for bit), the same window (its edge rounded once here,
+    where the database may round it twice: a row within 1e-16 of it is the only one that could differ), the
+    first `limit` rows by k."""
+    ordered = sorted(sign * float(r.d) for r in rows)
+    shifted = count - other
+    cut = _percentile_disc(dialect, ordered, other / count)
+    mid = _percentile_cont(dialect, ordered, (other + shifted / 2) / count)
+    # the window as the database compares it: the spread (a literal, so DECIMAL) times 3.0, then a double
+    kept = [
+        r
+        for r in rows
+        if abs(sign * float(r.d) - mid) <= float(max(Decimal("3.0") * Decimal(r.spread), Decimal("0.25")))
+        and (not other or sign * float(r.d) > cut)
+    ]
+    return [_Found(r.k, r.x, r.g0, r.d, mid, len(kept)) for r in kept[:limit]]
+
+
+class _Found(NamedTuple):
+    """A mode's row as `mode_statement` returns it."""
+
+    k: Any
+    x: Any
+    g0: str
+    d: float
+    mid: float
+    total: int

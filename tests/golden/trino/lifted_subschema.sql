@@ -55,13 +55,23 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: [2000, 200000, 4, "CHF", 1, "EUR", 89, "JPY", 6, "USD", 264, "(null)", "(null)", 0, 0, 1000003, 1000003, "(all)", 4.967561190359445, "(all)", "USD", "CHF", "EUR", "JPY", 0.5, 0.5]
 -- statement 6
-WITH ss_tails AS
+WITH ss_tails AS MATERIALIZED
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, ss_rows.y - ss_stats.m AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y
 FROM sales.deals
-WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND log10(abs(CAST(sales.deals.amount AS DOUBLE))) NOT BETWEEN ? AND ?) AS ss_rows JOIN (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0)
- SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
-FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
--- params: [3.0, 0.5, "(null)", 0, 6.816008158476959, 5.64232672668555, "CHF", "CHF", 5.14232672668555, 0.0, "EUR", "EUR", 4.951574033143424, 0.34731486797733274, "JPY", "JPY", 7.324422801077505, 0.16947154753351534, "USD", "USD", 4.967561190359445, 0.3332950942931186, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12]
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND log10(abs(CAST(sales.deals.amount AS DOUBLE))) NOT BETWEEN ? AND ?) AS ss_rows JOIN (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0),
+ss_summary AS
+(SELECT ss_tails.lab AS lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
+FROM ss_tails GROUP BY ss_tails.lab),
+ss_sides AS
+(SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.up - ss_summary.down >= ? AND ss_summary.up >= ? * greatest(ss_summary.down, ?) AND ss_summary.up_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.up) AS DECIMAL)) WHEN (ss_summary.up > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.up <= ? UNION ALL SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.down - ss_summary.up >= ? AND ss_summary.down >= ? * greatest(ss_summary.up, ?) AND ss_summary.down_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.down) AS DECIMAL)) WHEN (ss_summary.down > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.down <= ?)
+ SELECT ss_summary.lab, ss_summary.up, ss_summary.down, ss_summary.up_beyond, ss_summary.down_beyond, ss_side_rows.sign, ss_side_rows.k, ss_side_rows.x, ss_side_rows.g0, ss_side_rows.d, ss_side_rows.spread
+FROM ss_summary LEFT OUTER JOIN (SELECT ss_tails.lab AS lab, ss_sides.sign AS sign, ss_tails.k AS k, ss_tails.x AS x, ss_tails.g0 AS g0, ss_tails.d AS d, ss_tails.spread AS spread
+FROM ss_tails JOIN ss_sides ON ss_tails.lab = ss_sides.lab AND ss_sides.sign * ss_tails.d > ss_tails.edge) AS ss_side_rows ON ss_summary.lab = ss_side_rows.lab ORDER BY ss_summary.lab, ss_side_rows.sign, ss_side_rows.k
+-- params: [3.0, 0.5, "(null)", 0, 6.816008158476959, 5.64232672668555, "CHF", "CHF", 5.14232672668555, 0.0, "EUR", "EUR", 4.951574033143424, 0.34731486797733274, "JPY", "JPY", 7.324422801077505, 0.16947154753351534, "USD", "USD", 4.967561190359445, 0.3332950942931186, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12, 1, "CHF", 1.0, 0.0, "EUR", 89.0, 0.06078192776300333, "JPY", 6.0, 0.7026403790991904, "USD", 264.0, -0.12776256119939103, 5, 3, 1, 1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000, -1, "CHF", 1.0, 0.0, "EUR", 89.0, 0.06078192776300333, "JPY", 6.0, 0.7026403790991904, "USD", 264.0, -0.12776256119939103, 5, 3, 1, -1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000]
 -- results
 -- subschema(amount): warn (mixed_units): amount mixes currencies: the 6 rows labelled JPY sit 2.36 decades above the USD rows, the JPY/USD factor 150 (the rates of config fx_rates): a sum or mean over amount adds one unit to another

@@ -122,15 +122,25 @@ FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_u
 SELECT min(sales.deals.seats) AS lo0, max(sales.deals.seats) AS hi0
 FROM sales.deals
 -- statement 7
-WITH ss_tails AS
+WITH ss_tails AS MATERIALIZED
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, (ss_rows.y - ss_stats.m) - (ss_lines.a + ss_lines.b0 * ss_rows.v0) AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0
 FROM sales.deals
 WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND sales.deals.seats IS NOT NULL AND sales.deals.seats != ?) AS ss_rows JOIN (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0 JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_lines (g0, a, b0) ON ss_rows.g0 = ss_lines.g0
-WHERE abs((ss_rows.y - ? * ss_rows.v0) - ?) + ? + ? * abs(ss_rows.v0) > ?)
- SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
-FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
--- params: [3.0, 0.5, "(null)", 0, 0, "CHF", "CHF", 0.016799931214942276, 0.0, "EUR", "EUR", -0.0032907592368092153, 0.0751362124612964, "JPY", "JPY", 2.14608500739757, 0.049730459012577895, "USD", "USD", -0.0030517449098246274, 0.0762270599453426, "CHF", 2.971256213890831, 1.034321928837279, "EUR", 2.99413549008466, 1.0035356652944185, "JPY", 2.971256213890831, 1.034321928837279, "USD", 2.9905371346362473, 1.003907078580196, 1.0189287970658487, 4.052413305507412, 1e-09, 0.015393131771430202, -0.564927915780989, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12]
+WHERE abs((ss_rows.y - ? * ss_rows.v0) - ?) + ? + ? * abs(ss_rows.v0) > ?),
+ss_summary AS
+(SELECT ss_tails.lab AS lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
+FROM ss_tails GROUP BY ss_tails.lab),
+ss_sides AS
+(SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.up - ss_summary.down >= ? AND ss_summary.up >= ? * greatest(ss_summary.down, ?) AND ss_summary.up_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.up) AS DECIMAL)) WHEN (ss_summary.up > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.up <= ? UNION ALL SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.down - ss_summary.up >= ? AND ss_summary.down >= ? * greatest(ss_summary.up, ?) AND ss_summary.down_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.down) AS DECIMAL)) WHEN (ss_summary.down > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.down <= ?)
+ SELECT ss_summary.lab, ss_summary.up, ss_summary.down, ss_summary.up_beyond, ss_summary.down_beyond, ss_side_rows.sign, ss_side_rows.k, ss_side_rows.x, ss_side_rows.g0, ss_side_rows.d, ss_side_rows.spread
+FROM ss_summary LEFT OUTER JOIN (SELECT ss_tails.lab AS lab, ss_sides.sign AS sign, ss_tails.k AS k, ss_tails.x AS x, ss_tails.g0 AS g0, ss_tails.d AS d, ss_tails.spread AS spread
+FROM ss_tails JOIN ss_sides ON ss_tails.lab = ss_sides.lab AND ss_sides.sign * ss_tails.d > ss_tails.edge) AS ss_side_rows ON ss_summary.lab = ss_side_rows.lab ORDER BY ss_summary.lab, ss_side_rows.sign, ss_side_rows.k
+-- params: [3.0, 0.5, "(null)", 0, 0, "CHF", "CHF", 0.016799931214942276, 0.0, "EUR", "EUR", -0.0032907592368092153, 0.0751362124612964, "JPY", "JPY", 2.14608500739757, 0.049730459012577895, "USD", "USD", -0.0030517449098246274, 0.0762270599453426, "CHF", 2.971256213890831, 1.034321928837279, "EUR", 2.99413549008466, 1.0035356652944185, "JPY", 2.971256213890831, 1.034321928837279, "USD", 2.9905371346362473, 1.003907078580196, 1.0189287970658487, 4.052413305507412, 1e-09, 0.015393131771430202, -0.564927915780989, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12, 1, "CHF", 1.0, 0.0, "EUR", 89.0, 0.10057458896053158, "JPY", 6.0, -0.09511580770876925, "USD", 264.0, 0.07021466094902573, 5, 3, 1, 1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000, -1, "CHF", 1.0, 0.0, "EUR", 89.0, 0.10057458896053158, "JPY", 6.0, -0.09511580770876925, "USD", 264.0, 0.07021466094902573, 5, 3, 1, -1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000]
 -- statement 8
 SELECT coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS value, CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AS recent, count(*) AS n
 FROM sales.deals

@@ -55,13 +55,23 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: [2000, 200000, 4, "CHF", 1, "EUR", 89, "JPY", 6, "USD", 264, "(null)", "(null)", 0, 0, 0, 1000003, 1000003, "(all)", -0.04139268750297953, "(all)", "USD", "CHF", "EUR", "JPY", 0.5, 0.5]
 -- statement 6
-WITH ss_tails AS
+WITH ss_tails AS MATERIALIZED
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, ss_rows.y - ss_stats.m AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) - log10(abs(CAST(sales.deals.list_price AS DOUBLE))) AS y
 FROM sales.deals
-WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND sales.deals.list_price IS NOT NULL AND sales.deals.list_price != ? AND log10(abs(CAST(sales.deals.amount AS DOUBLE))) - log10(abs(CAST(sales.deals.list_price AS DOUBLE))) NOT BETWEEN ? AND ?) AS ss_rows JOIN (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0)
- SELECT ss_tails.lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
-FROM ss_tails GROUP BY ss_tails.lab ORDER BY ss_tails.lab
--- params: [3.0, 0.5, "(null)", 0, 0, -0.5413926851582254, 0.4586073006173441, "CHF", "CHF", -0.041392699382655884, 0.0, "EUR", "EUR", -0.0413926895575889, 1.4822613066023393e-08, "JPY", "JPY", -0.04139268515822536, 0.0, "USD", "USD", -0.04139268750297953, 1.4929166308252916e-08, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12]
+WHERE sales.deals.amount IS NOT NULL AND sales.deals.amount != ? AND sales.deals.list_price IS NOT NULL AND sales.deals.list_price != ? AND log10(abs(CAST(sales.deals.amount AS DOUBLE))) - log10(abs(CAST(sales.deals.list_price AS DOUBLE))) NOT BETWEEN ? AND ?) AS ss_rows JOIN (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) AS ss_stats (g0, pool, m, sigma) ON ss_rows.g0 = ss_stats.g0),
+ss_summary AS
+(SELECT ss_tails.lab AS lab, sum(CASE WHEN (ss_tails.d > ss_tails.edge) THEN ? ELSE ? END) AS up, sum(CASE WHEN (ss_tails.d < -ss_tails.edge) THEN ? ELSE ? END) AS down, percentile_cont(?) WITHIN GROUP (ORDER BY (ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d > ss_tails.edge) AS up_beyond, percentile_cont(?) WITHIN GROUP (ORDER BY (-ss_tails.d - ss_tails.edge) / CAST(greatest(ss_tails.spread, ?) AS DECIMAL)) FILTER (WHERE ss_tails.d < -ss_tails.edge) AS down_beyond
+FROM ss_tails GROUP BY ss_tails.lab),
+ss_sides AS
+(SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.up - ss_summary.down >= ? AND ss_summary.up >= ? * greatest(ss_summary.down, ?) AND ss_summary.up_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.up) AS DECIMAL)) WHEN (ss_summary.up > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.up <= ? UNION ALL SELECT ss_summary.lab AS lab, ? AS sign
+FROM ss_summary JOIN (VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)) AS ss_shape (lab, n, skew) ON ss_summary.lab = ss_shape.lab
+WHERE ss_summary.down - ss_summary.up >= ? AND ss_summary.down >= ? * greatest(ss_summary.up, ?) AND ss_summary.down_beyond >= CASE WHEN (? * ss_shape.skew > ?) THEN greatest(?, ? + ? / CAST(sqrt(ss_summary.down) AS DECIMAL)) WHEN (ss_summary.down > ? * ss_shape.n) THEN ? ELSE ? END AND ss_summary.down <= ?)
+ SELECT ss_summary.lab, ss_summary.up, ss_summary.down, ss_summary.up_beyond, ss_summary.down_beyond, ss_side_rows.sign, ss_side_rows.k, ss_side_rows.x, ss_side_rows.g0, ss_side_rows.d, ss_side_rows.spread
+FROM ss_summary LEFT OUTER JOIN (SELECT ss_tails.lab AS lab, ss_sides.sign AS sign, ss_tails.k AS k, ss_tails.x AS x, ss_tails.g0 AS g0, ss_tails.d AS d, ss_tails.spread AS spread
+FROM ss_tails JOIN ss_sides ON ss_tails.lab = ss_sides.lab AND ss_sides.sign * ss_tails.d > ss_tails.edge) AS ss_side_rows ON ss_summary.lab = ss_side_rows.lab ORDER BY ss_summary.lab, ss_side_rows.sign, ss_side_rows.k
+-- params: [3.0, 0.5, "(null)", 0, 0, -0.5413926851582254, 0.4586073006173441, "CHF", "CHF", -0.041392699382655884, 0.0, "EUR", "EUR", -0.0413926895575889, 1.4822613066023393e-08, "JPY", "JPY", -0.04139268515822536, 0.0, "USD", "USD", -0.04139268750297953, 1.4929166308252916e-08, 1, 0, 1, 0, 0.5, 1e-12, 0.5, 1e-12, 1, "CHF", 1.0, 0.0, "EUR", 89.0, -0.19035324703482925, "JPY", 6.0, 0.0, "USD", 264.0, -0.09666866307926894, 5, 3, 1, 1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000, -1, "CHF", 1.0, 0.0, "EUR", 89.0, -0.19035324703482925, "JPY", 6.0, 0.0, "USD", 264.0, -0.09666866307926894, 5, 3, 1, -1, 0.05, 1.5, 0.97, 2.8, 0.1, 1.5, 1.0, 50000]
 -- results
 -- subschema(amount): pass
