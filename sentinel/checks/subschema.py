@@ -380,7 +380,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         (`summary`, in `lab` order), and with them the rows of each side that looks like a second mode by the
         same tests, when at most FETCH_MAX (`fetched`: {(lab, sign): rows ordered by k}), so its rows need no
         second scan of the table. Python decides the modes from `summary`; a mode not fetched is read again."""
-        tails = tails.prefix_with("MATERIALIZED")
+        tails = _materialized(tails)
         fetch_max = FETCH_MAX if ctx.dialect in EXACT_PERCENTILES else 0  # else every mode is read again
         up, down = tails.c.d > tails.c.edge, tails.c.d < -tails.c.edge
         unit = sa.func.greatest(tails.c.spread, 1e-12)  # each row's excess in its own group's sigmas
@@ -447,8 +447,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             sa.select(tails.c.k, tails.c.x, tails.c.g0, tails.c.d, tails.c.spread, e.label("e"))
             .where(tails.c.lab == label, e > tails.c.edge)
             .cte("ss_mode")
-            .prefix_with("MATERIALIZED")
         )
+        tail_rows = _materialized(tail_rows)
         shifted = count - other
         centre = sa.select(
             sa.func.percentile_disc(other / count).within_group(tail_rows.c.e).label("cut"),
@@ -884,6 +884,12 @@ def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]
         return {}
     return {f"category_shares:{name}": store.last_shares(dataset, name)}
 
+
+
+def _materialized(cte: sa.CTE) -> sa.CTE:
+    """Computed once where the dialect can be told so (DuckDB and PostgreSQL inline a CTE read twice); Spark,
+    Trino, Snowflake and BigQuery have no MATERIALIZED and plan a CTE their own way."""
+    return cte.prefix_with("MATERIALIZED", dialect="duckdb").prefix_with("MATERIALIZED", dialect="postgresql")
 
 def _percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
     """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python

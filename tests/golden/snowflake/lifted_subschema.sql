@@ -55,7 +55,7 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: {"greatest_1": 2000, "param_1": 200000, "param_2": 4, "param_3": "CHF", "param_4": 1, "param_5": "EUR", "param_6": 89, "param_7": "JPY", "param_8": 6, "param_9": "USD", "param_10": 264, "coalesce_1": "(null)", "coalesce_2": "(null)", "amount_1": 0, "hashtextextended_1": 0, "hashtextextended_2": 1000003, "param_11": 1000003, "param_12": "(all)", "param_13": 4.967561190359445, "param_14": "(all)", "g0_1_1": "USD", "g0_1_2": "CHF", "g0_1_3": "EUR", "g0_1_4": "JPY", "percentile_cont_2": 0.5, "percentile_cont_1": 0.5}
 -- statement 6
-WITH ss_tails AS MATERIALIZED
+WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, ss_rows.y - ss_stats.m AS d, greatest(%(sigma_1)s * ss_stats.sigma, %(greatest_2)s) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y
 FROM sales.deals

@@ -122,7 +122,7 @@ FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_u
 SELECT min(sales.deals.seats) AS lo0, max(sales.deals.seats) AS hi0
 FROM sales.deals
 -- statement 7
-WITH ss_tails AS MATERIALIZED
+WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, (ss_rows.y - ss_stats.m) - (ss_lines.a + ss_lines.b0 * ss_rows.v0) AS d, greatest(%(sigma_1)s * ss_stats.sigma, %(greatest_2)s) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), %(coalesce_1)s) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y, log10(abs(CAST(sales.deals.seats AS DOUBLE))) AS v0
 FROM sales.deals

@@ -55,7 +55,7 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: [2000, 200000, 4, "CHF", 1, "EUR", 89, "JPY", 6, "USD", 264, "(null)", "(null)", 0, 0, 1000003, 1000003, "(all)", 4.967561190359445, "(all)", "USD", "CHF", "EUR", "JPY", 0.5, 0.5]
 -- statement 6
-WITH ss_tails AS MATERIALIZED
+WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, ss_rows.y - ss_stats.m AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y
 FROM sales.deals

@@ -55,7 +55,7 @@ FROM ss_units GROUP BY ss_units.lab)
 FROM ss_units JOIN ss_units_med ON ss_units.lab = ss_units_med.lab GROUP BY ss_units_med.lab, ss_units_med.o, ss_units_med.n ORDER BY ss_units_med.lab
 -- params: [2000, 200000, 11, "AMER", "EUR", 30, "AMER", "JPY", 2, "AMER", "USD", 88, "APAC", "EUR", 28, "APAC", "JPY", 2, "APAC", "USD", 89, "EMEA", "CHF", 1, "EMEA", "EUR", 30, "EMEA", "JPY", 2, "EMEA", "USD", 87, "XX", "EUR", 1, "", "(null)", ":", "(null)", "(null)", ":", "(null)", "(null)", "", "(null)", ":", "(null)", "(null)", "(null)", 0, 0, 1000003, 1000003, "4:AMER", 5.016193599456429, "4:APAC", 4.917092917670452, "4:EMEA", 4.979328759197423, "USD", "CHF", "EUR", "JPY", 0.5, 0.5]
 -- statement 6
-WITH ss_tails AS MATERIALIZED
+WITH ss_tails AS
 (SELECT ss_rows.k AS k, ss_rows.x AS x, ss_rows.g0 AS g0, ss_stats.pool AS lab, ss_rows.y - ss_stats.m AS d, greatest(? * ss_stats.sigma, ?) AS edge, ss_stats.sigma AS spread
 FROM (SELECT sales.deals.id AS k, sales.deals.amount AS x, ? || CAST(length(coalesce(CAST(sales.deals.region AS VARCHAR), ?)) AS VARCHAR) || ? || coalesce(CAST(sales.deals.region AS VARCHAR), ?) || CAST(length(coalesce(CAST(sales.deals.currency AS VARCHAR), ?)) AS VARCHAR) || ? || coalesce(CAST(sales.deals.currency AS VARCHAR), ?) AS g0, log10(abs(CAST(sales.deals.amount AS DOUBLE))) AS y
 FROM sales.deals
