@@ -107,11 +107,10 @@ def test_counts_that_do_not_tie_give_the_order_on_every_backend(ctx):
     assert [(i["value"], i["count"]) for i in tallied["items"]] == [("b", 2), ("Z", 1)]
 
 
+@pytest.mark.parametrize("wh", ["postgresql"], indirect=True)  # column collations are PostgreSQL's here
 def test_a_column_collation_of_its_own_leaves_the_counts_to_the_query(ctx, wh):
     """A column's own collation may group values Python tells apart (a case-insensitive one groups b and B):
     only the database can count them."""
-    if wh.name != "postgresql":
-        pytest.skip("column collations are PostgreSQL's here")
     wh.execute('CREATE TABLE tc (id INTEGER, label TEXT COLLATE "C")')
     wh.execute("INSERT INTO tc VALUES (1, 'b'), (2, 'b'), (3, 'Z')")
     columns = ctx.source.describe("tc")
