@@ -142,7 +142,9 @@ def run(config: Path, dataset: list[str] | None, as_json: bool) -> NoReturn:
     for line in filter(None, map(message, reports)):  # a run the store did not take: one line each
         sys.stderr.write(line + "\n")
     if as_json:
-        sys.stdout.write(json.dumps(doc) + "\n")
+        from sentinel.results import encode
+
+        sys.stdout.write(encode(doc) + "\n")
     else:
         from sentinel.report import print_run
 

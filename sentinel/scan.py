@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 MAX_EXPRESSIONS = 200  # select expressions per statement
 NOT_SPLIT = frozenset({"unreachable", "timeout"})  # failures that are not the expression's fault
 MAX_SPLITS = 64  # statements split per scan; past it, what is still mixed fails together
+ROW_STORES = frozenset({"postgresql", "sqlite", "mysql", "mariadb", "mssql", "oracle"})  # see list_flagged
 
 
 def run_checks(specs: Sequence[Spec], ctx: Context, tell: Callable[[str], None] | None = None) -> list[CheckResult]:
@@ -37,7 +38,9 @@ def run_checks(specs: Sequence[Spec], ctx: Context, tell: Callable[[str], None] 
     plans = [p for _, p in planned if isinstance(p, Plan)]
     if tell is not None and plans:
         tell(f"scanning for {len(specs)} check(s)")
-    return finish_checks(planned, ctx, scan(plans, ctx), tell)
+    found = scan(plans, ctx)
+    list_flagged(ctx, found)
+    return finish_checks(planned, ctx, found, tell)
 
 
 def plan_checks(specs: Sequence[Spec], ctx: Context) -> list[tuple[Spec, Plan | CheckResult]]:
@@ -68,6 +71,12 @@ class Scan:
         self.lost: CannotMeasure | None = None  # the table or the connection failed, not an expression
         self.probed = False  # after a failed statement: the table answers a trivial query
         self.splits = 0
+        self.label_of: dict[int, str] = {}  # id(expression) -> its label, for every planned expression
+
+    def value_of(self, expr: sa.ColumnElement) -> Any:
+        """The value of a planned aggregate expression, or None when it was not computed."""
+        label = self.label_of.get(id(expr))
+        return None if label is None else self.values.get(label)
 
     def of(self, plan: Plan) -> dict[str, Any]:
         """The plan's values; raises the database's error when one of its expressions failed."""
@@ -84,6 +93,7 @@ def scan(plans: Sequence[Plan], ctx: Context) -> Scan:
     labels: dict[str, str] = {}
     exprs: dict[str, sa.ColumnElement] = {}
     wiring: dict[int, dict[str, str]] = {}
+    label_of: dict[int, str] = {}
     for p in plans:
         local: dict[str, str] = {}
         for name, expr in p.aggregates.items():
@@ -92,8 +102,10 @@ def scan(plans: Sequence[Plan], ctx: Context) -> Scan:
                 labels[k] = f"a{len(labels)}"
                 exprs[labels[k]] = expr
             local[name] = labels[k]
+            label_of[id(expr)] = labels[k]
         wiring[id(p)] = local
     out = Scan(wiring)
+    out.label_of = label_of
     items = list(exprs.items())
     for start in range(0, len(items), MAX_EXPRESSIONS):
         _select(ctx, items[start : start + MAX_EXPRESSIONS], out)
@@ -127,6 +139,51 @@ def _select(ctx: Context, items: list[tuple[str, sa.ColumnElement]], out: Scan) 
     half = len(items) // 2
     _select(ctx, items[:half], out)
     _select(ctx, items[half:], out)
+
+
+def list_flagged(ctx: Context, found: Scan) -> None:
+    """The flagged rows of every check that declared a listing (Context.counted_rows) and whose count came back
+    non-zero and within the evidence limit, fetched in one statement ordered by key: each check's rows are then
+    those its own query would return (all of them, in key order), at the cost of one table scan instead of one
+    a check. Only on row stores (ROW_STORES): a column store reads each check's few columns with its filter
+    pushed into the scan, and one scan filtering on all of them was slower on DuckDB (46 ms against 15 + 22 ms
+    at 10M rows; PostgreSQL 0.74 s against 0.60 + 0.39 s). Left to each check's own query (Context.flagged_rows): a single listing, one over the limit (its
+    query takes the first `evidence_limit`), and any whose rows here do not number its count (the table changed
+    between the statements, on a database without one snapshot per run). Nothing listed on any failure."""
+    listings = ctx.cache.get("listings") or []
+    if len(listings) < 2 or not ctx.key or ctx.dialect not in ROW_STORES:
+        return
+    due = []
+    for item in listings:
+        n = found.value_of(item.count)
+        if n is not None and 0 < int(n) <= ctx.evidence_limit:
+            due.append((item, int(n)))
+    if len(due) < 2:
+        return
+    try:
+        key = ctx.key_col()
+        cols: list[sa.ColumnElement] = [key.label("key")]
+        at = []  # per listing: the positions of its value (or None) and its flag in each row
+        for i, (item, _) in enumerate(due):
+            v = None
+            if item.value is not None:
+                v = len(cols)
+                cols.append(item.value.label(f"v{i}"))
+            at.append((v, len(cols)))
+            cols.append(sa.case((item.where, 1), else_=0).label(f"f{i}"))
+        total = sum(n for _, n in due)
+        where = sa.or_(*(item.where for item, _ in due))
+        stmt = sa.select(*cols).select_from(ctx.table).where(where).order_by(key).limit(total + 1)
+        rows = ctx.source.execute(stmt)
+    except CannotMeasure:  # each check's own query will meet (and report) whatever failed here
+        return
+    if len(rows) > total:  # more rows than the scan counted: the table changed since
+        return
+    listed = ctx.cache.setdefault("listed", {})
+    for (item, n), (v, f) in zip(due, at, strict=True):
+        mine = [(r[0],) if v is None else (r[0], r[v]) for r in rows if r[f]]
+        if len(mine) == n:
+            listed[(id(item.where), id(item.value))] = mine
 
 
 def _table_answers(ctx: Context, out: Scan) -> bool:

@@ -197,3 +197,103 @@ def test_split_scan_gives_the_same_results_with_and_without_speculation(project,
     assert first == second == plain
     assert "prefetch: 0 hits" not in err  # the second process did speculate
     assert dict((c, s) for c, s, _, _ in first)["bad"] == "error"
+
+
+# Flagged rows of several checks (scan.list_flagged) --------------------------------------------------------------
+
+LISTED = """
+- expect: {type: expect_column_values_to_be_between, kwargs: {column: amount, min_value: 0, max_value: 120}}
+- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: currency, value_set: [USD]}}
+- expect: {type: expect_column_values_to_not_be_in_set, kwargs: {column: owner, value_set: [rep0]}}
+- expect: {type: expect_column_values_to_not_be_null, kwargs: {column: owner}}
+"""
+AMOUNT, CURRENCY, OWNER = (
+    "expect_column_values_to_be_between(amount)",
+    "expect_column_values_to_be_in_set(currency)",
+    "expect_column_values_to_not_be_in_set(owner)",
+)
+
+
+def _listings(statements: list[str]) -> list[str]:
+    """The statements listing flagged rows (not the scan, not a value count's GROUP BY)."""
+    return [s for s in statements if "ORDER BY" in s.upper() and "WHERE" in s.upper() and "GROUP BY" not in s.upper()]
+
+
+def _rows(doc: dict) -> dict[str, list]:
+    return {name: r["evidence"]["rows"]["items"] for name, r in by_check(doc).items() if "rows" in r["evidence"]}
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
+def wh3(request, tmp_path):
+    pg = request.getfixturevalue("pg_schema") if request.param == "postgresql" else None
+    w = make(request.param, tmp_path, pg)
+    w.deals(ROWS)
+    return w
+
+
+def test_flagged_rows_of_several_checks_are_one_statement_on_a_row_store(project, wh3, statements, monkeypatch):
+    """Each check lists exactly the rows its own query lists (all of them, by key, with their values); a row
+    store fetches them in one statement, DuckDB (a column store) with one filtered scan each."""
+    from sentinel import scan
+
+    project.dataset(wh3, LISTED)
+    code, doc = project.run_json()
+    assert code == 1
+    batched = _listings(statements)
+    statements.clear()
+    monkeypatch.setattr(scan, "ROW_STORES", frozenset())  # every check's own query
+    _, alone = project.run_json()
+    assert _rows(doc) == _rows(alone)
+    assert len(_listings(statements)) == 3  # the null check passed: nothing to list
+    assert len(batched) == (3 if wh3.name == "duckdb" else 1), batched
+    rows = _rows(doc)
+    assert [r["key"] for r in rows[AMOUNT]] == list(range(21, 41))
+    assert rows[AMOUNT][0] == {"key": 21, "value": 121.0}
+    assert [r["key"] for r in rows[CURRENCY]] == list(range(2, 41, 2))
+    assert {r["value"] for r in rows[CURRENCY]} == {"EUR"}
+    assert [r["key"] for r in rows[OWNER]] == list(range(3, 41, 3))
+    assert by_check(doc)[CURRENCY]["evidence"]["values"]["items"] == [{"value": "EUR", "count": 20}]
+
+
+def test_a_listing_over_the_evidence_limit_is_its_own_query(project, wh3, statements):
+    """Over the limit a check's own query takes the first `evidence_limit` rows by key; one listing left
+    alone is its own query too."""
+    project.dataset(wh3, LISTED)
+    project.config(f'wh: {{type: sql, url: "{wh3.url}"}}', "evidence_limit: 15\n")
+    code, doc = project.run_json()
+    assert code == 1
+    rows = _rows(doc)
+    assert [r["key"] for r in rows[AMOUNT]] == list(range(21, 36))
+    assert [r["key"] for r in rows[CURRENCY]] == list(range(2, 31, 2))
+    assert [r["key"] for r in rows[OWNER]] == list(range(3, 40, 3))  # 13 rows: within the limit
+    assert by_check(doc)[AMOUNT]["evidence"]["rows"]["omitted"] == 5
+    assert len(_listings(statements)) == 3, _listings(statements)
+
+
+def test_a_table_changed_between_the_scan_and_the_listing_is_listed_as_each_check_finds_it(
+    project, pg_schema, statements, monkeypatch
+):
+    """PostgreSQL gives each statement its own snapshot: a row flagged after the scan makes that check's rows
+    in the shared statement outnumber its count, so that check runs its own query (as it did before there was
+    a shared one); the others keep the shared statement's rows."""
+    w = make("postgresql", None, pg_schema)
+    w.deals(ROWS)
+    project.dataset(w, LISTED)
+    _url, schema, engine = pg_schema
+    spy = SqlSource.execute
+
+    def late_row(self, stmt):
+        if " AS f0" in str(stmt.compile(dialect=self.engine.dialect)):
+            with engine.begin() as c:
+                c.execute(sa.text(f"INSERT INTO {schema}.deals VALUES (99, 'rep1', 999, 'USD', now())"))
+        return spy(self, stmt)
+
+    monkeypatch.setattr(SqlSource, "execute", late_row)
+    code, doc = project.run_json()
+    assert code == 1
+    rows = _rows(doc)
+    assert [r["key"] for r in rows[AMOUNT]] == [*range(21, 41), 99]  # its own query, after the insert
+    assert by_check(doc)[AMOUNT]["observed"]["unexpected_count"] == 20  # what the scan counted
+    assert [r["key"] for r in rows[CURRENCY]] == list(range(2, 41, 2))
+    assert [r["key"] for r in rows[OWNER]] == list(range(3, 41, 3))
+    assert len(_listings(statements)) == 2, _listings(statements)  # the shared one, then amount's own

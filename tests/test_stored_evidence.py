@@ -1,6 +1,7 @@
-"""A run's evidence is encoded once for its results row and its incident's `last_result`, and flagged rows
-that are already plain JSON are not copied: what the store holds is byte for byte what `json.dumps` makes of
-the result document, whatever the values (floats, NaN, DECIMALs, text, dates)."""
+"""A run's evidence is encoded once for its results row and its incident's `last_result` (the incident holds the
+results row's text as it is), and flagged rows that are already plain JSON are not copied: what the store holds
+is strict JSON that decodes to exactly the result document, whatever the values (floats, NaN, DECIMALs, text,
+dates)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,14 @@ def _table(project) -> None:
     con.close()
 
 
-def test_the_store_holds_what_json_dumps_makes_of_each_result(project):
+def _strict(text: str):
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_store_holds_each_result_exactly_encoded_once(project):
     _table(project)
     project.duckdb(CHECKS)
     for _ in range(2):  # the first run opens the incidents, the second updates them
@@ -50,8 +58,9 @@ def test_the_store_holds_what_json_dumps_makes_of_each_result(project):
     assert set(stored) == set(by_check) and set(last) == set(by_check)
     for name, r in by_check.items():
         assert r["status"] == "fail" and r["evidence"]["rows"]["items"], name
-        assert stored[name] == json.dumps(r["evidence"]), name
-        assert last[name] == json.dumps({"status": r["status"], **r}), name
+        assert _strict(stored[name]) == r["evidence"], name
+        assert _strict(last[name]) == {"status": r["status"], **r}, name
+        assert f'"evidence": {stored[name]}' in last[name], name  # the same text, not encoded again
     amounts = by_check["expect_column_values_to_be_between(amount)"]["evidence"]["rows"]["items"]
     assert amounts[:2] == [{"key": 3, "value": None}, {"key": 7, "value": 1000.5}]  # DuckDB's NaN is above all
     prices = by_check["expect_column_values_to_be_between(price)"]["evidence"]["rows"]["items"]
@@ -74,6 +83,7 @@ def test_plain_rows_are_kept_and_anything_else_is_converted():
 
 
 def test_encoded_values_are_written_as_json_dumps_writes_the_document():
+    """store.dumps splices an encoded value into the document's text as it is."""
     evidence = {"rows": {"count": 2, "items": [{"key": 'a\u00e9"\\', "value": 1e300}, {"key": 2, "value": None}]}}
     doc = {"status": "fail", "check": "c\u2028", "evidence": evidence, "diagnosis": None}
     text = JsonText(json.dumps(evidence))
@@ -104,3 +114,12 @@ def test_a_connection_of_another_engine_is_given_the_document(tmp_path):
         assert writes_text(conn)
     text = sqlite3.connect(tmp_path / "s.db").execute("SELECT last_result FROM incidents").fetchone()[0]
     assert text == json.dumps({"status": "fail", **found.to_json()}) and json.loads(text)["evidence"] == evidence
+
+
+def test_encode_decodes_to_the_document_and_falls_back_where_orjson_refuses():
+    from sentinel.results import encode
+
+    doc = {"rows": {"items": [{"key": "a\u00e9\"\\\u2028", "value": 1e300}, {"key": 2, "value": 0.1 + 0.2}]}, "n": None}
+    assert _strict(encode(doc)) == doc and encode(doc) != json.dumps(doc)  # orjson's compact text
+    for odd in ({"key": 2**70}, {"key": "\ud800"}):  # beyond 64 bits; a lone surrogate
+        assert encode(odd) == json.dumps(odd) and json.loads(encode(odd)) == odd

@@ -52,6 +52,15 @@ class Plan:
     spec: Spec | None = None  # whose result this is when not the planned check's (one expectation of a suite)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Rows a check will list if its count (an aggregate of the scan) is not zero: see Context.counted_rows."""
+
+    where: sa.ColumnElement
+    value: sa.ColumnClause | None
+    count: sa.ColumnElement
+
+
 @dataclass
 class Context:
     dataset_name: str
@@ -122,6 +131,14 @@ class Context:
             raise CannotMeasure("no_key", "the dataset has no `key:` to name rows by")
         return self.col(self.key)
 
+    def counted_rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None) -> sa.ColumnElement:
+        """The scan's count of the rows where `where` holds, for a check that will list them with
+        `flagged_rows(where, value, count)`: declared here, before the scan, so that a run listing several
+        checks' rows fetches them all in one statement (scan.list_flagged) instead of one table scan each."""
+        count = sa.func.sum(sa.case((where, 1), else_=0))
+        self.cache.setdefault("listings", []).append(Listing(where, value, count))
+        return count
+
     def flagged_rows(self, where: sa.ColumnElement, value: sa.ColumnClause | None, total: int) -> dict[str, Any]:
         """Evidence for `total` flagged rows: their keys (and values, exact: sentinel/checks/exact.py) ordered by
         key, capped at the evidence limit. A missing key column is noted in the evidence; it does not hide the
@@ -130,9 +147,11 @@ class Context:
             key = self.key_col()
         except CannotMeasure as exc:
             return {"count": total, "items": [], "omitted": total, "note": exc.message}
-        cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
-        stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
-        rows = self.source.execute(stmt)
+        rows = self.cache.get("listed", {}).pop((id(where), id(value)), None)
+        if rows is None:
+            cols = [key.label("key")] + ([value.label("value")] if value is not None else [])
+            stmt = sa.select(*cols).select_from(self.table).where(where).order_by(key).limit(self.evidence_limit)
+            rows = self.source.execute(stmt)
         keys = [r[0] for r in rows]
         if value is None:
             return capped(json_items([{"key": k} for k in keys], keys), total)
