@@ -147,9 +147,10 @@ def list_flagged(ctx: Context, found: Scan) -> None:
     those its own query would return (all of them, in key order), at the cost of one table scan instead of one
     a check. Only on row stores (ROW_STORES): a column store reads each check's few columns with its filter
     pushed into the scan, and one scan filtering on all of them was slower on DuckDB (46 ms against 15 + 22 ms
-    at 10M rows; PostgreSQL 0.74 s against 0.60 + 0.39 s). Left to each check's own query (Context.flagged_rows): a single listing, one over the limit (its
-    query takes the first `evidence_limit`), and any whose rows here do not number its count (the table changed
-    between the statements, on a database without one snapshot per run). Nothing listed on any failure."""
+    at 10M rows; PostgreSQL 0.74 s against 0.60 + 0.39 s). Left to each check's own query
+    (Context.flagged_rows): a single listing, one over the limit (its query takes the first `evidence_limit`),
+    and any whose rows here do not number its count (the table changed between the statements, on a database
+    without one snapshot per run). Nothing is listed here on any failure."""
     listings = ctx.cache.get("listings") or []
     if len(listings) < 2 or not ctx.key or ctx.dialect not in ROW_STORES:
         return

@@ -209,7 +209,9 @@ def test_log_records_and_tracebacks_are_redacted_in_a_real_process(fmt):
 
 
 def test_a_whole_url_variable_that_does_not_parse_is_a_configuration_error_without_its_value(project):
-    project.write("config.yaml", 'state: "${SENTINEL_CANARY_URL}"\nsources:\n  w: {type: sql, url: "duckdb:///w.duckdb"}\n')
+    project.write(
+        "config.yaml", 'state: "${SENTINEL_CANARY_URL}"\nsources:\n  w: {type: sql, url: "duckdb:///w.duckdb"}\n'
+    )
     project.write("checks/a.yaml", "datasets:\n  - {name: a, source: w, table: t, checks: [{not_empty: {}}]}\n")
     res = _cli(project.root, "run", "--json")
     assert res.returncode == 2, res.stderr

@@ -119,7 +119,7 @@ def test_a_connection_of_another_engine_is_given_the_document(tmp_path):
 def test_encode_decodes_to_the_document_and_falls_back_where_orjson_refuses():
     from sentinel.results import encode
 
-    doc = {"rows": {"items": [{"key": "a\u00e9\"\\\u2028", "value": 1e300}, {"key": 2, "value": 0.1 + 0.2}]}, "n": None}
+    doc = {"rows": {"items": [{"key": 'a\u00e9"\\\u2028', "value": 1e300}, {"key": 2, "value": 0.1 + 0.2}]}, "n": None}
     assert _strict(encode(doc)) == doc and encode(doc) != json.dumps(doc)  # orjson's compact text
     for odd in ({"key": 2**70}, {"key": "\ud800"}):  # beyond 64 bits; a lone surrogate
         assert encode(odd) == json.dumps(odd) and json.loads(encode(odd)) == odd

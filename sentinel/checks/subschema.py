@@ -885,11 +885,11 @@ def reads(store: Any, dataset: str, name: str, params: Params) -> dict[str, Any]
     return {f"category_shares:{name}": store.last_shares(dataset, name)}
 
 
-
 def _materialized(cte: sa.CTE) -> sa.CTE:
     """Computed once where the dialect can be told so (DuckDB and PostgreSQL inline a CTE read twice); Spark,
     Trino, Snowflake and BigQuery have no MATERIALIZED and plan a CTE their own way."""
     return cte.prefix_with("MATERIALIZED", dialect="duckdb").prefix_with("MATERIALIZED", dialect="postgresql")
+
 
 def _percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
     """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python
