@@ -85,8 +85,8 @@ def encode(doc: Any) -> str:
 
 
 class JsonText(str):
-    """A value already encoded as JSON (`encode`): the store writes
-    it as it is, alone or as a value of a top-level document (store.dumps)."""
+    """A value already encoded as JSON (`encode`): the store writes it as it is, alone or as a value of a
+    top-level document (store.dumps)."""
 
 
 class JsonList(list):
