@@ -350,7 +350,7 @@ def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
     the last bit (DuckDB floors on the DECIMAL literal exactly; its interpolation is one fused rounding)."""
     import random
 
-    from sentinel.checks import subschema
+    from sentinel.checks import sqlstats
 
     if backend == "duckdb":
         import duckdb
@@ -378,7 +378,7 @@ def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
             f"percentile_cont({q_mid!r}) WITHIN GROUP (ORDER BY v) FROM {{src}}"
         )
         ordered = sorted(vals)
-        got = (subschema._percentile_disc(backend, ordered, q_cut), subschema._percentile_cont(backend, ordered, q_mid))
+        got = (sqlstats.percentile_disc(backend, ordered, q_cut), sqlstats.percentile_cont(backend, ordered, q_mid))
         assert ask(sql, vals) == got, (n, other)
 
 
