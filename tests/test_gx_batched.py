@@ -9,6 +9,7 @@ expectation is a batch of one) and the rows the data was built to break; one bad
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -207,3 +208,61 @@ def test_a_row_condition_reads_the_columns_it_mentions(project, tmp_path):
     (r,) = doc["results"]
     flagged = {row["id"] for row in ROWS if row["code"] == "ab1" and row["extra"] > 300}
     assert r["status"] == "fail" and {i["key"] for i in r["evidence"]["rows"]["items"]} == flagged, r
+
+
+HOSTILE_CODES = ["ABC", "id :x1", "it's", "50%", "q'':y", "\\:n"]  # a bind-like ':name', quotes, '%', a backslash
+HOSTILE = [  # each flags the codes it does not admit; its own regex or set holds ':x', "'" and '%'
+    ("expect_column_values_to_match_regex", {"column": "code", "regex": "^(ABC|id :x[0-9]|it's|50%)$"}),
+    ("expect_column_values_to_be_in_set", {"column": "code", "value_set": ["ABC", "it's", "q'':y", "id :x1"]}),
+    ("expect_column_values_to_not_be_in_set", {"column": "code", "value_set": ["it's", "50%"]}),  # no ':' at all
+]
+
+
+def _hostile_table(request, tmp_path, backend: str) -> tuple:
+    """150 rows cycling through HOSTILE_CODES (25 of each: an expectation flags more rows than GX's default
+    list of 20), on `backend`."""
+    w = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    rows = [{"id": i, "code": HOSTILE_CODES[i % len(HOSTILE_CODES)]} for i in range(1, 151)]
+    w.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    w.execute(f"CREATE TABLE {TABLE} (id INTEGER, code VARCHAR(20))")
+    w.execute(f"INSERT INTO {TABLE} VALUES (:id, :code)", rows)
+    return w, rows
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_hostile_values_reach_the_database_byte_exact(project, request, tmp_path, backend):
+    """GX validates these in the database and the flagged rows' keys are read back with Sentinel's cap: a
+    regex holding ':x' (a bind name to any SQL text parser) and values holding "'" and '%' must reach the
+    database as they are, so each expectation flags exactly the rows it does not admit, with their values."""
+    w, rows = _hostile_table(request, tmp_path, backend)
+    _configure(project, w, [_dataset("hostile", [_expect(t, kw) for t, kw in HOSTILE])], suite=[])
+    _, doc = project.run_json()
+    res = {r["check"]: r for r in doc["results"]}
+    admitted = [
+        lambda c: re.search(HOSTILE[0][1]["regex"], c) is not None,
+        lambda c: c in HOSTILE[1][1]["value_set"],
+        lambda c: c not in HOSTILE[2][1]["value_set"],
+    ]
+    for (t, kw), admits in zip(HOSTILE, admitted, strict=True):
+        r = res[_name(t, kw)]
+        flagged = {row["id"]: row["code"] for row in rows if not admits(row["code"])}
+        assert 0 < len(flagged) < len(rows), t  # the expectation admits some rows and not others
+        assert r["status"] == "fail" and r["observed"]["unexpected_count"] == len(flagged), (t, r)
+        assert {i["key"]: i["value"] for i in r["evidence"]["rows"]["items"]} == flagged, t
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_listed_rows_stop_at_the_evidence_limit(project, request, tmp_path, backend):
+    """In a database GX lists the flagged rows itself, up to `evidence_limit`; the count stays exact."""
+    w, rows = _hostile_table(request, tmp_path, backend)
+    t, kw = HOSTILE[0]
+    _configure(project, w, [_dataset("hostile", [_expect(t, kw)])], suite=[])
+    config = project.root / "config.yaml"
+    config.write_text(config.read_text() + "evidence_limit: 7\n")
+    _, doc = project.run_json()
+    (r,) = doc["results"]
+    flagged = {row["id"]: row["code"] for row in rows if re.search(kw["regex"], row["code"]) is None}
+    listed = {i["key"]: i["value"] for i in r["evidence"]["rows"]["items"]}
+    assert r["observed"]["unexpected_count"] == len(flagged) == 50, r
+    assert len(listed) == 7 and listed.items() <= flagged.items(), listed
+    assert (r["evidence"]["rows"]["count"], r["evidence"]["rows"]["omitted"]) == (50, 43), r["evidence"]["rows"]

@@ -8,11 +8,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from frames import contracts, run_check
+from frames import contracts, run_check, with_and_without_raw_test
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentinel.checks import fit
 from sentinel.checks.magnitude import digits, threshold
 
 
@@ -180,17 +179,7 @@ def test_the_raw_test_before_the_logarithms_changes_no_result(monkeypatch):
     df["qty"] = df["qty"].astype(float)
     df["amount"] = amount
     params = {"column": "amount", "explained_by": ["qty"], "group_by": ["owner"]}
-    applied, real = [], fit.beyond_every_line
-
-    def spy(*args, **kwargs):
-        test = real(*args, **kwargs)
-        applied.append(test is not None)
-        return test
-
-    monkeypatch.setattr(fit, "beyond_every_line", spy)
-    res = run_check(df, "magnitude", params)
-    monkeypatch.setattr(fit, "beyond_every_line", lambda *args, **kwargs: None)
-    without = run_check(df, "magnitude", params)
+    res, without, applied = with_and_without_raw_test(monkeypatch, df, "magnitude", params)
     assert applied == [True]
     assert set(flagged(res)) == set((slips + 1).tolist())
     assert flagged(res) == flagged(without)

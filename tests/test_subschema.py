@@ -8,11 +8,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from frames import contracts, run_check
+from frames import contracts, run_check, with_and_without_raw_test
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentinel.checks import fit
 from sentinel.checks.subschema import name_offset
 
 
@@ -218,17 +217,7 @@ def test_the_raw_test_before_the_logarithms_changes_no_result(monkeypatch):
     df = pd.DataFrame({"id": np.arange(1, n + 1), "currency": "USD", "amount": amount, "qty": qty})
     truth = shift(df, 0.01, 100.0)
     params = {"value_column": "amount", "category_column": "currency", "explained_by": ["qty"]}
-    applied, real = [], fit.beyond_every_line
-
-    def spy(*args, **kwargs):
-        test = real(*args, **kwargs)
-        applied.append(test is not None)
-        return test
-
-    monkeypatch.setattr(fit, "beyond_every_line", spy)
-    res = run_check(df, "subschema", params)
-    monkeypatch.setattr(fit, "beyond_every_line", lambda *args, **kwargs: None)
-    without = run_check(df, "subschema", params)
+    res, without, applied = with_and_without_raw_test(monkeypatch, df, "subschema", params)
     assert applied and all(applied)
     (mode,) = res.evidence["modes"]
     assert {r["key"] for r in mode["rows"]["items"]} == truth and mode["factor"]["label"] == "x10^2"
@@ -350,7 +339,7 @@ def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
     the last bit (DuckDB floors on the DECIMAL literal exactly; its interpolation is one fused rounding)."""
     import random
 
-    from sentinel.checks import subschema
+    from sentinel.checks import sqlstats
 
     if backend == "duckdb":
         import duckdb
@@ -378,7 +367,7 @@ def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
             f"percentile_cont({q_mid!r}) WITHIN GROUP (ORDER BY v) FROM {{src}}"
         )
         ordered = sorted(vals)
-        got = (subschema._percentile_disc(backend, ordered, q_cut), subschema._percentile_cont(backend, ordered, q_mid))
+        got = (sqlstats.percentile_disc(backend, ordered, q_cut), sqlstats.percentile_cont(backend, ordered, q_mid))
         assert ask(sql, vals) == got, (n, other)
 
 

@@ -197,3 +197,35 @@ def test_backends_empty_table(project, wh):
     configure(project, wh)
     code, doc = project.run_json()
     assert code == 1 and by_check(doc)["volume"]["diagnosis"]["cause"] == "empty"
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_the_hour_bucket_sends_its_unit_and_zone_as_literals(project, request, tmp_path, backend):
+    """The bucket expression is selected and grouped by: its unit ('hour') and, on an aware column, its zone
+    ('UTC') are SQL literals in the statement the driver gets, not parameters (two `?` under qmark are two
+    parameters, which Trino's analyzer need not see as one expression). PostgreSQL's column is timestamptz.
+    The golden files pin the same text for Trino, Snowflake and BigQuery."""
+    import sqlalchemy as sa
+    from backends import make
+
+    wh = make(backend, tmp_path, request.getfixturevalue("pg_schema") if backend == "postgresql" else None)
+    load_events(wh, days=10)
+    configure(project, wh)
+    sent: list[tuple[str, object]] = []
+
+    def seen(_conn, _cursor, statement, parameters, *_args):
+        if "date_trunc" in statement:
+            sent.append((" ".join(statement.split()), parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        code, doc = project.run_json()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    assert code == 0 and by_check(doc)["volume"]["status"] == "pass", doc
+    ((sql, params),) = sent
+    bucket = "date_trunc('hour', timezone('UTC', " if backend == "postgresql" else "date_trunc('hour', CAST("
+    assert sql.count(bucket) == 2 and " GROUP BY " + bucket in sql, sql  # selected and grouped by, as literals
+    # DuckDB gets the statement as literal SQL (no parameters at all); PostgreSQL binds the window's bounds only
+    values = list(params.values()) if isinstance(params, dict) else list(params or ())
+    assert "hour" not in values and "UTC" not in values and len(values) == (2 if backend == "postgresql" else 0)

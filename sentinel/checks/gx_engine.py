@@ -7,9 +7,10 @@ place (GX builds and bundles the SQL, nothing is loaded). DuckDB-backed sources 
 go through pandas instead, because GX's SQLAlchemy engine loses DuckDB results (GX #10738): the union of the
 columns the expectations name, plus the key, is read once, through Arrow (all columns when one of them is
 about the table). A Spark Connect source gives GX's Spark engine a DataFrame of the table: GX computes in the
-cluster, and an expectation GX has no Spark implementation for is that check's `error`. GX caps its id and
-value lists, so counts come from `unexpected_count` and row ids from
-GX's own unexpected-index query, run here with Sentinel's cap.
+cluster, and an expectation GX has no Spark implementation for is that check's `error`. Counts come from
+`unexpected_count`, row ids from GX's index list: in a database GX reads it with its values bound, capped at
+`partial_unexpected_count`, which is set to Sentinel's `evidence_limit`. GX's unexpected-index query is never
+run: it is a text for people, its values pasted in as Python reprs (a `'` or a `:name` in a regex breaks it).
 
 An expectation GX cannot build is its own check's `error` and stays out of the suite. Inside the suite GX
 attributes a metric's failure to the expectations that need it (a failed bundled SQL query is retried metric
@@ -155,7 +156,8 @@ def _run_suite(batch, ctx: Context, built: dict[int, Any]) -> dict[int, Any]:
         result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": [ctx.key] if ctx.key else [],
-            "return_unexpected_index_query": True,
+            "partial_unexpected_count": ctx.evidence_limit,  # the LIMIT of GX's own index list query
+            "return_unexpected_index_query": False,
         },
     )
     return {r.expectation_config.meta[_TAG]: r for r in res.results}
@@ -308,7 +310,7 @@ def _finish(ctx: Context, item: Item, res) -> CheckResult:
             "element_count": r.get("element_count"),
         }
         if bad and ctx.key:
-            evidence["rows"] = capped(_index_rows(ctx, r), bad)
+            evidence["rows"] = capped(_index_rows(ctx, r, item.kwargs), bad)
     else:
         observed = r.get("observed_value")
         if r.get("unexpected_count"):
@@ -344,17 +346,17 @@ def _message(type_: str, observed: Any) -> str:
     return f"{what} {type_} (evaluated by Great Expectations)"
 
 
-def _index_rows(ctx: Context, r: dict[str, Any]) -> list[dict[str, Any]]:
-    """Row keys from GX: its full index query when it gave one (SQL), else its index list (pandas, uncapped)."""
-    query = r.get("unexpected_index_query")
-    if isinstance(query, str) and query.strip().upper().startswith("SELECT"):
-        stmt = sa.text(f"SELECT * FROM ({query.strip().rstrip(';')}) AS gx_unexpected LIMIT :n")
-        rows = [dict(row._mapping) for row in ctx.source.execute(stmt.bindparams(n=ctx.evidence_limit))]
-    else:
-        rows = list(r.get("unexpected_index_list") or [])[: ctx.evidence_limit]
+def _index_rows(ctx: Context, r: dict[str, Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Row keys and the value of the expectation's (first) column from GX's index list: in a database already
+    capped at `evidence_limit` (GX's query, values bound); on pandas and Spark every unexpected row, capped
+    here. GX lists each column once, so when that column is the key, its value is the key's."""
+    rows = list(r.get("unexpected_index_list") or [])[: ctx.evidence_limit]
+    column = kwargs.get("column") or (kwargs.get("column_list") or [None])[0] or kwargs.get("column_A")
     out = []
     for row in rows:
         row = dict(row)
-        key = row.pop(ctx.key, None)
-        out.append({"key": key, "value": next(iter(row.values()), None) if row else None})
+        key = row.get(ctx.key)
+        others = [v for k, v in row.items() if k != ctx.key]
+        value = row[column] if column in row else next(iter(others), None)
+        out.append({"key": key, "value": value})
     return sorted(out, key=lambda x: (str(type(x["key"])), x["key"]))

@@ -9,11 +9,17 @@ of up to 200,000 rows (and small groups anywhere) sees exactly what a full compu
 
 The sample is chosen by a hash of the row's key, not by random(): the same table gives the same references
 run after run, so a row near the threshold does not flap between flagged and clean.
+
+`percentile_disc` and `percentile_cont` compute in Python, bit for bit, what DuckDB's and PostgreSQL's
+aggregates of those names return (`EXACT_PERCENTILES`), so rows already fetched can be chosen as a statement
+would choose them, without sending it.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +30,7 @@ HASH_BUCKETS = 1_000_003  # a prime: the hash modulo it is close to uniform
 NULL_GROUP = "(null)"
 NON_FINITE = ("NaN", "Infinity", "-Infinity")
 EARLY_WHOLE = 100  # groups taken whole that `sampled` lists to drop the other groups' unsampled rows early
+EXACT_PERCENTILES = ("duckdb", "postgresql")  # whose percentiles percentile_disc/percentile_cont reproduce
 
 
 def log10_abs(expr: sa.ColumnElement) -> sa.ColumnElement:
@@ -49,6 +56,33 @@ def finite(expr: sa.ColumnElement) -> sa.ColumnElement:
 
 def median(expr: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.percentile_cont(0.5).within_group(expr)
+
+
+def percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
+    """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python
+    are the ones the database would choose. DuckDB types a plain decimal literal DECIMAL and floors
+    n - n*q exactly (an exponent makes it DOUBLE); PostgreSQL takes row ceil(q*n) in doubles."""
+    n = len(ordered)
+    if dialect == "duckdb":
+        text = repr(q)
+        exact_q = Fraction(Decimal(text)) if "e" not in text else None
+        floored = math.floor(n - n * exact_q) if exact_q is not None else math.floor(float(n) - float(n) * q)
+        return ordered[max(1, n - floored) - 1]
+    return ordered[max(math.ceil(q * n), 1) - 1]
+
+
+def percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
+    """`percentile_cont(q)` as `dialect` computes it (tests/test_subschema.py compares both with the database):
+    DuckDB's wheel rounds lo*(1-d) + hi*d once for the fused multiply-add its compiler makes of it;
+    PostgreSQL computes lo + d*(hi - lo)."""
+    rn = q * (len(ordered) - 1) if dialect != "duckdb" else (len(ordered) - 1) * q
+    lo_i, hi_i = math.floor(rn), math.ceil(rn)
+    lo, hi, d = ordered[lo_i], ordered[hi_i], rn - lo_i
+    if lo_i == hi_i:
+        return lo
+    if dialect == "duckdb":
+        return float(Fraction(lo) * Fraction(1.0 - d) + Fraction(hi * d))
+    return lo + d * (hi - lo)
 
 
 def group_key(col: sa.ColumnElement) -> sa.ColumnElement:

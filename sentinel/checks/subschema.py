@@ -59,7 +59,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -68,7 +67,18 @@ from pydantic import Field, model_validator
 from sentinel.checks import fit
 from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, left_out, not_finite
 from sentinel.checks.exact import converted, exact, rate_text, shifted
-from sentinel.checks.sqlstats import SAMPLE, counted, group_key, log10_abs, median, outside_every, sampled
+from sentinel.checks.sqlstats import (
+    EXACT_PERCENTILES,
+    SAMPLE,
+    counted,
+    group_key,
+    log10_abs,
+    median,
+    outside_every,
+    percentile_cont,
+    percentile_disc,
+    sampled,
+)
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration, Severity
 
@@ -103,7 +113,6 @@ MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt
 # a likely mode's tail rows up to this many come back with the tail scan (its rows are then chosen in Python);
 # a bigger side is read again by its own statement, which keeps only the rows near its centre
 FETCH_MAX = 50_000
-EXACT_PERCENTILES = ("duckdb", "postgresql")  # whose percentiles _percentile_disc/_cont reproduce
 
 
 CAUSES = (
@@ -891,33 +900,6 @@ def _materialized(cte: sa.CTE) -> sa.CTE:
     return cte.prefix_with("MATERIALIZED", dialect="duckdb").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
-def _percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
-    """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python
-    are the ones the database would choose. DuckDB types a plain decimal literal DECIMAL and floors
-    n - n*q exactly (an exponent makes it DOUBLE); PostgreSQL takes row ceil(q*n) in doubles."""
-    n = len(ordered)
-    if dialect == "duckdb":
-        text = repr(q)
-        exact_q = Fraction(Decimal(text)) if "e" not in text else None
-        floored = math.floor(n - n * exact_q) if exact_q is not None else math.floor(float(n) - float(n) * q)
-        return ordered[max(1, n - floored) - 1]
-    return ordered[max(math.ceil(q * n), 1) - 1]
-
-
-def _percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
-    """`percentile_cont(q)` as `dialect` computes it (tests/test_subschema.py compares both with the database):
-    DuckDB's wheel rounds lo*(1-d) + hi*d once for the fused multiply-add its compiler makes of it;
-    PostgreSQL computes lo + d*(hi - lo)."""
-    rn = q * (len(ordered) - 1) if dialect != "duckdb" else (len(ordered) - 1) * q
-    lo_i, hi_i = math.floor(rn), math.ceil(rn)
-    lo, hi, d = ordered[lo_i], ordered[hi_i], rn - lo_i
-    if lo_i == hi_i:
-        return lo
-    if dialect == "duckdb":
-        return float(Fraction(lo) * Fraction(1.0 - d) + Fraction(hi * d))
-    return lo + d * (hi - lo)
-
-
 def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: int, limit: int) -> list[_Found]:
     """What `mode_statement` returns, from the side's rows fetched with the tail scan (ordered by k): the same
     percentiles as the database computes them (bit for bit), the same window (its edge rounded once here,
@@ -925,8 +907,8 @@ def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: i
     first `limit` rows by k."""
     ordered = sorted(sign * float(r.d) for r in rows)
     shifted = count - other
-    cut = _percentile_disc(dialect, ordered, other / count)
-    mid = _percentile_cont(dialect, ordered, (other + shifted / 2) / count)
+    cut = percentile_disc(dialect, ordered, other / count)
+    mid = percentile_cont(dialect, ordered, (other + shifted / 2) / count)
     # the window as the database compares it: the spread (a literal, so DECIMAL) times 3.0, then a double
     kept = [
         r

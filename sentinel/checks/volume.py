@@ -286,12 +286,22 @@ def holiday_notes(checked: list[dict], p: Params) -> list[str]:
 
 
 def _hour_expr(ctx: Context, col: sa.ColumnClause, aware: bool) -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    """(hour-truncated timestamp, comparable timestamp) for this dialect and column type."""
+    """(hour-truncated timestamp, comparable timestamp) for this dialect and column type. The unit and the
+    zone reach the database as SQL literals, not parameters: the bucket is selected and grouped by, and under
+    qmark placeholders (Trino) two `?` are two parameters, which an analyzer need not see as the same
+    expression. They are constants of this module, never data; rendered by the dialect at execution
+    (literal_execute), they stay bound values in the statement, which Spark's `timezone` reads."""
     if ctx.dialect == "sqlite":
         ts = sa.func.datetime(col)
         return sa.func.strftime("%Y-%m-%d %H:00:00", col), ts
-    ts = sa.func.timezone("UTC", col) if aware else sa.cast(col, sa.DateTime())
-    return sa.func.date_trunc("hour", ts), ts
+    ts = sa.func.timezone(_constant("UTC"), col) if aware else sa.cast(col, sa.DateTime())
+    return sa.func.date_trunc(_constant("hour"), ts), ts
+
+
+def _constant(text: str) -> sa.BindParameter:
+    """A string constant of code, rendered into the SQL text as a literal by the dialect. Named, so it takes
+    no number from the statement's anonymous parameters (param_1, ...), which keep their names."""
+    return sa.bindparam("constant", text, sa.String, unique=True, literal_execute=True)
 
 
 def plan(spec: Spec, ctx: Context) -> Plan:

@@ -94,10 +94,10 @@ WHERE NOT (`deals`.`amount` IS NULL AND `deals`.`booked` IS NULL) AND NOT (`deal
  LIMIT %(param_1:INT64)s
 -- params: {"param_1": 20}
 -- statement 15
-SELECT date_trunc(%(date_trunc_1:STRING)s, CAST(`deals`.`updated_at` AS DATETIME)) AS `h`, count(*) AS `n`
+SELECT date_trunc('hour', CAST(`deals`.`updated_at` AS DATETIME)) AS `h`, count(*) AS `n`
 FROM `sales`.`deals`
-WHERE CAST(`deals`.`updated_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`updated_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_2`
--- params: {"date_trunc_1": "hour", "param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
+WHERE CAST(`deals`.`updated_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`updated_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_1`
+-- params: {"param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
 -- results
 -- not_empty: pass
 -- freshness: pass

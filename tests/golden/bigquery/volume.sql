@@ -6,9 +6,9 @@
 SELECT count(*) AS `a0`, min(`deals`.`updated_at`) AS `a1`
 FROM `sales`.`deals`
 -- statement 2
-SELECT date_trunc(%(date_trunc_1:STRING)s, CAST(`deals`.`updated_at` AS DATETIME)) AS `h`, count(*) AS `n`
+SELECT date_trunc('hour', CAST(`deals`.`updated_at` AS DATETIME)) AS `h`, count(*) AS `n`
 FROM `sales`.`deals`
-WHERE CAST(`deals`.`updated_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`updated_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_2`
--- params: {"date_trunc_1": "hour", "param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
+WHERE CAST(`deals`.`updated_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`updated_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_1`
+-- params: {"param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
 -- results
 -- volume: pass

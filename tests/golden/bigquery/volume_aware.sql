@@ -6,10 +6,10 @@
 SELECT max(`deals`.`created_at`) AS `a0`, count(*) AS `a1`, min(`deals`.`created_at`) AS `a2`
 FROM `sales`.`deals`
 -- statement 2
-SELECT date_trunc(%(date_trunc_1:STRING)s, CAST(`deals`.`created_at` AS DATETIME)) AS `h`, count(*) AS `n`
+SELECT date_trunc('hour', CAST(`deals`.`created_at` AS DATETIME)) AS `h`, count(*) AS `n`
 FROM `sales`.`deals`
-WHERE CAST(`deals`.`created_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`created_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_2`
--- params: {"date_trunc_1": "hour", "param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
+WHERE CAST(`deals`.`created_at` AS DATETIME) >= %(param_1:DATETIME)s AND CAST(`deals`.`created_at` AS DATETIME) < %(param_2:DATETIME)s GROUP BY `date_trunc_1`
+-- params: {"param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
 -- results
 -- freshness: pass
 -- volume: pass

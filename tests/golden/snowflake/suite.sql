@@ -94,10 +94,10 @@ WHERE NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL) AND NOT (s
  LIMIT %(param_1)s
 -- params: {"param_1": 20}
 -- statement 15
-SELECT date_trunc(%(date_trunc_1)s, CAST(sales.deals.updated_at AS datetime)) AS h, count(*) AS n
+SELECT date_trunc('hour', CAST(sales.deals.updated_at AS datetime)) AS h, count(*) AS n
 FROM sales.deals
-WHERE CAST(sales.deals.updated_at AS datetime) >= %(param_1)s AND CAST(sales.deals.updated_at AS datetime) < %(param_2)s GROUP BY date_trunc(%(date_trunc_1)s, CAST(sales.deals.updated_at AS datetime))
--- params: {"date_trunc_1": "hour", "param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
+WHERE CAST(sales.deals.updated_at AS datetime) >= %(param_1)s AND CAST(sales.deals.updated_at AS datetime) < %(param_2)s GROUP BY date_trunc('hour', CAST(sales.deals.updated_at AS datetime))
+-- params: {"param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
 -- results
 -- not_empty: pass
 -- freshness: pass

@@ -6,10 +6,10 @@
 SELECT max(sales.deals.created_at) AS a0, count(*) AS a1, min(sales.deals.created_at) AS a2
 FROM sales.deals
 -- statement 2
-SELECT date_trunc(%(date_trunc_1)s, CAST(sales.deals.created_at AS datetime)) AS h, count(*) AS n
+SELECT date_trunc('hour', CAST(sales.deals.created_at AS datetime)) AS h, count(*) AS n
 FROM sales.deals
-WHERE CAST(sales.deals.created_at AS datetime) >= %(param_1)s AND CAST(sales.deals.created_at AS datetime) < %(param_2)s GROUP BY date_trunc(%(date_trunc_1)s, CAST(sales.deals.created_at AS datetime))
--- params: {"date_trunc_1": "hour", "param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
+WHERE CAST(sales.deals.created_at AS datetime) >= %(param_1)s AND CAST(sales.deals.created_at AS datetime) < %(param_2)s GROUP BY date_trunc('hour', CAST(sales.deals.created_at AS datetime))
+-- params: {"param_1": "datetime 2026-04-18 00:00:00", "param_2": "datetime 2026-06-15 00:00:00"}
 -- results
 -- freshness: pass
 -- volume: pass

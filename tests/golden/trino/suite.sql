@@ -95,10 +95,10 @@ WHERE NOT (sales.deals.amount IS NULL AND sales.deals.booked IS NULL) AND NOT (s
 LIMIT ?
 -- params: [20]
 -- statement 15
-SELECT date_trunc(?, CAST(sales.deals.updated_at AS TIMESTAMP)) AS h, count(*) AS n
+SELECT date_trunc('hour', CAST(sales.deals.updated_at AS TIMESTAMP)) AS h, count(*) AS n
 FROM sales.deals
-WHERE CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AND CAST(sales.deals.updated_at AS TIMESTAMP) < ? GROUP BY date_trunc(?, CAST(sales.deals.updated_at AS TIMESTAMP))
--- params: ["hour", "datetime 2026-04-18 00:00:00", "datetime 2026-06-15 00:00:00", "hour"]
+WHERE CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AND CAST(sales.deals.updated_at AS TIMESTAMP) < ? GROUP BY date_trunc('hour', CAST(sales.deals.updated_at AS TIMESTAMP))
+-- params: ["datetime 2026-04-18 00:00:00", "datetime 2026-06-15 00:00:00"]
 -- results
 -- not_empty: pass
 -- freshness: pass

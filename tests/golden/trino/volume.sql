@@ -6,9 +6,9 @@
 SELECT count(*) AS a0, min(sales.deals.updated_at) AS a1
 FROM sales.deals
 -- statement 2
-SELECT date_trunc(?, CAST(sales.deals.updated_at AS TIMESTAMP)) AS h, count(*) AS n
+SELECT date_trunc('hour', CAST(sales.deals.updated_at AS TIMESTAMP)) AS h, count(*) AS n
 FROM sales.deals
-WHERE CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AND CAST(sales.deals.updated_at AS TIMESTAMP) < ? GROUP BY date_trunc(?, CAST(sales.deals.updated_at AS TIMESTAMP))
--- params: ["hour", "datetime 2026-04-18 00:00:00", "datetime 2026-06-15 00:00:00", "hour"]
+WHERE CAST(sales.deals.updated_at AS TIMESTAMP) >= ? AND CAST(sales.deals.updated_at AS TIMESTAMP) < ? GROUP BY date_trunc('hour', CAST(sales.deals.updated_at AS TIMESTAMP))
+-- params: ["datetime 2026-04-18 00:00:00", "datetime 2026-06-15 00:00:00"]
 -- results
 -- volume: pass

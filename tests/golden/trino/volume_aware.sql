@@ -6,10 +6,10 @@
 SELECT max(sales.deals.created_at) AS a0, count(*) AS a1, min(sales.deals.created_at) AS a2
 FROM sales.deals
 -- statement 2
-SELECT date_trunc(?, timezone(?, sales.deals.created_at)) AS h, count(*) AS n
+SELECT date_trunc('hour', timezone('UTC', sales.deals.created_at)) AS h, count(*) AS n
 FROM sales.deals
-WHERE timezone(?, sales.deals.created_at) >= ? AND timezone(?, sales.deals.created_at) < ? GROUP BY date_trunc(?, timezone(?, sales.deals.created_at))
--- params: ["hour", "UTC", "UTC", "datetime 2026-04-18 00:00:00", "UTC", "datetime 2026-06-15 00:00:00", "hour", "UTC"]
+WHERE timezone('UTC', sales.deals.created_at) >= ? AND timezone('UTC', sales.deals.created_at) < ? GROUP BY date_trunc('hour', timezone('UTC', sales.deals.created_at))
+-- params: ["datetime 2026-04-18 00:00:00", "datetime 2026-06-15 00:00:00"]
 -- results
 -- freshness: pass
 -- volume: pass
