@@ -41,8 +41,11 @@ DIALECTS = ("duckdb", "postgresql")
 MAX_WORKERS = 4
 MAX_DATASET_SQL = 256 * 1024  # characters of SQL per dataset; a plan bigger than this is not recorded
 # String literals the runner's SQL holds that come from code, not from data or config: the null group's label,
-# date units and timestamps (volume windows, counted back from the run time).
-CODE_STRINGS = frozenset({"(null)", "(all)", "second", "minute", "hour", "day", "week", "month", "quarter", "year"})
+# date units, the zone volume buckets aware timestamps in, and timestamps (volume windows, counted back from the
+# run time).
+CODE_STRINGS = frozenset(
+    {"(null)", "(all)", "second", "minute", "hour", "day", "week", "month", "quarter", "year", "UTC"}
+)
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)?)?")
 _STRING = re.compile(r"'((?:[^']|'')*)'")
 _LOCAL_DUCKDB = re.compile(r"duckdb:///[^?$:{}'\"#\s]+(\?[^$'\"#\s]*)?")
