@@ -9,8 +9,9 @@
   together with the tick's claim in one transaction: a second daemon skips the dataset while it runs, and
   cannot write that tick again. On boot, a dataset whose latest tick is not done runs at once.
 - Replicas split the datasets (sentinel/replicas.py): a tick is run at once by its dataset's owner among the
-  live daemons; the others check it a grace later, all their noted ticks in one query, and take over the ones
-  still not done when they have a worker free (an owner late, overloaded or gone).
+  live daemons; the others check it once it is really late (half an interval, or 2 s once its owner dropped
+  out of the live set), all their due ticks in one query, and take over the ones still not done when they
+  have a worker free. The lease and the tick-done check share one connection (store.lease_tick).
 - A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
   nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
   is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
@@ -52,7 +53,7 @@ from sentinel.notify import ladder
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import HOURLY, nominal_tick, trigger
-from sentinel.store import Store, TickTaken, daemons, hostname, incidents
+from sentinel.store import Lease, Store, TickTaken, daemons, hostname, incidents
 
 log = logging.getLogger("sentinel.daemon")
 RETRYABLE = {"unreachable", "timeout"}  # source errors worth another attempt within the run
@@ -71,8 +72,8 @@ class Metrics:
         self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
         self.skipped = Counter(
             "sentinel_runs_skipped",
-            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done; taken (measured, but "
-            "another daemon had written it)",
+            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done, superseded (a peer's "
+            "tick taken over after its next tick was due); taken (measured, but another daemon had written it)",
             ["reason"],
             registry=r,
         )
@@ -90,7 +91,7 @@ class Metrics:
             registry=r,
         )
         self.adopted = Counter(
-            "sentinel_runs_adopted", "Ticks a peer owned, still not done after their grace, taken over here", registry=r
+            "sentinel_runs_adopted", "Ticks a peer owned, still not done when really late, taken over here", registry=r
         )
         self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
         self.outbox_pending = Gauge("sentinel_outbox_pending", "Notifications waiting to be delivered", registry=r)
@@ -116,7 +117,7 @@ class Daemon:
         self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
         self.server: BoundedHTTPServer | None = None
-        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest, a grace later
+        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest when late
         self.deferred = replicas.Deferred()
         self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
         self.in_flight_lock = threading.Lock()
@@ -310,15 +311,15 @@ class Daemon:
         with self.locks_guard:
             return self.locks.setdefault(name, threading.Lock())
 
-    def run_tick(self, name: str, adopt: bool = False) -> None:
-        """One scheduled run of dataset `name` (`adopt`: whoever owns it); never raises (a job that raises only
-        logs, but be explicit)."""
+    def run_tick(self, name: str, adopt: bool = False, tick: dt.datetime | None = None) -> None:
+        """One scheduled run of dataset `name` (`adopt`: whoever owns it; `tick`: a peer's tick taken over, else
+        the current one); never raises (a job that raises only logs, but be explicit)."""
         try:
-            self._run_tick(name, adopt)
+            self._run_tick(name, adopt, tick)
         except Exception:
             log.exception("run of %s failed", name, extra={"event": "run_crashed", "dataset": name})
 
-    def _run_tick(self, name: str, adopt: bool) -> None:
+    def _run_tick(self, name: str, adopt: bool, tick: dt.datetime | None = None) -> None:
         if self.stopping.is_set():
             return
         cfg = self.cfg
@@ -326,20 +327,26 @@ class Daemon:
         if ds is None:  # removed by a reload
             return
         now = dt.datetime.now(dt.UTC)
-        tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
-        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked after the grace
-            self.deferred.note(name, tick, replicas.grace_for((ds.schedule or HOURLY).every))
+        current = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
+        if tick is not None and tick != current:  # the next tick is due: its own job runs that one
+            self.metrics.skipped.labels("superseded").inc()
+            return
+        tick = current
+        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked when really late
+            late = replicas.late_after(interval(ds, tick, cfg.main.daemon.timezone), cfg.main.daemon.jitter)
+            self.deferred.note(name, tick, self.owners.owner(name), late)
             return
         lock = self._lock(name)
         if not lock.acquire(blocking=False):
             self.metrics.skipped.labels("running").inc()
             return
         try:
-            with self.store.lease(name) as mine:
-                if mine is False:  # None: the store is down; measure anyway, the write will claim the tick
+            # the lease and the tick's claim checked on one connection (store.lease_tick)
+            with self.store.lease_tick(name, tick) as lease:
+                if lease is Lease.HELD:  # DOWN: the store is down; measure anyway, the write will claim the tick
                     self.metrics.skipped.labels("leased").inc()
                     return
-                if self.store.tick_done(name, tick):
+                if lease is Lease.DONE:
                     self.metrics.skipped.labels("done").inc()
                     return
                 self.metrics.lag.observe((now - tick).total_seconds())
@@ -350,8 +357,9 @@ class Daemon:
             lock.release()
 
     def hand_over(self) -> None:
-        """Peers' ticks past their grace: the ones still not done run here, as many as there are free workers."""
-        due = self.deferred.due()
+        """Peers' ticks really late, or late with their owner gone (replicas.py): the ones still not done run
+        here, as many as there are free workers."""
+        due = self.deferred.due(self.owners.alive)
         if not due or self.stopping.is_set():
             return
         try:
@@ -363,9 +371,9 @@ class Daemon:
         self.metrics.skipped.labels("peer").inc(len(due) - len(late))
         with self.in_flight_lock:
             free = self.cfg.main.daemon.workers - (self.in_flight - 1)  # this job holds one worker
-        for name, _tick in late[: max(free, 0)]:
+        for name, tick in late[: max(free, 0)]:
             self.metrics.adopted.inc()
-            self.scheduler.add_job(self.run_tick, args=[name, True], id=f"adopt:{name}", replace_existing=True)
+            self.scheduler.add_job(self.run_tick, args=[name, True, tick], id=f"adopt:{name}", replace_existing=True)
 
     def _count_jobs(self, event: Any) -> None:
         with self.in_flight_lock:
@@ -584,6 +592,15 @@ class Daemon:
         self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
+
+
+def interval(ds: DatasetConfig, tick: dt.datetime, tz: str) -> dt.timedelta:
+    """The time from `tick` to the dataset's next tick (a cron schedule's gaps differ)."""
+    schedule = ds.schedule or HOURLY
+    if schedule.every is not None:
+        return schedule.every
+    following = trigger(schedule, tz).get_next_fire_time(tick, tick + dt.timedelta(microseconds=1))
+    return following - tick
 
 
 class JsonFormatter(logging.Formatter):
