@@ -110,7 +110,9 @@ class Daemon:
         self.stopping = stopping or threading.Event()
         self.locks: dict[str, threading.Lock] = {}
         self.locks_guard = threading.Lock()
-        self.engines: dict[str, sa.Engine] = {}  # server-database source engines, kept between runs
+        # server-database source engines kept between runs, by source name (dropped when it cannot be reached)
+        self.engines: dict[str, dict[str, sa.Engine]] = {}
+        self.engines_lock = threading.Lock()
         self.spool_lock = threading.Lock()
         self.spool_pending = True  # files may be waiting from before a restart; known after the first replay
         self.last_beat: dt.datetime | None = None
@@ -206,8 +208,8 @@ class Daemon:
             )
         except Exception:
             log.warning("could not record the stop in the state store")
-        for engine in self.engines.values():
-            engine.dispose()
+        for pools in self.engines.values():
+            dispose(pools)
         self.store.close()
         log.info("daemon stopped", extra={"event": "stopped", "daemon": self.id})
 
@@ -230,9 +232,10 @@ class Daemon:
             log.warning("`state:` changed; it takes effect at the next restart")
         self._install(new)
         self.cfg = new
-        old, self.engines = self.engines, {}  # a changed URL or credential must take effect
-        for engine in old.values():
-            engine.dispose()
+        with self.engines_lock:
+            old, self.engines = self.engines, {}  # a changed URL or credential must take effect
+        for pools in old.values():
+            dispose(pools)
         self.metrics.reloads.labels("applied").inc()
         log.info("config reloaded", extra={"event": "reloaded", "datasets": len(new.datasets)})
         return True
@@ -384,10 +387,13 @@ class Daemon:
         run_uid = hashlib.sha256(f"{ds.name}@{tick.isoformat()}".encode()).hexdigest()[:32]
         wait = d.retry_backoff.total_seconds()
         for attempt in range(d.source_retries + 1):
-            report = collect(cfg, self.store, ds, run_uid=run_uid, engines=self.engines)
+            with self.engines_lock:
+                pools = self.engines.setdefault(ds.source, {})
+            report = collect(cfg, self.store, ds, run_uid=run_uid, engines=pools)
             causes = {r.cause for r in report.results}
             if not report.results or any(r.status != "error" for r in report.results) or not causes <= RETRYABLE:
                 return report
+            self._forget(ds.source, pools)
             if attempt < d.source_retries:
                 log.warning(
                     "%s: source unavailable (%s), retrying in %.0fs",
@@ -400,6 +406,17 @@ class Daemon:
                     break
                 wait *= 2
         return report
+
+    def _forget(self, source: str, pools: dict[str, sa.Engine]) -> None:
+        """A source that could not be reached: its kept connections are dropped, so the next attempt connects
+        afresh. A pooled connection can outlive its server: a Spark Connect session whose server restarted
+        fails every later statement on that session (seen: NO_ACTIVE_SESSION, run after run), as would any
+        driver whose broken connection the pool cannot recognise. Connections in use by other runs finish
+        their statements; they are closed when given back."""
+        with self.engines_lock:
+            if self.engines.get(source) is pools:
+                del self.engines[source]
+        dispose(pools)
 
     def _save(self, report: RunReport, tick: dt.datetime) -> None:
         d = self.cfg.main.daemon
@@ -592,6 +609,14 @@ class Daemon:
         self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
+
+
+def dispose(pools: dict[str, sa.Engine]) -> None:
+    for engine in pools.values():
+        try:
+            engine.dispose()
+        except Exception as exc:  # a driver that fails to close a dead connection: nothing is left to release
+            log.debug("engine not disposed cleanly: %s", exc)
 
 
 def interval(ds: DatasetConfig, tick: dt.datetime, tz: str) -> dt.timedelta:
