@@ -125,11 +125,15 @@ class Daemon:
         self.in_flight_lock = threading.Lock()
         d = self.cfg.main.daemon
         self.workers = ThreadPoolExecutor(d.workers)
+        # the heartbeat has a thread of its own: queued behind the runs of an overloaded daemon it came late, the
+        # peers dropped this daemon from the live set for a moment and dealt the datasets again, and for that
+        # moment two daemons ran the same ticks (bench/daemon.py, N=4: most of the lease races)
+        self.beater = ThreadPoolExecutor(1)
         self.stopper = threading.Thread(target=self._stop_when_asked, name="stopper", daemon=True)
         self.signal: int | None = None
         self.scheduler = BlockingScheduler(
             timezone="UTC",
-            executors={"default": self.workers},
+            executors={"default": self.workers, "beat": self.beater},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
@@ -142,7 +146,10 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload)
         self._install(self.cfg)
         self.scheduler.add_job(
-            self.beat, IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()), id="heartbeat"
+            self.beat,
+            IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()),
+            id="heartbeat",
+            executor="beat",
         )
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
         prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
@@ -183,6 +190,7 @@ class Daemon:
         except SchedulerNotRunningError:  # not started yet (start() will not start it) or already shut down
             pass
         self.workers.shutdown(wait=True)
+        self.beater.shutdown(wait=True)  # no heartbeat after the stop is recorded
 
     def _stop_if_asked(self, _event: Any) -> None:
         """A stop asked for after start-up's check but before the scheduler was running could not shut it down
@@ -379,6 +387,8 @@ class Daemon:
             self.scheduler.add_job(self.run_tick, args=[name, True, tick], id=f"adopt:{name}", replace_existing=True)
 
     def _count_jobs(self, event: Any) -> None:
+        if event.job_id == "heartbeat":  # its own thread: not one of the workers
+            return
         with self.in_flight_lock:
             self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
