@@ -11,7 +11,8 @@
 - Replicas split the datasets (sentinel/replicas.py): a tick is run at once by its dataset's owner among the
   live daemons; the others check it once it is really late (half an interval, or 2 s once its owner dropped
   out of the live set), all their due ticks in one query, and take over the ones still not done when they
-  have a worker free. The lease and the tick-done check share one connection (store.lease_tick).
+  have a worker free. The lease and the tick-done check share one connection (store.lease_tick); the
+  heartbeat that tells the peers this daemon is alive has a thread of its own.
 - A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
   nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
   is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
