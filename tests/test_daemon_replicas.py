@@ -17,6 +17,7 @@ from test_daemon import Daemon, count, wait_for, write_project
 
 from sentinel.replicas import Owners, late_after
 from sentinel.scheduler import nominal_tick
+from sentinel.store import Lease, Store, claim_tick
 from sentinel.timespec import Schedule
 
 EVERY = dt.timedelta(seconds=3)
@@ -296,3 +297,27 @@ def test_a_dropped_out_owners_tick_is_taken_over_before_it_is_really_late(tmp_pa
     assert row.host != ids[victim.proc.pid]
     lag = (row.started_at.astimezone(dt.UTC) - tick).total_seconds()
     assert lag < every.total_seconds() / 2, f"taken over {lag:.1f} s late: by the late rule, not the drop-out"
+
+
+@pytest.mark.postgres
+def test_the_lease_and_the_tick_check_answer_on_one_connection(pg_schema):
+    """lease_tick: MINE for a free lease and an open tick; HELD while another session holds it; DONE once the
+    tick is claimed (seen right after the lock, on the lease's connection); the lock is let go at the end."""
+    url, _schema, _ = pg_schema
+    a, b = Store(url), Store(url)
+    tick = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    try:
+        with a.lease_tick("deals", tick) as first:
+            assert first is Lease.MINE
+            with b.lease_tick("deals", tick) as second:
+                assert second is Lease.HELD
+            a.transaction(lambda conn: claim_tick(conn, "deals", tick, "run-1", by="a"))
+        with b.lease_tick("deals", tick) as again:  # a's lock was let go; the claim is seen
+            assert again is Lease.DONE
+        with b.lease_tick("deals", tick + EVERY) as later, a.lease("deals") as other:
+            assert later is Lease.MINE and other is False
+        with a.lease("deals") as free:  # b let it go, DONE included
+            assert free is True
+    finally:
+        a.close()
+        b.close()
