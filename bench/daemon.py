@@ -79,7 +79,7 @@ def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) ->
         sources:
           duck: {{type: sql, url: "duckdb:///wh.duckdb"}}
           pg: {{type: sql, url: "{tagged(PG)}"}}
-        daemon: {{workers: {workers}, heartbeat: 5s}}
+        daemon: {{workers: {workers}, heartbeat: {HEARTBEAT}s}}
         """)
     )
     (folder / "checks").mkdir()
@@ -181,7 +181,8 @@ class Fleet:
         return sum(cpu_seconds(p.pid) for p in self.procs)
 
     def skipped(self) -> dict[str, float]:
-        """sentinel_runs_skipped_total by reason, summed over the daemons' /metrics."""
+        """sentinel_runs_skipped_total by reason, and sentinel_runs_adopted_total as "adopted", summed over the
+        daemons' /metrics."""
         out: dict[str, float] = {}
         for port in self.ports:
             try:
@@ -190,6 +191,8 @@ class Fleet:
                 continue
             for reason, value in re.findall(r'^sentinel_runs_skipped_total\{reason="(\w+)"\} (\S+)$', text, re.M):
                 out[reason] = out.get(reason, 0.0) + float(value)
+            for value in re.findall(r"^sentinel_runs_adopted_total (\S+)$", text, re.M):
+                out["adopted"] = out.get("adopted", 0.0) + float(value)
         return out
 
     def stop(self) -> list[int]:
@@ -258,6 +261,10 @@ def single(args: argparse.Namespace, folder: Path, state: str) -> None:
 # --- N replicas: throughput, lag and exactly-once ---------------------------------------------------------
 
 
+HEARTBEAT = 5  # seconds: each daemon reads the live set at its heartbeat
+RACES = ("leased", "done", "taken")  # /metrics skip reasons that are a lost lease race
+
+
 @dataclasses.dataclass
 class FleetResult:
     n: int
@@ -269,7 +276,9 @@ class FleetResult:
     unclaimed: int  # runs written without their tick's claim
     per_daemon: list[int]  # runs each daemon wrote, whole run
     dropped: float  # measured, then not written: another daemon had the tick (daemons' /metrics)
-    races: float  # lease attempts that found the dataset leased or its tick done, per run written
+    races: float  # lease attempts that found the dataset leased or its tick done, per run in the window
+    adopted: float  # peers' ticks taken over, per run in the window
+    skips: dict[str, float]  # sentinel_runs_skipped_total by reason over the window, all daemons
     cpu_ms_per_run: float  # the daemons' CPU in the window per run
     pg_ms_per_run: float  # the PostgreSQL backends' CPU serving them (state store and source), per run
     errors: int
@@ -298,10 +307,11 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
                 pass  # not migrated yet
             if time.time() > deadline:
                 raise SystemExit(f"{n} daemons did not all start within 120 s")
-        # the boot catch-up burst and one interval after it are start-up, not steady state
-        w0 = up + dt.timedelta(seconds=args.every)
+        # start-up, not steady state: the boot catch-up burst and one interval after it, and the heartbeat after
+        # which every daemon has seen all N (until then the first ones run the others' shares as their own)
+        w0 = up + dt.timedelta(seconds=args.every + HEARTBEAT)
         time.sleep(max((w0 - dt.datetime.now(dt.UTC)).total_seconds(), 0))
-        cpu0, pg0 = fleet.cpu(), backends_cpu(engine)
+        cpu0, pg0, skipped0 = fleet.cpu(), backends_cpu(engine), fleet.skipped()
         time.sleep(args.duration)
         fleet.check_alive()
         w1 = dt.datetime.now(dt.UTC)
@@ -338,7 +348,10 @@ def run_fleet(folder: Path, state: str, n: int, args: argparse.Namespace, tag: s
         unclaimed=unclaimed,
         per_daemon=per_daemon,
         dropped=skipped.get("taken", 0.0),
-        races=sum(skipped.get(k, 0.0) for k in ("leased", "done", "taken")) / max(len(rows), 1),
+        # over the window only: the boot catch-up, where every daemon tries every dataset once, is not steady state
+        races=sum(skipped.get(k, 0.0) - skipped0.get(k, 0.0) for k in RACES) / max(len(inside), 1),
+        skips={k: v - skipped0.get(k, 0.0) for k, v in skipped.items() if v - skipped0.get(k, 0.0)},
+        adopted=(skipped.get("adopted", 0.0) - skipped0.get("adopted", 0.0)) / max(len(inside), 1),
         cpu_ms_per_run=1000 * (cpu1 - cpu0) / max(len(inside), 1),
         pg_ms_per_run=1000 * sum(c - pg0.get(pid, 0.0) for pid, c in pg1.items()) / max(len(inside), 1),
         errors=errors,
@@ -365,14 +378,15 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
             print(
                 f"  round {r + 1} N={n}: {res.rate:.1f} runs/s ({res.runs} in {res.window:.0f} s), "
                 f"lag p99 {res.lag_p99:.2f} s, doubled {res.doubled}, dropped {res.dropped:.0f}, "
-                f"per daemon {res.per_daemon}, {res.races:.2f} lost lease races/run, "
+                f"per daemon {res.per_daemon}, {res.races:.2f} lost lease races/run, {res.adopted:.2f} adopted/run "
+                f"(skips in the window: {', '.join(f'{k} {v:.0f}' for k, v in sorted(res.skips.items())) or 'none'}), "
                 f"CPU-ms/run: daemons {res.cpu_ms_per_run:.0f} + PostgreSQL {res.pg_ms_per_run:.0f}, "
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
     base = statistics.median(r.rate for r in results[counts[0]]) / counts[0]
     heads = ["N", "runs/s", "served", f"vs N={counts[0]}", "of linear", "lag p50", "lag p99", "doubled", "dropped"]
-    heads += ["races/run", "CPU-ms/run", "PG-ms/run", "errors", "exit"]
+    heads += ["races/run", "adopted/run", "CPU-ms/run", "PG-ms/run", "errors", "exit"]
     print(" ".join(f"{h:>10}" for h in heads))
     bad = 0
     for n in counts:
@@ -395,6 +409,7 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
             f"{doubled}",
             f"{sum(r.dropped for r in rs):.0f}",
             f"{med(lambda r: r.races):.2f}",
+            f"{med(lambda r: r.adopted):.2f}",
             f"{med(lambda r: r.cpu_ms_per_run):.0f}",
             f"{med(lambda r: r.pg_ms_per_run):.0f}",
             f"{sum(r.errors for r in rs)}",
@@ -406,7 +421,8 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
         "served: runs/s / offered runs/s (datasets / every); of linear: runs/s / (N x runs/s at the first N); "
         "doubled: ticks written twice or runs without their claim (store); dropped: runs measured, then refused "
         "because another daemon had written the tick (/metrics); races/run: lease attempts that found the dataset "
-        "leased or its tick done, per run written (/metrics); CPU-ms/run, PG-ms/run: the daemons' and their "
+        "leased or its tick done, per run in the window (/metrics); adopted/run: peers' ticks taken over, per run in "
+        "the window (/metrics); CPU-ms/run, PG-ms/run: the daemons' and their "
         "PostgreSQL backends' CPU in the window per run in it (cores a run needs: their sum / 1000). Targets: of "
         "linear >= 80% up to the cores, doubled 0, lag p99 < 2 s where served is ~100%."
     )

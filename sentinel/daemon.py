@@ -9,8 +9,10 @@
   together with the tick's claim in one transaction: a second daemon skips the dataset while it runs, and
   cannot write that tick again. On boot, a dataset whose latest tick is not done runs at once.
 - Replicas split the datasets (sentinel/replicas.py): a tick is run at once by its dataset's owner among the
-  live daemons; the others check it a grace later, all their noted ticks in one query, and take over the ones
-  still not done when they have a worker free (an owner late, overloaded or gone).
+  live daemons; the others check it once it is really late (half an interval, or 2 s once its owner dropped
+  out of the live set), all their due ticks in one query, and take over the ones still not done when they
+  have a worker free. The lease and the tick-done check share one connection (store.lease_tick); the
+  heartbeat that tells the peers this daemon is alive has a thread of its own.
 - A source that cannot be reached is retried with backoff within the run; after `unmeasurable_after` of
   nothing but errors, one "could not measure" incident opens (sentinel/incidents.py). A store that is down
   is retried for `store_retry_for`, then the run is spooled under `.sentinel/spool/` and written later.
@@ -52,7 +54,7 @@ from sentinel.notify import ladder
 from sentinel.notify.outbox import NOTIFY_ON, configured_channels, dispatch
 from sentinel.runner import RunReport, collect, save
 from sentinel.scheduler import HOURLY, nominal_tick, trigger
-from sentinel.store import Store, TickTaken, daemons, hostname, incidents
+from sentinel.store import Lease, Store, TickTaken, daemons, hostname, incidents
 
 log = logging.getLogger("sentinel.daemon")
 RETRYABLE = {"unreachable", "timeout"}  # source errors worth another attempt within the run
@@ -71,8 +73,8 @@ class Metrics:
         self.errors = Counter("sentinel_check_errors", "Checks that could not measure", ["dataset"], registry=r)
         self.skipped = Counter(
             "sentinel_runs_skipped",
-            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done; taken (measured, but "
-            "another daemon had written it)",
+            "Ticks not run here, by reason: peer (its owner ran it), running, leased, done, superseded (a peer's "
+            "tick taken over after its next tick was due); taken (measured, but another daemon had written it)",
             ["reason"],
             registry=r,
         )
@@ -90,7 +92,7 @@ class Metrics:
             registry=r,
         )
         self.adopted = Counter(
-            "sentinel_runs_adopted", "Ticks a peer owned, still not done after their grace, taken over here", registry=r
+            "sentinel_runs_adopted", "Ticks a peer owned, still not done when really late, taken over here", registry=r
         )
         self.bad_spool = Counter("sentinel_spool_files_set_aside", "Spool files moved to spool/bad/", registry=r)
         self.outbox_pending = Gauge("sentinel_outbox_pending", "Notifications waiting to be delivered", registry=r)
@@ -109,24 +111,30 @@ class Daemon:
         self.stopping = stopping or threading.Event()
         self.locks: dict[str, threading.Lock] = {}
         self.locks_guard = threading.Lock()
-        self.engines: dict[str, sa.Engine] = {}  # server-database source engines, kept between runs
+        # server-database source engines kept between runs, by source name (dropped when it cannot be reached)
+        self.engines: dict[str, dict[str, sa.Engine]] = {}
+        self.engines_lock = threading.Lock()
         self.spool_lock = threading.Lock()
         self.spool_pending = True  # files may be waiting from before a restart; known after the first replay
         self.last_beat: dt.datetime | None = None
         self.refusing: str | None = None  # the last write the store refused, until it takes a run again
         self.http = http
         self.server: BoundedHTTPServer | None = None
-        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest, a grace later
+        self.owners = replicas.Owners(self.id)  # which datasets this daemon runs first; the rest when late
         self.deferred = replicas.Deferred()
         self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
         self.in_flight_lock = threading.Lock()
         d = self.cfg.main.daemon
         self.workers = ThreadPoolExecutor(d.workers)
+        # the heartbeat has a thread of its own: queued behind the runs of an overloaded daemon it came late, the
+        # peers dropped this daemon from the live set for a moment and dealt the datasets again, and for that
+        # moment two daemons ran the same ticks (bench/daemon.py, N=4: most of the lease races)
+        self.beater = ThreadPoolExecutor(1)
         self.stopper = threading.Thread(target=self._stop_when_asked, name="stopper", daemon=True)
         self.signal: int | None = None
         self.scheduler = BlockingScheduler(
             timezone="UTC",
-            executors={"default": self.workers},
+            executors={"default": self.workers, "beat": self.beater},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
@@ -139,7 +147,10 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload)
         self._install(self.cfg)
         self.scheduler.add_job(
-            self.beat, IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()), id="heartbeat"
+            self.beat,
+            IntervalTrigger(seconds=self.cfg.main.daemon.heartbeat.total_seconds()),
+            id="heartbeat",
+            executor="beat",
         )
         soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # retention: daily, the first soon after start
         prune = lambda: retention.prune_some(self.store, self.cfg.main.retention)  # noqa: E731
@@ -180,6 +191,7 @@ class Daemon:
         except SchedulerNotRunningError:  # not started yet (start() will not start it) or already shut down
             pass
         self.workers.shutdown(wait=True)
+        self.beater.shutdown(wait=True)  # no heartbeat after the stop is recorded
 
     def _stop_if_asked(self, _event: Any) -> None:
         """A stop asked for after start-up's check but before the scheduler was running could not shut it down
@@ -205,8 +217,8 @@ class Daemon:
             )
         except Exception:
             log.warning("could not record the stop in the state store")
-        for engine in self.engines.values():
-            engine.dispose()
+        for pools in self.engines.values():
+            dispose(pools)
         self.store.close()
         log.info("daemon stopped", extra={"event": "stopped", "daemon": self.id})
 
@@ -229,9 +241,10 @@ class Daemon:
             log.warning("`state:` changed; it takes effect at the next restart")
         self._install(new)
         self.cfg = new
-        old, self.engines = self.engines, {}  # a changed URL or credential must take effect
-        for engine in old.values():
-            engine.dispose()
+        with self.engines_lock:
+            old, self.engines = self.engines, {}  # a changed URL or credential must take effect
+        for pools in old.values():
+            dispose(pools)
         self.metrics.reloads.labels("applied").inc()
         log.info("config reloaded", extra={"event": "reloaded", "datasets": len(new.datasets)})
         return True
@@ -310,15 +323,15 @@ class Daemon:
         with self.locks_guard:
             return self.locks.setdefault(name, threading.Lock())
 
-    def run_tick(self, name: str, adopt: bool = False) -> None:
-        """One scheduled run of dataset `name` (`adopt`: whoever owns it); never raises (a job that raises only
-        logs, but be explicit)."""
+    def run_tick(self, name: str, adopt: bool = False, tick: dt.datetime | None = None) -> None:
+        """One scheduled run of dataset `name` (`adopt`: whoever owns it; `tick`: a peer's tick taken over, else
+        the current one); never raises (a job that raises only logs, but be explicit)."""
         try:
-            self._run_tick(name, adopt)
+            self._run_tick(name, adopt, tick)
         except Exception:
             log.exception("run of %s failed", name, extra={"event": "run_crashed", "dataset": name})
 
-    def _run_tick(self, name: str, adopt: bool) -> None:
+    def _run_tick(self, name: str, adopt: bool, tick: dt.datetime | None = None) -> None:
         if self.stopping.is_set():
             return
         cfg = self.cfg
@@ -326,20 +339,26 @@ class Daemon:
         if ds is None:  # removed by a reload
             return
         now = dt.datetime.now(dt.UTC)
-        tick = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
-        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked after the grace
-            self.deferred.note(name, tick, replicas.grace_for((ds.schedule or HOURLY).every))
+        current = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
+        if tick is not None and tick != current:  # the next tick is due: its own job runs that one
+            self.metrics.skipped.labels("superseded").inc()
+            return
+        tick = current
+        if not adopt and not self.owners.mine(name):  # its owner runs it now; checked when really late
+            late = replicas.late_after(interval(ds, tick, cfg.main.daemon.timezone), cfg.main.daemon.jitter)
+            self.deferred.note(name, tick, self.owners.owner(name), late)
             return
         lock = self._lock(name)
         if not lock.acquire(blocking=False):
             self.metrics.skipped.labels("running").inc()
             return
         try:
-            with self.store.lease(name) as mine:
-                if mine is False:  # None: the store is down; measure anyway, the write will claim the tick
+            # the lease and the tick's claim checked on one connection (store.lease_tick)
+            with self.store.lease_tick(name, tick) as lease:
+                if lease is Lease.HELD:  # DOWN: the store is down; measure anyway, the write will claim the tick
                     self.metrics.skipped.labels("leased").inc()
                     return
-                if self.store.tick_done(name, tick):
+                if lease is Lease.DONE:
                     self.metrics.skipped.labels("done").inc()
                     return
                 self.metrics.lag.observe((now - tick).total_seconds())
@@ -350,8 +369,9 @@ class Daemon:
             lock.release()
 
     def hand_over(self) -> None:
-        """Peers' ticks past their grace: the ones still not done run here, as many as there are free workers."""
-        due = self.deferred.due()
+        """Peers' ticks really late, or late with their owner gone (replicas.py): the ones still not done run
+        here, as many as there are free workers."""
+        due = self.deferred.due(self.owners.alive)
         if not due or self.stopping.is_set():
             return
         try:
@@ -363,11 +383,13 @@ class Daemon:
         self.metrics.skipped.labels("peer").inc(len(due) - len(late))
         with self.in_flight_lock:
             free = self.cfg.main.daemon.workers - (self.in_flight - 1)  # this job holds one worker
-        for name, _tick in late[: max(free, 0)]:
+        for name, tick in late[: max(free, 0)]:
             self.metrics.adopted.inc()
-            self.scheduler.add_job(self.run_tick, args=[name, True], id=f"adopt:{name}", replace_existing=True)
+            self.scheduler.add_job(self.run_tick, args=[name, True, tick], id=f"adopt:{name}", replace_existing=True)
 
     def _count_jobs(self, event: Any) -> None:
+        if event.job_id == "heartbeat":  # its own thread: not one of the workers
+            return
         with self.in_flight_lock:
             self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
@@ -376,10 +398,13 @@ class Daemon:
         run_uid = hashlib.sha256(f"{ds.name}@{tick.isoformat()}".encode()).hexdigest()[:32]
         wait = d.retry_backoff.total_seconds()
         for attempt in range(d.source_retries + 1):
-            report = collect(cfg, self.store, ds, run_uid=run_uid, engines=self.engines)
+            with self.engines_lock:
+                pools = self.engines.setdefault(ds.source, {})
+            report = collect(cfg, self.store, ds, run_uid=run_uid, engines=pools)
             causes = {r.cause for r in report.results}
             if not report.results or any(r.status != "error" for r in report.results) or not causes <= RETRYABLE:
                 return report
+            self._forget(ds.source, pools)
             if attempt < d.source_retries:
                 log.warning(
                     "%s: source unavailable (%s), retrying in %.0fs",
@@ -392,6 +417,17 @@ class Daemon:
                     break
                 wait *= 2
         return report
+
+    def _forget(self, source: str, pools: dict[str, sa.Engine]) -> None:
+        """A source that could not be reached: its kept connections are dropped, so the next attempt connects
+        afresh. A pooled connection can outlive its server: a Spark Connect session whose server restarted
+        fails every later statement on that session (seen: NO_ACTIVE_SESSION, run after run), as would any
+        driver whose broken connection the pool cannot recognise. Connections in use by other runs finish
+        their statements; they are closed when given back."""
+        with self.engines_lock:
+            if self.engines.get(source) is pools:
+                del self.engines[source]
+        dispose(pools)
 
     def _save(self, report: RunReport, tick: dt.datetime) -> None:
         d = self.cfg.main.daemon
@@ -584,6 +620,23 @@ class Daemon:
         self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
+
+
+def dispose(pools: dict[str, sa.Engine]) -> None:
+    for engine in pools.values():
+        try:
+            engine.dispose()
+        except Exception as exc:  # a driver that fails to close a dead connection: nothing is left to release
+            log.debug("engine not disposed cleanly: %s", exc)
+
+
+def interval(ds: DatasetConfig, tick: dt.datetime, tz: str) -> dt.timedelta:
+    """The time from `tick` to the dataset's next tick (a cron schedule's gaps differ)."""
+    schedule = ds.schedule or HOURLY
+    if schedule.every is not None:
+        return schedule.every
+    following = trigger(schedule, tz).get_next_fire_time(tick, tick + dt.timedelta(microseconds=1))
+    return following - tick
 
 
 class JsonFormatter(logging.Formatter):
