@@ -133,8 +133,8 @@ def keep_ctes(session: Any) -> str:
 
 def _planner_bug(exc: BaseException) -> bool:
     """Spark 4.x's planner fails some CTE chains it did not inline (GROUPING SETS under several CTE layers:
-    `[INTERNAL_ERROR] Invalid call to exprId on unresolved object`, SQLSTATE XX000), before running anything.
-    Such a statement is planned again with the CTEs inlined, as Spark does by default."""
+    `[INTERNAL_ERROR] Invalid call to exprId on unresolved object`, SQLSTATE XX000).
+    Such a statement is run again with the CTEs inlined, as Spark does by default."""
     return "INTERNAL_ERROR" in str(exc) or getattr(exc, "getSqlState", lambda: None)() == "XX000"
 
 
