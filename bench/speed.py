@@ -754,8 +754,10 @@ def connect(where):
 #   1. volume: rows per hour over the 18 training and 4 detection hours (complete hours before now); the
 #      flagged hours from the median and MAD of log1p(count) over the training hours, in Python (22 rows).
 #   2. magnitude's and subschema's references in one statement: per owner and per currency, the row count
-#      and the robust centre (median) and spread (1.4826 MAD) of y = log10|amount|, by the engine's own
-#      approximate quantile over every row (no sample): what an engineer reaches for on a large table.
+#      and the robust centre (median) and spread (1.4826 MAD) of y = log10|amount|, exact, over a sample of
+#      about 200,000 rows chosen by a hash of the key (every `every`-th hash; the whole table up to 200,000
+#      rows), as Sentinel's references are: over every row, each engine's approximate quantile took 2-3x
+#      Sentinel's whole run (10M rows: DuckDB 3.2 s, Spark 81 s).
 #   3. the flagged rows of both, keys and values, in one scan joined to those references: magnitude's rows
 #      beyond 3.5 robust sigmas of their owner (Iglewicz and Hoaglin's cut-off), subschema's tail rows beyond
 #      max(3 sigmas, 0.5 decades) of their currency; a side of a currency's tail that outnumbers the other
@@ -767,7 +769,7 @@ import datetime as _dt, math as _math, statistics as _st
 BAD = {bad}
 _mark = {mark}
 STATS = """WITH r AS (SELECT owner, currency, log10(abs(amount)) AS y FROM {table}
-                    WHERE amount IS NOT NULL AND amount <> 0),
+                    WHERE amount IS NOT NULL AND amount <> 0 AND {sampled}),
   mo AS (SELECT owner, {q50}(y, 0.5) AS m, count(*) AS n FROM r GROUP BY owner),
   mc AS (SELECT currency, {q50}(y, 0.5) AS m, count(*) AS n FROM r GROUP BY currency)
 SELECT 'owner' AS kind, mo.owner AS g, mo.m AS m, 1.4826 * {q50}(abs(r.y - mo.m), 0.5) AS s, mo.n AS n
@@ -829,15 +831,17 @@ def raw_detectors(con):
 def raw_suite(con):  # the name the warm loop calls
     return raw_detectors(con)
 '''
-RAW_DETECTOR_SQL = {  # each engine's spelling: approximate quantile, hour bucket, parameter marker and binding
+RAW_DETECTOR_SQL = {  # each engine's spelling: exact quantile, sample, hour bucket, parameter marker and binding
     "duckdb": {
-        "q50": "approx_quantile",
+        "q50": "quantile_cont",
+        "sampled": "hash(id) % {every} = 0",
         "hour": "date_trunc('hour', updated_at)",
         "mark": "lambda i: '?'",
         "params": "params",
     },
     "spark": {  # naive datetimes as UTC instants (pyspark would read them in this process's zone)
-        "q50": "percentile_approx",
+        "q50": "percentile",
+        "sampled": "pmod(xxhash64(id), {every}) = 0",
         "hour": "CAST(date_trunc('HOUR', updated_at) AS TIMESTAMP_NTZ)",
         "mark": "lambda i: f':p{i}'",
         "params": "{f'p{i}': v.replace(tzinfo=_dt.UTC) if isinstance(v, _dt.datetime) else v"
@@ -846,9 +850,11 @@ RAW_DETECTOR_SQL = {  # each engine's spelling: approximate quantile, hour bucke
 }
 
 
-def raw_detectors(engine: str, table: str, bad: int) -> str:
+def raw_detectors(engine: str, table: str, bad: int, rows: int) -> str:
     """The hand-written detector statements for `engine` (duckdb or spark), as source for the warm loop."""
-    return RAW_DETECTORS.format(table=table, bad=bad, **RAW_DETECTOR_SQL[engine])
+    spelling = RAW_DETECTOR_SQL[engine]
+    sampled = spelling["sampled"].format(every=max(1, rows // 200_000))
+    return RAW_DETECTORS.format(table=table, bad=bad, **{**spelling, "sampled": sampled})
 
 
 def spark_case(rows: int, runs: int) -> None:
@@ -891,7 +897,7 @@ def spark_case(rows: int, runs: int) -> None:
             ):
                 folder = tmp / label
                 folder.mkdir()
-                by_hand = raw_detectors("spark" if label == "Spark" else "duckdb", table, bad)
+                by_hand = raw_detectors("spark" if label == "Spark" else "duckdb", table, bad, rows)
                 for name, checks, raw in (("canonical suite", CHECKS, funcs), ("detectors", DETECTORS, by_hand)):
                     cfg = write_project(
                         folder / name.replace(" ", "_"), url, table, checks, "spark" if label == "Spark" else "sql"
