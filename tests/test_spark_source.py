@@ -256,3 +256,55 @@ def test_gx_long_tail_runs_on_a_spark_dataframe_and_says_what_it_cannot(project,
     assert [r["key"] for r in in_set["evidence"]["rows"]["items"]] == [11, 13, 15, 17, 19]
     like = res["expect_column_values_to_match_like_pattern(owner)"]
     assert like["status"] == "error" and "SparkDFExecutionEngine" in like["diagnosis"]["message"], like
+
+
+TWICE = """WITH t AS (SELECT owner, amount FROM {table} WHERE amount > 1100)
+SELECT a.owner, a.n, b.top FROM (SELECT owner, count(*) AS n FROM t GROUP BY owner) AS a
+JOIN (SELECT owner, max(amount) AS top FROM t GROUP BY owner) AS b ON a.owner = b.owner ORDER BY a.owner"""
+
+
+def optimized(cur, sql: str) -> str:
+    plan = cur.execute("EXPLAIN EXTENDED " + sql).fetchall()[0][0]
+    return plan.split("== Optimized Logical Plan ==")[1].split("== Physical Plan ==")[0]
+
+
+def test_a_cte_named_twice_is_planned_as_its_own_shuffle_with_the_same_rows(spark_schema):
+    """Sentinel's sessions plan a CTE as its own shuffle (one exchange, which Spark's exchange reuse then runs
+    once for both references) instead of inlining it at each reference, Spark's default, which scans the
+    table once per reference; the rows are the same, and `inlined` (the way back for a statement Spark's
+    planner fails otherwise) restores Spark's default and then the session's rules."""
+    from sentinel.sources import spark_dbapi
+
+    server, schema = spark_schema
+    server.load(f"{schema}.deals", deals())
+    conn = spark_dbapi.connect(server.url)
+    try:
+        cur, sql = conn.cursor(), TWICE.format(table=f"{schema}.deals")
+        rules = conn.session.conf.get(spark_dbapi.EXCLUDED_RULES)
+        assert spark_dbapi.INLINE_CTE in rules.split(",")
+        assert "RepartitionByExpression" in optimized(cur, sql)  # the CTE's own shuffle, at each reference
+        kept = cur.execute(sql).fetchall()
+        inlined = conn.inlined(lambda: (optimized(cur, sql), cur.execute(sql).fetchall()))
+        assert "RepartitionByExpression" not in inlined[0]  # Spark's default: the CTE's scan at each reference
+        assert kept == inlined[1] and [r[1] for r in kept] == [8] * 5  # amounts > 1100: ids 11..50
+        assert conn.session.conf.get(spark_dbapi.EXCLUDED_RULES) == rules  # back after `inlined`
+    finally:
+        conn.close()
+
+
+def test_rules_the_server_excludes_stay_excluded(spark_server):
+    """keep_ctes adds InlineCTE to the session's excluded optimizer rules; it never drops the ones set before."""
+    from pyspark.sql import SparkSession
+
+    from sentinel.sources import spark_dbapi
+
+    other = "org.apache.spark.sql.catalyst.optimizer.ConstantFolding"
+    session = SparkSession.builder.remote(spark_server.url).create()
+    try:
+        session.conf.set(spark_dbapi.EXCLUDED_RULES, other)
+        assert spark_dbapi.keep_ctes(session) == other
+        assert session.conf.get(spark_dbapi.EXCLUDED_RULES).split(",") == [other, spark_dbapi.INLINE_CTE]
+        assert spark_dbapi.keep_ctes(session) == f"{other},{spark_dbapi.INLINE_CTE}"  # once only
+        assert session.conf.get(spark_dbapi.EXCLUDED_RULES).split(",") == [other, spark_dbapi.INLINE_CTE]
+    finally:
+        session.stop()
