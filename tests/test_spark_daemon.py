@@ -167,3 +167,34 @@ def test_a_daemon_survives_a_spark_server_restart(tmp_path, own_spark):
     changes = [n["change"] for n in notes]
     assert changes.count("opened") == 1 and len(changes) == len(set(changes)), changes
     assert count(engine, "SELECT count(*) FROM outbox") == len(notes)
+
+
+def test_a_session_of_a_restarted_server_is_a_disconnect_then_a_new_session(tmp_path, own_spark):
+    """A restart between two runs, no failing run in between: the kept session is the old server's. Its first
+    statement is `unreachable` (a disconnect: the pool discards that connection), never `other`; the next
+    attempt, with the same kept engines (nothing dropped by hand), opens a new session and passes."""
+    from sentinel.config import load_config
+    from sentinel.runner import collect
+    from sentinel.store import Store
+
+    server = own_spark
+    load_deals(server)
+    write_config(tmp_path, server.url, "lake.deals")
+    cfg = load_config(tmp_path / "config.yaml")
+    store = Store(cfg.state_url)
+    ds, engines = cfg.datasets[0], {}
+    try:
+        first = collect(cfg, store, ds, engines=engines)
+        assert {r.status for r in first.results} == {"pass"}, [r.diagnosis for r in first.results]
+        server.stop()
+        server.start()  # the same port
+        register_deals(server)
+        stale = collect(cfg, store, ds, engines=engines)
+        assert {r.status for r in stale.results} == {"error"}, [r.diagnosis for r in stale.results]
+        assert {r.cause for r in stale.results} == {"unreachable"}, [r.diagnosis for r in stale.results]
+        again = collect(cfg, store, ds, engines=engines)
+        assert {r.status for r in again.results} == {"pass"}, [r.diagnosis for r in again.results]
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+        store.engine.dispose()

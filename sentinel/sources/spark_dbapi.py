@@ -245,7 +245,12 @@ def message_of(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-_SESSION_GONE = re.compile(r"INVALID_HANDLE\.SESSION_|SESSION_CHANGED|SESSION_CLOSED|SESSION_NOT_FOUND")
+# the server restarted or dropped the session; after a restart pyspark also marks the client closed ("incorrect
+# server side session identifier"), and every later statement on it says NO_ACTIVE_SESSION
+_SESSION_GONE = re.compile(
+    r"INVALID_HANDLE\.SESSION_|SESSION_CHANGED|SESSION_CLOSED|SESSION_NOT_FOUND|NO_ACTIVE_SESSION"
+    r"|incorrect server side session identifier"
+)
 
 
 def _wrap(exc: BaseException) -> Error:
