@@ -11,6 +11,7 @@ every Spark session of the server (Sentinel opens its own) sees them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -155,16 +157,17 @@ class SparkServer:
                 self.proc.wait()
 
 
-@pytest.fixture(scope="session")
-def spark_server():
-    """The session's Spark Connect server (started on first use)."""
+@contextlib.contextmanager
+def running(prefix: str, url: str | None = None) -> Iterator[SparkServer]:
+    """A server in a fresh work folder, started here unless `url` names a running one; stopped and its folder
+    removed at the end. Skips with the reason when Java or pyspark is missing, fails under CI=true."""
     why = problem()
     if why:
         if os.environ.get("CI") == "true":
             pytest.fail(why + " (required under CI)")
         pytest.skip(why)
-    work = Path(tempfile.mkdtemp(prefix="sentinel-spark-"))
-    server = SparkServer(work, os.environ.get("SENTINEL_TEST_SPARK"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    server = SparkServer(work, url)
     try:
         if server.url.endswith(f":{server.port}"):
             server.start()
@@ -176,6 +179,13 @@ def spark_server():
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark_server():
+    """The session's Spark Connect server (started on first use)."""
+    with running("sentinel-spark-", os.environ.get("SENTINEL_TEST_SPARK")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,16 +6,13 @@ Outcomes are asserted from the state store and the outbox."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from spark_server import SparkServer, problem
+from spark_server import SparkServer, running
 from test_daemon import Daemon, count, store_engine, wait_for
 
 STOP_BOUND = 30  # seconds: Daemon.stop's default, the bound every daemon test uses
@@ -78,23 +75,8 @@ def test_a_daemon_on_a_spark_source_exits_0_on_sigterm_after_a_run(tmp_path, spa
 def own_spark():
     """A Spark Connect server of this test's own, on a fixed port, that the test may stop and start again (the
     session's server is shared, or external with SENTINEL_TEST_SPARK). Skips or fails as spark_server does."""
-    why = problem()
-    if why:
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + " (required under CI)")
-        pytest.skip(why)
-    work = Path(tempfile.mkdtemp(prefix="sentinel-spark-restart-"))
-    server = SparkServer(work)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        shutil.rmtree(work, ignore_errors=True)
-        pytest.fail(str(exc))
-    try:
+    with running("sentinel-spark-restart-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def load_deals(server: SparkServer) -> None:
