@@ -74,7 +74,8 @@ class Metrics:
         self.skipped = Counter(
             "sentinel_runs_skipped",
             "Ticks not run here, by reason: peer (its owner ran it), running, leased, done, superseded (a peer's "
-            "tick taken over after its next tick was due); taken (measured, but another daemon had written it)",
+            "tick taken over after its next tick was due: the current one is run instead); taken (measured, but "
+            "another daemon had written it)",
             ["reason"],
             registry=r,
         )
@@ -340,9 +341,13 @@ class Daemon:
             return
         now = dt.datetime.now(dt.UTC)
         current = nominal_tick(ds.schedule, now, cfg.main.daemon.timezone, name)
-        if tick is not None and tick != current:  # the next tick is due: its own job runs that one
+        if tick is not None and tick != current:
+            # the peer's tick was still not run when the next one came due: its owner is gone (and not yet out
+            # of the live set: a killed daemon stays in it for 3 heartbeats, which on a short schedule is
+            # several ticks) or cannot keep up. The past tick is not run (a backlog is coalesced into the
+            # latest, as the scheduler does); this daemon takes the current one, which its owner has as much
+            # reason to miss. The lease and the tick's claim still keep it to one run.
             self.metrics.skipped.labels("superseded").inc()
-            return
         tick = current
         if not adopt and not self.owners.mine(name):  # its owner runs it now; checked when really late
             late = replicas.late_after(interval(ds, tick, cfg.main.daemon.timezone), cfg.main.daemon.jitter)

@@ -83,7 +83,11 @@ class Noted:
 
 
 class Deferred:
-    """Ticks left to their owner, by dataset. A later tick replaces an earlier one."""
+    """Ticks left to their owner, by dataset. An earlier tick not checked yet is kept over a later one: it is
+    due first, and whether its owner ran it is what says the owner keeps up (a tick taken over runs the
+    current one, daemon.py). Replaced instead, a one-second schedule's entry moved every second and, being
+    due 0.75 s after its tick, was seen by a hand-over pass (every 0.5 s) only by luck: under load a killed
+    owner's share was not taken over until it left the live set, 3 heartbeats later."""
 
     def __init__(self) -> None:
         self.items: dict[str, Noted] = {}
@@ -93,6 +97,9 @@ class Deferred:
         """Measured from the tick, not from now: a jittered or late job still checks on time."""
         base = time.monotonic() - (dt.datetime.now(dt.UTC) - tick).total_seconds()
         with self.lock:
+            held = self.items.get(name)
+            if held is not None and held.tick < tick:
+                return
             self.items[name] = Noted(tick, owner, base + GRACE.total_seconds(), base + late.total_seconds())
 
     def due(self, alive: Callable[[str], bool] | None = None) -> list[tuple[str, dt.datetime]]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_SUBMITTED
 from test_daemon import Daemon, count, wait_for, write_project
 
-from sentinel.replicas import Owners, late_after
+from sentinel.replicas import Deferred, Owners, late_after
 from sentinel.scheduler import nominal_tick
 from sentinel.store import Lease, Store, claim_tick
 from sentinel.timespec import Schedule
@@ -321,3 +321,21 @@ def test_the_lease_and_the_tick_check_answer_on_one_connection(pg_schema):
     finally:
         a.close()
         b.close()
+
+
+def test_an_earlier_tick_not_checked_yet_is_kept_over_a_later_one():
+    """A one-second schedule notes a tick every second and each is due 0.75 s after it: an entry replaced by
+    the next tick would move out of reach of a hand-over pass (every 0.5 s) again and again. The earlier one
+    stays, is due first, and is checked; after that the next tick is noted again."""
+    deferred = Deferred()
+    first = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    later = first + dt.timedelta(seconds=1)
+    late = late_after(dt.timedelta(seconds=1))
+    deferred.note("deals", first, "peer", late)
+    deferred.note("deals", later, "peer", late)  # the next tick's job: the first one is still unchecked
+    assert deferred.due(lambda _owner: True) == [("deals", first)]  # 1 s late: due, with its owner alive
+    assert deferred.due(lambda _owner: True) == []  # taken out
+    deferred.note("deals", later, "peer", late)
+    assert deferred.due(lambda _owner: True) == []  # not late yet
+    deferred.note("deals", first, "peer", late)  # an earlier tick noted late takes the entry: the earliest is kept
+    assert deferred.items["deals"].tick == first
