@@ -64,14 +64,14 @@ def plan_checks(specs: Sequence[Spec], ctx: Context) -> list[tuple[Spec, Plan | 
 class Scan:
     """The values of every aggregate, by expression label, and the failure of each label that has none."""
 
-    def __init__(self, wiring: dict[int, dict[str, str]]):
+    def __init__(self, wiring: dict[int, dict[str, str]], label_of: dict[int, str] | None = None):
         self.wiring = wiring  # id(plan) -> {the plan's own name: label}
+        self.label_of = label_of or {}  # id(expression) -> its label, for every planned expression
         self.values: dict[str, Any] = {}
         self.failed: dict[str, CannotMeasure] = {}
         self.lost: CannotMeasure | None = None  # the table or the connection failed, not an expression
         self.probed = False  # after a failed statement: the table answers a trivial query
         self.splits = 0
-        self.label_of: dict[int, str] = {}  # id(expression) -> its label, for every planned expression
 
     def value_of(self, expr: sa.ColumnElement) -> Any:
         """The value of a planned aggregate expression, or None when it was not computed."""
@@ -104,8 +104,7 @@ def scan(plans: Sequence[Plan], ctx: Context) -> Scan:
             local[name] = labels[k]
             label_of[id(expr)] = labels[k]
         wiring[id(p)] = local
-    out = Scan(wiring)
-    out.label_of = label_of
+    out = Scan(wiring, label_of)
     items = list(exprs.items())
     for start in range(0, len(items), MAX_EXPRESSIONS):
         _select(ctx, items[start : start + MAX_EXPRESSIONS], out)

@@ -3,11 +3,14 @@ killed the others take its datasets over; every due tick runs exactly once. Asse
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,6 +25,18 @@ from sentinel.timespec import Schedule
 
 EVERY = dt.timedelta(seconds=3)
 NAMES = [f"t{i}" for i in range(6)]
+
+
+@contextlib.contextmanager
+def fleet_of(root: Path, n: int) -> Iterator[list[Daemon]]:
+    """`n` daemon processes on the project in `root`; any still running when the block ends is killed."""
+    fleet = [Daemon(root) for _ in range(n)]
+    try:
+        yield fleet
+    finally:
+        for d in fleet:
+            if d.proc.poll() is None:
+                d.kill()
 
 
 def datasets() -> str:
@@ -58,13 +73,12 @@ def test_three_replicas_run_every_tick_once_and_take_over_a_killed_ones_datasets
     con.close()
     write_project(tmp_path, datasets(), state=url)  # heartbeat 1s: a killed daemon is gone from the others' view in 3s
     engine = sa.create_engine(url)
-    fleet = [Daemon(tmp_path) for _ in range(3)]
-    victim = fleet[2]
+    with fleet_of(tmp_path, 3) as fleet:
+        victim = fleet[2]
 
-    def all_beating():
-        return count(engine, "SELECT count(*) FROM daemons") == 3
+        def all_beating():
+            return count(engine, "SELECT count(*) FROM daemons") == 3
 
-    try:
         wait_for(all_beating, timeout=60)
         began = dt.datetime.now(dt.UTC) + EVERY  # boot catch-ups and the first view of the peers are over
         time.sleep(EVERY.total_seconds() + 4)
@@ -73,10 +87,6 @@ def test_three_replicas_run_every_tick_once_and_take_over_a_killed_ones_datasets
         time.sleep(8)
         ended = dt.datetime.now(dt.UTC) - EVERY  # every tick up to here had a whole interval to run
         assert [d.stop() for d in fleet[:2]] == [0, 0]
-    finally:
-        for d in fleet:
-            if d.proc.poll() is None:
-                d.kill()
 
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT dataset, tick, run_uid, host FROM ticks")).all()
@@ -234,8 +244,7 @@ def test_an_owner_a_little_late_is_not_overtaken(tmp_path, pg_schema):
     every = dt.timedelta(seconds=20)
     replica_project(tmp_path, url, 20, daemon=", jitter: 5s")
     engine = sa.create_engine(url)
-    fleet = [Daemon(tmp_path) for _ in range(2)]
-    try:
+    with fleet_of(tmp_path, 2) as fleet:
         wait_for(lambda: count(engine, "SELECT count(*) FROM daemons") == 2, timeout=60)
         time.sleep(8)  # each has seen the other at a heartbeat; boot catch-ups are over
         began = dt.datetime.now(dt.UTC)
@@ -243,10 +252,6 @@ def test_an_owner_a_little_late_is_not_overtaken(tmp_path, pg_schema):
         ended = dt.datetime.now(dt.UTC) - every  # every tick up to here had a whole interval to run
         ids = fleet_ids(engine, fleet)
         assert [d.stop() for d in fleet] == [0, 0]
-    finally:
-        for d in fleet:
-            if d.proc.poll() is None:
-                d.kill()
     ran, per_uid = claims(engine)
     engine.dispose()
     wanted = due(began, ended, every)
@@ -268,8 +273,7 @@ def test_a_dropped_out_owners_tick_is_taken_over_before_it_is_really_late(tmp_pa
     every = dt.timedelta(seconds=20)
     replica_project(tmp_path, url, 20)
     engine = sa.create_engine(url)
-    fleet = [Daemon(tmp_path) for _ in range(3)]
-    try:
+    with fleet_of(tmp_path, 3) as fleet:
         wait_for(lambda: count(engine, "SELECT count(*) FROM daemons") == 3, timeout=60)
         time.sleep(3)  # each has seen the others
         ids = fleet_ids(engine, fleet)
@@ -285,10 +289,6 @@ def test_a_dropped_out_owners_tick_is_taken_over_before_it_is_really_late(tmp_pa
         victim.kill()
         time.sleep(max(0.0, (tick - dt.datetime.now(dt.UTC)).total_seconds() + 12))
         assert [d.stop() for d in fleet[:2]] == [0, 0]
-    finally:
-        for d in fleet:
-            if d.proc.poll() is None:
-                d.kill()
     ran, per_uid = claims(engine)
     engine.dispose()
     assert (name, tick) in ran, f"{name} at {tick} was never run"

@@ -360,7 +360,7 @@ def _map(
     aggs = {
         "total": sa.func.count(),
         "nonnull": sa.func.count(col),
-        "bad": ctx.counted_rows(unexpected, listed) if ctx.key else sa.func.sum(sa.case((unexpected, 1), else_=0)),
+        "bad": ctx.counted_rows(unexpected, listed),
     }
 
     def finish(v):
