@@ -11,24 +11,25 @@ source some dataset reads needs but the environment lacks (a source nobody reads
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    Discriminator,
     Field,
-    Tag,
+    PlainValidator,
     ValidationError,
     create_model,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from sentinel import yamlfile
 from sentinel.envsubst import MissingEnv, expand_env, placeholder_url, references, resolve_url  # noqa: F401
@@ -234,40 +235,35 @@ class CheckEntryBase(Model):
     name: str | None = None
 
 
-def _check_union() -> Any:
-    """A discriminated union with one model per registered check kind, keyed by the kind's YAML key."""
+@functools.cache
+def _entry_model(kind: str) -> type[CheckEntryBase]:
+    """The entry model of one check kind: its YAML key holds the kind's Params (built on first use)."""
     from sentinel.checks import KINDS
 
-    members = []
-    for kind, module in KINDS.items():
-        entry = create_model(
-            f"{kind}_entry",
-            __base__=CheckEntryBase,
-            kind=(Literal[kind], kind),
-            **{f"p_{kind}": (Annotated[module.Params, Field(alias=kind)], ...)},
+    return create_model(
+        f"{kind}_entry",
+        __base__=CheckEntryBase,
+        kind=(Literal[kind], kind),
+        **{f"p_{kind}": (Annotated[KINDS[kind].Params, Field(alias=kind)], ...)},
+    )
+
+
+def _check_entry(raw: Any) -> Any:
+    """Validate one check entry with its own kind's model. Not a pydantic union of every kind: that would
+    import and build all of them for each config, and a fresh run would pay for kinds it never uses."""
+    from sentinel.checks import KINDS
+
+    if isinstance(raw, CheckEntryBase):
+        return raw
+    found = [k for k in raw if k in KINDS] if isinstance(raw, dict) else []
+    if len(found) != 1:
+        raise PydanticCustomError(
+            "check_kind", "a check needs exactly one kind key, one of: " + ", ".join(sorted(KINDS))
         )
-        members.append(Annotated[entry, Tag(kind)])
-    names = set(KINDS)
-
-    def kind_of(raw: Any) -> str | None:
-        if isinstance(raw, BaseModel):
-            return getattr(raw, "kind", None)
-        if not isinstance(raw, dict):
-            return None
-        found = [k for k in raw if k in names]
-        return found[0] if len(found) == 1 else None
-
-    return Annotated[
-        Union[tuple(members)],  # noqa: UP007 - a runtime-built union needs the subscript form
-        Discriminator(
-            kind_of,
-            custom_error_type="check_kind",
-            custom_error_message="a check needs exactly one kind key, one of: " + ", ".join(sorted(names)),
-        ),
-    ]
+    return _entry_model(found[0]).model_validate(raw)
 
 
-CheckEntry = _check_union()
+CheckEntry = Annotated[Any, PlainValidator(_check_entry)]
 
 
 class OriginConfig(Model):
@@ -952,14 +948,18 @@ def check_allowance(cfg: Config, playbook: Playbook, columns: dict[str, Any]) ->
     return out
 
 
+def _range_problem(a1_range: str) -> str | None:
+    from sentinel.sources import a1  # imported by configs that name a range only
+
+    return a1.range_problem(a1_range)
+
+
 def _sheet_issues(ds: DatasetConfig, item: dict, src: Any, sources: dict[str, Any] | None) -> list[tuple[tuple, str]]:
     """A dataset's gsheets read options and its `origin:`: each (keys inside the dataset, message)."""
-    from sentinel.sources.a1 import range_problem
-
     out: list[tuple[tuple, str]] = []
     if src is not None and not isinstance(src, GSheetsSourceConfig):
         out += [((k,), "applies to gsheets sources only") for k in ("header_row", "range") if k in item]
-    elif ds.range is not None and (problem := range_problem(ds.range)):
+    elif ds.range is not None and (problem := _range_problem(ds.range)):
         out.append((("range",), problem))
     origin = ds.origin
     if origin is None or sources is None:
@@ -974,7 +974,7 @@ def _sheet_issues(ds: DatasetConfig, item: dict, src: Any, sources: dict[str, An
             out.append((("origin",), "a gsheets origin needs `worksheet:` (the tab the rows come from)"))
         if origin.object is not None:
             out.append((("origin", "object"), "applies to salesforce origins only"))
-        if origin.range is not None and (problem := range_problem(origin.range)):
+        if origin.range is not None and (problem := _range_problem(origin.range)):
             out.append((("origin", "range"), problem))
     elif isinstance(osrc, SalesforceSourceConfig):
         if origin.object is None:

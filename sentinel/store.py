@@ -389,20 +389,29 @@ class Store:
     # --- transactions ----------------------------------------------------------------------------------
 
     def transaction(self, fn: Callable[[sa.Connection], T], attempts: int = 8) -> T:
-        """Run fn in one transaction; retry the whole of it on lock, serialisation and unique conflicts."""
-        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+        """Run fn in one transaction; retry the whole of it on lock, serialisation and unique conflicts: the
+        first retry at once, later ones with random exponential back-off. tenacity is imported only once an
+        attempt has failed (most runs never retry, and a fresh `sentinel run` pays for each import)."""
 
-        @retry(
-            retry=retry_if_exception_type((sa_exc.OperationalError, sa_exc.IntegrityError)),
-            stop=stop_after_attempt(attempts),
-            wait=wait_random_exponential(multiplier=0.05, max=2),
-            reraise=True,
-        )
         def attempt() -> T:
             with self.engine.begin() as conn:
                 return fn(conn)
 
-        return attempt()
+        conflicts = (sa_exc.OperationalError, sa_exc.IntegrityError)
+        try:
+            return attempt()
+        except conflicts:
+            if attempts <= 1:
+                raise
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(conflicts),
+            stop=stop_after_attempt(attempts - 1),
+            wait=wait_random_exponential(multiplier=0.05, max=2),
+            reraise=True,
+        )
+        return retrying(attempt)
 
     @contextlib.contextmanager
     def lease(self, name: str) -> Iterator[bool | None]:

@@ -7,11 +7,10 @@ With TEST_CRASH_AFTER_DELIVERY=<step> (e.g. `reminder-1`), every channel exits t
 would: no cleanup) right after it delivered a message of that request step, before the outbox records it:
 the window where a channel that cannot dedupe may resend once. The channel code itself runs unchanged.
 
-Wrapped are the deliver functions `sentinel.notify.channels` can reach: each one registered in `CHANNELS`
-(console, outbox file, mailto/mailtos through email.py) and `apprise_channel.deliver`, the fallback
-`channel_for` looks up at call time for every other scheme (json://, slack://, ...). Each original function is
-wrapped once and put back where it was found (the `CHANNELS` entries and the module's own `deliver`), so
-identity checks such as `url_problem`'s `send is email.deliver` still hold."""
+Wrapped are the deliver functions `sentinel.notify.channels` can reach: the `deliver` of each module registered
+in `CHANNELS` (console, outbox file, mailto/mailtos through email.py) and of apprise_channel, the fallback
+`channel_for` returns for every other scheme (json://, slack://, ...). `channel_for` looks a module's `deliver`
+up at call time, so wrapping it in its module is enough."""
 
 from __future__ import annotations
 
@@ -42,9 +41,7 @@ def install(point: str) -> None:
 
     for module in MODULES:
         module.deliver = wrap(module.deliver)
-    for scheme, send in list(channels.CHANNELS.items()):
-        channels.CHANNELS[scheme] = wrap(send)
-    unwrapped = [s for s, f in channels.CHANNELS.items() if f.__name__ != "delivered_then_die"]
+    unwrapped = [s for s, name in channels.CHANNELS.items() if sys.modules[name] not in MODULES]
     assert not unwrapped, f"channels not wrapped: {unwrapped}"
 
 

@@ -101,6 +101,14 @@ def test_malformed_yaml_has_a_line(project):
     assert "checks/bad.yaml:" in msg and "malformed YAML" in msg
 
 
+def test_a_tab_is_named_at_its_line(project):
+    """libyaml parses; a malformed file is parsed again by PyYAML for its clearer message."""
+    project.write("config.yaml", BASE)
+    project.write("checks/bad.yaml", "datasets:\n  - name: a\n\t  checks: []\n")
+    (msg,) = errors(project)
+    assert msg.endswith("checks/bad.yaml:3: malformed YAML: found character '\\t' that cannot start any token")
+
+
 def test_duplicate_keys_and_names(project):
     project.write("config.yaml", BASE)
     project.write(

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 import typer.main
 
+from sentinel.checks import KINDS
 from sentinel.cli import app
 from sentinel.runcmd import parse_run
 
@@ -71,21 +72,37 @@ def _stable(doc: dict) -> dict:
     }
 
 
+# `python -m sentinel ARGS` (sentinel/__main__.py), listing sys.modules into argv[1] at exit
+AS_ENTRY_POINT = """
+import atexit, sys
+from pathlib import Path
+out = Path(sys.argv.pop(1))
+atexit.register(lambda: out.write_text("\\n".join(sys.modules)))
+sys.argv[0] = "sentinel"
+from sentinel.entry import main
+main()
+"""
+
+
 def test_a_fresh_process_gives_the_document_typer_gives(project):
     """The same project run twice from scratch: through the entry point's own parse in a real process, and
     through typer (CliRunner); the documents agree but for run ids and times, and so do the exit codes."""
     project.duckdb("- expect: {type: expect_column_values_to_be_in_set, kwargs: {column: cur, value_set: [USD]}}")
     _table(project.root)
     cfg = project.root / "config.yaml"
+    listed = project.root / "modules.txt"  # what the process imported, written as it exits
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "sentinel", "run", "--json", "-c", str(cfg)],
+        [sys.executable, "-c", AS_ENTRY_POINT, str(listed), "run", "--json", "-c", str(cfg)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     fresh = json.loads(proc.stdout)
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = set(listed.read_text().split())
     assert not {"typer", "rich"} & imported  # the run never went through typer, nor drew anything
+    # nor imported what it did not use: other check kinds, a mail or apprise channel, the store's retry library
+    assert not {"smtplib", "apprise", "tenacity", "sentinel.sources.a1", "sentinel.checks.fit"} & imported
+    assert {f"sentinel.checks.{kind}" for kind in KINDS} & imported == {"sentinel.checks.expect"}
     for state in project.root.glob("state.db*"):
         state.unlink()
     code, through_typer = project.run_json()

@@ -332,3 +332,29 @@ def test_one_run_folds_many_checks_each_against_its_own_incidents(backend, tmp_p
         ("deals/d/violation", "resolved", "resolved"),
     ]
     assert sorted(i["key"] for i in store.list_incidents("open")) == ["deals/b/y", "other/c/violation"]
+
+
+def test_transaction_retries_a_conflict_whole_and_gives_up_after_its_attempts(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (1, 'taken')"))
+    calls = []
+
+    def write(conn: sa.Connection, clash_until: int) -> int:
+        calls.append(1)
+        conn.execute(sa.text("INSERT INTO t (note) VALUES ('before the clash')"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:id, 'x')"), {"id": 1 if len(calls) <= clash_until else 100})
+        return len(calls)
+
+    assert store.transaction(lambda conn: write(conn, clash_until=2)) == 3
+    with store.engine.connect() as conn:  # the failed attempts left nothing behind
+        assert conn.execute(sa.text("SELECT count(*) FROM t WHERE note = 'before the clash'")).scalar() == 1
+    calls.clear()
+    with pytest.raises(sa.exc.IntegrityError):
+        store.transaction(lambda conn: write(conn, clash_until=99), attempts=3)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(sa.exc.IntegrityError):
+        store.transaction(lambda conn: write(conn, clash_until=99), attempts=1)
+    assert len(calls) == 1

@@ -9,21 +9,22 @@ Any other exception is treated as transient.
 
 Channels: `console://` (console.py), `outbox://file.jsonl` (outbox_file.py), `mailto://` and `mailtos://`
 (email.py: built here, sent with smtplib), and every other scheme apprise knows (apprise_channel.py: slack://,
-json://, jsons://, ...). apprise is imported only when such a channel delivers. A channel URL may hold
-`${ENV}` references: they are expanded only inside the channel at delivery, and nothing built from the expanded
-URL leaves it unredacted.
+json://, jsons://, ...). A channel's module is imported when a message goes out on it (or its URL is
+validated): a run that sends nothing imports neither smtplib nor apprise. A module may define `url_problem(url)`.
+A channel URL may hold `${ENV}` references: they are expanded only inside the channel at delivery, and nothing
+built from the expanded URL leaves it unredacted.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 from sentinel.envsubst import MissingEnv, expand_url, redact
-from sentinel.notify.channels import console, email, outbox_file
 from sentinel.notify.channels.console import console_line, hold_console
 from sentinel.notify.channels.failures import Permanent, Refused, Transient, Unsupported
 from sentinel.notify.channels.outbox_file import outbox_path
@@ -42,32 +43,30 @@ __all__ = [
     "url_problem",
 ]
 
-Deliver = Callable[[str, str, dict[str, Any], Path], None]  # (config URL, idempotency key, payload, config root)
-
-CHANNELS: dict[str, Deliver] = {
-    "console": console.deliver,
-    "outbox": outbox_file.deliver,
-    "mailto": email.deliver,
-    "mailtos": email.deliver,
+CHANNELS: dict[str, str] = {  # scheme -> the module whose `deliver(url, key, payload, root)` sends it
+    "console": "sentinel.notify.channels.console",
+    "outbox": "sentinel.notify.channels.outbox_file",
+    "mailto": "sentinel.notify.channels.email",
+    "mailtos": "sentinel.notify.channels.email",
 }
 
 
-def channel_for(url: str) -> Deliver:
-    """The deliver function of `url`'s scheme: Sentinel's own, else apprise's if it knows the scheme."""
+def channel_for(url: str) -> ModuleType:
+    """The channel module of `url`'s scheme: Sentinel's own, else apprise's if it knows the scheme."""
     scheme = url.partition("://")[0].lower()
-    send = CHANNELS.get(scheme)
-    if send is not None:
-        return send
+    name = CHANNELS.get(scheme)
+    if name is not None:
+        return importlib.import_module(name)
     from sentinel.notify.channels import apprise_channel
 
     if apprise_channel.knows(scheme):
-        return apprise_channel.deliver
+        return apprise_channel
     raise Unsupported(f"{scheme}:// is not a notification channel Sentinel or apprise knows")
 
 
 def deliver(url: str, key: str, payload: dict[str, Any], root: Path) -> None:
     """Send one outbox row's message (`payload`, idempotency `key`) to the config's `url`."""
-    channel_for(url)(url, key, payload, root)
+    channel_for(url).deliver(url, key, payload, root)
 
 
 def url_problem(url: str) -> str | None:
@@ -75,20 +74,15 @@ def url_problem(url: str) -> str | None:
     `${ENV}` references are expanded (one may stand for several parts of the URL, a Slack token); an unset one
     is the problem. The answer is redacted."""
     try:
-        send = channel_for(url)
+        channel = channel_for(url)
     except Unsupported as exc:
         return str(exc)
     try:
         candidate = expand_url(url)
     except MissingEnv as exc:
         return str(exc)
-    if send is email.deliver:
-        return email.url_problem(candidate)
-    from sentinel.notify.channels import apprise_channel
-
-    if send is apprise_channel.deliver:
-        return apprise_channel.url_problem(candidate)
-    return None
+    check = getattr(channel, "url_problem", None)
+    return None if check is None else check(candidate)
 
 
 _SECRET_QUERY = re.compile(r"pass|secret|token|key|auth|sig", re.IGNORECASE)
