@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 from sentinel import yamlfile
 from sentinel.envsubst import MissingEnv, expand_env, placeholder_url, references, resolve_url  # noqa: F401
 from sentinel.retention import RetentionConfig
-from sentinel.timespec import Schedule, parse_schedule
+from sentinel.timespec import Schedule, format_duration, parse_schedule
 from sentinel.yamlmodel import Duration, Model, Severity, TimeZoneName
 
 # --- sources -------------------------------------------------------------------------------------------
@@ -737,6 +737,15 @@ def _cross_check(
             for opt in ("fields", "where"):
                 if getattr(ds, opt) is not None:
                     add(w, (opt,), f"`{opt}:` applies to salesforce sources only (source {ds.source!r} is {src.type})")
+        jitter = cfg.main.daemon.jitter if main_ok else None
+        every = ds.schedule.every if ds.schedule is not None else timedelta(hours=1)
+        if jitter and every is not None and jitter >= every:
+            add(
+                w,
+                ("schedule",) if ds.schedule is not None else (),
+                f"runs every {format_duration(every)}, not longer than daemon.jitter ({format_duration(jitter)}): a "
+                "run jittered past its next tick would count as that tick's; lower the jitter",
+            )
         for j, entry in enumerate(ds.checks):
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:

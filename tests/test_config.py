@@ -391,3 +391,21 @@ def test_files_stay_under_the_folders_the_config_names(project, tmp_path):
     (project.root / "data" / "link.csv").unlink()
     code, doc = project.run_json()
     assert code == 0, doc
+
+
+def test_a_jitter_as_long_as_a_datasets_interval_is_located_at_its_schedule(project):
+    project.write("config.yaml", BASE + "daemon: {jitter: 30s}\n")
+    project.write(
+        "checks/a.yaml",
+        """
+        datasets:
+          - {name: quick, source: warehouse, table: t, schedule: every 30s, checks: [{not_empty: {}}]}
+          - {name: slow, source: warehouse, table: t, schedule: every 31s, checks: [{not_empty: {}}]}
+          - {name: hourly, source: warehouse, table: t, checks: [{not_empty: {}}]}
+        """,
+    )
+    (only,) = errors(project)
+    assert only.endswith(
+        "checks/a.yaml:2: datasets[0].schedule: runs every 30s, not longer than daemon.jitter (30s): a run "
+        "jittered past its next tick would count as that tick's; lower the jitter"
+    )

@@ -1,4 +1,5 @@
 import datetime as dt
+import random
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -66,3 +67,27 @@ def test_translated_sunday_fires_on_sunday_in_apscheduler():
 def test_bad_schedules(bad, needle):
     with pytest.raises(ValueError, match=needle):
         parse_schedule(bad)
+
+
+@pytest.mark.parametrize(
+    "schedule,jitter",
+    [("every 20s", 5), ("every 1h", 300), ("every 15m", 899), ("*/5 * * * *", 60)],
+)
+def test_a_jittered_schedule_runs_every_tick_once_within_its_jitter(schedule, jitter):
+    """Fed back its own fire times as APScheduler does, a trigger with jitter fires once for each tick, in
+    order, at most `jitter` after it. (APScheduler's own IntervalTrigger added each jitter to the next: with
+    `every 20s` and 5 s of jitter, 200 runs spanned 227 ticks.)"""
+    from sentinel.scheduler import nominal_tick, trigger
+
+    random.seed(7)
+    sched = parse_schedule(schedule)
+    trig = trigger(sched, "UTC", dt.timedelta(seconds=jitter), "deals")
+    fire = trig.get_next_fire_time(None, dt.datetime(2026, 12, 1, 9, 0, 1, tzinfo=dt.UTC))
+    ticks = []
+    for _ in range(300):
+        tick = nominal_tick(sched, fire, "UTC", "deals")
+        assert dt.timedelta(0) <= fire - tick < dt.timedelta(seconds=jitter)
+        ticks.append(tick)
+        fire = trig.get_next_fire_time(fire, fire)
+    steps = {b - a for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert steps == {sched.every or dt.timedelta(minutes=5)}  # no tick skipped, none twice
