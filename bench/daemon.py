@@ -3,6 +3,7 @@
     python bench/daemon.py                                  # 500 datasets, every 60s, for one hour
     python bench/daemon.py --datasets 100 --every 12 --duration 720   # 60 ticks in 12 minutes, same load
     python bench/daemon.py --replicas 1,2,4 --datasets 300 --every 5 --duration 90   # replicas scaling
+    python bench/daemon.py --replicas 1,2,4 --datasets 200 --every 5 --duration 30 --source-latency 0.2
     python bench/daemon.py --smoke                          # 20 datasets every 2s: 1 daemon 12 s, 2 daemons 8 s (CI)
 
 Half the datasets read a local DuckDB file, half a PostgreSQL table (127.0.0.1:5432/test, schema
@@ -22,6 +23,11 @@ measured and then dropped because another daemon had written the tick (the lease
 Targets (issue 14): runs/s within 80% of linear up to the machine's cores, no tick run twice, lag p99 < 2 s
 at the N whose throughput suffices. Pick a load one daemon cannot hold (--datasets / --every above its
 runs/s). Rounds (--rounds) repeat 1,2,4,... interleaved; the figures are per-N medians.
+
+`--source-latency S`: every dataset reads a PostgreSQL view whose queries wait S seconds on the server
+(`pg_sleep`), as a remote warehouse makes a run wait while using no CPU here. A daemon is then bound by its
+workers waiting (about workers / S runs/s), not by this machine's cores, which is where replicas add
+throughput on a host of any size; without it, every run is CPU on this machine and the cores bound the fleet.
 """
 
 from __future__ import annotations
@@ -56,19 +62,28 @@ def tagged(url: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}application_name={APP}"
 
 
-def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) -> str:
-    """Sources (a DuckDB file, a PostgreSQL table) and the project; returns the state store URL."""
+def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int, latency: float = 0.0) -> str:
+    """Sources (a DuckDB file, a PostgreSQL table) and the project; returns the state store URL. With `latency`,
+    every dataset reads a PostgreSQL view that waits that long on the server at each query (`pg_sleep`), as a
+    remote warehouse makes a run wait without using this machine's CPU."""
     con = duckdb.connect(str(folder / "wh.duckdb"))
     con.execute("CREATE TABLE deals AS SELECT range AS id, 100.0 + range AS amount FROM range(1000)")
     con.close()
     engine = sa.create_engine(PG)
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SRC_SCHEMA}"))
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {SRC_SCHEMA}.deals_slow"))
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {SRC_SCHEMA}.deals"))
         conn.execute(
             sa.text(
                 f"CREATE TABLE {SRC_SCHEMA}.deals AS "
                 "SELECT g AS id, 100.0 + g AS amount FROM generate_series(1, 1000) g"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"CREATE VIEW {SRC_SCHEMA}.deals_slow AS SELECT d.* FROM {SRC_SCHEMA}.deals d, "
+                f"(SELECT pg_sleep({float(latency)})) AS wait"
             )
         )
     engine.dispose()
@@ -86,6 +101,8 @@ def setup(folder: Path, n: int, every: int, sqlite_state: bool, workers: int) ->
     items = []
     for i in range(n):
         src, table = ("duck", "deals") if i % 2 == 0 else ("pg", f"{SRC_SCHEMA}.deals")
+        if latency:
+            src, table = "pg", f"{SRC_SCHEMA}.deals_slow"
         items.append(
             f"""
   - name: ds{i:04d}
@@ -366,6 +383,7 @@ def replicas(args: argparse.Namespace, folder: Path, state: str, counts: list[in
     print(
         f"replicas {','.join(map(str, counts))}: datasets {args.datasets}, every {args.every}s "
         f"(offered {offered:.1f} runs/s), workers {args.workers} per daemon, {args.duration}s measured per fleet, "
+        f"{f'every query waits {args.source_latency:g} s on the server, ' if args.source_latency else ''}"
         f"{args.rounds} round(s); this machine has {cores} cores (the target is near-linear up to {cores}; "
         "PostgreSQL, the sources and the daemons share them)"
     )
@@ -440,6 +458,13 @@ def main() -> None:
         "--replicas", metavar="N[,N...]", help="run N daemon processes on one PostgreSQL store, for each N listed"
     )
     ap.add_argument("--rounds", type=int, default=1, help="with --replicas: repeat the list, interleaved")
+    ap.add_argument(
+        "--source-latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="every dataset on a PostgreSQL view that waits S seconds on the server per query (a remote warehouse)",
+    )
     ap.add_argument("--smoke", action="store_true", help="20 datasets every 2s: one daemon 12 s, then two 8 s")
     args = ap.parse_args()
     counts = [int(n) for n in args.replicas.split(",")] if args.replicas else []
@@ -452,7 +477,7 @@ def main() -> None:
         folder = Path(tmp)
         if args.smoke:
             args.datasets, args.every, args.duration = 20, 2, 12
-        state = setup(folder, args.datasets, args.every, args.sqlite, args.workers)
+        state = setup(folder, args.datasets, args.every, args.sqlite, args.workers, args.source_latency)
         try:
             if args.smoke or not counts:
                 single(args, folder, state)
