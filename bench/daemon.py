@@ -472,6 +472,8 @@ def main() -> None:
         ap.error("--replicas needs the PostgreSQL state store (a SQLite store serves one daemon)")
     if any(n < 1 for n in counts):
         ap.error("--replicas: each N must be 1 or more")
+    if not 0 <= args.source_latency < 60:
+        ap.error("--source-latency: seconds, from 0 to under 60")
     code = 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

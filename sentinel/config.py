@@ -737,15 +737,6 @@ def _cross_check(
             for opt in ("fields", "where"):
                 if getattr(ds, opt) is not None:
                     add(w, (opt,), f"`{opt}:` applies to salesforce sources only (source {ds.source!r} is {src.type})")
-        jitter = cfg.main.daemon.jitter if main_ok else None
-        every = ds.schedule.every if ds.schedule is not None else timedelta(hours=1)
-        if jitter and every is not None and jitter >= every:
-            add(
-                w,
-                ("schedule",) if ds.schedule is not None else (),
-                f"runs every {format_duration(every)}, not longer than daemon.jitter ({format_duration(jitter)}): a "
-                "run jittered past its next tick would count as that tick's; lower the jitter",
-            )
         for j, entry in enumerate(ds.checks):
             needs = getattr(KINDS[entry.kind], "needs_key", lambda p: False)(check_params(entry))
             if needs and not ds.key:
@@ -763,6 +754,7 @@ def _cross_check(
                     add(w, ("checks", j, "expect_suite"), str(exc))
     out.extend(_url_issues(raw, read))
     out.extend(_outbox_issues(raw))
+    out.extend(_jitter_issues(cfg, raw, list(valid.values())) if main_ok else [])
     for name, src in cfg.main.sources.items() if main_ok else ():
         if isinstance(src, GSheetsSourceConfig) and (src.credentials is None) == (src.token is None):
             message = "give exactly one of `credentials:` (service-account JSON) or `token:` (OAuth access token)"
@@ -773,6 +765,21 @@ def _cross_check(
     out.extend(_unreachable_owners(cfg, datasets) if main_ok else [])
     out.extend(_playbook_issues(cfg, playbooks, seen, valid, sources, main_ok))
     return out
+
+
+def _jitter_issues(cfg: Config, raw: _Raw, datasets: list[DatasetConfig]) -> list[ConfigIssue]:
+    """daemon.jitter must be shorter than every dataset's shortest gap between ticks: a run jittered past its
+    next tick would count as that tick's, and the one it was for would never run."""
+    jitter = cfg.main.daemon.jitter
+    if not jitter or not datasets:
+        return []
+    from sentinel.scheduler import shortest_gap
+
+    gap, name = min((shortest_gap(ds.schedule, cfg.main.daemon.timezone), ds.name) for ds in datasets)
+    if jitter < gap:
+        return []
+    message = f"must be shorter than every dataset's interval; {name!r} runs every {format_duration(gap)}"
+    return [raw.issue(("daemon", "jitter"), message)]
 
 
 def _causes(ds: DatasetConfig, checks: set[str]) -> dict[str, None]:

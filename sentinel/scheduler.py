@@ -12,6 +12,7 @@ accumulates (`GridInterval`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 
@@ -77,3 +78,19 @@ def nominal_tick(schedule: Schedule | None, now: dt.datetime, tz: str = "UTC", n
         if following > now:
             return t.astimezone(dt.UTC)
         t = following
+
+
+def shortest_gap(schedule: Schedule | None, tz: str = "UTC") -> dt.timedelta:
+    """The shortest time between two consecutive ticks (a cron's over its next 200 ticks from a fixed date)."""
+    schedule = schedule or HOURLY
+    return schedule.every if schedule.every is not None else _cron_gap(schedule.cron, tz)
+
+
+@functools.cache
+def _cron_gap(cron: str, tz: str) -> dt.timedelta:
+    trig = trigger(Schedule(cron=cron), tz)
+    fires = [trig.get_next_fire_time(None, EPOCH)]
+    while len(fires) <= 200 and fires[-1] is not None:
+        fires.append(trig.get_next_fire_time(fires[-1], fires[-1] + dt.timedelta(microseconds=1)))
+    gaps = [b - a for a, b in zip(fires, fires[1:], strict=False) if a is not None and b is not None]
+    return min(gaps, default=dt.timedelta.max)

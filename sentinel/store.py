@@ -14,7 +14,9 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import random
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,9 +391,9 @@ class Store:
     # --- transactions ----------------------------------------------------------------------------------
 
     def transaction(self, fn: Callable[[sa.Connection], T], attempts: int = 8) -> T:
-        """Run fn in one transaction; retry the whole of it on lock, serialisation and unique conflicts: the
-        first retry at once, later ones with random exponential back-off. tenacity is imported only once an
-        attempt has failed (most runs never retry, and a fresh `sentinel run` pays for each import)."""
+        """Run fn in one transaction; retry the whole of it on lock, serialisation and unique conflicts, with
+        random exponential back-off (up to 50 ms before the first retry, doubling to 2 s). tenacity is imported
+        only once an attempt has failed (most runs never retry; a fresh `sentinel run` pays for each import)."""
 
         def attempt() -> T:
             with self.engine.begin() as conn:
@@ -405,10 +407,11 @@ class Store:
                 raise
         from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+        time.sleep(random.uniform(0, 0.05))  # two writers that just collided do not retry at the same instant
         retrying = Retrying(
             retry=retry_if_exception_type(conflicts),
             stop=stop_after_attempt(attempts - 1),
-            wait=wait_random_exponential(multiplier=0.05, max=2),
+            wait=wait_random_exponential(multiplier=0.1, max=2),  # the later waits: 0.1, 0.2, 0.4 s ... (at most)
             reraise=True,
         )
         return retrying(attempt)

@@ -36,6 +36,7 @@ class LocatedYaml:
 # libyaml's parser and composer where PyYAML was built with it (a fresh run's config parses ~5x faster); the node
 # graph, its marks and the error classes are the same, values are still built by _Builder below. A malformed file
 # is parsed again by PyYAML's own parser, whose messages say more ("found character '\t' that cannot start ...").
+# libyaml accepts a tab as separating white space where PyYAML's parser refuses it (`a:\t1`): same values.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -95,22 +96,28 @@ class _Builder:
 
 
 def load(path: Path) -> LocatedYaml:
-    """Parse one YAML file; raise YamlSyntaxError with a line on malformed input, duplicate keys, or aliases
-    that expand without bound."""
+    """Parse one YAML file; raise YamlSyntaxError with a line on malformed input (control characters and
+    bytes that are not UTF-8 included), duplicate keys, or aliases that expand without bound."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise YamlSyntaxError(path, None, f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise YamlSyntaxError(path, line, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})") from None
     try:
         return _load(path, text, _FAST_LOADER)
-    except YamlSyntaxError:
-        if _FAST_LOADER is yaml.SafeLoader:
-            raise
+    except YamlSyntaxError as exc:
+        if _FAST_LOADER is yaml.SafeLoader or not isinstance(exc.__cause__, yaml.MarkedYAMLError):
+            raise  # what the Builder found (duplicate key, aliases, nesting) PyYAML's parser would only repeat
         return _load(path, text, yaml.SafeLoader)
 
 
 def _load(path: Path, text: str, loader_class: type) -> LocatedYaml:
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)  # PyYAML's reader checks every character here, libyaml's while parsing
+    except yaml.reader.ReaderError as exc:
+        raise _unacceptable(path, text, exc) from exc
     try:
         node = loader.get_single_node()
         builder = _Builder(loader, path)
@@ -119,11 +126,19 @@ def _load(path: Path, text: str, loader_class: type) -> LocatedYaml:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise YamlSyntaxError(path, line, f"malformed YAML: {exc.problem or exc}") from exc
+    except yaml.reader.ReaderError as exc:
+        raise _unacceptable(path, text, exc) from exc
     except RecursionError:
         raise YamlSyntaxError(path, None, "nested too deeply") from None
     finally:
         loader.dispose()
     return LocatedYaml(path, data, builder.lines)
+
+
+def _unacceptable(path: Path, text: str, exc: yaml.reader.ReaderError) -> YamlSyntaxError:
+    """A character YAML does not allow (a control character, U+FFFE): located by its position, not a mark."""
+    line = text.count("\n", 0, exc.position) + 1
+    return YamlSyntaxError(path, line, f"malformed YAML: unacceptable character #x{exc.character:04x}")
 
 
 def data_path(data: Any, loc: Loc) -> tuple[Loc, str]:

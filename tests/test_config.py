@@ -109,6 +109,17 @@ def test_a_tab_is_named_at_its_line(project):
     assert msg.endswith("checks/bad.yaml:3: malformed YAML: found character '\\t' that cannot start any token")
 
 
+def test_a_control_character_or_bytes_that_are_not_utf8_are_located_errors(project):
+    """Not tracebacks: `sentinel validate` reports them at their line with the config's other errors."""
+    project.write("config.yaml", BASE)
+    (project.root / "checks" / "ctl.yaml").write_bytes(b'datasets:\n  - name: "a\x01b"\n')
+    (project.root / "checks" / "latin1.yaml").write_bytes(b"datasets:\n  - name: caf\xe9\n")
+    assert sorted(e.rsplit("/", 1)[-1] for e in errors(project)) == [
+        "ctl.yaml:2: malformed YAML: unacceptable character #x0001",
+        "latin1.yaml:2: not UTF-8 text (byte 0xe9)",
+    ]
+
+
 def test_duplicate_keys_and_names(project):
     project.write("config.yaml", BASE)
     project.write(
@@ -393,19 +404,23 @@ def test_files_stay_under_the_folders_the_config_names(project, tmp_path):
     assert code == 0, doc
 
 
-def test_a_jitter_as_long_as_a_datasets_interval_is_located_at_its_schedule(project):
-    project.write("config.yaml", BASE + "daemon: {jitter: 30s}\n")
+def test_a_jitter_as_long_as_a_datasets_interval_is_one_error_at_the_jitter(project):
+    """A run jittered past its next tick would count as that tick's: the jitter must be shorter than every
+    interval, a cron's shortest gap included (`0,1 * * * *`: one minute)."""
+    project.write("config.yaml", BASE + "daemon: {jitter: 60s}\n")
+    many = "".join(
+        f"  - {{name: d{i}, source: warehouse, table: t, schedule: every 1m, checks: [{{not_empty: {{}}}}]}}\n"
+        for i in range(3)
+    )
+    project.write("checks/a.yaml", "datasets:\n" + many)
+    (only,) = errors(project)
+    expected = "daemon.jitter: must be shorter than every dataset's interval; 'd0' runs every 1m"
+    assert only.endswith(f"config.yaml:3: {expected}")
+    project.write("checks/a.yaml", "datasets:\n" + many.replace("every 1m", "every 61s"))
+    load_config(project.root / "config.yaml")
     project.write(
-        "checks/a.yaml",
-        """
-        datasets:
-          - {name: quick, source: warehouse, table: t, schedule: every 30s, checks: [{not_empty: {}}]}
-          - {name: slow, source: warehouse, table: t, schedule: every 31s, checks: [{not_empty: {}}]}
-          - {name: hourly, source: warehouse, table: t, checks: [{not_empty: {}}]}
-        """,
+        "checks/b.yaml",
+        "datasets:\n  - {name: cron, source: warehouse, table: t, schedule: '0,1 * * * *', checks: [not_empty: {}]}\n",
     )
     (only,) = errors(project)
-    assert only.endswith(
-        "checks/a.yaml:2: datasets[0].schedule: runs every 30s, not longer than daemon.jitter (30s): a run "
-        "jittered past its next tick would count as that tick's; lower the jitter"
-    )
+    assert only.endswith("daemon.jitter: must be shorter than every dataset's interval; 'cron' runs every 1m")
