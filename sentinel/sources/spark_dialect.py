@@ -216,6 +216,7 @@ class DatabricksSqlDialect(SparkDialect):
     Compiled and connected as databricks-sqlalchemy does; never run against a warehouse here (no network)."""
 
     driver = "databricks"
+    supports_statement_cache = True  # SQLAlchemy reads it from each class's own namespace, not inherited
 
     @classmethod
     def import_dbapi(cls):
@@ -225,6 +226,8 @@ class DatabricksSqlDialect(SparkDialect):
 
     def create_connect_args(self, url: sa.URL):
         args, kwargs = DatabricksDialect.create_connect_args(self, url)
+        if url.port:  # databricks-sqlalchemy drops the URL's port: the connector would dial 443
+            kwargs["_port"] = url.port
         kwargs["session_configuration"] = {"spark.sql.session.timeZone": "UTC"}  # as spark_dbapi sets it
         return args, kwargs
 
