@@ -213,7 +213,8 @@ class SparkDialect(DatabricksDialect):
 class DatabricksSqlDialect(SparkDialect):
     """The same Spark SQL on a Databricks SQL warehouse, through databricks-sql-connector (Thrift over HTTPS,
     `:name` parameters bound by the warehouse, Arrow results): `spark+databricks://token:TOKEN@HOST?http_path=`.
-    Compiled and connected as databricks-sqlalchemy does; never run against a warehouse here (no network)."""
+    Compiled and connected as databricks-sqlalchemy does, plus the URL's port; run here only against a fake
+    warehouse (tests/fakes/databricks_warehouse.py), never a real one (no network)."""
 
     driver = "databricks"
     supports_statement_cache = True  # SQLAlchemy reads it from each class's own namespace, not inherited
