@@ -96,6 +96,32 @@ def test_a_missing_table_on_the_warehouse_is_its_cause(project, warehouse):
     assert doc["incidents"] == []
 
 
+def test_gx_long_tail_reads_the_named_columns_from_the_warehouse(project, warehouse):
+    """No Spark session to hand GX on a warehouse: the columns it names come back as Arrow, into pandas."""
+    wh, server, schema = warehouse
+    data = events(5)
+    server.load(f"{schema}.ev", data)
+    unique = "- expect: {type: expect_column_proportion_of_unique_values_to_be_between, kwargs: {column: product, "
+    write(project, dbx_url(wh), schema, [unique + "min_value: 0.5}, engine: gx}"])
+    code, doc = project.run_json()
+    (res,) = doc["results"]
+    assert code == 1 and res["status"] == "fail", res
+    assert res["observed"] == len(set(data["product"].to_pylist())) / data.num_rows, res
+    assert any(re.match(r"SELECT \S+\.id, \S+\.product\s+FROM", sql) for sql, _ in wh.statements), wh.statements
+
+
+def test_a_refused_token_is_a_permission_error_that_does_not_show_it(project, warehouse, monkeypatch):
+    wh, _server, schema = warehouse
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong")
+    write(project, dbx_url(wh), schema, CHECKS[:1])
+    code, doc = project.run_json()
+    (res,) = doc["results"]
+    assert code == 3 and res["status"] == "error", doc
+    assert res["diagnosis"]["cause"] == "permission", res
+    assert "HTTP 401" in res["diagnosis"]["message"] and "Invalid access token" in res["diagnosis"]["message"], res
+    assert "dapi-wrong" not in str(doc) and wh.tokens == ["dapi-wrong"]
+
+
 def test_a_warehouse_that_is_down_is_an_error_and_nothing_is_lost(project, warehouse):
     wh, server, schema = warehouse
     server.load(f"{schema}.ev", events(4))

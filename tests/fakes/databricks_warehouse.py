@@ -8,8 +8,9 @@ returns a handle without direct results, so the client polls GetOperationStatus,
 and pages with FetchResults, then CloseOperation.
 
 TLS: a self-signed certificate for 127.0.0.1 made here (`ca_file`: trust it in the client). Every request must
-carry `Authorization: Bearer <token>`; the tokens received are recorded (`tokens`), so a test can assert the
-connector sent the configured one. Requests to any other path are 404 and recorded in `other_paths`."""
+carry `Authorization: Bearer <token>` (else 401, the reason in the `x-databricks-reason-phrase` header); the
+tokens received are recorded (`tokens`), so a test can assert the connector sent the configured one. Requests
+to any other path are 404 and recorded in `other_paths`."""
 
 from __future__ import annotations
 
@@ -341,8 +342,8 @@ def databricks_warehouse(
                 with lock:
                     warehouse.other_paths.append(self.path)
                 return self._answer(404, b"not found")
-            if auth != f"Bearer {token}":
-                return self._answer(401, b"Unauthorized")
+            if auth != f"Bearer {token}":  # the reason is a header, where the connector reads it
+                return self._answer(401, b"", headers={"x-databricks-reason-phrase": "Invalid access token."})
             out = TMemoryBuffer()
             iprot = TBinaryProtocol(TMemoryBuffer(body))
             name = iprot.readMessageBegin()[0]
@@ -356,9 +357,11 @@ def databricks_warehouse(
                 warehouse.other_paths.append(self.path)
             self._answer(404, b"not found")
 
-        def _answer(self, status: int, payload: bytes, kind: str = "text/plain") -> None:
+        def _answer(self, status: int, payload: bytes, kind: str = "text/plain", headers: dict | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
