@@ -81,6 +81,10 @@ def test_warehouse_gives_spark_connects_results(tmp_path, warehouse):
     assert not any(QUOTED in sql for sql, _ in wh.statements)
     # the token: sent as configured, never anywhere else (no telemetry, no other path), never in output or store
     assert set(wh.tokens) == {TOKEN} and wh.other_paths == []
+    # telemetry off: the connector never asked for its feature flags (they would go to https://HOST:443)
+    from databricks.sql.common.feature_flag import FeatureFlagsContextFactory
+
+    assert not any(wh.host.split(":")[0] in str(key) for key in FeatureFlagsContextFactory._context_map)
     stored = (tmp_path / "dbx" / "state.db").read_bytes()
     for text in (TOKEN, "dapi-fake"):
         assert text not in str(d_doc) and text.encode() not in stored
