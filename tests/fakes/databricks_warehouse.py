@@ -297,7 +297,8 @@ class Handler:
         return T.TCloseOperationResp(status=OK)
 
     def CancelOperation(self, req: T.TCancelOperationReq) -> T.TCancelOperationResp:  # noqa: N802
-        return self.CloseOperation(T.TCloseOperationReq(operationHandle=req.operationHandle))  # type: ignore[return-value]
+        self.CloseOperation(T.TCloseOperationReq(operationHandle=req.operationHandle))  # statements ran already
+        return T.TCancelOperationResp(status=OK)
 
     def close(self) -> None:
         with self.lock:
