@@ -91,6 +91,21 @@ def test_databricks_warehouse_url_takes_its_token_from_the_environment(project, 
     source.close()
 
 
+def test_databricks_url_port_reaches_the_connector(project, monkeypatch):
+    """databricks-sqlalchemy drops the URL's port (the connector then dials 443 whatever the URL says)."""
+    monkeypatch.setenv("DATABRICKS_TOKEN", "t")
+    config(project, "databricks://token:${DATABRICKS_TOKEN}@127.0.0.1:8443?http_path=/sql/1.0/warehouses/w1")
+    source = open_source("lake", load_config(project.root / "config.yaml"))
+    _args, kwargs = source.engine.dialect.create_connect_args(source.engine.url)
+    assert kwargs["_port"] == 8443 and kwargs["server_hostname"] == "127.0.0.1"
+    source.close()
+    config(project, "databricks://token:${DATABRICKS_TOKEN}@adb-1.azuredatabricks.net?http_path=/sql/1.0/warehouses/w1")
+    source = open_source("lake", load_config(project.root / "config.yaml"))
+    _args, kwargs = source.engine.dialect.create_connect_args(source.engine.url)
+    assert "_port" not in kwargs  # the connector's default, 443
+    source.close()
+
+
 def test_a_url_that_is_not_spark_is_a_located_error(project):
     config(project, "postgresql://db/x")
     with pytest.raises(ConfigError) as exc:

@@ -195,8 +195,8 @@ def _batch(ctx: Context, items: list[Item]):
         return asset.add_batch_definition_whole_table("all").get_batch()
     session = (
         getattr(ctx.source.connection().connection.dbapi_connection, "session", None)
-        if ctx.dialect == "spark"
-        else None
+        if ctx.dialect == "spark" and ctx.source.engine.dialect.driver == "connect"
+        else None  # a Databricks connector's connection has a `session` too, but not a Spark one
     )
     if session is not None:  # GX's Spark engine over a Spark Connect DataFrame (a warehouse goes through pandas)
         prep = ctx.source.engine.dialect.identifier_preparer

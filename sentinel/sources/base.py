@@ -69,6 +69,10 @@ def classify(exc: BaseException) -> SourceError:
     first = raw.strip().splitlines()[0] if raw.strip() else type(exc).__name__
     if isinstance(exc, sa_exc.NoSuchTableError):
         return SourceError("missing_table", f"table {first} does not exist")
+    context = getattr(getattr(exc, "orig", None) or exc, "context", None)
+    status = context.get("http-code") if isinstance(context, dict) else None
+    if status in (401, 403):  # databricks-sql-connector: a refused token is an HTTP status, its reason a header
+        return SourceError("permission", f"HTTP {status} from the server: {first}")
     for cause, pattern in _PATTERNS:
         if re.search(pattern, raw, re.IGNORECASE):
             return SourceError(cause, first)

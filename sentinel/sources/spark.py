@@ -27,12 +27,22 @@ def engine_for(sc_url: str, timeout: float = 10.0) -> sa.Engine:
 
 def databricks_engine(url: str, timeout: float = 10.0) -> sa.Engine:
     """An engine on a Databricks SQL warehouse: `databricks://token:TOKEN@HOST?http_path=...` (databricks-
-    sqlalchemy's URL form), compiled by the Spark dialect."""
+    sqlalchemy's URL form), compiled by the Spark dialect.
+
+    The connector's defaults are cut for a daemon: it retries a refused connection for up to 15 minutes (the
+    daemon retries an unreachable source itself), and its telemetry would fetch feature flags from the host
+    and post usage events: Sentinel sends the warehouse its statements and nothing else."""
     from sentinel.sources import spark_dialect
 
     spark_dialect.register()
     parsed = sa.make_url(url).set(drivername="spark+databricks")
-    return sa.create_engine(parsed, connect_args={"_socket_timeout": timeout}, pool_pre_ping=False)
+    connect_args = {
+        "_socket_timeout": timeout,
+        "_retry_stop_after_attempts_count": 2,
+        "_retry_stop_after_attempts_duration": max(timeout, 1.0),
+        "enable_telemetry": False,
+    }
+    return sa.create_engine(parsed, connect_args=connect_args, pool_pre_ping=False)
 
 
 def open(name, source_cfg, cfg, engines: dict[str, sa.Engine] | None = None) -> SqlSource:

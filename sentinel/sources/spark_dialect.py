@@ -213,9 +213,11 @@ class SparkDialect(DatabricksDialect):
 class DatabricksSqlDialect(SparkDialect):
     """The same Spark SQL on a Databricks SQL warehouse, through databricks-sql-connector (Thrift over HTTPS,
     `:name` parameters bound by the warehouse, Arrow results): `spark+databricks://token:TOKEN@HOST?http_path=`.
-    Compiled and connected as databricks-sqlalchemy does; never run against a warehouse here (no network)."""
+    Compiled and connected as databricks-sqlalchemy does, plus the URL's port; run here only against a fake
+    warehouse (tests/fakes/databricks_warehouse.py), never a real one (no network)."""
 
     driver = "databricks"
+    supports_statement_cache = True  # SQLAlchemy reads it from each class's own namespace, not inherited
 
     @classmethod
     def import_dbapi(cls):
@@ -225,6 +227,8 @@ class DatabricksSqlDialect(SparkDialect):
 
     def create_connect_args(self, url: sa.URL):
         args, kwargs = DatabricksDialect.create_connect_args(self, url)
+        if url.port:  # databricks-sqlalchemy drops the URL's port: the connector would dial 443
+            kwargs["_port"] = url.port
         kwargs["session_configuration"] = {"spark.sql.session.timeZone": "UTC"}  # as spark_dbapi sets it
         return args, kwargs
 
