@@ -23,7 +23,8 @@ flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
-`explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
+`explained_by` (and on Spark: sqlstats.COUNTS_FIRST), a statement before it counts each group's rows (the sample
+then joins them as literals), and
 the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
 sentinel/checks/fit.py). Then one scan scores every row
 against the references, passed back as literals, and returns only the flagged rows: no full-table sort (with
@@ -84,6 +85,7 @@ from sentinel.checks.common import (
 )
 from sentinel.checks.exact import exact, shifted
 from sentinel.checks.sqlstats import (
+    COUNTS_FIRST,
     NULL_GROUP,
     beyond_every,
     counted,
@@ -255,7 +257,8 @@ class Scoring:
     describe: str
     peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
-    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by)
+    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by,
+    # COUNTS_FIRST)
     units: Units | None = None
     raw: Raw | None = None  # with explained_by
 
@@ -649,8 +652,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
         robust, spans = None, None
-        if n and sc.explained:
+        if n and (sc.explained or ctx.dialect in COUNTS_FIRST):
             sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
+        if n and sc.explained:
             robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
             assert sc.raw is not None
             spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)

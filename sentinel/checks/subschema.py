@@ -113,6 +113,10 @@ MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt
 # a likely mode's tail rows up to this many come back with the tail scan (its rows are then chosen in Python);
 # a bigger side is read again by its own statement, which keeps only the rows near its centre
 FETCH_MAX = 50_000
+# dialects whose reference statement also computes the mixed-currency offsets (without a fit or peers), from
+# the main label's median in its own CTE instead of a second statement on literals: on Spark each statement
+# draws the sample again (10M rows: ~1 s a draw, ~2 s a statement); the offsets are the same numbers
+ONE_PASS_UNITS = ("spark",)
 
 
 CAUSES = (
@@ -284,9 +288,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))]
         return cols, sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
 
-    def mode_stats(sample: sa.CTE, fits: fit.Robust | None) -> sa.Select:
+    def mode_stats(sample: sa.CTE, fits: fit.Robust | None, units_of: tuple[str, list[str]] | None = None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
-        shifted minority moves the line little: it is refitted without the rows far from it)."""
+        shifted minority moves the line little: it is refitted without the rows far from it). `units_of`
+        (main label, other currency labels; no fit, no peers): each row also carries its label's mixed-currency
+        offset (`_units_stats` as u_o, u_n, u_mad), from the main label's median in this statement, so the
+        sample is drawn once (ONE_PASS_UNITS)."""
         if fits is None:
             resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
         else:
@@ -317,12 +324,22 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
         if fits is not None:
             joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
-        return (
+        body = (
             sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles, *line)
             .select_from(joined)
             .where(inside)
             .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *line)
-            .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
+        )
+        if units_of is None:
+            return body.order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
+        main, others = units_of
+        refs = sa.select(sa.literal("(all)").label("pg"), med.c.m.label("c")).where(med.c.g0 == main).cte("ss_refs")
+        offsets = _units_stats(sample, refs, [], main, others, False).order_by(None).subquery("ss_offsets")
+        body = body.subquery("ss_body")
+        return (
+            sa.select(body, offsets.c.o.label("u_o"), offsets.c.n.label("u_n"), offsets.c.mad.label("u_mad"))
+            .select_from(body.outerjoin(offsets, body.c.g0 == offsets.c.lab))
+            .order_by(body.c.g0)
         )
 
     def tails_of(
@@ -516,7 +533,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         robust = None
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
-        stats = ctx.source.execute(mode_stats(sample, robust))
+        one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS_UNITS
+        stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
         fits = robust.fits(stats) if robust else None
         notes = [note] if note else []
         if peers:  # a peer group of a few rows cannot place a main mode, let alone a second one: skipped
@@ -528,7 +546,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     f"fewer than {MIN_GROUP} rows were not judged for a second mode"
                 )
         mixed = []
-        if units:
+        if one_pass:
+            at = {r.g0: (float(r.u_o), int(r.u_n), 1.4826 * float(r.u_mad)) for r in stats if r.u_n is not None}
+            mixed = _judge_units(ctx, at, counts, main, units)
+        elif units:
             mixed = _mixed_units(ctx, sample, stats, fits, explained, counts, main, units, bool(peers))
         # the rows pooled to look for a second mode: a label's (or the column's) in every peer group, each
         # measured from its own group's main mode; their size, spread (root mean square) and lean (mean skew)
@@ -792,6 +813,17 @@ def _mixed_units(
         *[sa.column(f"b{j}", sa.Float) for j in range(len(explained))],
         name="ss_refs",
     ).data(refs)
+    found = ctx.source.execute(_units_stats(sample, known, explained, main, units, peered))
+    at = {row.lab: (float(row.o), int(row.n), 1.4826 * float(row.mad)) for row in found}
+    return _judge_units(ctx, at, counts, main, units)
+
+
+def _units_stats(
+    sample: sa.CTE, known: sa.FromClause, explained: list[str], main: str, units: list[str], peered: bool
+) -> sa.Select:
+    """Each currency label's offset from the main label's reference (`known`: pg, c, b0..: literals, or the
+    main label's median from the reference statement's own CTE): its rows' median residual `o`, their count
+    `n` and the residuals' MAD."""
     lab = sample.c.lab if peered else sample.c.g0
     r = sample.c.y - known.c.c
     for j, v in enumerate(explained):
@@ -807,13 +839,18 @@ def _mixed_units(
         .group_by(resid.c.lab)
         .cte("ss_units_med")
     )
-    found = ctx.source.execute(
+    return (
         sa.select(med.c.lab, med.c.o, med.c.n, median(sa.func.abs(resid.c.r - med.c.o)).label("mad"))
         .select_from(resid.join(med, resid.c.lab == med.c.lab))
         .group_by(med.c.lab, med.c.o, med.c.n)
         .order_by(med.c.lab)
     )
-    at = {row.lab: (float(row.o), int(row.n), 1.4826 * float(row.mad)) for row in found}
+
+
+def _judge_units(
+    ctx: Context, at: dict[str, tuple[float, int, float]], counts: dict[str, int], main: str, units: list[str]
+) -> list[dict[str, Any]]:
+    """The mixed currencies among `units`, from each label's (offset, rows, spread) in `at`."""
     if main not in at:
         return []
     o_main, n_main, s_main = at[main]
