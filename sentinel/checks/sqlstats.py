@@ -65,6 +65,17 @@ def median(expr: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.percentile_cont(0.5).within_group(expr)
 
 
+def quantiles(dialect: str, expr: sa.ColumnElement, qs: list[float]) -> list[sa.ColumnElement]:
+    """`percentile_cont(q) WITHIN GROUP (ORDER BY expr)` for each q. On Spark each such aggregate keeps its own
+    map of every value; one `percentile(expr, array(q, ...))` keeps one for all of them and gives the same
+    numbers (Spark's percentile_cont is that function): magnitude's reference statement at 10M rows, three
+    pairs, 3.3 s -> 2.3 s."""
+    if dialect != "spark" or len(qs) < 2:
+        return [sa.func.percentile_cont(q).within_group(expr) for q in qs]
+    every = sa.func.percentile(expr, sa.func.array(*[sa.literal(q, sa.Double) for q in qs]))
+    return [sa.func.element_at(every, i + 1, type_=sa.Double) for i in range(len(qs))]
+
+
 def percentile_disc(dialect: str, ordered: list[float], q: float) -> float:
     """`percentile_disc(q)` as `dialect` computes it with q pasted as a literal (repr), so rows chosen in Python
     are the ones the database would choose. DuckDB types a plain decimal literal DECIMAL and floors

@@ -77,6 +77,7 @@ from sentinel.checks.sqlstats import (
     outside_every,
     percentile_cont,
     percentile_disc,
+    quantiles,
     sampled,
 )
 from sentinel.results import CheckResult
@@ -320,7 +321,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         )
         # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
         inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
-        quartiles = [sa.func.percentile_cont(q / 100).within_group(resid.c.y).label(f"q{q}") for q in (25, 50, 75)]
+        fourths = quantiles(ctx.dialect, resid.c.y, [0.25, 0.5, 0.75])
+        quartiles = [v.label(f"q{q}") for q, v in zip((25, 50, 75), fourths, strict=True)]
         joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
         if fits is not None:
             joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
