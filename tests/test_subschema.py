@@ -417,10 +417,12 @@ def test_a_mode_fetched_with_the_tail_scan_is_the_mode_read_again(monkeypatch, e
 def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_statements(
     backend, request, project, tmp_path, monkeypatch
 ):
-    """ONE_PASS_UNITS: the reference statement also computes each currency label's offset from the main
-    label's median (its own CTE), instead of a second statement on that median as a literal. Both ways give
-    the same result, field by field, here with yen rows priced in yen (mixed units found), euro rows at the
-    dollar level (judged, not mixed) and a shifted mode, run through the CLI on DuckDB and on Spark."""
+    """ONE_PASS: the reference statement also computes each currency label's offset from the main
+    label's median (its own CTE), instead of a second statement on that median as a literal, and the category
+    counts also count each label's rows that take part (instead of `counted`'s scan). Both ways give the same
+    result, field by field, here with yen rows priced in yen (mixed units found), euro rows at the dollar
+    level (judged, not mixed), a shifted mode and rows that take no part (amount NULL or 0), run through the
+    CLI on DuckDB and on Spark."""
     import pyarrow as pa
     from conftest import by_check
 
@@ -431,6 +433,8 @@ def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_
     currency = rng.choice(["USD", "EUR", "JPY"], n, p=[0.8, 0.15, 0.05])
     amount = np.round(1000 * 10 ** rng.normal(0, 0.1, n) * np.where(currency == "JPY", 150.0, 1.0), 2)
     amount[(currency == "USD") & (np.arange(n) % 97 == 0)] *= 100  # a second mode two decades up
+    amount[np.arange(n) % 53 == 0] = 0.0
+    amount = pa.array(amount, mask=np.arange(n) % 61 == 0)  # NULLs
     data = pa.table({"id": pa.array(np.arange(1, n + 1), pa.int64()), "currency": currency, "amount": amount})
     checks = "- subschema: {value_column: amount, category_column: currency}"
     if backend == "spark":
@@ -449,14 +453,15 @@ def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_
         con.execute("CREATE TABLE deals AS SELECT * FROM data")
         con.close()
         project.duckdb(checks)
-    separate, real = [], subschema._mixed_units
-    monkeypatch.setattr(subschema, "_mixed_units", lambda *a, **k: separate.append(1) or real(*a, **k))
+    separate, real, real_counted = [], subschema._mixed_units, subschema.counted
+    monkeypatch.setattr(subschema, "_mixed_units", lambda *a, **k: separate.append("units") or real(*a, **k))
+    monkeypatch.setattr(subschema, "counted", lambda *a, **k: separate.append("counted") or real_counted(*a, **k))
     results = {}
     for one_pass in (False, True):
-        monkeypatch.setattr(subschema, "ONE_PASS_UNITS", (backend,) if one_pass else ())
+        monkeypatch.setattr(subschema, "ONE_PASS", (backend,) if one_pass else ())
         code, doc = project.run_json()
         results[one_pass] = by_check(doc)["subschema(amount)"]
-        assert len(separate) == 1  # the second statement ran once: without ONE_PASS_UNITS
+        assert separate == ["counted", "units"]  # the two statements ran once: without ONE_PASS
     res = results[True]
     assert [m["label"] for m in res["evidence"]["mixed_units"]] == ["JPY"], res
     assert [(m["label"], m["side"]) for m in res["evidence"]["modes"]] == [("USD", "above")], res

@@ -114,10 +114,12 @@ MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt
 # a likely mode's tail rows up to this many come back with the tail scan (its rows are then chosen in Python);
 # a bigger side is read again by its own statement, which keeps only the rows near its centre
 FETCH_MAX = 50_000
-# dialects whose reference statement also computes the mixed-currency offsets (without a fit or peers), from
-# the main label's median in its own CTE instead of a second statement on literals: on Spark each statement
-# draws the sample again (10M rows: ~1 s a draw, ~2 s a statement); the offsets are the same numbers
-ONE_PASS_UNITS = ("spark",)
+# dialects on which subschema folds statements together, the same numbers either way: on Spark each statement
+# scans the table (or draws the sample) again, 10M rows: ~0.5-1 s a scan, ~1 s a draw. The reference statement
+# also computes the mixed-currency offsets (without a fit or peers), from the main label's median in its own
+# CTE instead of a second statement on it as a literal; and the category counts (without peers) also count
+# each label's rows that take part, which `sampled` needs (instead of `counted`, a second scan)
+ONE_PASS = ("spark",)
 
 
 CAUSES = (
@@ -271,13 +273,16 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
 
-    def rows_of(by_label: bool, where: list[sa.ColumnElement], units: bool) -> tuple[list[sa.ColumnElement], sa.CTE]:
+    def rows_of(
+        by_label: bool, where: list[sa.ColumnElement], units: bool, scored: list[tuple] | None = None
+    ) -> tuple[list[sa.ColumnElement], sa.CTE]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
         comes from the sample, once; its tails are counted over every row. With `group_by`, g0 is the peer
         group and label together (`_composite`); `units` adds the label and the peer group apart (lab, pg) to
         the sample, for the mixed-currency offsets. The groups' row counts are read first (sqlstats.sampled:
         the sample is drawn twice when mixed currencies are judged, and DuckDB once took 30 s over 20M rows
-        to count 3 labels in the sample's own statement)."""
+        to count 3 labels in the sample's own statement). `scored`: those counts per label, when the category
+        counts gave them (ONE_PASS)."""
         by_label = by_label and category is not None
         labels = [label] if by_label else []
         g0 = _composite([*peer_keys, *labels]) if peers else (label if by_label else sa.literal("(all)"))
@@ -285,7 +290,9 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         extra = [label.label("lab"), _composite(peer_keys).label("pg")] if units and peers else []
         groups = [*peers, *([category] if by_label else [])]
         counts = None
-        if groups or explained:
+        if scored is not None and groups == [category]:
+            counts = scored
+        elif groups or explained:
             counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))]
         return cols, sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
 
@@ -294,7 +301,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         shifted minority moves the line little: it is refitted without the rows far from it). `units_of`
         (main label, other currency labels; no fit, no peers): each row also carries its label's mixed-currency
         offset (`_units_stats` as u_o, u_n, u_mad), from the main label's median in this statement, so the
-        sample is drawn once (ONE_PASS_UNITS)."""
+        sample is drawn once (ONE_PASS)."""
         if fits is None:
             resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
         else:
@@ -520,22 +527,27 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             skipped, note = left_out(ctx.left_out(p.value_column), p.value_column)
         counts: dict[str, int] = {}
         categories = None  # distinct categories, when there are more than max_categories
+        scored = None  # each label's rows that take part, in label order, as `counted` gives them (ONE_PASS)
         if cat_counts is not None:
-            found = ctx.source.execute(cat_counts)
+            one_scan = ctx.dialect in ONE_PASS and not peers
+            taking_part = sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)).label("scored")
+            found = ctx.source.execute(cat_counts.add_columns(taking_part) if one_scan else cat_counts)
             if len(found) > p.max_categories:
                 categories = int(found[0].categories)
             else:
                 counts = {str(r.value): int(r.n) for r in found}
+                if one_scan:
+                    scored = sorted((str(r.value), int(r.scored)) for r in found if r.scored)
             del found
         by_label = bool(p.category_column) and categories is None
         main = min(counts, key=lambda v: (-counts[v], v)) if by_label and counts else None
         units = _currency_labels(counts, main, fx) if main is not None else []
-        cols, sample = rows_of(categories is None, where, bool(units))
+        cols, sample = rows_of(categories is None, where, bool(units), scored)
         modes = []
         robust = None
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
-        one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS_UNITS
+        one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS
         stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
         fits = robust.fits(stats) if robust else None
         notes = [note] if note else []
