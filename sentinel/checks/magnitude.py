@@ -23,11 +23,10 @@ flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
-`explained_by` (and on Spark: sqlstats.COUNTS_FIRST), a statement before it counts each group's rows (the sample
-then joins them as literals), and
-the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
-sentinel/checks/fit.py). Then one scan scores every row
-against the references, passed back as literals, and returns only the flagged rows: no full-table sort (with
+`explained_by` (and on Spark: sqlstats.COUNTS_FIRST), a statement before it counts each group's rows (the
+sample then joins them as literals), and the lines are fitted on the same sample inside it (one column) or
+in two statements before it (several: sentinel/checks/fit.py). Then one scan scores every row against the
+references, passed back as literals, and returns only the flagged rows: no full-table sort (with
 `explained_by`, rows a comparison on the raw columns proves inside every line's band are dropped before any
 logarithm: fit.beyond_every_line, bounded by the explanatory columns' min and max). The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
