@@ -369,3 +369,63 @@ def test_thousands_of_groups_on_postgresql(project, pg_schema, tmp_path):
     res = by_check(doc)["magnitude(amount)"]
     assert code == 1, res
     assert [i["key"] for i in res["evidence"]["rows"]["items"]] == [7]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_groups_counted_first_give_the_same_references_as_counted_in_the_statement(
+    backend, request, project, tmp_path, monkeypatch
+):
+    """sqlstats.COUNTS_FIRST: a statement counts each owner's rows first and the sample joins them as literals
+    (on Spark the in-statement count was joined to every row by sort-merge). The sample, so the references,
+    threshold and flagged rows, are the same as with the groups counted inside the reference statement: field
+    by field, with groups above and below the sample's cap, rows that take no part (NULL and 0) and a few rows
+    ten times too large, run through the CLI on DuckDB and on Spark."""
+    import pyarrow as pa
+    from conftest import by_check
+
+    from sentinel.checks import magnitude
+
+    rng = np.random.default_rng(8)
+    n = 30000
+    # two owners of 10,000 rows, above the sample's cap (200,000 / 42 groups), and forty of 250 rows, taken whole
+    owner = np.where(np.arange(n) % 3 != 0, [f"big{i % 2}" for i in range(n)], [f"rep{i % 40}" for i in range(n)])
+    amount = np.round(500 * 10 ** rng.normal(0, 0.15, n), 2)
+    amount[np.arange(n) % 997 == 5] *= 10
+    amount[np.arange(n) % 71 == 0] = 0.0
+    amount = pa.array(amount, mask=np.arange(n) % 89 == 0)
+    data = pa.table({"id": pa.array(np.arange(1, n + 1), pa.int64()), "owner": owner, "amount": amount})
+    checks = "- magnitude: {column: amount, group_by: [owner]}"
+    if backend == "spark":
+        server, schema = request.getfixturevalue("spark_schema")
+        server.load(f"{schema}.deals", data)
+        project.config(f'lake: {{type: spark, url: "{server.url}"}}')
+        project.write(
+            "checks/deals.yaml",
+            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
+            f"      {checks}\n",
+        )
+    else:
+        import duckdb
+
+        con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+        con.execute("CREATE TABLE deals AS SELECT * FROM data")
+        con.close()
+        project.duckdb(checks)
+    calls, real = [], magnitude.scoring
+
+    def spy(*args, **kwargs):  # whether the sample was given counted rows
+        calls.append(len(args) > 3 or "counts" in kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(magnitude, "scoring", spy)
+    results = {}
+    for first in (False, True):
+        monkeypatch.setattr(magnitude, "COUNTS_FIRST", (backend,) if first else ())
+        calls.clear()
+        code, doc = project.run_json()
+        results[first] = by_check(doc)["magnitude(amount)"]
+        assert any(calls) == first  # the sample joined counted rows only with COUNTS_FIRST
+    res = results[True]
+    assert res["observed"]["flagged"] >= 25 and res["observed"]["rows_scored"] < n, res
+    for field in ("status", "observed", "expected", "evidence", "diagnosis"):
+        assert results[False][field] == results[True][field], field

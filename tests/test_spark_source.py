@@ -308,3 +308,39 @@ def test_rules_the_server_excludes_stay_excluded(spark_server):
         assert session.conf.get(spark_dbapi.EXCLUDED_RULES).split(",") == [other, spark_dbapi.INLINE_CTE]
     finally:
         session.stop()
+
+
+def test_several_quantiles_of_one_expression_are_the_numbers_of_a_percentile_cont_each(spark_schema):
+    """sqlstats.quantiles: on Spark one percentile(expr, array(...)) for several quantiles of the same expression
+    (one map of the values instead of one per quantile), the same numbers, to the last bit, as a
+    percentile_cont per quantile; per group, with ties, over a derived expression."""
+    import random
+
+    from sentinel.checks.sqlstats import quantiles
+    from sentinel.sources.spark import engine_for
+
+    server, schema = spark_schema
+    rnd = random.Random(3)
+    n = 3000
+    server.load(
+        f"{schema}.t",
+        pa.table(
+            {
+                "g": [f"g{i % 7}" for i in range(n)],
+                "y": [round(rnd.gauss(3, 1), rnd.choice([1, 6, 12])) for _ in range(n)],
+            }
+        ),
+    )
+    t = sa.table("t", sa.column("g", sa.String), sa.column("y", sa.Double), schema=schema)
+    e = sa.func.abs(t.c.y - 3.1)
+    qs = [0.25, 0.5, 0.9, 0.99]
+    engine = engine_for(server.url)
+    try:
+        with engine.connect() as conn:
+            one = sa.select(t.c.g, *quantiles("spark", e, qs)).group_by(t.c.g).order_by(t.c.g)
+            apart = sa.select(t.c.g, *quantiles("duckdb", e, qs)).group_by(t.c.g).order_by(t.c.g)
+            assert "percentile(" in str(one.compile(engine)) and "percentile_cont" not in str(one.compile(engine))
+            got, want = conn.execute(one).all(), conn.execute(apart).all()
+    finally:
+        engine.dispose()
+    assert len(got) == 7 and got == want

@@ -332,29 +332,44 @@ def test_a_few_honest_tail_rows_of_a_leaning_body_are_no_mode():
     assert res.status == "pass", res.diagnosis
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql", "spark"])
 def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
     """A likely mode's rows come back with the tail scan and its `cut` and `mid` are then computed in Python:
-    they must be the database's percentile_disc and percentile_cont with the fraction pasted as a literal, to
-    the last bit (DuckDB floors on the DECIMAL literal exactly; its interpolation is one fused rounding)."""
+    they must be the database's percentile_disc and percentile_cont with the fraction as the dialect gets it
+    (pasted as a literal; on Spark a bound DOUBLE, as Sentinel's statements bind it), to the last bit (DuckDB
+    floors on the DECIMAL literal exactly; its interpolation is one fused rounding)."""
     import random
 
     from sentinel.checks import sqlstats
 
-    if backend == "duckdb":
+    sql = "SELECT percentile_disc({cut}) WITHIN GROUP (ORDER BY v), percentile_cont({mid}) WITHIN GROUP (ORDER BY v) "
+    if backend == "spark":
+        import pyarrow as pa
+
+        from sentinel.sources import spark_dbapi
+
+        conn = spark_dbapi.connect(request.getfixturevalue("spark_server").url)
+        request.addfinalizer(conn.close)
+
+        def ask(vals: list[float], cut: float, mid: float) -> tuple:
+            conn.session.createDataFrame(pa.table({"v": pa.array(vals, pa.float64())})).createOrReplaceTempView("t")
+            bound = sql.format(cut=":cut", mid=":mid") + "FROM t"
+            return tuple(conn.cursor().execute(bound, {"cut": cut, "mid": mid}).fetchone())
+    elif backend == "duckdb":
         import duckdb
 
         con = duckdb.connect()
 
-        def ask(sql: str, vals: list[float]) -> tuple:
+        def ask(vals: list[float], cut: float, mid: float) -> tuple:
             con.execute("CREATE OR REPLACE TABLE t AS SELECT unnest(?::DOUBLE[]) AS v", [vals])
-            return con.execute(sql.format(src="t")).fetchone()
+            return con.execute(sql.format(cut=repr(cut), mid=repr(mid)) + "FROM t").fetchone()
     else:
         engine = request.getfixturevalue("pg_schema")[2]
 
-        def ask(sql: str, vals: list[float]) -> tuple:
+        def ask(vals: list[float], cut: float, mid: float) -> tuple:
+            pasted = sql.format(cut=repr(cut), mid=repr(mid)) + "FROM unnest(%(v)s::float8[]) AS t(v)"
             with engine.connect() as conn:
-                return tuple(conn.exec_driver_sql(sql.format(src="unnest(%(v)s::float8[]) AS t(v)"), {"v": vals}).one())
+                return tuple(conn.exec_driver_sql(pasted, {"v": vals}).one())
 
     rnd = random.Random(23)
     for _ in range(150):
@@ -362,13 +377,9 @@ def test_a_modes_percentiles_in_python_are_the_databases(backend, request):
         other = min(n, rnd.randint(0, max(n // 3, 1)) if rnd.random() < 0.7 else rnd.randint(0, 3))
         vals = [rnd.uniform(0.5, 3) * rnd.choice([1, 1e-3, 30]) for _ in range(n)]
         q_cut, q_mid = other / n, (other + (n - other) / 2) / n
-        sql = (
-            f"SELECT percentile_disc({q_cut!r}) WITHIN GROUP (ORDER BY v), "
-            f"percentile_cont({q_mid!r}) WITHIN GROUP (ORDER BY v) FROM {{src}}"
-        )
         ordered = sorted(vals)
         got = (sqlstats.percentile_disc(backend, ordered, q_cut), sqlstats.percentile_cont(backend, ordered, q_mid))
-        assert ask(sql, vals) == got, (n, other)
+        assert ask(vals, q_cut, q_mid) == got, (n, other)
 
 
 @pytest.mark.parametrize("explained", [False, True])
@@ -400,3 +411,59 @@ def test_a_mode_fetched_with_the_tail_scan_is_the_mode_read_again(monkeypatch, e
     assert {m["label"] for m in modes} == {"USD", "EUR"} and any(m["honest_tail"] for m in modes)
     assert {r["key"] for m in modes for r in m["rows"]["items"]} <= truth
     assert (fetched.status, fetched.observed, fetched.evidence) == (again.status, again.observed, again.evidence)
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_statements(
+    backend, request, project, tmp_path, monkeypatch
+):
+    """ONE_PASS: the reference statement also computes each currency label's offset from the main
+    label's median (its own CTE), instead of a second statement on that median as a literal, and the category
+    counts also count each label's rows that take part (instead of `counted`'s scan). Both ways give the same
+    result, field by field, here with yen rows priced in yen (mixed units found), euro rows at the dollar
+    level (judged, not mixed), a shifted mode and rows that take no part (amount NULL or 0), run through the
+    CLI on DuckDB and on Spark."""
+    import pyarrow as pa
+    from conftest import by_check
+
+    from sentinel.checks import subschema
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    currency = rng.choice(["USD", "EUR", "JPY"], n, p=[0.8, 0.15, 0.05])
+    amount = np.round(1000 * 10 ** rng.normal(0, 0.1, n) * np.where(currency == "JPY", 150.0, 1.0), 2)
+    amount[(currency == "USD") & (np.arange(n) % 97 == 0)] *= 100  # a second mode two decades up
+    amount[np.arange(n) % 53 == 0] = 0.0
+    amount = pa.array(amount, mask=np.arange(n) % 61 == 0)  # NULLs
+    data = pa.table({"id": pa.array(np.arange(1, n + 1), pa.int64()), "currency": currency, "amount": amount})
+    checks = "- subschema: {value_column: amount, category_column: currency}"
+    if backend == "spark":
+        server, schema = request.getfixturevalue("spark_schema")
+        server.load(f"{schema}.deals", data)
+        project.config(f'lake: {{type: spark, url: "{server.url}"}}')
+        project.write(
+            "checks/deals.yaml",
+            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
+            f"      {checks}\n",
+        )
+    else:
+        import duckdb
+
+        con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+        con.execute("CREATE TABLE deals AS SELECT * FROM data")
+        con.close()
+        project.duckdb(checks)
+    separate, real, real_counted = [], subschema._mixed_units, subschema.counted
+    monkeypatch.setattr(subschema, "_mixed_units", lambda *a, **k: separate.append("units") or real(*a, **k))
+    monkeypatch.setattr(subschema, "counted", lambda *a, **k: separate.append("counted") or real_counted(*a, **k))
+    results = {}
+    for one_pass in (False, True):
+        monkeypatch.setattr(subschema, "ONE_PASS", (backend,) if one_pass else ())
+        code, doc = project.run_json()
+        results[one_pass] = by_check(doc)["subschema(amount)"]
+        assert separate == ["counted", "units"]  # the two statements ran once: without ONE_PASS
+    res = results[True]
+    assert [m["label"] for m in res["evidence"]["mixed_units"]] == ["JPY"], res
+    assert [(m["label"], m["side"]) for m in res["evidence"]["modes"]] == [("USD", "above")], res
+    for field in ("status", "observed", "expected", "evidence", "diagnosis"):
+        assert results[False][field] == results[True][field], field

@@ -23,10 +23,10 @@ flags a value ten times larger.
 
 Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
 sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
-`explained_by`, a statement before it counts each group's rows (the sample then joins them as literals), and
-the lines are fitted on the same sample inside it (one column) or in two statements before it (several:
-sentinel/checks/fit.py). Then one scan scores every row
-against the references, passed back as literals, and returns only the flagged rows: no full-table sort (with
+`explained_by` (and on Spark: sqlstats.COUNTS_FIRST), a statement before it counts each group's rows (the
+sample then joins them as literals), and the lines are fitted on the same sample inside it (one column) or
+in two statements before it (several: sentinel/checks/fit.py). Then one scan scores every row against the
+references, passed back as literals, and returns only the flagged rows: no full-table sort (with
 `explained_by`, rows a comparison on the raw columns proves inside every line's band are dropped before any
 logarithm: fit.beyond_every_line, bounded by the explanatory columns' min and max). The
 threshold scales with the row count so that the expected number of honest rows beyond it stays below 0.05
@@ -84,6 +84,7 @@ from sentinel.checks.common import (
 )
 from sentinel.checks.exact import exact, shifted
 from sentinel.checks.sqlstats import (
+    COUNTS_FIRST,
     NULL_GROUP,
     beyond_every,
     counted,
@@ -91,6 +92,7 @@ from sentinel.checks.sqlstats import (
     log10_abs,
     median,
     outside_every,
+    quantiles,
     same,
     sampled,
 )
@@ -255,7 +257,8 @@ class Scoring:
     describe: str
     peers: str  # describes the reference of rows missing an explanatory value
     scorable: sa.ColumnElement  # selects the scored rows, for counting them in the dataset's scan
-    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by)
+    counts: sa.Select  # each group's scored rows: run first, its rows make `sample` join literals (explained_by,
+    # COUNTS_FIRST)
     units: Units | None = None
     raw: Raw | None = None  # with explained_by
 
@@ -353,20 +356,26 @@ def unit_lines(ctx: Context, sc: Scoring, robust: fit.Robust, p: Params) -> fit.
 
 
 def _centre(
-    base: sa.CTE, e: sa.ColumnElement, gs: list[sa.ColumnElement], name: str, within: list[sa.ColumnElement]
+    base: sa.CTE,
+    e: sa.ColumnElement,
+    gs: list[sa.ColumnElement],
+    name: str,
+    within: list[sa.ColumnElement],
+    dialect: str,
 ) -> tuple[sa.CTE, sa.CTE]:
     """Median, count, MAD and 0.90 quantile of |deviation| of e (its NULLs left out): a CTE with one row per
     group (m, n, mad, d90) and one with a row per unit of `within` (m0, n0, mad0, d90_0; one row over all rows
     without a unit column)."""
     med = sa.select(*gs, median(e).label("m"), sa.func.count(e).label("n")).group_by(*gs).cte(f"{name}_med")
     dev = sa.func.abs(e - med.c.m)
+    mad, d90 = quantiles(dialect, dev, [0.5, 0.9])
     per_group = (
         sa.select(
             *[med.c[g.name] for g in gs],
             med.c.m,
             med.c.n,
-            median(dev).label("mad"),
-            sa.func.percentile_cont(0.9).within_group(dev).label("d90"),
+            mad.label("mad"),
+            d90.label("d90"),
         )
         .select_from(base.join(med, same(gs, [med.c[g.name] for g in gs])))
         .group_by(*[med.c[g.name] for g in gs], med.c.m, med.c.n)
@@ -375,13 +384,14 @@ def _centre(
     glob = sa.select(*within, median(e).label("m0"), sa.func.count(e).label("n0")).group_by(*within).cte(f"{name}_all")
     ws = [glob.c[w.name] for w in within]
     dev0 = sa.func.abs(e - glob.c.m0)
+    mad0, d90_0 = quantiles(dialect, dev0, [0.5, 0.9])
     overall = (
         sa.select(
             *ws,
             glob.c.m0,
             glob.c.n0,
-            median(dev0).label("mad0"),
-            sa.func.percentile_cont(0.9).within_group(dev0).label("d90_0"),
+            mad0.label("mad0"),
+            d90_0.label("d90_0"),
         )
         .select_from(base.join(glob, same(within, ws)))
         .group_by(*ws, glob.c.m0, glob.c.n0)
@@ -390,7 +400,7 @@ def _centre(
     return per_group, overall
 
 
-def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
+def stats(sc: Scoring, fits: fit.Robust | None, dialect: str) -> sa.Select:
     """Every group's reference from the sample, one row per group: the median, MAD and 0.90 quantile of
     |deviation| of its residuals against its line (or of y itself, without `explained_by`), its unit's (or
     the table's) same, and the sample's tail of |z| repeated on each row. With `explained_by`, also those of
@@ -413,7 +423,7 @@ def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
     # small groups borrow the reference of their unit (the table's, without unit_column): a yen row is never
     # judged against dollars
     within = [gs[sc.units.index]] if sc.units is not None else []
-    per_group, overall = _centre(base, e, gs, "ref", within)
+    per_group, overall = _centre(base, e, gs, "ref", within, dialect)
     rows = sa.select(*gs, sa.func.max(base.c.group_rows).label("group_rows")).group_by(*gs).cte("group_rows")
 
     def matching(names: list[str]) -> Any:
@@ -426,8 +436,9 @@ def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
     centre = sa.case((own, per_group.c.m), else_=overall.c.m0)
     spread = sa.func.greatest(sa.case((own, 1.4826 * per_group.c.mad), else_=1.4826 * overall.c.mad0), FLOOR)
     z = sa.func.abs((e - centre) / spread)
+    q90, q99 = quantiles(dialect, z, [0.9, 0.99])
     tail = (
-        sa.select(*[sa.func.percentile_cont(q).within_group(z).label(f"q{round(100 * q)}") for q in (0.9, 0.99)])
+        sa.select(q90.label("q90"), q99.label("q99"))
         .select_from(base.join(per_group, on(base, per_group)).join(overall, in_unit(base, overall)))
         .cte("tail")
     )
@@ -436,7 +447,7 @@ def stats(sc: Scoring, fits: fit.Robust | None) -> sa.Select:
     cols += [overall.c.m0, overall.c.n0, overall.c.mad0, overall.c.d90_0, tail]
     joined = rows.outerjoin(per_group, on(rows, per_group)).join(overall, in_unit(rows, overall)).join(tail, sa.true())
     if fits is not None:
-        peer, peer_all = _centre(base, base.c.y, gs, "peer", within)
+        peer, peer_all = _centre(base, base.c.y, gs, "peer", within, dialect)
         cols += [peer.c[c].label(f"peer_{c}") for c in ("m", "n", "mad", "d90")]
         cols += [peer_all.c[c].label(f"peer_{c}") for c in ("m0", "n0", "mad0", "d90_0")]
         joined = joined.join(peer, on(rows, peer)).join(peer_all, in_unit(rows, peer_all))
@@ -649,14 +660,15 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
         robust, spans = None, None
-        if n and sc.explained:
+        if n and (sc.explained or ctx.dialect in COUNTS_FIRST):
             sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
+        if n and sc.explained:
             robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
             assert sc.raw is not None
             spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
             if sc.units is not None:
                 robust = unit_lines(ctx, sc, robust, p)
-        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust))] if n else []
+        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust, ctx.dialect))] if n else []
         fits = robust.fits(found) if robust else None
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:

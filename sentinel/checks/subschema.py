@@ -77,6 +77,7 @@ from sentinel.checks.sqlstats import (
     outside_every,
     percentile_cont,
     percentile_disc,
+    quantiles,
     sampled,
 )
 from sentinel.results import CheckResult
@@ -113,6 +114,12 @@ MAD_SE = 1.36  # relative standard error of a MAD-based sigma is about 1.36/sqrt
 # a likely mode's tail rows up to this many come back with the tail scan (its rows are then chosen in Python);
 # a bigger side is read again by its own statement, which keeps only the rows near its centre
 FETCH_MAX = 50_000
+# dialects on which subschema folds statements together, the same numbers either way: on Spark each statement
+# scans the table (or draws the sample) again, 10M rows: ~0.5-1 s a scan, ~1 s a draw. The reference statement
+# also computes the mixed-currency offsets (without a fit or peers), from the main label's median in its own
+# CTE instead of a second statement on it as a literal; and the category counts (without peers) also count
+# each label's rows that take part, which `sampled` needs (instead of `counted`, a second scan)
+ONE_PASS = ("spark",)
 
 
 CAUSES = (
@@ -266,13 +273,16 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         used.append(name)
     explained = [f"v{j}" for j in range(len(p.explained_by))]
 
-    def rows_of(by_label: bool, where: list[sa.ColumnElement], units: bool) -> tuple[list[sa.ColumnElement], sa.CTE]:
+    def rows_of(
+        by_label: bool, where: list[sa.ColumnElement], units: bool, scored: list[tuple] | None = None
+    ) -> tuple[list[sa.ColumnElement], sa.CTE]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
         comes from the sample, once; its tails are counted over every row. With `group_by`, g0 is the peer
         group and label together (`_composite`); `units` adds the label and the peer group apart (lab, pg) to
         the sample, for the mixed-currency offsets. The groups' row counts are read first (sqlstats.sampled:
         the sample is drawn twice when mixed currencies are judged, and DuckDB once took 30 s over 20M rows
-        to count 3 labels in the sample's own statement)."""
+        to count 3 labels in the sample's own statement). `scored`: those counts per label, when the category
+        counts gave them (ONE_PASS)."""
         by_label = by_label and category is not None
         labels = [label] if by_label else []
         g0 = _composite([*peer_keys, *labels]) if peers else (label if by_label else sa.literal("(all)"))
@@ -280,13 +290,18 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         extra = [label.label("lab"), _composite(peer_keys).label("pg")] if units and peers else []
         groups = [*peers, *([category] if by_label else [])]
         counts = None
-        if groups or explained:
+        if scored is not None and groups == [category]:
+            counts = scored
+        elif groups or explained:
             counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))]
         return cols, sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
 
-    def mode_stats(sample: sa.CTE, fits: fit.Robust | None) -> sa.Select:
+    def mode_stats(sample: sa.CTE, fits: fit.Robust | None, units_of: tuple[str, list[str]] | None = None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
-        shifted minority moves the line little: it is refitted without the rows far from it)."""
+        shifted minority moves the line little: it is refitted without the rows far from it). `units_of`
+        (main label, other currency labels; no fit, no peers): each row also carries its label's mixed-currency
+        offset (`_units_stats` as u_o, u_n, u_mad), from the main label's median in this statement, so the
+        sample is drawn once (ONE_PASS)."""
         if fits is None:
             resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
         else:
@@ -313,16 +328,27 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         )
         # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
         inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
-        quartiles = [sa.func.percentile_cont(q / 100).within_group(resid.c.y).label(f"q{q}") for q in (25, 50, 75)]
+        fourths = quantiles(ctx.dialect, resid.c.y, [0.25, 0.5, 0.75])
+        quartiles = [v.label(f"q{q}") for q, v in zip((25, 50, 75), fourths, strict=True)]
         joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
         if fits is not None:
             joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
-        return (
+        body = (
             sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles, *line)
             .select_from(joined)
             .where(inside)
             .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *line)
-            .order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
+        )
+        if units_of is None:
+            return body.order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
+        main, others = units_of
+        refs = sa.select(sa.literal("(all)").label("pg"), med.c.m.label("c")).where(med.c.g0 == main).cte("ss_refs")
+        offsets = _units_stats(sample, refs, [], main, others, False).order_by(None).subquery("ss_offsets")
+        body = body.subquery("ss_body")
+        return (
+            sa.select(body, offsets.c.o.label("u_o"), offsets.c.n.label("u_n"), offsets.c.mad.label("u_mad"))
+            .select_from(body.outerjoin(offsets, body.c.g0 == offsets.c.lab))
+            .order_by(body.c.g0)
         )
 
     def tails_of(
@@ -501,22 +527,28 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             skipped, note = left_out(ctx.left_out(p.value_column), p.value_column)
         counts: dict[str, int] = {}
         categories = None  # distinct categories, when there are more than max_categories
+        scored = None  # each label's rows that take part, in label order, as `counted` gives them (ONE_PASS)
         if cat_counts is not None:
-            found = ctx.source.execute(cat_counts)
+            one_scan = ctx.dialect in ONE_PASS and not peers
+            taking_part = sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)).label("scored")
+            found = ctx.source.execute(cat_counts.add_columns(taking_part) if one_scan else cat_counts)
             if len(found) > p.max_categories:
                 categories = int(found[0].categories)
             else:
                 counts = {str(r.value): int(r.n) for r in found}
+                if one_scan:
+                    scored = sorted((str(r.value), int(r.scored)) for r in found if r.scored)
             del found
         by_label = bool(p.category_column) and categories is None
         main = min(counts, key=lambda v: (-counts[v], v)) if by_label and counts else None
         units = _currency_labels(counts, main, fx) if main is not None else []
-        cols, sample = rows_of(categories is None, where, bool(units))
+        cols, sample = rows_of(categories is None, where, bool(units), scored)
         modes = []
         robust = None
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
-        stats = ctx.source.execute(mode_stats(sample, robust))
+        one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS
+        stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
         fits = robust.fits(stats) if robust else None
         notes = [note] if note else []
         if peers:  # a peer group of a few rows cannot place a main mode, let alone a second one: skipped
@@ -528,7 +560,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                     f"fewer than {MIN_GROUP} rows were not judged for a second mode"
                 )
         mixed = []
-        if units:
+        if one_pass:
+            at = {r.g0: (float(r.u_o), int(r.u_n), 1.4826 * float(r.u_mad)) for r in stats if r.u_n is not None}
+            mixed = _judge_units(ctx, at, counts, main, units)
+        elif units:
             mixed = _mixed_units(ctx, sample, stats, fits, explained, counts, main, units, bool(peers))
         # the rows pooled to look for a second mode: a label's (or the column's) in every peer group, each
         # measured from its own group's main mode; their size, spread (root mean square) and lean (mean skew)
@@ -792,6 +827,17 @@ def _mixed_units(
         *[sa.column(f"b{j}", sa.Float) for j in range(len(explained))],
         name="ss_refs",
     ).data(refs)
+    found = ctx.source.execute(_units_stats(sample, known, explained, main, units, peered))
+    at = {row.lab: (float(row.o), int(row.n), 1.4826 * float(row.mad)) for row in found}
+    return _judge_units(ctx, at, counts, main, units)
+
+
+def _units_stats(
+    sample: sa.CTE, known: sa.FromClause, explained: list[str], main: str, units: list[str], peered: bool
+) -> sa.Select:
+    """Each currency label's offset from the main label's reference (`known`: pg, c, b0..: literals, or the
+    main label's median from the reference statement's own CTE): its rows' median residual `o`, their count
+    `n` and the residuals' MAD."""
     lab = sample.c.lab if peered else sample.c.g0
     r = sample.c.y - known.c.c
     for j, v in enumerate(explained):
@@ -807,13 +853,18 @@ def _mixed_units(
         .group_by(resid.c.lab)
         .cte("ss_units_med")
     )
-    found = ctx.source.execute(
+    return (
         sa.select(med.c.lab, med.c.o, med.c.n, median(sa.func.abs(resid.c.r - med.c.o)).label("mad"))
         .select_from(resid.join(med, resid.c.lab == med.c.lab))
         .group_by(med.c.lab, med.c.o, med.c.n)
         .order_by(med.c.lab)
     )
-    at = {row.lab: (float(row.o), int(row.n), 1.4826 * float(row.mad)) for row in found}
+
+
+def _judge_units(
+    ctx: Context, at: dict[str, tuple[float, int, float]], counts: dict[str, int], main: str, units: list[str]
+) -> list[dict[str, Any]]:
+    """The mixed currencies among `units`, from each label's (offset, rows, spread) in `at`."""
     if main not in at:
         return []
     o_main, n_main, s_main = at[main]
