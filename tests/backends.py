@@ -45,3 +45,25 @@ def make(kind: str, tmp_path, pg_schema=None) -> Warehouse:
         return Warehouse(kind, f"sqlite:///{path}", f"sqlite:///{path}")
     url, _schema, _engine = pg_schema
     return Warehouse(kind, url, url)
+
+
+def deals_table(backend: str, data, checks: str, project, request) -> None:
+    """`data` (a pyarrow table) as the `deals` table of `project`, keyed by id, with `checks` (one YAML list item),
+    on DuckDB (wh.duckdb in the project folder) or on the test session's Spark Connect server."""
+    if backend == "spark":
+        server, schema = request.getfixturevalue("spark_schema")
+        server.load(f"{schema}.deals", data)
+        project.config(f'lake: {{type: spark, url: "{server.url}"}}')
+        project.write(
+            "checks/deals.yaml",
+            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
+            f"      {checks}\n",
+        )
+        return
+    import duckdb
+
+    con = duckdb.connect(str(project.root / "wh.duckdb"))
+    con.register("data", data)
+    con.execute("CREATE TABLE deals AS SELECT * FROM data")
+    con.close()
+    project.duckdb(checks)

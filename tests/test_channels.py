@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
-from fakes.smtp_server import free_port, self_signed, smtp_server
+from fakes.smtp_server import free_port, smtp_server
+from fakes.tls import self_signed
 from fakes.webhook import webhook_server
 
 from sentinel.notify import channels

@@ -373,7 +373,7 @@ def test_thousands_of_groups_on_postgresql(project, pg_schema, tmp_path):
 
 @pytest.mark.parametrize("backend", ["duckdb", "spark"])
 def test_groups_counted_first_give_the_same_references_as_counted_in_the_statement(
-    backend, request, project, tmp_path, monkeypatch
+    backend, request, project, monkeypatch
 ):
     """sqlstats.COUNTS_FIRST: a statement counts each owner's rows first and the sample joins them as literals
     (on Spark the in-statement count was joined to every row by sort-merge). The sample, so the references,
@@ -395,22 +395,9 @@ def test_groups_counted_first_give_the_same_references_as_counted_in_the_stateme
     amount = pa.array(amount, mask=np.arange(n) % 89 == 0)
     data = pa.table({"id": pa.array(np.arange(1, n + 1), pa.int64()), "owner": owner, "amount": amount})
     checks = "- magnitude: {column: amount, group_by: [owner]}"
-    if backend == "spark":
-        server, schema = request.getfixturevalue("spark_schema")
-        server.load(f"{schema}.deals", data)
-        project.config(f'lake: {{type: spark, url: "{server.url}"}}')
-        project.write(
-            "checks/deals.yaml",
-            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
-            f"      {checks}\n",
-        )
-    else:
-        import duckdb
+    from backends import deals_table
 
-        con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-        con.execute("CREATE TABLE deals AS SELECT * FROM data")
-        con.close()
-        project.duckdb(checks)
+    deals_table(backend, data, checks, project, request)
     calls, real = [], magnitude.scoring
 
     def spy(*args, **kwargs):  # whether the sample was given counted rows

@@ -415,7 +415,7 @@ def test_a_mode_fetched_with_the_tail_scan_is_the_mode_read_again(monkeypatch, e
 
 @pytest.mark.parametrize("backend", ["duckdb", "spark"])
 def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_statements(
-    backend, request, project, tmp_path, monkeypatch
+    backend, request, project, monkeypatch
 ):
     """ONE_PASS: the reference statement also computes each currency label's offset from the main
     label's median (its own CTE), instead of a second statement on that median as a literal, and the category
@@ -437,22 +437,9 @@ def test_the_mixed_currency_offsets_from_the_reference_statement_are_the_second_
     amount = pa.array(amount, mask=np.arange(n) % 61 == 0)  # NULLs
     data = pa.table({"id": pa.array(np.arange(1, n + 1), pa.int64()), "currency": currency, "amount": amount})
     checks = "- subschema: {value_column: amount, category_column: currency}"
-    if backend == "spark":
-        server, schema = request.getfixturevalue("spark_schema")
-        server.load(f"{schema}.deals", data)
-        project.config(f'lake: {{type: spark, url: "{server.url}"}}')
-        project.write(
-            "checks/deals.yaml",
-            f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
-            f"      {checks}\n",
-        )
-    else:
-        import duckdb
+    from backends import deals_table
 
-        con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-        con.execute("CREATE TABLE deals AS SELECT * FROM data")
-        con.close()
-        project.duckdb(checks)
+    deals_table(backend, data, checks, project, request)
     separate, real, real_counted = [], subschema._mixed_units, subschema.counted
     monkeypatch.setattr(subschema, "_mixed_units", lambda *a, **k: separate.append("units") or real(*a, **k))
     monkeypatch.setattr(subschema, "counted", lambda *a, **k: separate.append("counted") or real_counted(*a, **k))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-import ipaddress
 import logging
 import socket
 import ssl
@@ -32,14 +31,12 @@ from typing import Any
 
 import lz4.frame
 import pyarrow as pa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from databricks.sql.thrift_api.TCLIService import TCLIService
 from databricks.sql.thrift_api.TCLIService import ttypes as T
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol
 from thrift.transport.TTransport import TMemoryBuffer
+
+from fakes.tls import self_signed
 
 OK = T.TStatus(statusCode=T.TStatusCode.SUCCESS_STATUS)
 
@@ -67,31 +64,6 @@ class Warehouse:
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that is its own CA (cert.pem, key.pem in `folder`)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-warehouse")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
 
 
 def spark_value(param: T.TSparkParameter, time_zone: str) -> Any:
@@ -315,7 +287,7 @@ def databricks_warehouse(
     Connect server `spark_url`; requests without `Bearer token` are 401."""
     for name in ("SQLQueryContextLogger", "pyspark"):  # pyspark logs each failed statement with a JVM trace
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    cert_file, key_file = self_signed(folder)
+    cert_file, key_file = self_signed(folder, "warehouse")
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert_file, key_file)
     lock = threading.Lock()
