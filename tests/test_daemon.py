@@ -79,13 +79,19 @@ class Daemon:
         self.log.close()
 
 
-def write_project(root: Path, datasets: str, state: str = "sqlite:///state.db", daemon: str = "") -> None:
+def write_project(
+    root: Path,
+    datasets: str,
+    state: str = "sqlite:///state.db",
+    daemon: str = "",
+    source: str = 'wh: {type: sql, url: "duckdb:///wh.duckdb"}',
+) -> None:
     (root / "checks").mkdir(exist_ok=True)
     (root / "config.yaml").write_text(
         textwrap.dedent(f"""
         state: "{state}"
         sources:
-          wh: {{type: sql, url: "duckdb:///wh.duckdb"}}
+          {source}
         notify: {{default: ["outbox://notes.jsonl"]}}
         daemon: {{heartbeat: 1s{daemon}}}
         """)

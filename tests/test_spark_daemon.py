@@ -6,43 +6,31 @@ Outcomes are asserted from the state store and the outbox."""
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from spark_server import SparkServer, running
-from test_daemon import Daemon, count, store_engine, wait_for
+from test_daemon import Daemon, count, store_engine, wait_for, write_project
 
 STOP_BOUND = 30  # seconds: Daemon.stop's default, the bound every daemon test uses
 ROWS = pa.table({"id": pa.array(range(1, 21), pa.int64()), "amount": [100.0 + i for i in range(20)]})
 
 
 def write_config(root: Path, url: str, table: str, daemon: str = "") -> None:
-    (root / "checks").mkdir(exist_ok=True)
-    (root / "config.yaml").write_text(
-        textwrap.dedent(f"""
-        state: sqlite:///state.db
-        sources:
-          lake: {{type: spark, url: "{url}", connect_timeout: 2s}}
-        notify: {{default: ["outbox://notes.jsonl"]}}
-        daemon: {{heartbeat: 1s{daemon}}}
-        """)
-    )
-    (root / "checks" / "d.yaml").write_text(
-        textwrap.dedent(f"""
-        datasets:
-          - name: deals
-            source: lake
-            table: {table}
-            key: id
-            schedule: every 3s
-            checks:
-              - not_empty: {{}}
-              - expect: {{type: expect_column_values_to_be_between, kwargs: {{column: amount, min_value: 0}}}}
-        """)
-    )
+    datasets = f"""
+    - name: deals
+      source: lake
+      table: {table}
+      key: id
+      schedule: every 3s
+      checks:
+        - not_empty: {{}}
+        - expect: {{type: expect_column_values_to_be_between, kwargs: {{column: amount, min_value: 0}}}}
+    """
+    source = f'lake: {{type: spark, url: "{url}", connect_timeout: 2s}}'
+    write_project(root, datasets, daemon=daemon, source=source)
 
 
 def stop_in_bound(d: Daemon) -> tuple[int, float]:
