@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -48,7 +49,7 @@ def make(kind: str, tmp_path, pg_schema=None) -> Warehouse:
 
 
 def deals_table(backend: str, data, checks: str, project, request) -> None:
-    """`data` (a pyarrow table) as the `deals` table of `project`, keyed by id, with `checks` (one YAML list item),
+    """`data` (a pyarrow table) as the `deals` table of `project`, keyed by id, with `checks` (YAML list items),
     on DuckDB (wh.duckdb in the project folder) or on the test session's Spark Connect server."""
     if backend == "spark":
         server, schema = request.getfixturevalue("spark_schema")
@@ -57,7 +58,8 @@ def deals_table(backend: str, data, checks: str, project, request) -> None:
         project.write(
             "checks/deals.yaml",
             f"datasets:\n  - name: deals\n    source: lake\n    table: {schema}.deals\n    key: id\n    checks:\n"
-            f"      {checks}\n",
+            + textwrap.indent(textwrap.dedent(checks).strip("\n"), "      ")
+            + "\n",
         )
         return
     import duckdb

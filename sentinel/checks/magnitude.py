@@ -86,12 +86,14 @@ from sentinel.checks.exact import exact, shifted
 from sentinel.checks.sqlstats import (
     COUNTS_FIRST,
     NULL_GROUP,
+    REFERENCES_FETCHED,
     beyond_every,
     counted,
     group_key,
     log10_abs,
     median,
     outside_every,
+    percentile_cont,
     quantiles,
     same,
     sampled,
@@ -458,6 +460,61 @@ def stats(sc: Scoring, fits: fit.Robust | None, dialect: str) -> sa.Select:
     return sa.select(*cols).select_from(joined).order_by(*[rows.c[g.name] for g in gs])
 
 
+def sample_rows(sc: Scoring) -> sa.Select:
+    """The sample's groups, y and group_rows: what `fetched_stats` computes `stats` from."""
+    t = sc.sample
+    return sa.select(*[t.c[f"g{i}"] for i in range(sc.groups)], t.c.y, t.c.group_rows)
+
+
+def fetched_stats(sc: Scoring, rows: list[tuple], dialect: str) -> list[dict[str, Any]]:
+    """`stats(sc, None, dialect)` computed from the sample's rows (`sample_rows`), for the dialects of
+    sqlstats.REFERENCES_FETCHED: the same columns, numbers (the database's own percentiles, bit for bit) and
+    order. Without `explained_by` only: the lines' fits stay in the database."""
+    n_groups = sc.groups
+    within = sc.units.index if sc.units is not None else None
+    by_group: dict[tuple, list[float]] = {}
+    group_rows: dict[tuple, int] = {}
+    for r in rows:
+        g = tuple(r[:n_groups])
+        by_group.setdefault(g, []).append(float(r[n_groups]))
+        group_rows[g] = max(group_rows.get(g, 0), int(r[n_groups + 1]))
+
+    def centre(values: list[float]) -> tuple[float, int, float, float]:
+        ordered = sorted(values)
+        m = percentile_cont(dialect, ordered, 0.5)
+        devs = sorted(abs(v - m) for v in ordered)
+        return m, len(ordered), percentile_cont(dialect, devs, 0.5), percentile_cont(dialect, devs, 0.9)
+
+    own = {g: centre(ys) for g, ys in by_group.items()}
+    units: dict[Any, list[float]] = {}
+    for g, ys in by_group.items():
+        units.setdefault(None if within is None else g[within], []).extend(ys)
+    overall = {u: centre(ys) for u, ys in units.items()}
+    zs = []
+    for g, ys in by_group.items():
+        m, n, mad, _d90 = own[g]
+        m0, _n0, mad0, _d90_0 = overall[None if within is None else g[within]]
+        mine = n >= MIN_GROUP
+        c = m if mine else m0
+        spread = max(1.4826 * mad if mine else 1.4826 * mad0, FLOOR)
+        zs += [abs((y - c) / spread) for y in ys]
+    zs.sort()
+    q90, q99 = percentile_cont(dialect, zs, 0.9), percentile_cont(dialect, zs, 0.99)
+    out = []
+    for g in sorted(by_group):
+        m, n, mad, d90 = own[g]
+        m0, n0, mad0, d90_0 = overall[None if within is None else g[within]]
+        out.append(
+            {
+                **{f"g{i}": v for i, v in enumerate(g)},
+                "group_rows": group_rows[g],
+                **{"m": m, "n": n, "mad": mad, "d90": d90, "m0": m0, "n0": n0, "mad0": mad0, "d90_0": d90_0},
+                **{"q90": q90, "q99": q99},
+            }
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class Reference:
     """One group's reference as `references` resolves it: its own if it has MIN_GROUP rows, else its unit's
@@ -668,7 +725,12 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
             if sc.units is not None:
                 robust = unit_lines(ctx, sc, robust, p)
-        found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust, ctx.dialect))] if n else []
+        if not n:
+            found = []
+        elif robust is None and ctx.dialect in REFERENCES_FETCHED:
+            found = fetched_stats(sc, [tuple(r) for r in ctx.source.execute(sample_rows(sc))], ctx.dialect)
+        else:
+            found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust, ctx.dialect))]
         fits = robust.fits(found) if robust else None
         t, tail90, tail99, rows = threshold(n, None, None, p.sensitivity), None, None, []
         if found:

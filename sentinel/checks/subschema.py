@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -69,6 +70,7 @@ from sentinel.checks.common import CannotMeasure, Context, Plan, Spec, capped, l
 from sentinel.checks.exact import converted, exact, rate_text, shifted
 from sentinel.checks.sqlstats import (
     EXACT_PERCENTILES,
+    REFERENCES_FETCHED,
     SAMPLE,
     counted,
     group_key,
@@ -548,7 +550,11 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
         one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS
-        stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
+        if robust is None and ctx.dialect in REFERENCES_FETCHED:  # the same numbers, from the sample's rows
+            got = ctx.source.execute(sa.select(sample.c.g0, sample.c.y, sample.c.group_rows))
+            stats = fetched_modes(got, (main, units) if one_pass else None, ctx.dialect)
+        else:
+            stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
         fits = robust.fits(stats) if robust else None
         notes = [note] if note else []
         if peers:  # a peer group of a few rows cannot place a main mode, let alone a second one: skipped
@@ -968,6 +974,58 @@ def _mode_rows(dialect: str, rows: list[sa.Row], sign: int, other: int, count: i
         and (not other or sign * float(r.d) > cut)
     ]
     return [_Found(r.k, r.x, r.g0, r.d, mid, len(kept)) for r in kept[:limit]]
+
+
+@dataclass(frozen=True)
+class _Mode:
+    """A label's main mode as `mode_stats` returns it (no fit): its median m, rows n, MAD, the quartiles of its
+    body and, with `units_of`, its mixed-currency offset (u_o, u_n, u_mad; None for a label without one)."""
+
+    g0: str
+    m: float
+    n: int
+    mad: float
+    q25: float
+    q50: float
+    q75: float
+    u_o: float | None = None
+    u_n: int | None = None
+    u_mad: float | None = None
+
+
+def fetched_modes(rows: list[Any], units_of: tuple[str, list[str]] | None, dialect: str) -> list[_Mode]:
+    """`mode_stats(sample, None, units_of)` computed from the sample's rows (g0, y, group_rows), for the
+    dialects of sqlstats.REFERENCES_FETCHED: the same numbers (the database's percentiles, bit for bit), in
+    the same order."""
+    by: dict[str, list[float]] = {}
+    rows_of: dict[str, int] = {}
+    for g, y, group_rows in rows:
+        by.setdefault(g, []).append(float(y))
+        rows_of[g] = max(rows_of.get(g, 0), int(group_rows))
+
+    def centre(values: list[float]) -> tuple[list[float], float, float]:
+        ordered = sorted(values)
+        m = percentile_cont(dialect, ordered, 0.5)
+        return ordered, m, percentile_cont(dialect, sorted(abs(v - m) for v in ordered), 0.5)
+
+    modes, medians = [], {}
+    for g in sorted(by):
+        ordered, m, mad = centre(by[g])
+        medians[g] = m
+        edge = max(TAIL_SIGMAS * 1.4826 * mad, TAIL_MIN)
+        body = [v for v in ordered if abs(v - m) <= edge]
+        if body:
+            q25, q50, q75 = (percentile_cont(dialect, body, q) for q in (0.25, 0.5, 0.75))
+            modes.append(_Mode(g, m, rows_of[g], mad, q25, q50, q75))
+    if units_of is None or units_of[0] not in medians:
+        return modes
+    main, others = units_of
+    offsets = {}
+    for lab in [main, *others]:
+        if lab in by:
+            _ordered, o, mad = centre([v - medians[main] for v in by[lab]])
+            offsets[lab] = {"u_o": o, "u_n": len(by[lab]), "u_mad": mad}
+    return [replace(mode, **offsets.get(mode.g0, {})) for mode in modes]
 
 
 class _Found(NamedTuple):

@@ -1,0 +1,136 @@
+"""magnitude's references computed in Python from the fetched sample (`fetched_stats`, how Spark runs them:
+sqlstats.REFERENCES_FETCHED) are the reference statement's own, to the last bit, on DuckDB and a real Spark:
+each group's median, MAD and 0.90 quantile of |deviation|, its unit's (or the table's), the sample's 0.90 and
+0.99 quantiles of |z|, in the statement's order. (Not PostgreSQL: SQLAlchemy casts a true division's divisor
+to NUMERIC there, so its |z| are decimals.) The table has what the statement must get right: ties, a group
+below MIN_GROUP (borrows its unit's reference), a NULL group, labels converted at an fx rate and one judged
+within its own rows, and a group large enough to be sampled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from sentinel.checks import magnitude
+from sentinel.checks.common import Context
+from sentinel.checks.sqlstats import COUNTS_FIRST, SAMPLE_TOTAL
+from sentinel.sources.base import SqlSource
+
+OWNERS = {"big": SAMPLE_TOTAL + 30_000, "mid": 2_500, "few": 12, None: 40, "é,ü": 300}
+
+
+def rows(seed: int = 7) -> pa.Table:
+    rnd = random.Random(seed)
+    out = []
+    for owner, n in OWNERS.items():
+        for _ in range(n):
+            currency = rnd.choices(["USD", "JPY", "EUR", None], [90, 5, 4, 1])[0]
+            amount = round(rnd.lognormvariate(8, 1.2), rnd.choice([0, 2]))  # rounded: many ties
+            if currency == "JPY":
+                amount = round(amount * 150)
+            if rnd.random() < 0.0005:
+                amount *= 10_000  # a slip magnitude flags
+            out.append((len(out) + 1, owner, amount * rnd.choice([1, 1, 1, -1]), currency))
+    ids, owners, amounts, currencies = zip(*out, strict=True)
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "owner": pa.array(owners, pa.string()),
+            "amount": pa.array(amounts, pa.float64()),
+            "currency": pa.array(currencies, pa.string()),
+        }
+    )
+
+
+@pytest.fixture(params=["duckdb", "spark"])
+def deals(request, tmp_path):
+    """(SqlSource, table name) of the same `deals` on each backend."""
+    data = rows()
+    if request.param == "duckdb":
+        import duckdb
+
+        path = tmp_path / "wh.duckdb"
+        con = duckdb.connect(str(path))
+        con.register("data", data)
+        con.execute("CREATE TABLE deals AS SELECT * FROM data")
+        con.close()
+        source, table = SqlSource("wh", sa.create_engine(f"duckdb:///{path}")), "deals"
+    else:
+        from sentinel.sources.spark import engine_for
+
+        server, schema = request.getfixturevalue("spark_schema")
+        server.load(f"{schema}.deals", data)
+        source, table = SqlSource("wh", engine_for(server.url)), f"{schema}.deals"
+    yield source, table
+    source.close()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"column": "amount"},
+        {"column": "amount", "group_by": ["owner"]},
+        {"column": "amount", "group_by": ["owner"], "unit_column": "currency"},
+    ],
+    ids=["table", "owner", "owner+unit"],
+)
+def test_fetched_references_are_the_statements(deals, params):
+    source, name = deals
+    columns = source.describe(name)
+    table = source.table(name)
+    table = sa.table(table.name, *[sa.column(c) for c in columns], schema=table.schema)
+    ctx = Context("deals", "id", source, table, columns, dt.datetime.now(dt.UTC), 1000, fx_rates={"JPY": 150.0})
+    p = magnitude.Params(**params)
+    sc = magnitude.scoring(ctx, p)
+    if ctx.dialect in COUNTS_FIRST:  # as the check runs it there
+        sc = magnitude.scoring(ctx, p, frozenset(), [tuple(r) for r in source.execute(sc.counts)])
+    in_sql = [dict(r._mapping) for r in source.execute(magnitude.stats(sc, None, ctx.dialect))]
+    fetched = magnitude.fetched_stats(sc, [tuple(r) for r in source.execute(magnitude.sample_rows(sc))], ctx.dialect)
+    assert len(in_sql) >= (5 if p.group_by else 1)
+    assert any(r["n"] < magnitude.MIN_GROUP for r in in_sql) == bool(p.group_by)  # a group borrows its unit's
+    assert max(r["group_rows"] for r in in_sql) > max(r["n"] for r in in_sql)  # a group was sampled
+    assert [{k: (int(v) if k in ("n", "n0", "group_rows") else v) for k, v in r.items()} for r in in_sql] == fetched
+
+
+CHECKS = [
+    "- magnitude: {column: amount, group_by: [owner], unit_column: currency}",
+    "- subschema: {value_column: amount, category_column: currency}",
+    "- subschema: {value_column: amount, category_column: currency, group_by: [owner]}\n  name: peers",
+]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_a_run_with_fetched_references_is_the_same_run(backend, tmp_path, request, monkeypatch):
+    """Every result of magnitude and subschema (main modes, mixed-currency offsets, flagged rows) is the same
+    whether their references are computed in the statement or from the fetched sample, on DuckDB (fetching
+    turned on here) and on Spark (turned off here). subschema's one-pass offsets run on DuckDB too."""
+    from backends import deals_table
+    from conftest import Project
+
+    from sentinel.checks import subschema
+
+    project = Project(tmp_path)
+    deals_table(backend, rows(), "\n".join(CHECKS), project, request)
+    config = project.root / "config.yaml"
+    config.write_text(config.read_text() + "fx_rates: {JPY: 150.0}\n")
+    monkeypatch.setattr(subschema, "ONE_PASS", ("duckdb", "spark"))
+    docs = []
+    for fetched in (("duckdb", "spark"), ()):
+        monkeypatch.setattr(magnitude, "REFERENCES_FETCHED", fetched)
+        monkeypatch.setattr(subschema, "REFERENCES_FETCHED", fetched)
+        code, doc = project.run_json()
+        assert code in (0, 1) and "results" in doc, doc
+        docs.append(
+            {
+                r["check"]: {k: r[k] for k in ("status", "observed", "expected", "evidence", "diagnosis")}
+                for r in doc["results"]
+            }
+        )
+    assert docs[0] == docs[1]
+    assert docs[0]["magnitude(amount)"]["observed"]["flagged"] > 50, docs[0]  # the x10,000 rows
+    for name in ("subschema(amount)", "peers"):  # the yen rows: mixed currencies (warn)
+        assert docs[0][name]["status"] == "warn" and "JPY" in docs[0][name]["diagnosis"]["message"], docs[0]
