@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from sentinel.checks import magnitude
 from sentinel.checks.common import Context
-from sentinel.checks.sqlstats import COUNTS_FIRST, SAMPLE_TOTAL
+from sentinel.checks.sqlstats import COUNTS_FIRST, SAMPLE_TOTAL, fetchable
 from sentinel.sources.base import SqlSource
 
 OWNERS = {"big": SAMPLE_TOTAL + 30_000, "mid": 2_500, "few": 12, None: 40, "é,ü": 300}
@@ -134,3 +134,14 @@ def test_a_run_with_fetched_references_is_the_same_run(backend, tmp_path, reques
     assert docs[0]["magnitude(amount)"]["observed"]["flagged"] > 50, docs[0]  # the x10,000 rows
     for name in ("subschema(amount)", "peers"):  # the yen rows: mixed currencies (warn)
         assert docs[0][name]["status"] == "warn" and "JPY" in docs[0][name]["diagnosis"]["message"], docs[0]
+
+
+def test_only_a_bounded_sample_is_fetched():
+    """A sample is fetched only while the group counts bound it: up to 100 groups it is about SAMPLE_TOTAL rows
+    whatever the table's size; past that each group keeps SAMPLE rows and the sample grows with the table."""
+    assert fetchable(None)  # one group: at most SAMPLE_TOTAL rows
+    assert fetchable([(f"rep{i}", 103_093) for i in range(97)])  # the bench's owners: 97 x 2,061 rows
+    assert fetchable([("big", 10**9), *[(f"small{i}", 10) for i in range(99)]])
+    assert not fetchable([(f"g{i}", 5_000) for i in range(1_000)])  # 1,000 x 2,000 = 2M rows
+    assert fetchable([(f"g{i}", 300) for i in range(1_000)])  # taken whole: 300,000 rows
+    assert not fetchable([(f"g{i}", 450) for i in range(1_000)])  # 450,000

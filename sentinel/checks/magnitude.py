@@ -89,6 +89,7 @@ from sentinel.checks.sqlstats import (
     REFERENCES_FETCHED,
     beyond_every,
     counted,
+    fetchable,
     group_key,
     log10_abs,
     median,
@@ -716,9 +717,10 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         drift = aggregate_drift(aggregates, ctx.history.get(f"metric_history:{spec.name}", {}), p)
         # Two statements: the references from the sample (small: one row per group), then one scan of every
         # row against them as literals, returning only the rows beyond their threshold.
-        robust, spans = None, None
+        robust, spans, counts = None, None, None
         if n and (sc.explained or ctx.dialect in COUNTS_FIRST):
-            sc = scoring(ctx, p, frozenset(skip), [tuple(r) for r in ctx.source.execute(sc.counts)])
+            counts = [tuple(r) for r in ctx.source.execute(sc.counts)]
+            sc = scoring(ctx, p, frozenset(skip), counts)
         if n and sc.explained:
             robust = fit.robust(ctx.source, sc.sample, sc.explained, sc.groups, MIN_GROUP, p.explained_by, "mag_lines")
             assert sc.raw is not None
@@ -727,7 +729,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
                 robust = unit_lines(ctx, sc, robust, p)
         if not n:
             found = []
-        elif robust is None and ctx.dialect in REFERENCES_FETCHED:
+        elif robust is None and ctx.dialect in REFERENCES_FETCHED and counts is not None and fetchable(counts):
             found = fetched_stats(sc, [tuple(r) for r in ctx.source.execute(sample_rows(sc))], ctx.dialect)
         else:
             found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust, ctx.dialect))]

@@ -38,11 +38,12 @@ EXACT_PERCENTILES = ("duckdb", "postgresql", "spark")
 # sort-merge (a shuffle and sort of every row: 10M rows, 97 owners: 9 s of magnitude's 11 s reference
 # statement); a VALUES list of the counts is broadcast, and rows outside the sample drop before the join
 COUNTS_FIRST = ("spark",)
-# dialects where a detector fetches its sample (at most SAMPLE_TOTAL rows, whatever the table's size) and computes
-# the references' medians, MADs and quantiles from it in Python (percentile_cont below, bit for bit), instead of in
-# a statement: Spark runs each of the statement's dozen small aggregates as its own stages, so magnitude's
-# reference statement took 3.2-4.4 s at 10M rows where fetching its sample took 0.7-0.8 s
+# dialects where a detector fetches its sample, when `fetchable`, and computes the references' medians, MADs and
+# quantiles from it in Python (percentile_cont below, bit for bit), instead of in a statement: Spark runs each of
+# the statement's dozen small aggregates as its own stages, so magnitude's reference statement took 3.2-4.4 s at
+# 10M rows where fetching its sample took 0.7-0.8 s
 REFERENCES_FETCHED = ("spark",)
+FETCH_ROWS = 2 * SAMPLE_TOTAL  # the most sample rows fetched (the hash draws about each group's cap, not exactly)
 
 
 def log10_abs(expr: sa.ColumnElement) -> sa.ColumnElement:
@@ -206,6 +207,17 @@ def counted(table: sa.FromClause, where: list[sa.ColumnElement], groups: list[sa
         .group_by(*keys)
         .order_by(*keys)
     )
+
+
+def fetchable(counts: list[tuple] | None) -> bool:
+    """Whether the sample `sampled` draws with these group counts (`counted`'s rows) is small enough to fetch:
+    each group gives about min(its rows, the cap), and with more than SAMPLE_TOTAL / SAMPLE groups the cap
+    stays SAMPLE, so the sample grows with the table. Without counts (no groups) it is one group of at most
+    SAMPLE_TOTAL rows."""
+    if counts is None:
+        return True
+    cap = max(SAMPLE, SAMPLE_TOTAL / max(len(counts), 1))
+    return sum(min(int(c[-1]), cap) for c in counts) <= FETCH_ROWS
 
 
 def sampled(

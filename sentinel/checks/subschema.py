@@ -73,6 +73,7 @@ from sentinel.checks.sqlstats import (
     REFERENCES_FETCHED,
     SAMPLE,
     counted,
+    fetchable,
     group_key,
     log10_abs,
     median,
@@ -277,14 +278,14 @@ def plan(spec: Spec, ctx: Context) -> Plan:
 
     def rows_of(
         by_label: bool, where: list[sa.ColumnElement], units: bool, scored: list[tuple] | None = None
-    ) -> tuple[list[sa.ColumnElement], sa.CTE]:
+    ) -> tuple[list[sa.ColumnElement], sa.CTE, bool]:
         """The rows' columns (k, x, g0: the label or "(all)", y, v0..) and each label's sample: its main mode
         comes from the sample, once; its tails are counted over every row. With `group_by`, g0 is the peer
         group and label together (`_composite`); `units` adds the label and the peer group apart (lab, pg) to
         the sample, for the mixed-currency offsets. The groups' row counts are read first (sqlstats.sampled:
         the sample is drawn twice when mixed currencies are judged, and DuckDB once took 30 s over 20M rows
         to count 3 labels in the sample's own statement). `scored`: those counts per label, when the category
-        counts gave them (ONE_PASS)."""
+        counts gave them (ONE_PASS). Also whether the sample is small enough to fetch (sqlstats.fetchable)."""
         by_label = by_label and category is not None
         labels = [label] if by_label else []
         g0 = _composite([*peer_keys, *labels]) if peers else (label if by_label else sa.literal("(all)"))
@@ -296,7 +297,8 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             counts = scored
         elif groups or explained:
             counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))]
-        return cols, sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
+        sample = sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
+        return cols, sample, fetchable(counts) if groups else True
 
     def mode_stats(sample: sa.CTE, fits: fit.Robust | None, units_of: tuple[str, list[str]] | None = None) -> sa.Select:
         """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
@@ -544,13 +546,13 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         by_label = bool(p.category_column) and categories is None
         main = min(counts, key=lambda v: (-counts[v], v)) if by_label and counts else None
         units = _currency_labels(counts, main, fx) if main is not None else []
-        cols, sample = rows_of(categories is None, where, bool(units), scored)
+        cols, sample, small = rows_of(categories is None, where, bool(units), scored)
         modes = []
         robust = None
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
         one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS
-        if robust is None and ctx.dialect in REFERENCES_FETCHED:  # the same numbers, from the sample's rows
+        if robust is None and ctx.dialect in REFERENCES_FETCHED and small:  # the same numbers, from its rows
             got = ctx.source.execute(sa.select(sample.c.g0, sample.c.y, sample.c.group_rows))
             stats = fetched_modes(got, (main, units) if one_pass else None, ctx.dialect)
         else:
