@@ -124,24 +124,20 @@ ds, engines = cfg.datasets[0], {{}}
 where, runs, keep = sys.argv[2], int(sys.argv[3]), {keep}
 con = connect(where) if keep else None
 per_check = globals().get("raw_detectors_per_check")  # the detectors by hand, also one check at a time
-raw_t, sen_t, one_t = [], [], []
-for i in range(runs + 1):
+def by_hand(suite):
     began = time.perf_counter()
     c = con if keep else connect(where)
-    raw_suite(c)
+    suite(c)
     if not keep:
         c.close()
-    raw = time.perf_counter() - began
+    return time.perf_counter() - began
+raw_t, sen_t, one_t = [], [], []
+for i in range(runs + 1):
+    raw = by_hand(raw_suite)
     began = time.perf_counter()
     save(store, collect(cfg, store, ds, engines=engines), cfg)
     sen = time.perf_counter() - began
-    if per_check is not None:
-        began = time.perf_counter()
-        c = con if keep else connect(where)
-        per_check(c)
-        if not keep:
-            c.close()
-        one = time.perf_counter() - began
+    one = by_hand(per_check) if per_check is not None else None
     if i:  # the first of each is a warm-up
         raw_t.append(raw)
         sen_t.append(sen)
