@@ -15,12 +15,22 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sentinel.checks import magnitude
+from sentinel.checks import magnitude, subschema
 from sentinel.checks.common import Context
-from sentinel.checks.sqlstats import COUNTS_FIRST, SAMPLE_TOTAL, fetchable
+from sentinel.checks.sqlstats import (
+    COUNTS_FIRST,
+    SAMPLE_TOTAL,
+    counted,
+    fetch_sample,
+    fetchable,
+    group_key,
+    log10_abs,
+    sampled,
+)
+from sentinel.checks.subschema import fetched_modes
 from sentinel.sources.base import SqlSource
 
-OWNERS = {"big": SAMPLE_TOTAL + 30_000, "mid": 2_500, "few": 12, None: 40, "é,ü": 300}
+OWNERS = {"big": SAMPLE_TOTAL + 30_000, "mid": 2_500, "few": 12, None: 40, "é,ü": 300, "flat": 60}
 
 
 def rows(seed: int = 7) -> pa.Table:
@@ -30,6 +40,8 @@ def rows(seed: int = 7) -> pa.Table:
         for _ in range(n):
             currency = rnd.choices(["USD", "JPY", "EUR", None], [90, 5, 4, 1])[0]
             amount = round(rnd.lognormvariate(8, 1.2), rnd.choice([0, 2]))  # rounded: many ties
+            if owner == "flat":  # one value: a MAD of 0 (magnitude's spread floor, subschema's least edge)
+                amount, currency = 1000.0, "USD"
             if currency == "JPY":
                 amount = round(amount * 150)
             if rnd.random() < 0.0005:
@@ -69,6 +81,13 @@ def deals(request, tmp_path):
     source.close()
 
 
+def context(source: SqlSource, name: str) -> Context:
+    columns = source.describe(name)
+    table = source.table(name)
+    table = sa.table(table.name, *[sa.column(c) for c in columns], schema=table.schema)
+    return Context("deals", "id", source, table, columns, dt.datetime.now(dt.UTC), 1000, fx_rates={"JPY": 150.0})
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -80,10 +99,7 @@ def deals(request, tmp_path):
 )
 def test_fetched_references_are_the_statements(deals, params):
     source, name = deals
-    columns = source.describe(name)
-    table = source.table(name)
-    table = sa.table(table.name, *[sa.column(c) for c in columns], schema=table.schema)
-    ctx = Context("deals", "id", source, table, columns, dt.datetime.now(dt.UTC), 1000, fx_rates={"JPY": 150.0})
+    ctx = context(source, name)
     p = magnitude.Params(**params)
     sc = magnitude.scoring(ctx, p)
     if ctx.dialect in COUNTS_FIRST:  # as the check runs it there
@@ -110,8 +126,6 @@ def test_a_run_with_fetched_references_is_the_same_run(backend, tmp_path, reques
     turned on here) and on Spark (turned off here). subschema's one-pass offsets run on DuckDB too."""
     from backends import deals_table
     from conftest import Project
-
-    from sentinel.checks import subschema
 
     project = Project(tmp_path)
     deals_table(backend, rows(), "\n".join(CHECKS), project, request)
@@ -145,3 +159,64 @@ def test_only_a_bounded_sample_is_fetched():
     assert not fetchable([(f"g{i}", 5_000) for i in range(1_000)])  # 1,000 x 2,000 = 2M rows
     assert fetchable([(f"g{i}", 300) for i in range(1_000)])  # taken whole: 300,000 rows
     assert not fetchable([(f"g{i}", 450) for i in range(1_000)])  # 450,000
+
+
+@pytest.mark.parametrize("by", ["currency", "owner"])
+def test_fetched_modes_are_the_statements(deals, by):
+    """subschema's main modes from the fetched sample against `mode_stats`, bit for bit: each label's median,
+    MAD and body quartiles, and by currency with its mixed-currency offsets (one pass) and without."""
+    source, name = deals
+    ctx = context(source, name)
+    x, key, group = ctx.table.c.amount, ctx.table.c.id, ctx.table.c[by]
+    cols = [key.label("k"), x.label("x"), group_key(group).label("g0"), log10_abs(x).label("y")]
+    where = [x.is_not(None), x != 0]
+    counts = [tuple(r) for r in source.execute(counted(ctx.table, where, [group]))]
+    sample = sampled(ctx.dialect, ctx.table, cols, where, [group], key, "ss", counts)
+    got = fetch_sample(source, sa.select(sample.c.g0, sample.c.y, sample.c.group_rows))
+    assert got is not None and fetchable(counts)
+    for units_of in [None, *([("USD", ["EUR", "JPY"])] if by == "currency" else [])]:
+        statement = subschema.mode_stats(sample, None, [], ctx.dialect, units_of)
+        in_sql = [dict(r._mapping) for r in source.execute(statement)]
+        modes = fetched_modes(got, units_of, ctx.dialect)
+        assert len(modes) == len(in_sql) >= 4
+        fetched = [{k: getattr(mode, k) for k in row} for mode, row in zip(modes, in_sql, strict=True)]
+        as_ints = [{k: (int(v) if k in ("n", "u_n") and v is not None else v) for k, v in r.items()} for r in in_sql]
+        assert as_ints == fetched
+        if units_of:
+            offsets = {r["g0"]: r["u_o"] for r in in_sql}
+            assert offsets["USD"] == 0.0 and 2.0 < offsets["JPY"] < 2.3 and offsets["(null)"] is None, offsets
+
+
+@pytest.mark.parametrize("drawn", [True, False], ids=["all-drawn", "none-drawn"])
+def test_rows_sharing_a_key_are_not_fetched_past_the_limit(tmp_path, drawn):
+    """The sample's size is estimated from group counts as if every key were distinct; rows sharing a key are
+    drawn together. 450,000 rows under one key whose hash is below every rate are all drawn: the fetch stops
+    one row past FETCH_ROWS and the references stay in the database. Under a key never drawn the sample is
+    empty: no group is judged, as the statement says."""
+    import duckdb
+
+    path = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(path))
+    test = "< 50" if drawn else "> 1000000"  # of 1,000,003 hash buckets
+    same = con.execute(f"SELECT i FROM range(1, 10000000) t(i) WHERE hash(i) % 1000003 {test} LIMIT 1").fetchone()[0]
+    con.execute(
+        f"CREATE TABLE deals AS SELECT {same}::BIGINT AS id, 'o' || (i % 3) AS owner, "
+        "exp(5 + (i * 7919 % 1000) / 250.0) AS amount, 'USD' AS currency FROM range(450000) t(i)"
+    )
+    con.close()
+    source = SqlSource("wh", sa.create_engine(f"duckdb:///{path}"))
+    try:
+        ctx = context(source, "deals")
+        p = magnitude.Params(column="amount")
+        sc = magnitude.scoring(ctx, p)
+        counts = [tuple(r) for r in source.execute(sc.counts)]
+        assert fetchable(counts)  # what the counts say
+        sc = magnitude.scoring(ctx, p, frozenset(), counts)
+        in_sql = [dict(r._mapping) for r in source.execute(magnitude.stats(sc, None, ctx.dialect))]
+        got = fetch_sample(source, magnitude.sample_rows(sc))
+        if drawn:
+            assert got is None and in_sql and in_sql[0]["n"] == 450_000  # every row was drawn
+        else:
+            assert got == [] and in_sql == [] and magnitude.fetched_stats(sc, got, ctx.dialect) == []
+    finally:
+        source.close()

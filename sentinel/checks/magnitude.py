@@ -89,6 +89,7 @@ from sentinel.checks.sqlstats import (
     REFERENCES_FETCHED,
     beyond_every,
     counted,
+    fetch_sample,
     fetchable,
     group_key,
     log10_abs,
@@ -471,6 +472,8 @@ def fetched_stats(sc: Scoring, rows: list[tuple], dialect: str) -> list[dict[str
     """`stats(sc, None, dialect)` computed from the sample's rows (`sample_rows`), for the dialects of
     sqlstats.REFERENCES_FETCHED: the same columns, numbers (the database's own percentiles, bit for bit) and
     order. Without `explained_by` only: the lines' fits stay in the database."""
+    if not rows:  # no group to judge: the statement returns no row either
+        return []
     n_groups = sc.groups
     within = sc.units.index if sc.units is not None else None
     by_group: dict[tuple, list[float]] = {}
@@ -727,10 +730,13 @@ def plan(spec: Spec, ctx: Context) -> Plan:
             spans = fit.spans(ctx.source, ctx.table, sc.raw.us, sc.raw.integer)
             if sc.units is not None:
                 robust = unit_lines(ctx, sc, robust, p)
+        got = None  # the sample's rows, when the references are computed from them (REFERENCES_FETCHED)
+        if n and robust is None and ctx.dialect in REFERENCES_FETCHED and counts is not None and fetchable(counts):
+            got = fetch_sample(ctx.source, sample_rows(sc))
         if not n:
             found = []
-        elif robust is None and ctx.dialect in REFERENCES_FETCHED and counts is not None and fetchable(counts):
-            found = fetched_stats(sc, [tuple(r) for r in ctx.source.execute(sample_rows(sc))], ctx.dialect)
+        elif got is not None:
+            found = fetched_stats(sc, got, ctx.dialect)
         else:
             found = [dict(r._mapping) for r in ctx.source.execute(stats(sc, robust, ctx.dialect))]
         fits = robust.fits(found) if robust else None

@@ -43,7 +43,7 @@ COUNTS_FIRST = ("spark",)
 # the statement's dozen small aggregates as its own stages, so magnitude's reference statement took 3.2-4.4 s at
 # 10M rows where fetching its sample took 0.7-0.8 s
 REFERENCES_FETCHED = ("spark",)
-FETCH_ROWS = 2 * SAMPLE_TOTAL  # the most sample rows fetched (the hash draws about each group's cap, not exactly)
+FETCH_ROWS = 2 * SAMPLE_TOTAL  # the most sample rows fetched (fetchable's estimate, fetch_sample's hard limit)
 
 
 def log10_abs(expr: sa.ColumnElement) -> sa.ColumnElement:
@@ -218,6 +218,14 @@ def fetchable(counts: list[tuple] | None) -> bool:
         return True
     cap = max(SAMPLE, SAMPLE_TOTAL / max(len(counts), 1))
     return sum(min(int(c[-1]), cap) for c in counts) <= FETCH_ROWS
+
+
+def fetch_sample(source: Any, stmt: sa.Select) -> list[tuple] | None:
+    """The rows of `stmt` (a sample's) if they number at most FETCH_ROWS, else None (one row more is asked for,
+    never the rest): `fetchable` estimates from the group counts as if every key were distinct, but rows that
+    share a key value, NULL included, share its hash and are drawn or left out together."""
+    rows = source.execute(stmt.limit(FETCH_ROWS + 1))
+    return [tuple(r) for r in rows] if len(rows) <= FETCH_ROWS else None
 
 
 def sampled(

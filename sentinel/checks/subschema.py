@@ -73,6 +73,7 @@ from sentinel.checks.sqlstats import (
     REFERENCES_FETCHED,
     SAMPLE,
     counted,
+    fetch_sample,
     fetchable,
     group_key,
     log10_abs,
@@ -300,61 +301,6 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         sample = sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
         return cols, sample, fetchable(counts) if groups else True
 
-    def mode_stats(sample: sa.CTE, fits: fit.Robust | None, units_of: tuple[str, list[str]] | None = None) -> sa.Select:
-        """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
-        shifted minority moves the line little: it is refitted without the rows far from it). `units_of`
-        (main label, other currency labels; no fit, no peers): each row also carries its label's mixed-currency
-        offset (`_units_stats` as u_o, u_n, u_mad), from the main label's median in this statement, so the
-        sample is drawn once (ONE_PASS)."""
-        if fits is None:
-            resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
-        else:
-            lines = fits.lines
-            resid = (
-                sa.select(
-                    sample.c.g0,
-                    sample.c.group_rows,
-                    (sample.c.y - fit.predicted(lines, [sample.c[v] for v in explained])).label("y"),
-                )
-                .select_from(sample.join(lines, sample.c.g0 == lines.c.g0))
-                .cte("ss_resid")
-            )
-        med = (
-            sa.select(resid.c.g0, median(resid.c.y).label("m"), sa.func.max(resid.c.group_rows).label("n"))
-            .group_by(resid.c.g0)
-            .cte("ss_med")
-        )
-        dev = (
-            sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
-            .select_from(resid.join(med, resid.c.g0 == med.c.g0))
-            .group_by(med.c.g0, med.c.m, med.c.n)
-            .cte("ss_dev")
-        )
-        # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
-        inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
-        fourths = quantiles(ctx.dialect, resid.c.y, [0.25, 0.5, 0.75])
-        quartiles = [v.label(f"q{q}") for q, v in zip((25, 50, 75), fourths, strict=True)]
-        joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
-        if fits is not None:
-            joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
-        body = (
-            sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles, *line)
-            .select_from(joined)
-            .where(inside)
-            .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *line)
-        )
-        if units_of is None:
-            return body.order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
-        main, others = units_of
-        refs = sa.select(sa.literal("(all)").label("pg"), med.c.m.label("c")).where(med.c.g0 == main).cte("ss_refs")
-        offsets = _units_stats(sample, refs, [], main, others, False).order_by(None).subquery("ss_offsets")
-        body = body.subquery("ss_body")
-        return (
-            sa.select(body, offsets.c.o.label("u_o"), offsets.c.n.label("u_n"), offsets.c.mad.label("u_mad"))
-            .select_from(body.outerjoin(offsets, body.c.g0 == offsets.c.lab))
-            .order_by(body.c.g0)
-        )
-
     def tails_of(
         cols: list[sa.ColumnElement],
         where: list[sa.ColumnElement],
@@ -546,17 +492,21 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         by_label = bool(p.category_column) and categories is None
         main = min(counts, key=lambda v: (-counts[v], v)) if by_label and counts else None
         units = _currency_labels(counts, main, fx) if main is not None else []
-        cols, sample, small = rows_of(categories is None, where, bool(units), scored)
+        cols, sample, bounded = rows_of(categories is None, where, bool(units), scored)
         modes = []
         robust = None
         if explained:
             robust = fit.robust(ctx.source, sample, explained, 1, MIN_FIT, p.explained_by, "ss_lines")
         one_pass = bool(units) and robust is None and not peers and ctx.dialect in ONE_PASS
-        if robust is None and ctx.dialect in REFERENCES_FETCHED and small:  # the same numbers, from its rows
-            got = ctx.source.execute(sa.select(sample.c.g0, sample.c.y, sample.c.group_rows))
+        got = None  # the sample's rows, when the main modes are computed from them (REFERENCES_FETCHED)
+        if robust is None and ctx.dialect in REFERENCES_FETCHED and bounded:
+            got = fetch_sample(ctx.source, sa.select(sample.c.g0, sample.c.y, sample.c.group_rows))
+        if got is not None:  # the same numbers as the statement's
             stats = fetched_modes(got, (main, units) if one_pass else None, ctx.dialect)
         else:
-            stats = ctx.source.execute(mode_stats(sample, robust, (main, units) if one_pass else None))
+            stats = ctx.source.execute(
+                mode_stats(sample, robust, explained, ctx.dialect, (main, units) if one_pass else None)
+            )
         fits = robust.fits(stats) if robust else None
         notes = [note] if note else []
         if peers:  # a peer group of a few rows cannot place a main mode, let alone a second one: skipped
@@ -802,6 +752,68 @@ def _currency_labels(counts: dict[str, int], main: str, fx_rates: dict[str, floa
     if currency_rate(main, fx_rates) is None:
         return []
     return [v for v in sorted(counts) if v != main and currency_rate(v, fx_rates) is not None]
+
+
+def mode_stats(
+    sample: sa.CTE,
+    fits: fit.Robust | None,
+    explained: list[str],
+    dialect: str,
+    units_of: tuple[str, list[str]] | None = None,
+) -> sa.Select:
+    """Each label's main mode: the median and MAD of y, or of its residual against the label's line (a
+    shifted minority moves the line little: it is refitted without the rows far from it). `units_of`
+    (main label, other currency labels; no fit, no peers): each row also carries its label's mixed-currency
+    offset (`_units_stats` as u_o, u_n, u_mad), from the main label's median in this statement, so the
+    sample is drawn once (ONE_PASS)."""
+    if fits is None:
+        resid = sa.select(sample.c.g0, sample.c.group_rows, sample.c.y).cte("ss_resid")
+    else:
+        lines = fits.lines
+        resid = (
+            sa.select(
+                sample.c.g0,
+                sample.c.group_rows,
+                (sample.c.y - fit.predicted(lines, [sample.c[v] for v in explained])).label("y"),
+            )
+            .select_from(sample.join(lines, sample.c.g0 == lines.c.g0))
+            .cte("ss_resid")
+        )
+    med = (
+        sa.select(resid.c.g0, median(resid.c.y).label("m"), sa.func.max(resid.c.group_rows).label("n"))
+        .group_by(resid.c.g0)
+        .cte("ss_med")
+    )
+    dev = (
+        sa.select(med.c.g0, med.c.m, med.c.n, median(sa.func.abs(resid.c.y - med.c.m)).label("mad"))
+        .select_from(resid.join(med, resid.c.g0 == med.c.g0))
+        .group_by(med.c.g0, med.c.m, med.c.n)
+        .cte("ss_dev")
+    )
+    # the body's skew, from its quartiles inside the tail edges (so a shifted minority does not make it)
+    inside = sa.func.abs(resid.c.y - dev.c.m) <= sa.func.greatest(TAIL_SIGMAS * 1.4826 * dev.c.mad, TAIL_MIN)
+    fourths = quantiles(dialect, resid.c.y, [0.25, 0.5, 0.75])
+    quartiles = [v.label(f"q{q}") for q, v in zip((25, 50, 75), fourths, strict=True)]
+    joined, line = resid.join(dev, resid.c.g0 == dev.c.g0), []
+    if fits is not None:
+        joined, line = fits.attach(joined, [dev.c.g0])  # lines fitted in this statement
+    body = (
+        sa.select(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *quartiles, *line)
+        .select_from(joined)
+        .where(inside)
+        .group_by(dev.c.g0, dev.c.m, dev.c.n, dev.c.mad, *line)
+    )
+    if units_of is None:
+        return body.order_by(dev.c.g0)  # the same literals every run: see magnitude.stats
+    main, others = units_of
+    refs = sa.select(sa.literal("(all)").label("pg"), med.c.m.label("c")).where(med.c.g0 == main).cte("ss_refs")
+    offsets = _units_stats(sample, refs, [], main, others, False).order_by(None).subquery("ss_offsets")
+    body = body.subquery("ss_body")
+    return (
+        sa.select(body, offsets.c.o.label("u_o"), offsets.c.n.label("u_n"), offsets.c.mad.label("u_mad"))
+        .select_from(body.outerjoin(offsets, body.c.g0 == offsets.c.lab))
+        .order_by(body.c.g0)
+    )
 
 
 def _mixed_units(
