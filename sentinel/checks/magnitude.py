@@ -21,8 +21,10 @@ Groups with fewer than `MIN_GROUP` rows borrow the whole table's reference, or t
 is 1.4826·MAD of the residuals in the same group, floored at `FLOOR` so a group of identical values still
 flags a value ten times larger.
 
-Everything is computed in the database. The references (fits, medians, MADs) come from a deterministic
-sample of each group (sentinel/checks/sqlstats.py), in one statement that returns one row per group; with
+Everything is computed in the database (on Spark, without `explained_by`, the references are computed from
+the fetched sample instead: sqlstats.REFERENCES_FETCHED, `fetched_stats`, the same numbers). The references
+(fits, medians, MADs) come from a deterministic sample of each group (sentinel/checks/sqlstats.py), in one
+statement that returns one row per group; with
 `explained_by` (and on Spark: sqlstats.COUNTS_FIRST), a statement before it counts each group's rows (the
 sample then joins them as literals), and the lines are fitted on the same sample inside it (one column) or
 in two statements before it (several: sentinel/checks/fit.py). Then one scan scores every row against the

@@ -52,6 +52,8 @@ found as in `magnitude` by the columns' sums in the dataset's scan. Past `max_ca
 Counts and medians are computed in the database; only the rows of a likely second mode's side are fetched
 (up to FETCH_MAX, with the tail counts, so a mode costs no second scan). Each label's main mode
 (median, MAD) comes from a sample of its rows (sentinel/checks/sqlstats.py); its tails are counted over all.
+On Spark, without `explained_by`, the main modes are computed from the fetched sample (`fetched_modes`,
+sqlstats.REFERENCES_FETCHED): the same numbers, without Spark's two dozen stages for a dozen small aggregates.
 """
 
 from __future__ import annotations
