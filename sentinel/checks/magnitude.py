@@ -90,6 +90,7 @@ from sentinel.checks.sqlstats import (
     NULL_GROUP,
     REFERENCES_FETCHED,
     beyond_every,
+    centred,
     counted,
     fetch_sample,
     fetchable,
@@ -486,10 +487,8 @@ def fetched_stats(sc: Scoring, rows: list[tuple], dialect: str) -> list[dict[str
         group_rows[g] = max(group_rows.get(g, 0), int(r[n_groups + 1]))
 
     def centre(values: list[float]) -> tuple[float, int, float, float]:
-        ordered = sorted(values)
-        m = percentile_cont(dialect, ordered, 0.5)
-        devs = sorted(abs(v - m) for v in ordered)
-        return m, len(ordered), percentile_cont(dialect, devs, 0.5), percentile_cont(dialect, devs, 0.9)
+        ordered, m, (mad, d90) = centred(dialect, values, (0.5, 0.9))
+        return m, len(ordered), mad, d90
 
     own = {g: centre(ys) for g, ys in by_group.items()}
     units: dict[Any, list[float]] = {}

@@ -109,6 +109,15 @@ def percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
     return lo + d * (hi - lo)
 
 
+def centred(dialect: str, values: list[float], qs: tuple[float, ...]) -> tuple[list[float], float, list[float]]:
+    """`values` sorted, their median and the `qs` quantiles of their |deviation| from it, as the statements'
+    `percentile_cont(0.5)` of y and of abs(y - m) compute them in `dialect` (sqlstats.REFERENCES_FETCHED)."""
+    ordered = sorted(values)
+    m = percentile_cont(dialect, ordered, 0.5)
+    devs = sorted(abs(v - m) for v in ordered)
+    return ordered, m, [percentile_cont(dialect, devs, q) for q in qs]
+
+
 def group_key(col: sa.ColumnElement) -> sa.ColumnElement:
     """A group's join key: text, never NULL. `IS NOT DISTINCT FROM` would keep NULL groups too, but
     PostgreSQL cannot hash-join on it, and a nested loop over 10M rows never ends."""

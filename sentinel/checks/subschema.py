@@ -74,6 +74,7 @@ from sentinel.checks.sqlstats import (
     EXACT_PERCENTILES,
     REFERENCES_FETCHED,
     SAMPLE,
+    centred,
     counted,
     fetch_sample,
     fetchable,
@@ -301,7 +302,7 @@ def plan(spec: Spec, ctx: Context) -> Plan:
         elif groups or explained:
             counts = [tuple(r) for r in ctx.source.execute(counted(ctx.table, where, groups))]
         sample = sampled(ctx.dialect, ctx.table, cols + extra, where, groups, key, "ss", counts)
-        return cols, sample, fetchable(counts) if groups else True
+        return cols, sample, fetchable(counts)
 
     def tails_of(
         cols: list[sa.ColumnElement],
@@ -1019,14 +1020,9 @@ def fetched_modes(rows: list[Any], units_of: tuple[str, list[str]] | None, diale
         by.setdefault(g, []).append(float(y))
         rows_of[g] = max(rows_of.get(g, 0), int(group_rows))
 
-    def centre(values: list[float]) -> tuple[list[float], float, float]:
-        ordered = sorted(values)
-        m = percentile_cont(dialect, ordered, 0.5)
-        return ordered, m, percentile_cont(dialect, sorted(abs(v - m) for v in ordered), 0.5)
-
     modes, medians = [], {}
     for g in sorted(by):
-        ordered, m, mad = centre(by[g])
+        ordered, m, (mad,) = centred(dialect, by[g], (0.5,))
         medians[g] = m
         edge = max(TAIL_SIGMAS * 1.4826 * mad, TAIL_MIN)
         body = [v for v in ordered if abs(v - m) <= edge]
@@ -1039,7 +1035,7 @@ def fetched_modes(rows: list[Any], units_of: tuple[str, list[str]] | None, diale
     offsets = {}
     for lab in [main, *others]:
         if lab in by:
-            _ordered, o, mad = centre([v - medians[main] for v in by[lab]])
+            _ordered, o, (mad,) = centred(dialect, [v - medians[main] for v in by[lab]], (0.5,))
             offsets[lab] = {"u_o": o, "u_n": len(by[lab]), "u_mad": mad}
     return [replace(mode, **offsets.get(mode.g0, {})) for mode in modes]
 
