@@ -89,6 +89,10 @@ class SparkServer:
             "spark.sql.catalogImplementation": "in-memory",  # no Derby metastore_db in the working directory
             "spark.sql.warehouse.dir": str(self.work / "warehouse"),
             "spark.sql.session.timeZone": "UTC",
+            # compiled query stages kept (default 100): two workloads taking turns (bench/speed.py's Sentinel run
+            # and the hand-written statements) evicted each other's and recompiled every round; measured on 10M
+            # rows, Sentinel's run 5.8-6.3 s -> 4.8-5.1 s, the hand-written 4.9-5.0 s -> 4.4-4.5 s (docs/spark.md)
+            "spark.sql.codegen.cache.maxEntries": "1000",
             "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={self.work}",
         }
         cmd = [

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sentinel.checks import magnitude, subschema
+from sentinel.checks import magnitude, sqlstats, subschema
 from sentinel.checks.common import Context
 from sentinel.checks.sqlstats import (
     COUNTS_FIRST,
@@ -105,7 +105,7 @@ def test_fetched_references_are_the_statements(deals, params):
     if ctx.dialect in COUNTS_FIRST:  # as the check runs it there
         sc = magnitude.scoring(ctx, p, frozenset(), [tuple(r) for r in source.execute(sc.counts)])
     in_sql = [dict(r._mapping) for r in source.execute(magnitude.stats(sc, None, ctx.dialect))]
-    fetched = magnitude.fetched_stats(sc, [tuple(r) for r in source.execute(magnitude.sample_rows(sc))], ctx.dialect)
+    fetched = magnitude.fetched_stats(sc, source.execute_arrow(magnitude.sample_rows(sc)), ctx.dialect)
     assert len(in_sql) >= (5 if p.group_by else 1)
     assert any(r["n"] < magnitude.MIN_GROUP for r in in_sql) == bool(p.group_by)  # a group borrows its unit's
     assert max(r["group_rows"] for r in in_sql) > max(r["n"] for r in in_sql)  # a group was sampled
@@ -217,6 +217,32 @@ def test_rows_sharing_a_key_are_not_fetched_past_the_limit(tmp_path, drawn):
         if drawn:
             assert got is None and in_sql and in_sql[0]["n"] == 450_000  # every row was drawn
         else:
-            assert got == [] and in_sql == [] and magnitude.fetched_stats(sc, got, ctx.dialect) == []
+            assert got.num_rows == 0 and in_sql == [] and magnitude.fetched_stats(sc, got, ctx.dialect) == []
     finally:
         source.close()
+
+
+def test_grouped_is_pythons_grouping():
+    """`grouped` (Arrow and numpy) against the grouping it replaced, in plain Python: the groups in the order of
+    their key tuples (text compared as Python compares it: "B" < "a" < "é"), each group's values sorted and its
+    largest group_rows. Two key columns whose values repeat across each other, ties and a value of each sign."""
+    rnd = random.Random(3)
+    firsts, seconds = ["a", "B", "é", "(null)", "a,b", ""], ["USD", "JPY", "(null)", "usd"]
+    data = [
+        (rnd.choice(firsts), rnd.choice(seconds), rnd.choice([-1.5, 0.0, 2.25, rnd.gauss(0, 3)]), rnd.randint(1, 9))
+        for _ in range(3_000)
+    ]
+    columns = zip(*data, strict=True)
+    table = pa.table({name: list(col) for name, col in zip(["g0", "g1", "y", "group_rows"], columns, strict=True)})
+    expected: dict[tuple, tuple[list[float], int]] = {}
+    for g0, g1, y, n in data:
+        ys, most = expected.get((g0, g1), ([], 0))
+        expected[(g0, g1)] = ([*ys, y], max(most, n))
+    got = sqlstats.grouped(table, 2)
+    assert [g for g, _ys, _n in got] == sorted(expected) and len(got) > 15
+    for g, ys, n in got:
+        assert ys.tolist() == sorted(expected[g][0]) and n == expected[g][1]
+    by_one = sqlstats.grouped(table.select(["g1", "y", "group_rows"]), 1)
+    assert [g for g, _ys, _n in by_one] == [(s,) for s in sorted(seconds)]
+    assert sum(len(ys) for _g, ys, _n in by_one) == 3_000
+    assert sqlstats.grouped(table.slice(0, 0), 2) == []

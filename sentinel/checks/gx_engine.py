@@ -229,8 +229,7 @@ def _frame(ctx: Context, stmt: sa.Select, columns: list[str]):
     try:
         if ctx.dialect == "spark":
             res = ctx.source.connection().execute(stmt)
-            cursor = res.cursor  # sources/spark_dbapi.py keeps the statement's Arrow table; a warehouse streams it
-            table = cursor.arrow if hasattr(cursor, "arrow") else cursor.fetchall_arrow()
+            table = res.cursor.fetchall_arrow()  # sources/spark_dbapi.py's and databricks-sql-connector's
         else:
             res = ctx.source.connection().exec_driver_sql(
                 literal_sql(stmt, ctx.source.engine.dialect), execution_options={"no_parameters": True}

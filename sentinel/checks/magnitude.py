@@ -66,7 +66,7 @@ import math
 import statistics
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field, field_validator, model_validator
@@ -95,6 +95,7 @@ from sentinel.checks.sqlstats import (
     fetch_sample,
     fetchable,
     group_key,
+    grouped,
     log10_abs,
     median,
     outside_every,
@@ -105,6 +106,10 @@ from sentinel.checks.sqlstats import (
 )
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 MIN_GROUP = 20
 FLOOR = 0.01  # log10 units: a 2.3% spread at least
@@ -471,48 +476,47 @@ def sample_rows(sc: Scoring) -> sa.Select:
     return sa.select(*[t.c[f"g{i}"] for i in range(sc.groups)], t.c.y, t.c.group_rows)
 
 
-def fetched_stats(sc: Scoring, rows: list[tuple], dialect: str) -> list[dict[str, Any]]:
-    """`stats(sc, None, dialect)` computed from the sample's rows (`sample_rows`), for the dialects of
-    sqlstats.REFERENCES_FETCHED: the same columns, numbers (the database's own percentiles, bit for bit) and
-    order. Without `explained_by` only: the lines' fits stay in the database."""
-    if not rows:  # no group to judge: the statement returns no row either
-        return []
-    n_groups = sc.groups
-    within = sc.units.index if sc.units is not None else None
-    by_group: dict[tuple, list[float]] = {}
-    group_rows: dict[tuple, int] = {}
-    for r in rows:
-        g = tuple(r[:n_groups])
-        by_group.setdefault(g, []).append(float(r[n_groups]))
-        group_rows[g] = max(group_rows.get(g, 0), int(r[n_groups + 1]))
+def fetched_stats(sc: Scoring, sample: pa.Table, dialect: str) -> list[dict[str, Any]]:
+    """`stats(sc, None, dialect)` computed from the sample's rows (`sample_rows`, fetched as columns), for the
+    dialects of sqlstats.REFERENCES_FETCHED: the same columns, numbers (the database's own percentiles, bit for
+    bit) and order. Without `explained_by` only: the lines' fits stay in the database."""
+    import numpy as np
 
-    def centre(values: list[float]) -> tuple[float, int, float, float]:
+    groups = grouped(sample, sc.groups)
+    if not groups:  # no group to judge: the statement returns no row either
+        return []
+    within = sc.units.index if sc.units is not None else None
+
+    def unit(g: tuple) -> Any:
+        return None if within is None else g[within]
+
+    def centre(values: np.ndarray) -> tuple[float, int, float, float]:
         ordered, m, (mad, d90) = centred(dialect, values, (0.5, 0.9))
         return m, len(ordered), mad, d90
 
-    own = {g: centre(ys) for g, ys in by_group.items()}
-    units: dict[Any, list[float]] = {}
-    for g, ys in by_group.items():
-        units.setdefault(None if within is None else g[within], []).extend(ys)
-    overall = {u: centre(ys) for u, ys in units.items()}
+    own = {g: centre(ys) for g, ys, _rows in groups}
+    units: dict[Any, list[np.ndarray]] = {}
+    for g, ys, _rows in groups:
+        units.setdefault(unit(g), []).append(ys)
+    overall = {u: centre(np.concatenate(parts)) for u, parts in units.items()}
     zs = []
-    for g, ys in by_group.items():
+    for g, ys, _rows in groups:
         m, n, mad, _d90 = own[g]
-        m0, _n0, mad0, _d90_0 = overall[None if within is None else g[within]]
+        m0, _n0, mad0, _d90_0 = overall[unit(g)]
         mine = n >= MIN_GROUP
         c = m if mine else m0
         spread = max(1.4826 * mad if mine else 1.4826 * mad0, FLOOR)
-        zs += [abs((y - c) / spread) for y in ys]
-    zs.sort()
-    q90, q99 = percentile_cont(dialect, zs, 0.9), percentile_cont(dialect, zs, 0.99)
+        zs.append(np.abs((ys - c) / spread))
+    every = np.sort(np.concatenate(zs))
+    q90, q99 = percentile_cont(dialect, every, 0.9), percentile_cont(dialect, every, 0.99)
     out = []
-    for g in sorted(by_group):
+    for g, _ys, group_rows in groups:
         m, n, mad, d90 = own[g]
-        m0, n0, mad0, d90_0 = overall[None if within is None else g[within]]
+        m0, n0, mad0, d90_0 = overall[unit(g)]
         out.append(
             {
                 **{f"g{i}": v for i, v in enumerate(g)},
-                "group_rows": group_rows[g],
+                "group_rows": group_rows,
                 **{"m": m, "n": n, "mad": mad, "d90": d90, "m0": m0, "n0": n0, "mad0": mad0, "d90_0": d90_0},
                 **{"q90": q90, "q99": q99},
             }

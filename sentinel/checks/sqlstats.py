@@ -20,9 +20,13 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+if TYPE_CHECKING:  # imported where a sample is fetched (Spark): a fresh run on DuckDB needs neither
+    import numpy as np
+    import pyarrow as pa
 
 SAMPLE = 2_000  # rows per group behind a reference, at least: medians to ~3% of a sigma
 SAMPLE_TOTAL = 200_000  # rows in all the sample may hold: few groups take more rows each (one group: 200,000)
@@ -101,7 +105,7 @@ def percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
     PostgreSQL and Spark compute lo + d*(hi - lo)."""
     rn = q * (len(ordered) - 1) if dialect != "duckdb" else (len(ordered) - 1) * q
     lo_i, hi_i = math.floor(rn), math.ceil(rn)
-    lo, hi, d = ordered[lo_i], ordered[hi_i], rn - lo_i
+    lo, hi, d = float(ordered[lo_i]), float(ordered[hi_i]), rn - lo_i  # float: `ordered` may be a numpy array
     if lo_i == hi_i:
         return lo
     if dialect == "duckdb":
@@ -109,13 +113,51 @@ def percentile_cont(dialect: str, ordered: list[float], q: float) -> float:
     return lo + d * (hi - lo)
 
 
-def centred(dialect: str, values: list[float], qs: tuple[float, ...]) -> tuple[list[float], float, list[float]]:
+def centred(dialect: str, values: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, float, list[float]]:
     """`values` sorted, their median and the `qs` quantiles of their |deviation| from it, as the statements'
-    `percentile_cont(0.5)` of y and of abs(y - m) compute them in `dialect` (sqlstats.REFERENCES_FETCHED)."""
-    ordered = sorted(values)
+    `percentile_cont(0.5)` of y and of abs(y - m) compute them in `dialect` (sqlstats.REFERENCES_FETCHED).
+    numpy's subtraction, absolute value and sort of doubles are IEEE's, as Python's and the database's are."""
+    import numpy as np
+
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
     m = percentile_cont(dialect, ordered, 0.5)
-    devs = sorted(abs(v - m) for v in ordered)
+    devs = np.sort(np.abs(ordered - m))
     return ordered, m, [percentile_cont(dialect, devs, q) for q in qs]
+
+
+def grouped(sample: pa.Table, keys: int) -> list[tuple[tuple[str, ...], np.ndarray, int]]:
+    """A fetched sample's rows (`keys` group columns of text, then y, then group_rows: `fetch_sample`) by
+    group, in Python's order of the groups' key tuples: each group's key, its y values in ascending order and
+    its group_rows. Arrow and numpy group and sort: 400,000 rows cost Python 0.4 s as tuples and lists."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = sample.num_rows
+    if not n:
+        return []
+    code = np.zeros(n, dtype=np.int64)  # each row's group, numbered in key order
+    columns = []  # each key column: its distinct values in order, and each row's rank among them
+    for i in range(keys):
+        enc = pc.dictionary_encode(sample.column(i).combine_chunks())
+        values = enc.dictionary.to_pylist()
+        order = sorted(range(len(values)), key=values.__getitem__)
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[order] = np.arange(len(values))
+        row_rank = rank[enc.indices.to_numpy(zero_copy_only=False)]
+        columns.append(([values[j] for j in order], row_rank))
+        _, code = np.unique(code * len(values) + row_rank, return_inverse=True)  # stays below n: no overflow
+    y = sample.column(keys).to_numpy().astype(np.float64, copy=False)
+    group_rows = sample.column(keys + 1).to_numpy()
+    order = np.lexsort((y, code))
+    code, y, group_rows = code[order], y[order], group_rows[order]
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    ends = [*starts[1:].tolist(), n]
+    most = np.maximum.reduceat(group_rows, starts)
+    firsts = order[starts]
+    return [
+        (tuple(names[int(ranks[first])] for names, ranks in columns), y[lo:hi], int(rows))
+        for first, lo, hi, rows in zip(firsts, starts.tolist(), ends, most, strict=True)
+    ]
 
 
 def group_key(col: sa.ColumnElement) -> sa.ColumnElement:
@@ -229,12 +271,12 @@ def fetchable(counts: list[tuple] | None) -> bool:
     return sum(min(int(c[-1]), cap) for c in counts) <= FETCH_ROWS
 
 
-def fetch_sample(source: Any, stmt: sa.Select) -> list[tuple] | None:
-    """The rows of `stmt` (a sample's) if they number at most FETCH_ROWS, else None (one row more is asked for,
-    never the rest): `fetchable` estimates from the group counts as if every key were distinct, but rows that
-    share a key value, NULL included, share its hash and are drawn or left out together."""
-    rows = source.execute(stmt.limit(FETCH_ROWS + 1))
-    return [tuple(r) for r in rows] if len(rows) <= FETCH_ROWS else None
+def fetch_sample(source: Any, stmt: sa.Select) -> pa.Table | None:
+    """The rows of `stmt` (a sample's) as columns if they number at most FETCH_ROWS, else None (one row more is
+    asked for, never the rest): `fetchable` estimates from the group counts as if every key were distinct, but
+    rows that share a key value, NULL included, share its hash and are drawn or left out together."""
+    table = source.execute_arrow(stmt.limit(FETCH_ROWS + 1))
+    return table if table.num_rows <= FETCH_ROWS else None
 
 
 def sampled(

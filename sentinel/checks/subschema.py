@@ -62,7 +62,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from pydantic import Field, model_validator
@@ -79,6 +79,7 @@ from sentinel.checks.sqlstats import (
     fetch_sample,
     fetchable,
     group_key,
+    grouped,
     log10_abs,
     median,
     outside_every,
@@ -89,6 +90,9 @@ from sentinel.checks.sqlstats import (
 )
 from sentinel.results import CheckResult
 from sentinel.yamlmodel import CheckParams, Duration, Severity
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Approximate units per USD, used only to *name* a candidate currency; config `fx_rates` override them.
 BUILTIN_FX = {
@@ -1010,32 +1014,29 @@ class _Mode:
     u_mad: float | None = None
 
 
-def fetched_modes(rows: list[Any], units_of: tuple[str, list[str]] | None, dialect: str) -> list[_Mode]:
-    """`mode_stats(sample, None, units_of)` computed from the sample's rows (g0, y, group_rows), for the
-    dialects of sqlstats.REFERENCES_FETCHED: the same numbers (the database's percentiles, bit for bit), in
-    the same order."""
-    by: dict[str, list[float]] = {}
-    rows_of: dict[str, int] = {}
-    for g, y, group_rows in rows:
-        by.setdefault(g, []).append(float(y))
-        rows_of[g] = max(rows_of.get(g, 0), int(group_rows))
+def fetched_modes(sample: pa.Table, units_of: tuple[str, list[str]] | None, dialect: str) -> list[_Mode]:
+    """`mode_stats(sample, None, units_of)` computed from the sample's rows (g0, y, group_rows, fetched as
+    columns), for the dialects of sqlstats.REFERENCES_FETCHED: the same numbers (the database's percentiles, bit
+    for bit), in the same order."""
+    import numpy as np
 
-    modes, medians = [], {}
-    for g in sorted(by):
-        ordered, m, (mad,) = centred(dialect, by[g], (0.5,))
+    modes, medians, by = [], {}, {}
+    for (g,), ys, group_rows in grouped(sample, 1):
+        by[g] = ys
+        ordered, m, (mad,) = centred(dialect, ys, (0.5,))
         medians[g] = m
         edge = max(TAIL_SIGMAS * 1.4826 * mad, TAIL_MIN)
-        body = [v for v in ordered if abs(v - m) <= edge]
-        if body:
+        body = ordered[np.abs(ordered - m) <= edge]
+        if len(body):
             q25, q50, q75 = (percentile_cont(dialect, body, q) for q in (0.25, 0.5, 0.75))
-            modes.append(_Mode(g, m, rows_of[g], mad, q25, q50, q75))
+            modes.append(_Mode(g, m, group_rows, mad, q25, q50, q75))
     if units_of is None or units_of[0] not in medians:
         return modes
     main, others = units_of
     offsets = {}
     for lab in [main, *others]:
         if lab in by:
-            _ordered, o, (mad,) = centred(dialect, [v - medians[main] for v in by[lab]], (0.5,))
+            _ordered, o, (mad,) = centred(dialect, by[lab] - medians[main], (0.5,))
             offsets[lab] = {"u_o": o, "u_n": len(by[lab]), "u_mad": mad}
     return [replace(mode, **offsets.get(mode.g0, {})) for mode in modes]
 

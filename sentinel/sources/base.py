@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -15,6 +15,9 @@ from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 
 from sentinel.envsubst import redact
 from sentinel.results import CannotMeasure
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where a result is turned into columns: a fresh run may need none
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,14 @@ class SqlSource:
         rows = self._run(f"DESCRIBE {target}")
         return {r[0]: ColumnInfo(r[0], r[1], r[2] != "NO", *_flags_by_name(r[1])) for r in rows}
 
-    def execute(self, stmt: sa.Executable) -> list[sa.Row]:
+    def execute_arrow(self, stmt: sa.Executable) -> pa.Table:
+        """`execute`'s result as one pyarrow Table, for results of many rows that are read column by column
+        (a detector's fetched sample: 400,000 rows as Row objects and tuples cost Python 0.4 s on Spark). A
+        driver with an Arrow result (`fetchall_arrow`: Spark Connect's, Databricks') hands it over as it is;
+        others' rows are turned into columns."""
+        return self.execute(stmt, arrow=True)
+
+    def execute(self, stmt: sa.Executable, arrow: bool = False) -> Any:
         """Rows of `stmt`. DuckDB gets it as literal SQL: with bound parameters it plans a generic statement
         and the detectors' queries run about 4x slower (measured on 10M rows: 2.3 s against 0.6 s). So does any
         statement with more bound values than drivers accept (PostgreSQL's protocol stops at 65,535): the
@@ -181,10 +191,10 @@ class SqlSource:
         if self.speculation_key is not None or self.dialect == "duckdb" or many:
             sql = literal_sql(stmt, self.engine.dialect)
         if sql is not None and (self.dialect == "duckdb" or many):
-            return self._run(sql)
-        return self._run(sql, stmt)
+            return self._run(sql, arrow=arrow)
+        return self._run(sql, stmt, arrow)
 
-    def _run(self, sql: str | None, stmt: sa.Executable | None = None) -> list[sa.Row]:
+    def _run(self, sql: str | None, stmt: sa.Executable | None = None, arrow: bool = False) -> Any:
         """Rows of `stmt`, or with no `stmt` of `sql` sent to the driver byte for byte (no parameters, so
         psycopg leaves `%` alone too). `sql` is also the text the speculative scan records and matches."""
         if sql is not None and self.speculation_key is not None:
@@ -195,6 +205,8 @@ class SqlSource:
             if hit is not None:
                 names, rows, seconds = hit
                 self.db_seconds += seconds
+                if arrow:
+                    return columns_of(names, rows)
                 return list(IteratorResult(SimpleResultMetaData(names), iter(rows)).all())
             if self._conn is None:
                 prefetch.release(self.speculation_key)
@@ -205,7 +217,11 @@ class SqlSource:
                 result = conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
             else:
                 result = conn.execute(stmt)
-            return list(result.fetchall())
+            if not arrow:
+                return list(result.fetchall())
+            with result:
+                fetch = getattr(result.cursor, "fetchall_arrow", None)
+                return fetch() if fetch is not None else columns_of(list(result.keys()), result.fetchall())
         except Exception as exc:
             self._reset()
             raise classify(exc) from exc
@@ -239,6 +255,14 @@ class SqlSource:
             self._conn = None
         if not self.shared:
             self.engine.dispose()
+
+
+def columns_of(names: list[str], rows: Any) -> pa.Table:
+    """Rows as a pyarrow Table of `names` (a column of no rows, or of NULLs only, is typed null)."""
+    import pyarrow as pa
+
+    rows = list(rows)
+    return pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(names)})
 
 
 def bound_values(compiled: sa.engine.Compiled) -> int:
