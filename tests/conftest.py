@@ -6,6 +6,7 @@ skipped with the reason printed, except under CI=true, where a missing PostgreSQ
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -34,6 +35,14 @@ def _pg_available() -> str | None:
 
 
 PG_PROBLEM = _pg_available()
+
+
+@pytest.fixture(autouse=True)
+def _heap_unfrozen():
+    """A daemon started in this process freezes the heap (daemon.settle_heap); the next test starts with the
+    garbage collector seeing every object again, so what a test leaves in reference cycles is collected."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -95,6 +95,10 @@ class CaptureSource(SqlSource):
         self.transcript.statement(stmt, self.engine.dialect)
         return super().execute(stmt)
 
+    def execute_arrow(self, stmt: sa.Executable) -> Any:
+        self.transcript.statement(stmt, self.engine.dialect)
+        return super().execute_arrow(stmt)
+
 
 def _params(compiled: sa.engine.Compiled) -> str:
     """The bound values as the driver gets them: a list in placeholder order for a positional paramstyle,

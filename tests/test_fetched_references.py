@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
@@ -246,3 +247,16 @@ def test_grouped_is_pythons_grouping():
     assert [g for g, _ys, _n in by_one] == [(s,) for s in sorted(seconds)]
     assert sum(len(ys) for _g, ys, _n in by_one) == 3_000
     assert sqlstats.grouped(table.slice(0, 0), 2) == []
+    # as Spark sends it: several record batches; and a y of integers, a group_rows of decimals
+    chunked = pa.concat_tables([table.slice(0, 1_000), table.slice(1_000, 1_500), table.slice(2_500)])
+    assert chunked.column(0).num_chunks == 3
+    assert [(g, ys.tolist(), n) for g, ys, n in sqlstats.grouped(chunked, 2)] == [
+        (g, ys.tolist(), n) for g, ys, n in got
+    ]
+    typed = table.set_column(2, "y", pa.array([round(y) for *_, y, _ in data], pa.int64()))
+    typed = typed.set_column(3, "group_rows", pa.array([Decimal(n) for *_, n in data], pa.decimal128(12, 0)))
+    for g, ys, n in sqlstats.grouped(typed, 2):
+        assert ys.tolist() == sorted(float(round(y)) for a, b, y, _ in data if (a, b) == g)
+        assert n == expected[g][1] and type(n) is int
+    with pytest.raises(ValueError, match="NULL in g1"):
+        sqlstats.grouped(table.set_column(1, "g1", pa.array([None] * len(data), pa.string())), 2)

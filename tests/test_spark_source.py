@@ -292,6 +292,32 @@ def test_a_cte_named_twice_is_planned_as_its_own_shuffle_with_the_same_rows(spar
         conn.close()
 
 
+def test_a_cursor_hands_over_its_arrow_result_from_where_the_rows_stopped(spark_server):
+    """The driver's cursor turns its Arrow result into tuples only when rows are asked for, and
+    `fetchall_arrow` (databricks-sql-connector's name, which SqlSource.execute_arrow looks for) gives the
+    rows not yet fetched; a closed cursor, or one with no statement, has none to give."""
+    from sentinel.sources import spark_dbapi
+
+    conn = spark_dbapi.connect(spark_server.url)
+    try:
+        cur = conn.cursor()
+        with pytest.raises(spark_dbapi.Error, match="no statement"):
+            cur.fetchall_arrow()
+        cur.execute("SELECT id, CAST(id * 1.5 AS DOUBLE) AS y FROM range(5) ORDER BY id")
+        assert cur.rowcount == 5 and [d[0] for d in cur.description] == ["id", "y"]
+        assert cur.fetchone() == (0, 0.0) and cur.fetchmany(2) == [(1, 1.5), (2, 3.0)]
+        rest = cur.fetchall_arrow()
+        assert rest.column_names == ["id", "y"] and rest.to_pylist() == [{"id": 3, "y": 4.5}, {"id": 4, "y": 6.0}]
+        assert cur.fetchall() == [] and cur.fetchall_arrow().num_rows == 0
+        cur.execute("SELECT 'a' AS g")
+        assert cur.fetchall_arrow().to_pylist() == [{"g": "a"}] and cur.fetchone() is None  # nothing turned twice
+        cur.close()
+        with pytest.raises(spark_dbapi.Error):
+            cur.fetchall_arrow()
+    finally:
+        conn.close()
+
+
 def test_rules_the_server_excludes_stay_excluded(spark_server):
     """keep_ctes adds InlineCTE to the session's excluded optimizer rules; it never drops the ones set before."""
     from pyspark.sql import SparkSession

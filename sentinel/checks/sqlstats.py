@@ -135,6 +135,9 @@ def grouped(sample: pa.Table, keys: int) -> list[tuple[tuple[str, ...], np.ndarr
     n = sample.num_rows
     if not n:
         return []
+    nulls = [name for name, col in zip(sample.column_names, sample.columns, strict=True) if col.null_count]
+    if nulls:  # a group key is coalesced and y is a finite logarithm: a NULL is a statement's bug, not data
+        raise ValueError(f"fetched sample: NULL in {', '.join(nulls)}")
     code = np.zeros(n, dtype=np.int64)  # each row's group, numbered in key order
     columns = []  # each key column: its distinct values in order, and each row's rank among them
     for i in range(keys):

@@ -174,7 +174,7 @@ class Cursor:
     def __init__(self, conn: Connection):
         self.connection = conn
         self.description: list[tuple] | None = None
-        self.arrow = None  # the last statement's result as a pyarrow Table (for a DataFrame without rows)
+        self.arrow = None  # the last statement's result as a pyarrow Table
         self.rowcount = -1
         self._rows: list[tuple] | None = []  # None: not yet turned into tuples (`fetchall_arrow` never does)
         self._pos = 0
@@ -203,6 +203,8 @@ class Cursor:
     def fetchall_arrow(self):
         """The rows not yet fetched as a pyarrow Table, as databricks-sql-connector's cursor names it: a
         detector's sample is read by column, never as 400,000 tuples."""
+        if self.arrow is None:
+            raise Error("no statement has been executed on this cursor")
         out = self.arrow.slice(self._pos)
         self._pos = self.rowcount
         return out
@@ -234,7 +236,7 @@ class Cursor:
         return out
 
     def close(self) -> None:
-        self._rows = []
+        self.arrow, self._rows, self._pos = None, [], 0
 
     def setinputsizes(self, sizes: Any) -> None:
         pass
