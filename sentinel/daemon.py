@@ -378,7 +378,7 @@ class Daemon:
                     self._save(report, tick)
         finally:
             lock.release()
-        report = None
+        report = None  # garbage before the heap is frozen
         self._settle_if_alone()
 
     def _settle_if_alone(self) -> None:

@@ -143,11 +143,11 @@ def grouped(sample: pa.Table, keys: int) -> list[tuple[tuple[str, ...], np.ndarr
     for i in range(keys):
         enc = pc.dictionary_encode(sample.column(i).combine_chunks())
         values = enc.dictionary.to_pylist()
-        order = sorted(range(len(values)), key=values.__getitem__)
+        in_order = sorted(range(len(values)), key=values.__getitem__)  # Python's order of text
         rank = np.empty(len(values), dtype=np.int64)
-        rank[order] = np.arange(len(values))
+        rank[in_order] = np.arange(len(values))
         row_rank = rank[enc.indices.to_numpy(zero_copy_only=False)]
-        columns.append(([values[j] for j in order], row_rank))
+        columns.append(([values[j] for j in in_order], row_rank))
         _, code = np.unique(code * len(values) + row_rank, return_inverse=True)  # stays below n: no overflow
     y = sample.column(keys).to_numpy().astype(np.float64, copy=False)
     group_rows = sample.column(keys + 1).to_numpy()
