@@ -57,7 +57,6 @@ def profile(cfg_path: Path, runs: int) -> tuple[list[float], dict[int, list[tupl
 
     cfg = load_config(str(cfg_path))
     store, ds, engines = Store(cfg.state_url), cfg.datasets[0], {}
-    settle_heap()  # as the daemon does before its first run
     sent: list[tuple[str, float]] = []
 
     def before(conn, cursor, statement, params, context, executemany):

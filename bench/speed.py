@@ -123,7 +123,6 @@ cfg = load_config(sys.argv[1])
 store = Store(cfg.state_url)
 ds, engines = cfg.datasets[0], {{}}
 where, runs, keep = sys.argv[2], int(sys.argv[3]), {keep}
-settle_heap()  # as the daemon does before its first run
 con = connect(where) if keep else None
 per_check = globals().get("raw_detectors_per_check")  # the detectors by hand, also one check at a time
 def by_hand(suite):
@@ -195,7 +194,6 @@ from sentinel.daemon import settle_heap
 cfg = load_config(sys.argv[1])
 store = Store(cfg.state_url)
 ds, engines = cfg.datasets[0], {}
-settle_heap()  # as the daemon does before its first run
 times = []
 for i in range(int(sys.argv[2]) + 1):
     began = time.perf_counter()

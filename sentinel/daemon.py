@@ -22,8 +22,8 @@
 - `--http HOST:PORT` serves `/healthz` and Prometheus `/metrics` from a few threads (endpoint.py); idle
   connections are closed. `/healthz` is 503 while the store refuses writes (storefault.py).
 - Spooled runs are JSON files (spool.py); a file that is not one is moved to `spool/bad/`.
-- The heap is frozen for the garbage collector (`settle_heap`) once started, and again after the first run
-  (its lazily imported drivers and check kinds) and after each reload, when no other job is running.
+- The heap is frozen for the garbage collector (`settle_heap`) after the first run (modules, config and the
+  drivers and check kinds the run imported) and after each reload, when no other job is running.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class Daemon:
         self.deferred = replicas.Deferred()
         self.in_flight = 0  # jobs submitted to the workers and not finished: adopt peers' ticks only below `workers`
         self.in_flight_lock = threading.Lock()
-        self.resettle = True  # settle the heap again after a run (`_settle_if_alone`)
+        self.resettle = True  # settle the heap after the next run (`_settle_if_alone`)
         d = self.cfg.main.daemon
         self.workers = ThreadPoolExecutor(d.workers)
         # the heartbeat has a thread of its own: queued behind the runs of an overloaded daemon it came late, the
@@ -168,7 +168,6 @@ class Daemon:
         if self.http:
             self._serve(self.http)
         log.info("daemon started", extra={"event": "started", "daemon": self.id, "datasets": len(self.cfg.datasets)})
-        settle_heap()
         self.scheduler.add_listener(self._stop_if_asked, EVENT_SCHEDULER_STARTED)
         try:
             if not self.stopping.is_set():  # a signal during start-up: stop before the first run
@@ -382,8 +381,8 @@ class Daemon:
         self._settle_if_alone()
 
     def _settle_if_alone(self) -> None:
-        """`settle_heap` once a run has finished after start-up (the drivers and check kinds it imported are
-        alive for good) or after a reload (the old config is garbage), when no other job is running: a run
+        """`settle_heap` once the first run has finished (the drivers and check kinds it imported are alive for
+        good) or after a reload (the old config is garbage), when no other job is running: a run
         frozen halfway would keep its reference cycles from the collector."""
         with self.in_flight_lock:
             if not self.resettle or self.in_flight > 1:  # this job is one

@@ -219,23 +219,21 @@ def _batch(ctx: Context, items: list[Item]):
 def _frame(ctx: Context, stmt: sa.Select, columns: list[str]):
     """The statement's rows as a pandas DataFrame. On DuckDB columnar, through Arrow, on the source's own
     connection (where a files source's views and a frame's registration live) and through SQLAlchemy (Ctrl-C
-    can interrupt it); on Spark from the Arrow table its driver received; elsewhere from rows. Never recorded
-    for the speculative scan: it is no aggregate."""
+    can interrupt it); on Spark from the Arrow table its driver received (`SqlSource.execute_arrow`);
+    elsewhere from rows. Never recorded for the speculative scan: it is no aggregate."""
     import pandas as pd
 
-    if ctx.dialect not in ("duckdb", "spark"):
+    if ctx.dialect == "spark":
+        return ctx.source.execute_arrow(stmt).to_pandas()
+    if ctx.dialect != "duckdb":
         return pd.DataFrame([tuple(r) for r in ctx.source.execute(stmt)], columns=columns)
     began = time.perf_counter()
     try:
-        if ctx.dialect == "spark":
-            res = ctx.source.connection().execute(stmt)
-            table = res.cursor.fetchall_arrow()  # sources/spark_dbapi.py's and databricks-sql-connector's
-        else:
-            res = ctx.source.connection().exec_driver_sql(
-                literal_sql(stmt, ctx.source.engine.dialect), execution_options={"no_parameters": True}
-            )
-            cursor = res.cursor  # duckdb_engine's wrapper of the DuckDB connection holding the result
-            table = (getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table)()  # DuckDB 2 renamed it
+        res = ctx.source.connection().exec_driver_sql(
+            literal_sql(stmt, ctx.source.engine.dialect), execution_options={"no_parameters": True}
+        )
+        cursor = res.cursor  # duckdb_engine's wrapper of the DuckDB connection holding the result
+        table = (getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table)()  # DuckDB 2 renamed it
         res.close()
     except Exception as exc:
         raise classify(exc) from exc
