@@ -260,3 +260,70 @@ def test_grouped_is_pythons_grouping():
         assert n == expected[g][1] and type(n) is int
     with pytest.raises(ValueError, match="NULL in g1"):
         sqlstats.grouped(table.set_column(1, "g1", pa.array([None] * len(data), pa.string())), 2)
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_fetched_tails_are_the_statements(backend, tmp_path, request, monkeypatch):
+    """subschema's tail counts, the medians of their excess and the sides' rows, from the fetched tail rows
+    (`fetched_tails`, how Spark counts them) against the tail statement's, bit for bit, inside whole runs of
+    both subschema checks of CHECKS (by currency, and within owner), with 600 USD rows in cents as a mode."""
+    from backends import deals_table
+    from conftest import Project
+
+    data = rows()
+    rnd, first = random.Random(11), data.num_rows + 1
+    cents = [(first + i, "big", round(rnd.lognormvariate(8, 1.2)) * 1000.0, "USD") for i in range(600)]  # x1000
+    extra = pa.table(dict(zip(data.column_names, zip(*cents, strict=True), strict=True)), data.schema)
+    data = pa.concat_tables([data, extra])
+    project = Project(tmp_path)
+    deals_table(backend, data, "\n".join(CHECKS[1:]), project, request)
+    real, fetched_on, seen = subschema.tail_scan, subschema.REFERENCES_FETCHED, []
+
+    def both(ctx, tails, pooled, min_rows):
+        monkeypatch.setattr(subschema, "REFERENCES_FETCHED", ())
+        summary, fetched = real(ctx, tails, pooled, min_rows)
+        monkeypatch.setattr(subschema, "REFERENCES_FETCHED", (ctx.dialect,))
+        twin, sides = real(ctx, tails, pooled, min_rows)
+        monkeypatch.setattr(subschema, "REFERENCES_FETCHED", fetched_on)
+        assert [(r.lab, int(r.up), int(r.down), r.up_beyond, r.down_beyond) for r in summary] == [
+            tuple(t) for t in twin
+        ]
+        for side, side_rows in fetched.items():  # the statement's likely sides; the twin has every side
+            assert [(r.k, r.x, r.g0, r.d, r.spread) for r in side_rows] == [tuple(r) for r in sides[side]]
+        seen.append((summary, fetched))
+        return summary, fetched
+
+    monkeypatch.setattr(subschema, "tail_scan", both)
+    code, doc = project.run_json()
+    assert code in (0, 1) and len(doc["results"]) == 2, doc
+    assert len(seen) == 2 and all(len(summary) >= 3 and fetched for summary, fetched in seen), seen
+    assert all(r["evidence"].get("modes") for r in doc["results"]), doc
+
+
+def test_fetched_tails_keep_the_statements_order():
+    """Each side's rows in the order of the statement's ORDER BY k (text by code point; NULL first on Spark, last
+    on DuckDB), the pools in their names' order, a side without rows counted 0 with no median; NULL where none
+    can be is refused."""
+    keys = [None, "é", "a", "B", "b", "aa", "A"]
+    table = pa.table(
+        {
+            "k": keys,
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            "g0": ["u"] * 7,
+            "lab": ["USD", "USD", "USD", "USD", "EUR", "USD", "USD"],
+            "d": [2.0, 3.0, -4.0, 5.0, 0.1, 2.5, 3.5],
+            "edge": [1.0] * 7,
+            "spread": [0.5, 0.5, 0.5, 0.0, 0.5, 0.5, 0.5],
+        }
+    )
+    summary, sides = subschema.fetched_tails(table, "spark")
+    assert [tuple(s) for s in summary] == [
+        ("EUR", 0, 0, None, None),  # inside its edge: in the tails (outside another pool's), on no side
+        ("USD", 5, 1, 4.0, 6.0),  # excess in sigmas: 2, 4, 3, 5, 8e12 (a spread of 0 counts as 1e-12)
+    ]
+    assert [r.k for r in sides[("USD", 1)]] == [None, "A", "B", "aa", "é"]
+    assert [r.k for r in subschema.fetched_tails(table, "duckdb")[1][("USD", 1)]] == ["A", "B", "aa", "é", None]
+    assert [r.k for r in sides[("USD", -1)]] == ["a"] and ("EUR", 1) not in sides
+    assert subschema.fetched_tails(table.slice(0, 0), "spark") == ([], {})
+    with pytest.raises(ValueError, match="NULL in d"):
+        subschema.fetched_tails(table.set_column(4, "d", pa.array([None] * 7, pa.float64())), "spark")
