@@ -28,6 +28,7 @@ import datetime as dt
 import decimal
 import json
 import re
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -146,6 +147,13 @@ _IN = re.compile(
 _LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return  # the client gave up waiting (`stall_queries`: a stalled answer goes out after its timeout)
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class FakeSalesforce:
     """The fake org. `start()` it; `api_root` is what Sentinel's `api_root:` points at."""
@@ -181,7 +189,7 @@ class FakeSalesforce:
         self._index: dict[str, dict[str, int]] = {}  # sObject -> Id -> record index (built on the first write)
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self.keep_bodies = True
 
     # --- lifecycle ---
@@ -204,7 +212,7 @@ class FakeSalesforce:
             def do_PATCH(self) -> None:
                 fake._handle(self, "PATCH")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
