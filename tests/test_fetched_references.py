@@ -289,9 +289,12 @@ def test_fetched_tails_are_the_statements(backend, tmp_path, request, monkeypatc
             tuple(t) for t in twin
         ]
         for side, side_rows in fetched.items():  # the statement's likely sides; the twin has every side
+            assert side in sides
+            typed = [(type(r.k), type(r.x)) for r in sides[side]]
+            assert [(type(r.k), type(r.x)) for r in side_rows] == typed  # evidence keys and values alike
             assert [(r.k, r.x, r.g0, r.d, r.spread) for r in side_rows] == [tuple(r) for r in sides[side]]
         seen.append((summary, fetched))
-        return summary, fetched
+        return twin, sides  # the run goes on with the twin's: its modes' rows are read from `sides`
 
     monkeypatch.setattr(subschema, "tail_scan", both)
     code, doc = project.run_json()
@@ -304,26 +307,29 @@ def test_fetched_tails_keep_the_statements_order():
     """Each side's rows in the order of the statement's ORDER BY k (text by code point; NULL first on Spark, last
     on DuckDB), the pools in their names' order, a side without rows counted 0 with no median; NULL where none
     can be is refused."""
-    keys = [None, "é", "a", "B", "b", "aa", "A"]
     table = pa.table(
         {
-            "k": keys,
+            "k": [None, "é", "a", "B", "b", "aa", "A"],
             "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
             "g0": ["u"] * 7,
             "lab": ["USD", "USD", "USD", "USD", "EUR", "USD", "USD"],
-            "d": [2.0, 3.0, -4.0, 5.0, 0.1, 2.5, 3.5],
+            "d": [2.0, 3.0, -4.0, 1.5, 0.1, 1.0, -1.0],  # "aa" and "A" sit on the edge: on no side
             "edge": [1.0] * 7,
-            "spread": [0.5, 0.5, 0.5, 0.0, 0.5, 0.5, 0.5],
+            "spread": [0.5, 0.0, 0.5, 0.0, 0.5, 0.5, 0.5],
         }
     )
     summary, sides = subschema.fetched_tails(table, "spark")
     assert [tuple(s) for s in summary] == [
         ("EUR", 0, 0, None, None),  # inside its edge: in the tails (outside another pool's), on no side
-        ("USD", 5, 1, 4.0, 6.0),  # excess in sigmas: 2, 4, 3, 5, 8e12 (a spread of 0 counts as 1e-12)
+        ("USD", 3, 1, 0.5 / 1e-12, 6.0),  # excess in sigmas: 2, 2e12, 5e11 (a spread of 0 counts as 1e-12)
     ]
-    assert [r.k for r in sides[("USD", 1)]] == [None, "A", "B", "aa", "é"]
-    assert [r.k for r in subschema.fetched_tails(table, "duckdb")[1][("USD", 1)]] == ["A", "B", "aa", "é", None]
-    assert [r.k for r in sides[("USD", -1)]] == ["a"] and ("EUR", 1) not in sides
+    assert [r.k for r in sides[("USD", 1)]] == [None, "B", "é"]
+    assert [r.k for r in subschema.fetched_tails(table, "duckdb")[1][("USD", 1)]] == ["B", "é", None]
+    assert [r.k for r in sides[("USD", -1)]] == ["a"] and ("EUR", 1) not in sides and len(sides) == 2
+    assert sides[("USD", -1)][0] == ("a", 3.0, "u", -4.0, 0.5)
     assert subschema.fetched_tails(table.slice(0, 0), "spark") == ([], {})
     with pytest.raises(ValueError, match="NULL in d"):
         subschema.fetched_tails(table.set_column(4, "d", pa.array([None] * 7, pa.float64())), "spark")
+    big = pa.concat_tables([table.slice(2, 1)] * (subschema.FETCH_MAX + 1))  # a side past FETCH_MAX
+    summary, sides = subschema.fetched_tails(big, "spark")
+    assert summary[0].down == subschema.FETCH_MAX + 1 and ("USD", -1) not in sides  # read again by its statement
