@@ -11,7 +11,6 @@ the webhook's Idempotency-Key header): every message arrives once, except that a
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import json
 import os
@@ -30,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 from fakes.smtp_server import smtp_server
 from fakes.webhook import webhook_server
-from test_daemon import wait_for
+from test_daemon import claims_go_stale, wait_for
 
 from sentinel.notify.message import message_id
 
@@ -158,16 +157,8 @@ class Project:
             return []
 
     def claims_go_stale(self) -> None:
-        """What outbox.CLAIM_FOR of waiting does (a dead dispatcher's claims are taken over), without the wait:
-        the rows the killed daemon had claimed are marked as claimed that long ago."""
-        from sentinel.notify.outbox import CLAIM_FOR
-
-        long_ago = dt.datetime.now(dt.UTC) - CLAIM_FOR - dt.timedelta(minutes=1)
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text("UPDATE outbox SET claimed_at = :t WHERE state = 'pending' AND claimed_at IS NOT NULL"),
-                {"t": long_ago},
-            )
+        """The rows the killed daemon had claimed, taken over as after outbox.CLAIM_FOR."""
+        claims_go_stale(self.engine)
 
     def received(self) -> Counter:
         return self.channel.received(self.root, "pete") + self.channel.received(self.root, "dana")

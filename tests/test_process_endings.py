@@ -53,13 +53,7 @@ def run_seconds(big) -> float:
     """How long a whole run of `big` takes on this machine now, with its plan speculated: the fastest of three,
     so that a share of it lands inside a run even when the machine was busier while it was measured (one
     measurement under load once put share 0.7 after the end of a faster run)."""
-    seconds = []
-    for _ in range(3):
-        began = time.monotonic()
-        proc = sentinel(big, "run")
-        assert proc.returncode == 0, proc.stderr
-        seconds.append(time.monotonic() - began)
-    return min(seconds)
+    return min(timed_run(big) for _ in range(3))
 
 
 def sentinel(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
